@@ -1,0 +1,64 @@
+//! Typed ids. Each is a UUIDv7 (time-ordered, so new rows land at the end of
+//! indexes) kept as its canonical text, which both databases store as TEXT.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
+            }
+
+            /// Accepts only a canonical UUID, so an id from a URL or a form
+            /// can never carry anything else into a query.
+            pub fn parse(s: &str) -> Result<Self, crate::ParseError> {
+                uuid::Uuid::try_parse(s)
+                    .map(|u| Self(u.to_string()))
+                    .map_err(|_| crate::ParseError::invalid("is not a valid id"))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A city on this deployment.
+    TenantId
+);
+uuid_id!(
+    /// One of a city's kinds of bill (water, parking citation, ...).
+    BillTypeId
+);
+uuid_id!(
+    /// One bill, as imported from the city's back office.
+    BillId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_only_uuids() {
+        let id = TenantId::generate();
+        assert_eq!(TenantId::parse(id.as_str()), Ok(id));
+        assert!(TenantId::parse("1; DROP TABLE bills").is_err());
+        assert!(BillId::parse("").is_err());
+    }
+}

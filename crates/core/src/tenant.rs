@@ -1,0 +1,142 @@
+//! A city (tenant) on a civicpay deployment.
+
+use crate::{Currency, Language, LocalizedText, ParseError, TenantId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The city's short name in URLs (`/springfield/`). Lower-case letters,
+/// digits and hyphens, so it is safe in a path and never collides with our
+/// own top-level routes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantSlug(String);
+
+const RESERVED_SLUGS: [&str; 8] = [
+    "api", "static", "healthz", "metrics", "admin", "staff", "v1", "favicon.ico",
+];
+
+impl TenantSlug {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(ParseError::Missing);
+        }
+        if s.len() > 40 {
+            return Err(ParseError::TooLong { max: 40 });
+        }
+        let well_formed = s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if !well_formed {
+            return Err(ParseError::invalid(
+                "must be lower-case letters, digits and hyphens (e.g. \"springfield\")",
+            ));
+        }
+        if RESERVED_SLUGS.contains(&s) {
+            return Err(ParseError::invalid(format!("{s:?} is reserved")));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TenantSlug {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<TenantSlug> for String {
+    fn from(s: TenantSlug) -> String {
+        s.0
+    }
+}
+
+impl fmt::Display for TenantSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who residents contact about a payment; printed on receipts and on
+/// incident notice letters.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub postal_address: String,
+    pub phone: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub slug: TenantSlug,
+    pub name: LocalizedText,
+    pub currency: Currency,
+    pub time_zone: TimeZoneName,
+    pub default_language: Language,
+    pub contact: Contact,
+}
+
+/// An IANA time zone name that the bundled database knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        jiff::tz::TimeZone::get(s.trim())
+            .map(|_| Self(s.trim().to_owned()))
+            .map_err(|_| ParseError::invalid(format!("unknown time zone {:?}", s.trim())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.0).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+impl TryFrom<String> for TimeZoneName {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<TimeZoneName> for String {
+    fn from(s: TimeZoneName) -> String {
+        s.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_url_safe_and_not_reserved() {
+        assert!(TenantSlug::parse("springfield").is_ok());
+        assert!(TenantSlug::parse("port-moody-2").is_ok());
+        assert!(TenantSlug::parse("Springfield").is_err());
+        assert!(TenantSlug::parse("../etc").is_err());
+        assert!(TenantSlug::parse("-x").is_err());
+        assert!(TenantSlug::parse("static").is_err());
+        assert_eq!(TenantSlug::parse(" "), Err(ParseError::Missing));
+    }
+
+    #[test]
+    fn time_zones_come_from_the_bundled_database() {
+        assert!(TimeZoneName::parse("America/Toronto").is_ok());
+        assert!(TimeZoneName::parse("Mars/Olympus").is_err());
+    }
+}
