@@ -1,0 +1,200 @@
+//! Bills: upsert from the city's back office, look-up by residents.
+
+use crate::rows::{int, json, opt_text, parsed, text, to_json};
+use crate::{Store, StoreError, from_micros, to_micros};
+use civicpay_core::import::{ValidBill, parse_date};
+use civicpay_core::{
+    Bill, BillId, BillReference, BillStatus, BillTypeId, Currency, ExternalId, Money, Tenant,
+    TenantId, VerificationValue,
+};
+use sqlx::any::AnyRow;
+
+/// What an upsert did to each row it was given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+fn bill_from_row(row: &AnyRow) -> Result<Bill, StoreError> {
+    let currency = parsed(row, "currency", Currency::parse)?;
+    let amount_due = Money::from_minor(int(row, "amount_due")?, currency);
+    let amount_paid = Money::from_minor(int(row, "amount_paid")?, currency);
+    // Read as 0/1: the Any driver decodes no SQLite BOOLEAN.
+    let cancelled = int(row, "cancelled")? != 0;
+    Ok(Bill {
+        id: parsed(row, "id", BillId::parse)?,
+        tenant_id: parsed(row, "tenant_id", TenantId::parse)?,
+        bill_type_id: parsed(row, "bill_type_id", BillTypeId::parse)?,
+        external_id: parsed(row, "external_id", ExternalId::parse)?,
+        reference: parsed(row, "reference", BillReference::parse)?,
+        verification: VerificationValue::from_canonical(text(row, "verification_key")?),
+        payer_name: text(row, "payer_name")?,
+        postal_address: text(row, "postal_address")?,
+        email: opt_text(row, "email")?,
+        line_items: json(row, "line_items")?,
+        amount_due,
+        amount_paid,
+        due_date: parsed(row, "due_date", parse_date)?,
+        status: BillStatus::from_balance(amount_due, amount_paid, cancelled),
+        created_at: from_micros(int(row, "created_at")?)?,
+        updated_at: from_micros(int(row, "updated_at")?)?,
+    })
+}
+
+impl Store {
+    /// Inserts or updates `bills` for `tenant` in one transaction, keyed on
+    /// (tenant, external id). A row whose content is unchanged is left
+    /// alone (its version and `updated_at` stay), so re-importing a file is
+    /// a no-op.
+    pub async fn upsert_bills(
+        &self,
+        tenant: &Tenant,
+        bills: &[ValidBill],
+    ) -> Result<UpsertCounts, StoreError> {
+        let mut counts = UpsertCounts::default();
+        let now = to_micros(jiff::Timestamp::now());
+        let mut tx = self.begin_write().await?;
+        for bill in bills {
+            if bill.amount_due.currency() != tenant.currency
+                || bill.bill_type.tenant_id != tenant.id
+            {
+                return Err(StoreError::corrupt(
+                    "bill",
+                    format!("{} does not belong to this city", bill.external_id),
+                ));
+            }
+            let version: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO bills (id, tenant_id, bill_type_id, external_id, reference, reference_key,
+                     verification_key, payer_name, postal_address, email, line_items, currency,
+                     amount_due, due_date, cancelled, version, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)
+                 ON CONFLICT (tenant_id, external_id) DO UPDATE SET
+                     bill_type_id = excluded.bill_type_id,
+                     reference = excluded.reference,
+                     reference_key = excluded.reference_key,
+                     verification_key = excluded.verification_key,
+                     payer_name = excluded.payer_name,
+                     postal_address = excluded.postal_address,
+                     email = excluded.email,
+                     line_items = excluded.line_items,
+                     amount_due = excluded.amount_due,
+                     due_date = excluded.due_date,
+                     cancelled = excluded.cancelled,
+                     version = bills.version + 1,
+                     updated_at = excluded.updated_at
+                 WHERE bills.bill_type_id IS DISTINCT FROM excluded.bill_type_id
+                    OR bills.reference IS DISTINCT FROM excluded.reference
+                    OR bills.verification_key IS DISTINCT FROM excluded.verification_key
+                    OR bills.payer_name IS DISTINCT FROM excluded.payer_name
+                    OR bills.postal_address IS DISTINCT FROM excluded.postal_address
+                    OR bills.email IS DISTINCT FROM excluded.email
+                    OR bills.line_items IS DISTINCT FROM excluded.line_items
+                    OR bills.amount_due IS DISTINCT FROM excluded.amount_due
+                    OR bills.due_date IS DISTINCT FROM excluded.due_date
+                    OR bills.cancelled IS DISTINCT FROM excluded.cancelled
+                 RETURNING version",
+            )
+            .bind(BillId::generate().as_str())
+            .bind(tenant.id.as_str())
+            .bind(bill.bill_type.id.as_str())
+            .bind(bill.external_id.as_str())
+            .bind(bill.reference.as_str())
+            .bind(bill.reference.canonical())
+            .bind(bill.verification.canonical())
+            .bind(bill.payer_name.as_str())
+            .bind(bill.postal_address.as_str())
+            .bind(bill.email.as_deref())
+            .bind(to_json(&bill.line_items)?)
+            .bind(tenant.currency.code())
+            .bind(bill.amount_due.minor())
+            .bind(bill.due_date.to_string())
+            .bind(bill.cancelled)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match version {
+                None => counts.unchanged += 1,
+                Some(1) => counts.inserted += 1,
+                Some(_) => counts.updated += 1,
+            }
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Bills of one type whose printed reference matches, newest due date
+    /// first. An account number can carry several bills.
+    pub async fn bills_by_reference(
+        &self,
+        tenant_id: &TenantId,
+        bill_type_id: &BillTypeId,
+        reference: &BillReference,
+    ) -> Result<Vec<Bill>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant_id, bill_type_id, external_id, reference, verification_key,
+                    payer_name, postal_address, email, line_items, currency, amount_due,
+                    amount_paid, due_date, created_at, updated_at,
+                    CAST(CASE WHEN cancelled THEN 1 ELSE 0 END AS BIGINT) AS cancelled
+             FROM bills
+             WHERE tenant_id = $1 AND bill_type_id = $2 AND reference_key = $3
+             ORDER BY due_date DESC, id",
+        )
+        .bind(tenant_id.as_str())
+        .bind(bill_type_id.as_str())
+        .bind(reference.canonical())
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(bill_from_row)
+        .collect()
+    }
+
+    pub async fn bill(&self, tenant_id: &TenantId, id: &BillId) -> Result<Option<Bill>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant_id, bill_type_id, external_id, reference, verification_key,
+                    payer_name, postal_address, email, line_items, currency, amount_due,
+                    amount_paid, due_date, created_at, updated_at,
+                    CAST(CASE WHEN cancelled THEN 1 ELSE 0 END AS BIGINT) AS cancelled
+             FROM bills WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(bill_from_row)
+        .transpose()
+    }
+
+    pub async fn bill_by_external_id(
+        &self,
+        tenant_id: &TenantId,
+        external_id: &ExternalId,
+    ) -> Result<Option<Bill>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant_id, bill_type_id, external_id, reference, verification_key,
+                    payer_name, postal_address, email, line_items, currency, amount_due,
+                    amount_paid, due_date, created_at, updated_at,
+                    CAST(CASE WHEN cancelled THEN 1 ELSE 0 END AS BIGINT) AS cancelled
+             FROM bills WHERE tenant_id = $1 AND external_id = $2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(external_id.as_str())
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(bill_from_row)
+        .transpose()
+    }
+
+    pub async fn count_bills(&self, tenant_id: &TenantId) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM bills WHERE tenant_id = $1")
+                .bind(tenant_id.as_str())
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+}

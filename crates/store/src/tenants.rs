@@ -1,0 +1,70 @@
+//! Cities on this deployment.
+
+use crate::rows::{json, parsed, to_json};
+use crate::{Store, StoreError, to_micros};
+use civicpay_core::{Currency, Language, Tenant, TenantId, TenantSlug, TimeZoneName};
+use sqlx::any::AnyRow;
+
+fn tenant_from_row(row: &AnyRow) -> Result<Tenant, StoreError> {
+    Ok(Tenant {
+        id: parsed(row, "id", TenantId::parse)?,
+        slug: parsed(row, "slug", TenantSlug::parse)?,
+        name: json(row, "name")?,
+        currency: parsed(row, "currency", Currency::parse)?,
+        time_zone: parsed(row, "time_zone", TimeZoneName::parse)?,
+        default_language: parsed(row, "default_language", Language::parse)?,
+        contact: json(row, "contact")?,
+    })
+}
+
+impl Store {
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant.id.as_str())
+        .bind(tenant.slug.as_str())
+        .bind(to_json(&tenant.name)?)
+        .bind(tenant.currency.code())
+        .bind(tenant.time_zone.as_str())
+        .bind(tenant.default_language.code())
+        .bind(to_json(&tenant.contact)?)
+        .bind(to_micros(jiff::Timestamp::now()))
+        .execute(self.pool())
+        .await;
+        match result {
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::AlreadyExists(
+                format!("city {:?}", tenant.slug.as_str()),
+            )),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
+    pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
+        sqlx::query(
+            "SELECT id, slug, name, currency, time_zone, default_language, contact
+             FROM tenants WHERE slug = $1",
+        )
+        .bind(slug.as_str())
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(tenant_from_row)
+        .transpose()
+    }
+
+    /// Platform listing: every city on the deployment, for the home page and
+    /// for operators. Holds no city's private data.
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        sqlx::query(
+            "SELECT id, slug, name, currency, time_zone, default_language, contact
+             FROM tenants ORDER BY slug",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(tenant_from_row)
+        .collect()
+    }
+}
