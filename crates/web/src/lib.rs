@@ -1,1 +1,15 @@
+//! HTTP foundations shared by civicpay's services (the portal now, the pay
+//! service later): security headers, the one stylesheet and its CSP hash,
+//! translations and language choice, form tokens, the client's address.
+//! Nothing here knows about cards or bills.
 
+pub mod client_ip;
+pub mod form_token;
+pub mod headers;
+pub mod i18n;
+pub mod style;
+
+pub use client_ip::ClientIp;
+pub use form_token::FormTokens;
+pub use headers::SecurityHeaders;
+pub use i18n::Translator;

@@ -1,0 +1,100 @@
+-product = civicpay
+
+site-title = Pay a city bill
+skip-to-content = Skip to main content
+language-switch = Language
+footer-privacy = Your card details are never sent to this site; payments are taken on the city's secure payment page.
+footer-powered = Powered by { -product }, open-source payments for local government.
+back = Back
+start-again = Start again
+
+home-title = Pay a city bill online
+home-intro = Choose your city or town.
+home-empty = No city has been set up on this site yet.
+
+city-intro = What would you like to pay?
+city-contact-heading = Questions about a bill?
+city-contact-phone = Phone
+city-contact-email = E-mail
+city-contact-address = Address
+
+lookup-title = Find your bill
+lookup-intro = Enter the details printed on your bill. We need both to find it.
+lookup-submit = Find my bill
+lookup-not-found = We could not find a bill with those details. Check both and try again.
+
+reference-account_number = Account number
+reference-citation_number = Citation number
+reference-permit_number = Permit number
+reference-licence_number = Licence number
+reference-roll_number = Roll number
+reference-reference_number = Reference number
+reference-hint = As printed on your bill, for example { $example }.
+
+verification-service_postal_code = ZIP or postal code of the service address
+verification-licence_plate = Licence plate
+verification-payer_last_name = Last name on the bill
+verification-hint-service_postal_code = The address where the service is provided, not your mailing address if it is different.
+verification-hint-licence_plate = Of the vehicle that received the citation.
+verification-hint-payer_last_name = Of the person or business the bill is addressed to.
+
+error-summary-title = There is a problem
+error-prefix = Error:
+error-reference-missing = Enter the number printed on your bill
+error-reference-invalid = The number can only contain letters, digits, spaces and hyphens, and at most 64 characters
+error-verification-missing = Enter the { $field }
+error-verification-invalid = The { $field } can only contain letters, digits, spaces and hyphens, and at most 64 characters
+
+bill-title = Your bill
+bills-title = Bills found
+bills-found = { $count ->
+    [one] We found one bill.
+   *[other] We found { $count } bills.
+}
+bill-payer = Name
+bill-reference = Reference
+bill-due-date = Due date
+bill-status = Status
+bill-charges = Charges
+bill-charge = Charge
+bill-amount = Amount
+bill-total = Total
+bill-paid-so-far = Paid so far
+bill-balance = Amount due
+bill-pay = Pay { $amount }
+bill-nothing-to-pay = There is nothing to pay on this bill.
+status-open = Not paid
+status-partially_paid = Partly paid
+status-paid = Paid
+status-cancelled = Cancelled
+
+pay-unavailable-title = Online payment is not available yet
+pay-unavailable-body = You cannot pay this bill online yet. Please contact the city to pay another way.
+
+error-not-found-title = Page not found
+error-not-found-body = The page you asked for does not exist. Check the address, or start again from the list of cities.
+error-rate-limited-title = Too many attempts
+error-rate-limited-body = { $minutes ->
+    [one] You have tried too many times. Try again in 1 minute.
+   *[other] You have tried too many times. Try again in { $minutes } minutes.
+}
+error-forbidden-title = This form has expired
+error-forbidden-body = For your security, the form could not be accepted. Go back, reload the page and try again.
+error-bad-request-title = Something in the request was not right
+error-bad-request-body = The information sent could not be read. Go back and try again.
+error-server-title = Sorry, there is a problem with the service
+error-server-body = Try again later. Nothing has been charged.
+
+date-long = { $month } { $day }, { $year }
+month-1 = January
+month-2 = February
+month-3 = March
+month-4 = April
+month-5 = May
+month-6 = June
+month-7 = July
+month-8 = August
+month-9 = September
+month-10 = October
+month-11 = November
+month-12 = December

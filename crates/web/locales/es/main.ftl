@@ -1,0 +1,100 @@
+-product = civicpay
+
+site-title = Pagar una factura municipal
+skip-to-content = Ir al contenido principal
+language-switch = Idioma
+footer-privacy = Los datos de su tarjeta nunca se envían a este sitio: los pagos se realizan en la página de pago segura de la ciudad.
+footer-powered = Con la tecnología de { -product }, pagos de código abierto para gobiernos locales.
+back = Volver
+start-again = Empezar de nuevo
+
+home-title = Pagar una factura municipal en línea
+home-intro = Elija su ciudad o municipio.
+home-empty = Todavía no hay ninguna ciudad configurada en este sitio.
+
+city-intro = ¿Qué desea pagar?
+city-contact-heading = ¿Preguntas sobre una factura?
+city-contact-phone = Teléfono
+city-contact-email = Correo electrónico
+city-contact-address = Dirección
+
+lookup-title = Buscar su factura
+lookup-intro = Escriba los datos impresos en su factura. Necesitamos ambos para encontrarla.
+lookup-submit = Buscar mi factura
+lookup-not-found = No encontramos ninguna factura con esos datos. Revise ambos e inténtelo de nuevo.
+
+reference-account_number = Número de cuenta
+reference-citation_number = Número de multa
+reference-permit_number = Número de permiso
+reference-licence_number = Número de licencia
+reference-roll_number = Número de catastro
+reference-reference_number = Número de referencia
+reference-hint = Tal como aparece en su factura, por ejemplo { $example }.
+
+verification-service_postal_code = Código postal de la dirección del servicio
+verification-licence_plate = Placa del vehículo
+verification-payer_last_name = Apellido que figura en la factura
+verification-hint-service_postal_code = La dirección donde se presta el servicio, no su dirección postal si es distinta.
+verification-hint-licence_plate = Del vehículo que recibió la multa.
+verification-hint-payer_last_name = De la persona o empresa a la que va dirigida la factura.
+
+error-summary-title = Hay un problema
+error-prefix = Error:
+error-reference-missing = Escriba el número impreso en su factura
+error-reference-invalid = El número solo puede contener letras, dígitos, espacios y guiones, con un máximo de 64 caracteres
+error-verification-missing = Escriba este dato: { $field }
+error-verification-invalid = Este dato ({ $field }) solo puede contener letras, dígitos, espacios y guiones, con un máximo de 64 caracteres
+
+bill-title = Su factura
+bills-title = Facturas encontradas
+bills-found = { $count ->
+    [one] Encontramos una factura.
+   *[other] Encontramos { $count } facturas.
+}
+bill-payer = Nombre
+bill-reference = Referencia
+bill-due-date = Fecha de vencimiento
+bill-status = Estado
+bill-charges = Cargos
+bill-charge = Cargo
+bill-amount = Importe
+bill-total = Total
+bill-paid-so-far = Pagado hasta ahora
+bill-balance = Importe adeudado
+bill-pay = Pagar { $amount }
+bill-nothing-to-pay = No hay nada que pagar en esta factura.
+status-open = Sin pagar
+status-partially_paid = Pagada en parte
+status-paid = Pagada
+status-cancelled = Cancelada
+
+pay-unavailable-title = El pago en línea aún no está disponible
+pay-unavailable-body = Todavía no puede pagar esta factura en línea. Comuníquese con la ciudad para pagar de otra forma.
+
+error-not-found-title = Página no encontrada
+error-not-found-body = La página que solicitó no existe. Revise la dirección o empiece de nuevo desde la lista de ciudades.
+error-rate-limited-title = Demasiados intentos
+error-rate-limited-body = { $minutes ->
+    [one] Ha hecho demasiados intentos. Inténtelo de nuevo en 1 minuto.
+   *[other] Ha hecho demasiados intentos. Inténtelo de nuevo en { $minutes } minutos.
+}
+error-forbidden-title = Este formulario ha caducado
+error-forbidden-body = Por su seguridad, no se pudo aceptar el formulario. Vuelva atrás, recargue la página e inténtelo de nuevo.
+error-bad-request-title = Algo en la solicitud no es correcto
+error-bad-request-body = No se pudo leer la información enviada. Vuelva atrás e inténtelo de nuevo.
+error-server-title = Lo sentimos, hay un problema con el servicio
+error-server-body = Inténtelo más tarde. No se ha cobrado nada.
+
+date-long = { $day } de { $month } de { $year }
+month-1 = enero
+month-2 = febrero
+month-3 = marzo
+month-4 = abril
+month-5 = mayo
+month-6 = junio
+month-7 = julio
+month-8 = agosto
+month-9 = septiembre
+month-10 = octubre
+month-11 = noviembre
+month-12 = diciembre

@@ -1,0 +1,70 @@
+//! Security headers on every response, as one middleware.
+
+use crate::style::stylesheet_hash;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct SecurityHeaders {
+    csp: HeaderValue,
+    hsts: Option<HeaderValue>,
+}
+
+const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
+    geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), \
+    publickey-credentials-get=(), usb=(), xr-spatial-tracking=()";
+
+impl SecurityHeaders {
+    /// `served_over_tls` is true when browsers reach us by HTTPS (directly
+    /// or through a proxy); only then is HSTS sent.
+    pub fn new(served_over_tls: bool) -> Self {
+        let csp = format!(
+            "default-src 'none'; style-src {}; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+            stylesheet_hash()
+        );
+        Self {
+            csp: HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'none'")),
+            hsts: served_over_tls
+                .then_some(HeaderValue::from_static("max-age=63072000; includeSubDomains")),
+        }
+    }
+
+    pub fn content_security_policy(&self) -> &HeaderValue {
+        &self.csp
+    }
+
+    /// Axum middleware: `middleware::from_fn_with_state(headers, SecurityHeaders::apply)`.
+    pub async fn apply(State(this): State<Arc<SecurityHeaders>>, request: Request, next: Next) -> Response {
+        let mut response = next.run(request).await;
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_SECURITY_POLICY, this.csp.clone());
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        h.insert(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static(PERMISSIONS_POLICY),
+        );
+        h.insert(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+        h.insert(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        );
+        if !h.contains_key(header::CACHE_CONTROL) {
+            // Pages carry residents' bills: never keep them in a shared or
+            // back-button cache.
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if let Some(hsts) = &this.hsts {
+            h.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+        }
+        response
+    }
+}
