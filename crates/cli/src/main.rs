@@ -1,1 +1,371 @@
-fn main() {}
+//! `civicpay`: one binary for every job — serve the sites, run the demo,
+//! migrate the database, import bills, manage API keys.
+
+mod config;
+
+use anyhow::{Context, bail};
+use civicpay_core::TenantSlug;
+use civicpay_store::Store;
+use civicpay_store::bill_import::{ImportFormat, ImportOptions};
+use clap::{Args, Parser, Subcommand};
+use config::{Config, FlagOverrides};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "civicpay",
+    version,
+    about = "Online payments for local government: bills, residents, staff, and a card page nobody can quietly change.",
+    long_about = None,
+)]
+struct Cli {
+    /// TOML configuration file (also CIVICPAY_CONFIG).
+    #[arg(long, global = true, env = "CIVICPAY_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeArgs {
+    /// Folder for the embedded database and generated secrets.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address the portal (the city's site) listens on.
+    #[arg(long, value_name = "HOST:PORT")]
+    portal_addr: Option<SocketAddr>,
+    /// Address the pay service (the card page) listens on; reserved until
+    /// the pay service ships.
+    #[arg(long, value_name = "HOST:PORT")]
+    pay_addr: Option<SocketAddr>,
+}
+
+#[derive(Args, Clone, Default)]
+struct DatabaseArgs {
+    /// Folder for the embedded database and generated secrets.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (sqlite://PATH or postgres://…); also DATABASE_URL.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal with the configured database.
+    Serve(ServeArgs),
+    /// Create (or reuse) a data folder with two demo cities and serve them.
+    Demo(ServeArgs),
+    /// Apply database migrations and exit (serve and demo also migrate).
+    Migrate(DatabaseArgs),
+    /// Bills from the city's back office.
+    Bills {
+        #[command(subcommand)]
+        command: BillsCommand,
+    },
+    /// API keys that let a city's back office call the bill API.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Cities on this deployment.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+const IMPORT_HELP: &str = "\
+CSV: a header row, then one bill per line. Required columns (any order):
+  external_id     the back office's id for the bill; importing again updates it
+  bill_type       a bill type of the city, e.g. water or parking
+  reference       the number printed on the bill that residents type
+  verification    the second look-up value (service ZIP/postal code, licence
+                  plate or last name, as the bill type says)
+  payer_name      name of the person or business billed
+  postal_address  service or mailing address
+  email           optional, may be empty
+  amount          amount due, a decimal in the city's currency: 84.20
+  due_date        ISO 8601 date: 2026-12-31
+Optional columns: description and gl_code (the bill's single line item;
+default the bill type's name and GL code), status (open or cancelled).
+
+JSON: an array of objects with the same fields, amounts as strings
+(\"84.20\"), and instead of description/gl_code an optional
+\"line_items\": [{\"description\": \"…\", \"amount\": \"80.00\", \"gl_code\": \"…\"}]
+whose amounts add up to amount.
+
+By default the whole file is checked first and nothing is written if any
+record is invalid; every problem is listed by line (CSV) or record (JSON)
+and column. Importing the same file twice changes nothing.";
+
+#[derive(Subcommand)]
+enum BillsCommand {
+    /// Import bills from a CSV or JSON file (upsert by external_id).
+    #[command(after_long_help = IMPORT_HELP)]
+    Import {
+        /// The city's short name, as in its URL.
+        #[arg(long)]
+        tenant: String,
+        /// The file to import (.csv or .json).
+        file: PathBuf,
+        /// csv or json; by default taken from the file's extension.
+        #[arg(long)]
+        format: Option<String>,
+        /// Write the valid records and report the invalid ones.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Records per transaction.
+        #[arg(long, default_value_t = 2000)]
+        batch_size: usize,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key for a city and print it (it is shown only once).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// What the key is for, e.g. "utility billing system".
+        #[arg(long, default_value = "back office")]
+        label: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// List the cities on this deployment.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CIVICPAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    for name in Config::unknown_environment_variables() {
+        tracing::warn!(variable = %name, "unknown CIVICPAY_ environment variable ignored");
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("civicpay: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_flags(args: &ServeArgs) -> FlagOverrides {
+    FlagOverrides {
+        data_dir: args.data_dir.clone(),
+        portal_addr: args.portal_addr,
+        pay_addr: args.pay_addr,
+        ..FlagOverrides::default()
+    }
+}
+
+fn database_flags(args: &DatabaseArgs) -> FlagOverrides {
+    FlagOverrides {
+        data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone(),
+        ..FlagOverrides::default()
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.database_url()).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn tenant_by_slug(store: &Store, slug: &str) -> anyhow::Result<civicpay_core::Tenant> {
+    let parsed = TenantSlug::parse(slug).map_err(|e| anyhow::anyhow!("--tenant {slug:?} {e}"))?;
+    match store.tenant_by_slug(&parsed).await? {
+        Some(t) => Ok(t),
+        None => {
+            let known: Vec<String> = store.list_tenants().await?.into_iter().map(|t| t.slug.to_string()).collect();
+            bail!("no city {slug:?} on this deployment (known: {})", known.join(", "))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config_file = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(args) => {
+            let config = Config::load(config_file, serve_flags(&args))?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            serve(&config, store).await?;
+        }
+        Command::Demo(args) => {
+            let config = Config::load(config_file, serve_flags(&args))?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            let summary = civicpay_store::demo::seed(&store, 100).await?;
+            let base = format!("http://{}", config.portal_addr);
+            println!("civicpay demo: {} bills in {} cities, data in {}", summary.bills, summary.tenants.len(), config.data_dir.display());
+            println!();
+            for tenant in &summary.tenants {
+                println!("  {base}/{tenant}/");
+            }
+            println!();
+            println!("Bills to try (reference / second value):");
+            for sample in summary.samples.iter().step_by(2) {
+                println!("  {base}/{}/pay/{}  {}  /  {}", sample.tenant, sample.bill_type, sample.reference, sample.verification);
+            }
+            println!();
+            serve(&config, store).await?;
+        }
+        Command::Migrate(args) => {
+            let config = Config::load(config_file, database_flags(&args))?;
+            init_logging(&config);
+            open_store(&config).await?;
+            println!("migrations applied");
+        }
+        Command::Bills { command: BillsCommand::Import { tenant, file, format, skip_invalid, batch_size, database } } => {
+            let config = Config::load(config_file, database_flags(&database))?;
+            init_logging(&config);
+            let format = match format {
+                Some(f) => ImportFormat::parse(&f).with_context(|| format!("--format {f:?}: use csv or json"))?,
+                None => ImportFormat::from_path(&file).with_context(|| {
+                    format!("cannot tell the format of {} from its extension: add --format csv or --format json", file.display())
+                })?,
+            };
+            let source = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let store = open_store(&config).await?;
+            let tenant = tenant_by_slug(&store, &tenant).await?;
+            let options = ImportOptions { format, skip_invalid, batch_size: batch_size.max(1) };
+            let started = std::time::Instant::now();
+            let report = store.import_bills(&tenant, source, options).await?;
+            for error in &report.errors {
+                eprintln!("{}: {error}", file.display());
+            }
+            let listed = u64::try_from(report.errors.len()).unwrap_or(u64::MAX);
+            if report.invalid > listed {
+                eprintln!("… and more: {} invalid records in all", report.invalid);
+            }
+            if !report.written {
+                eprintln!(
+                    "nothing imported: {} of {} records are invalid (fix them, or use --skip-invalid to import the rest)",
+                    report.invalid, report.records
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            println!(
+                "{} records in {:.1}s: {} new, {} updated, {} unchanged, {} skipped as invalid",
+                report.records,
+                started.elapsed().as_secs_f64(),
+                report.counts.inserted,
+                report.counts.updated,
+                report.counts.unchanged,
+                report.invalid
+            );
+        }
+        Command::ApiKey { command: ApiKeyCommand::Create { tenant, label, database } } => {
+            let config = Config::load(config_file, database_flags(&database))?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            let tenant = tenant_by_slug(&store, &tenant).await?;
+            let key = store.create_api_key(&tenant.id, &label).await?;
+            println!("{}", key.expose());
+            eprintln!("API key for {} created; it is shown only this once.", tenant.slug);
+        }
+        Command::Tenant { command: TenantCommand::List { database } } => {
+            let config = Config::load(config_file, database_flags(&database))?;
+            init_logging(&config);
+            let store = open_store(&config).await?;
+            for t in store.list_tenants().await? {
+                println!("{}\t{}\t{}\t{}", t.slug, t.currency, t.time_zone.as_str(), t.name.get(t.default_language));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
+    let state = civicpay_portal::AppState::new(store.clone(), config.portal(), config.form_key()?);
+    let app = civicpay_portal::app(state);
+    let listener = tokio::net::TcpListener::bind(config.portal_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.portal_addr))?;
+    tracing::info!(addr = %config.portal_addr, "portal listening");
+    tracing::info!(addr = %config.pay_addr, "pay listener reserved; the pay service arrives with the payments issue");
+    let pruning = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+            if let Err(e) = store.prune_rate_limits(cutoff).await {
+                tracing::warn!(error = %e, "could not prune rate-limit counters");
+            }
+        }
+    });
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    pruning.abort();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use civicpay_core::import::{CSV_COLUMNS, CSV_OPTIONAL_COLUMNS};
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn import_help_names_every_csv_column() {
+        for column in CSV_COLUMNS.iter().chain(CSV_OPTIONAL_COLUMNS.iter()) {
+            assert!(IMPORT_HELP.contains(column), "--help does not document {column}");
+        }
+    }
+}

@@ -1,1 +1,96 @@
+//! The portal: the city's own site. Residents find bills here; the back
+//! office imports bills through its API. It never receives card data: the
+//! payments issue adds a separate `pay` service for that, and a test keeps
+//! this crate from depending on card-handling code.
 
+mod error;
+mod page;
+mod routes;
+mod views;
+
+pub use error::PortalError;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use civicpay_store::Store;
+use civicpay_web::{FormTokens, SecurityHeaders};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+
+#[derive(Debug, Clone)]
+pub struct PortalConfig {
+    /// Browsers reach the portal over HTTPS (sets HSTS and `Secure` cookies).
+    pub served_over_tls: bool,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Bill look-ups allowed per client address per window.
+    pub lookup_limit: u32,
+    pub lookup_window: Duration,
+    /// Largest bill-import request body.
+    pub api_body_limit: usize,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        Self {
+            served_over_tls: false,
+            trusted_proxies: Vec::new(),
+            lookup_limit: 20,
+            lookup_window: Duration::from_secs(600),
+            api_body_limit: 32 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<PortalConfig>,
+    pub form_tokens: FormTokens,
+}
+
+impl AppState {
+    /// `form_key` signs form tokens; it must be the same on every instance
+    /// and is generated on first run, never shipped.
+    pub fn new(store: Store, config: PortalConfig, form_key: [u8; 32]) -> Self {
+        let form_tokens = FormTokens::new(form_key, config.served_over_tls);
+        Self {
+            store,
+            config: Arc::new(config),
+            form_tokens,
+        }
+    }
+}
+
+/// The portal's routes; `main` serves it and tests call it directly.
+pub fn app(state: AppState) -> Router {
+    let headers = Arc::new(SecurityHeaders::new(state.config.served_over_tls));
+    let api = Router::new()
+        .route("/api/v1/bills", post(routes::api::import_bills))
+        .layer(DefaultBodyLimit::max(state.config.api_body_limit));
+    Router::new()
+        .route("/", get(routes::resident::home))
+        .route("/healthz", get(routes::resident::health))
+        .route("/favicon.ico", get(routes::resident::favicon))
+        .route("/{tenant}", get(routes::resident::city_redirect))
+        .route("/{tenant}/", get(routes::resident::city))
+        .route(
+            "/{tenant}/pay/{bill_type}",
+            get(routes::resident::lookup_form).post(routes::resident::lookup_submit),
+        )
+        .route("/{tenant}/bills/{bill_id}/pay", post(routes::resident::pay_bill))
+        .merge(api)
+        .fallback(routes::resident::not_found)
+        .method_not_allowed_fallback(routes::resident::method_not_allowed)
+        .with_state(state)
+        .layer(middleware::from_fn(page::remember_language))
+        .layer(CsrfLayer::new().with_insecure_bypass(|_, uri| uri.path().starts_with("/api/")))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(middleware::from_fn(error::render_error_pages))
+        .layer(middleware::from_fn_with_state(headers, SecurityHeaders::apply))
+}

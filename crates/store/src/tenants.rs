@@ -54,6 +54,19 @@ impl Store {
         .transpose()
     }
 
+    pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        sqlx::query(
+            "SELECT id, slug, name, currency, time_zone, default_language, contact
+             FROM tenants WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(tenant_from_row)
+        .transpose()
+    }
+
     /// Platform listing: every city on the deployment, for the home page and
     /// for operators. Holds no city's private data.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {

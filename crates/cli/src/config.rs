@@ -1,0 +1,213 @@
+//! Configuration, in layers: built-in defaults, then an optional TOML file,
+//! then `CIVICPAY_*` environment variables (and `DATABASE_URL`), then
+//! command-line flags. The defaults run a demo with nothing set.
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Where the embedded database and generated secrets live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: a SQLite file in `data_dir`.
+    pub database_url: Option<String>,
+    pub portal_addr: SocketAddr,
+    pub pay_addr: SocketAddr,
+    /// Browsers reach us over HTTPS (through a proxy that terminates TLS).
+    pub served_over_tls: bool,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub lookup_limit: u32,
+    pub lookup_window_secs: u64,
+    /// File holding the key that signs form tokens (64 hex digits). Created
+    /// on first run when absent; share it between instances.
+    pub form_key_file: Option<PathBuf>,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("civicpay-data"),
+            database_url: None,
+            portal_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            pay_addr: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            served_over_tls: false,
+            trusted_proxies: Vec::new(),
+            lookup_limit: 20,
+            lookup_window_secs: 600,
+            form_key_file: None,
+            log_format: "text".to_owned(),
+        }
+    }
+}
+
+/// Flags that override the other layers when given.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portal_addr: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pay_addr: Option<SocketAddr>,
+}
+
+/// Environment variables we read that are not configuration keys.
+const OTHER_KNOWN_VARIABLES: [&str; 4] = ["CIVICPAY_CONFIG", "CIVICPAY_LOG", "CIVICPAY_BROWSER_TESTS", "CIVICPAY_TEST_POSTGRES_URL"];
+const KEYS: [&str; 10] = [
+    "data_dir", "database_url", "portal_addr", "pay_addr", "served_over_tls", "trusted_proxies",
+    "lookup_limit", "lookup_window_secs", "form_key_file", "log_format",
+];
+
+impl Config {
+    pub fn load(file: Option<&Path>, flags: FlagOverrides) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Env::prefixed("CIVICPAY_").only(&KEYS))
+            .merge(Serialized::globals(flags))
+            .extract()
+            .context("invalid configuration")?;
+        Ok(config)
+    }
+
+    /// `CIVICPAY_*` variables that mean nothing to us: usually a typo that
+    /// would otherwise be silently ignored.
+    pub fn unknown_environment_variables() -> Vec<String> {
+        std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("CIVICPAY_"))
+            .filter(|k| !OTHER_KNOWN_VARIABLES.contains(&k.as_str()))
+            .filter(|k| !KEYS.contains(&k.trim_start_matches("CIVICPAY_").to_ascii_lowercase().as_str()))
+            .collect()
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("portal.db").display())
+        })
+    }
+
+    pub fn portal(&self) -> civicpay_portal::PortalConfig {
+        civicpay_portal::PortalConfig {
+            served_over_tls: self.served_over_tls,
+            trusted_proxies: self.trusted_proxies.clone(),
+            lookup_limit: self.lookup_limit,
+            lookup_window: std::time::Duration::from_secs(self.lookup_window_secs.max(1)),
+            ..civicpay_portal::PortalConfig::default()
+        }
+    }
+
+    /// Reads the form-token key, creating it (readable by us alone) on
+    /// first run.
+    pub fn form_key(&self) -> anyhow::Result<[u8; 32]> {
+        let path = self
+            .form_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secrets").join("form-token.key"));
+        if !path.exists() {
+            create_secret_file(&path)?;
+        }
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the form key {}", path.display()))?;
+        parse_hex_key(text.trim())
+            .with_context(|| format!("{} must hold 64 hexadecimal digits", path.display()))
+    }
+}
+
+fn create_secret_file(path: &Path) -> anyhow::Result<()> {
+    use rand::RngCore;
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(hex.as_bytes())?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "generated a new form-token key");
+    Ok(())
+}
+
+fn parse_hex_key(s: &str) -> anyhow::Result<[u8; 32]> {
+    anyhow::ensure!(s.len() == 64, "expected 64 hexadecimal digits, found {}", s.len());
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        let pair = s.get(i * 2..i * 2 + 2).context("short key")?;
+        *byte = u8::from_str_radix(pair, 16).context("not hexadecimal")?;
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn hex_keys_round_trip_and_bad_ones_are_refused() {
+        let key = parse_hex_key(&"ab".repeat(32)).unwrap();
+        assert_eq!(key, [0xab; 32]);
+        assert!(parse_hex_key("abc").is_err());
+        assert!(parse_hex_key(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn flags_override_a_config_file() {
+        let dir = std::env::temp_dir().join(format!("civicpay-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("civicpay.toml");
+        std::fs::write(&file, "portal_addr = \"127.0.0.1:9000\"\nlookup_limit = 5\n").unwrap();
+        let from_file = Config::load(Some(&file), FlagOverrides::default()).unwrap();
+        assert_eq!(from_file.portal_addr.port(), 9000);
+        assert_eq!(from_file.lookup_limit, 5);
+        let flags = FlagOverrides {
+            portal_addr: Some("127.0.0.1:9100".parse().unwrap()),
+            ..FlagOverrides::default()
+        };
+        let overridden = Config::load(Some(&file), flags).unwrap();
+        assert_eq!(overridden.portal_addr.port(), 9100);
+        assert_eq!(overridden.lookup_limit, 5);
+        std::fs::write(&file, "lookup_limit = \"many\"\n").unwrap();
+        assert!(Config::load(Some(&file), FlagOverrides::default()).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_generated_key_is_private_and_stable() {
+        let dir = std::env::temp_dir().join(format!("civicpay-key-{}", std::process::id()));
+        let config = Config { data_dir: dir.clone(), ..Config::default() };
+        let first = config.form_key().unwrap();
+        assert_eq!(config.form_key().unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("secrets/form-token.key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
