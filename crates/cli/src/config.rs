@@ -60,17 +60,34 @@ pub struct FlagOverrides {
 }
 
 /// Environment variables we read that are not configuration keys.
-const OTHER_KNOWN_VARIABLES: [&str; 4] = ["CIVICPAY_CONFIG", "CIVICPAY_LOG", "CIVICPAY_BROWSER_TESTS", "CIVICPAY_TEST_POSTGRES_URL"];
+const OTHER_KNOWN_VARIABLES: [&str; 4] = [
+    "CIVICPAY_CONFIG",
+    "CIVICPAY_LOG",
+    "CIVICPAY_BROWSER_TESTS",
+    "CIVICPAY_TEST_POSTGRES_URL",
+];
 const KEYS: [&str; 10] = [
-    "data_dir", "database_url", "portal_addr", "pay_addr", "served_over_tls", "trusted_proxies",
-    "lookup_limit", "lookup_window_secs", "form_key_file", "log_format",
+    "data_dir",
+    "database_url",
+    "portal_addr",
+    "pay_addr",
+    "served_over_tls",
+    "trusted_proxies",
+    "lookup_limit",
+    "lookup_window_secs",
+    "form_key_file",
+    "log_format",
 ];
 
 impl Config {
     pub fn load(file: Option<&Path>, flags: FlagOverrides) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
-            anyhow::ensure!(file.exists(), "config file {} does not exist", file.display());
+            anyhow::ensure!(
+                file.exists(),
+                "config file {} does not exist",
+                file.display()
+            );
             figment = figment.merge(Toml::file(file));
         }
         let config: Config = figment
@@ -89,13 +106,22 @@ impl Config {
             .map(|(k, _)| k)
             .filter(|k| k.starts_with("CIVICPAY_"))
             .filter(|k| !OTHER_KNOWN_VARIABLES.contains(&k.as_str()))
-            .filter(|k| !KEYS.contains(&k.trim_start_matches("CIVICPAY_").to_ascii_lowercase().as_str()))
+            .filter(|k| {
+                !KEYS.contains(
+                    &k.trim_start_matches("CIVICPAY_")
+                        .to_ascii_lowercase()
+                        .as_str(),
+                )
+            })
             .collect()
     }
 
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("portal.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("portal.db").display()
+            )
         })
     }
 
@@ -153,7 +179,11 @@ fn create_secret_file(path: &Path) -> anyhow::Result<()> {
 }
 
 fn parse_hex_key(s: &str) -> anyhow::Result<[u8; 32]> {
-    anyhow::ensure!(s.len() == 64, "expected 64 hexadecimal digits, found {}", s.len());
+    anyhow::ensure!(
+        s.len() == 64,
+        "expected 64 hexadecimal digits, found {}",
+        s.len()
+    );
     let mut key = [0u8; 32];
     for (i, byte) in key.iter_mut().enumerate() {
         let pair = s.get(i * 2..i * 2 + 2).context("short key")?;
@@ -180,7 +210,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("civicpay-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("civicpay.toml");
-        std::fs::write(&file, "portal_addr = \"127.0.0.1:9000\"\nlookup_limit = 5\n").unwrap();
+        std::fs::write(
+            &file,
+            "portal_addr = \"127.0.0.1:9000\"\nlookup_limit = 5\n",
+        )
+        .unwrap();
         let from_file = Config::load(Some(&file), FlagOverrides::default()).unwrap();
         assert_eq!(from_file.portal_addr.port(), 9000);
         assert_eq!(from_file.lookup_limit, 5);
@@ -199,13 +233,19 @@ mod tests {
     #[test]
     fn a_generated_key_is_private_and_stable() {
         let dir = std::env::temp_dir().join(format!("civicpay-key-{}", std::process::id()));
-        let config = Config { data_dir: dir.clone(), ..Config::default() };
+        let config = Config {
+            data_dir: dir.clone(),
+            ..Config::default()
+        };
         let first = config.form_key().unwrap();
         assert_eq!(config.form_key().unwrap(), first);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("secrets/form-token.key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join("secrets/form-token.key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         std::fs::remove_dir_all(dir).unwrap();

@@ -57,7 +57,13 @@ enum Command {
     /// Serve the portal with the configured database.
     Serve(ServeArgs),
     /// Create (or reuse) a data folder with two demo cities and serve them.
-    Demo(ServeArgs),
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Seed the demo data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
     /// Apply database migrations and exit (serve and demo also migrate).
     Migrate(DatabaseArgs),
     /// Bills from the city's back office.
@@ -151,7 +157,9 @@ enum TenantCommand {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CIVICPAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
     } else {
@@ -206,8 +214,16 @@ async fn tenant_by_slug(store: &Store, slug: &str) -> anyhow::Result<civicpay_co
     match store.tenant_by_slug(&parsed).await? {
         Some(t) => Ok(t),
         None => {
-            let known: Vec<String> = store.list_tenants().await?.into_iter().map(|t| t.slug.to_string()).collect();
-            bail!("no city {slug:?} on this deployment (known: {})", known.join(", "))
+            let known: Vec<String> = store
+                .list_tenants()
+                .await?
+                .into_iter()
+                .map(|t| t.slug.to_string())
+                .collect();
+            bail!(
+                "no city {slug:?} on this deployment (known: {})",
+                known.join(", ")
+            )
         }
     }
 }
@@ -221,13 +237,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&config).await?;
             serve(&config, store).await?;
         }
-        Command::Demo(args) => {
+        Command::Demo { serve: args, no_serve } => {
             let config = Config::load(config_file, serve_flags(&args))?;
             init_logging(&config);
             let store = open_store(&config).await?;
             let summary = civicpay_store::demo::seed(&store, 100).await?;
             let base = format!("http://{}", config.portal_addr);
-            println!("civicpay demo: {} bills in {} cities, data in {}", summary.bills, summary.tenants.len(), config.data_dir.display());
+            println!(
+                "civicpay demo: {} bills in {} cities, data in {}",
+                summary.bills,
+                summary.tenants.len(),
+                config.data_dir.display()
+            );
             println!();
             for tenant in &summary.tenants {
                 println!("  {base}/{tenant}/");
@@ -235,10 +256,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!();
             println!("Bills to try (reference / second value):");
             for sample in summary.samples.iter().step_by(2) {
-                println!("  {base}/{}/pay/{}  {}  /  {}", sample.tenant, sample.bill_type, sample.reference, sample.verification);
+                println!(
+                    "  {base}/{}/pay/{}  {}  /  {}",
+                    sample.tenant, sample.bill_type, sample.reference, sample.verification
+                );
             }
             println!();
-            serve(&config, store).await?;
+            if !no_serve {
+                serve(&config, store).await?;
+            }
         }
         Command::Migrate(args) => {
             let config = Config::load(config_file, database_flags(&args))?;
@@ -246,7 +272,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             open_store(&config).await?;
             println!("migrations applied");
         }
-        Command::Bills { command: BillsCommand::Import { tenant, file, format, skip_invalid, batch_size, database } } => {
+        Command::Bills {
+            command:
+                BillsCommand::Import {
+                    tenant,
+                    file,
+                    format,
+                    skip_invalid,
+                    batch_size,
+                    database,
+                },
+        } => {
             let config = Config::load(config_file, database_flags(&database))?;
             init_logging(&config);
             let format = match format {
@@ -255,10 +291,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format!("cannot tell the format of {} from its extension: add --format csv or --format json", file.display())
                 })?,
             };
-            let source = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let source = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
             let store = open_store(&config).await?;
             let tenant = tenant_by_slug(&store, &tenant).await?;
-            let options = ImportOptions { format, skip_invalid, batch_size: batch_size.max(1) };
+            let options = ImportOptions {
+                format,
+                skip_invalid,
+                batch_size: batch_size.max(1),
+            };
             let started = std::time::Instant::now();
             let report = store.import_bills(&tenant, source, options).await?;
             for error in &report.errors {
@@ -285,21 +326,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.invalid
             );
         }
-        Command::ApiKey { command: ApiKeyCommand::Create { tenant, label, database } } => {
+        Command::ApiKey {
+            command:
+                ApiKeyCommand::Create {
+                    tenant,
+                    label,
+                    database,
+                },
+        } => {
             let config = Config::load(config_file, database_flags(&database))?;
             init_logging(&config);
             let store = open_store(&config).await?;
             let tenant = tenant_by_slug(&store, &tenant).await?;
             let key = store.create_api_key(&tenant.id, &label).await?;
             println!("{}", key.expose());
-            eprintln!("API key for {} created; it is shown only this once.", tenant.slug);
+            eprintln!(
+                "API key for {} created; it is shown only this once.",
+                tenant.slug
+            );
         }
-        Command::Tenant { command: TenantCommand::List { database } } => {
+        Command::Tenant {
+            command: TenantCommand::List { database },
+        } => {
             let config = Config::load(config_file, database_flags(&database))?;
             init_logging(&config);
             let store = open_store(&config).await?;
             for t in store.list_tenants().await? {
-                println!("{}\t{}\t{}\t{}", t.slug, t.currency, t.time_zone.as_str(), t.name.get(t.default_language));
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.slug,
+                    t.currency,
+                    t.time_zone.as_str(),
+                    t.name.get(t.default_language)
+                );
             }
         }
     }
@@ -324,9 +383,12 @@ async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
             }
         }
     });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     pruning.abort();
     Ok(())
 }
@@ -335,13 +397,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}
@@ -365,7 +428,10 @@ mod tests {
     #[test]
     fn import_help_names_every_csv_column() {
         for column in CSV_COLUMNS.iter().chain(CSV_OPTIONAL_COLUMNS.iter()) {
-            assert!(IMPORT_HELP.contains(column), "--help does not document {column}");
+            assert!(
+                IMPORT_HELP.contains(column),
+                "--help does not document {column}"
+            );
         }
     }
 }

@@ -141,7 +141,9 @@ impl VerificationKind {
         VerificationKind::ALL
             .into_iter()
             .find(|k| k.code() == s.trim())
-            .ok_or_else(|| ParseError::invalid(format!("unknown verification field {:?}", s.trim())))
+            .ok_or_else(|| {
+                ParseError::invalid(format!("unknown verification field {:?}", s.trim()))
+            })
     }
 }
 
@@ -380,10 +382,15 @@ impl BillStatus {
     }
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        [BillStatus::Open, BillStatus::PartiallyPaid, BillStatus::Paid, BillStatus::Cancelled]
-            .into_iter()
-            .find(|k| k.code() == s.trim())
-            .ok_or_else(|| ParseError::invalid(format!("unknown bill status {:?}", s.trim())))
+        [
+            BillStatus::Open,
+            BillStatus::PartiallyPaid,
+            BillStatus::Paid,
+            BillStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|k| k.code() == s.trim())
+        .ok_or_else(|| ParseError::invalid(format!("unknown bill status {:?}", s.trim())))
     }
 
     /// The status implied by what has been paid, unless the city cancelled it.
@@ -443,10 +450,7 @@ mod tests {
     fn references_match_however_they_are_typed() {
         let printed = BillReference::parse("PK-2026-004512").ok();
         let typed = BillReference::parse(" pk 2026 004512 ").ok();
-        assert_eq!(
-            printed.map(|r| r.canonical()),
-            typed.map(|r| r.canonical())
-        );
+        assert_eq!(printed.map(|r| r.canonical()), typed.map(|r| r.canonical()));
         assert!(BillReference::parse("---").is_err());
         assert!(BillReference::parse(&"9".repeat(65)).is_err());
     }
@@ -459,7 +463,10 @@ mod tests {
         let zip = VerificationValue::parse(VerificationKind::ServicePostalCode, "62704-1234");
         assert_eq!(zip.map(|z| z.canonical().to_owned()), Ok("62704".into()));
         let postal = VerificationValue::parse(VerificationKind::ServicePostalCode, "k1a 0b1");
-        assert_eq!(postal.map(|z| z.canonical().to_owned()), Ok("K1A0B1".into()));
+        assert_eq!(
+            postal.map(|z| z.canonical().to_owned()),
+            Ok("K1A0B1".into())
+        );
         let wrong = VerificationValue::from_canonical("ABC124".into());
         assert!(!stored.matches(&wrong));
         assert!(!stored.matches(&VerificationValue::from_canonical("ABC".into())));
@@ -475,9 +482,21 @@ mod tests {
     fn status_follows_the_balance() {
         let due = Money::from_minor(1000, Currency::Usd);
         let paid = |m| Money::from_minor(m, Currency::Usd);
-        assert_eq!(BillStatus::from_balance(due, paid(0), false), BillStatus::Open);
-        assert_eq!(BillStatus::from_balance(due, paid(400), false), BillStatus::PartiallyPaid);
-        assert_eq!(BillStatus::from_balance(due, paid(1000), false), BillStatus::Paid);
-        assert_eq!(BillStatus::from_balance(due, paid(1000), true), BillStatus::Cancelled);
+        assert_eq!(
+            BillStatus::from_balance(due, paid(0), false),
+            BillStatus::Open
+        );
+        assert_eq!(
+            BillStatus::from_balance(due, paid(400), false),
+            BillStatus::PartiallyPaid
+        );
+        assert_eq!(
+            BillStatus::from_balance(due, paid(1000), false),
+            BillStatus::Paid
+        );
+        assert_eq!(
+            BillStatus::from_balance(due, paid(1000), true),
+            BillStatus::Cancelled
+        );
     }
 }

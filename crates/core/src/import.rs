@@ -121,8 +121,14 @@ impl<'a> ImportContext<'a> {
     pub fn validate(&self, record: &BillRecord) -> Result<ValidBill, Vec<FieldError>> {
         let mut errors = Vec::new();
 
-        let external_id = keep(&mut errors, "external_id", ExternalId::parse(&record.external_id));
-        let bill_type = keep(&mut errors, "bill_type",
+        let external_id = keep(
+            &mut errors,
+            "external_id",
+            ExternalId::parse(&record.external_id),
+        );
+        let bill_type = keep(
+            &mut errors,
+            "bill_type",
             BillTypeSlug::parse(&record.bill_type).and_then(|slug| {
                 self.bill_types
                     .get(slug.as_str())
@@ -138,17 +144,33 @@ impl<'a> ImportContext<'a> {
                     })
             }),
         );
-        let reference = keep(&mut errors, "reference", BillReference::parse(&record.reference));
+        let reference = keep(
+            &mut errors,
+            "reference",
+            BillReference::parse(&record.reference),
+        );
         let verification = bill_type.as_ref().and_then(|t| {
-            keep(&mut errors, "verification",
+            keep(
+                &mut errors,
+                "verification",
                 VerificationValue::parse(t.verification, &record.verification),
             )
         });
-        let payer_name = keep(&mut errors, "payer_name", plain_text(&record.payer_name, 200));
-        let postal_address = keep(&mut errors, "postal_address", plain_text(&record.postal_address, 500));
+        let payer_name = keep(
+            &mut errors,
+            "payer_name",
+            plain_text(&record.payer_name, 200),
+        );
+        let postal_address = keep(
+            &mut errors,
+            "postal_address",
+            plain_text(&record.postal_address, 500),
+        );
         let email = match record.email.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(e) => keep(&mut errors, "email", parse_email(e)).map(Some).unwrap_or(None),
+            Some(e) => keep(&mut errors, "email", parse_email(e))
+                .map(Some)
+                .unwrap_or(None),
         };
         let amount_due = keep(&mut errors, "amount", self.amount(&record.amount));
         let due_date = keep(&mut errors, "due_date", parse_date(&record.due_date));
@@ -338,7 +360,9 @@ pub fn parse_email(s: &str) -> Result<String, ParseError> {
     if well_formed {
         Ok(s.to_owned())
     } else {
-        Err(ParseError::Invalid(format!("{s:?} is not an e-mail address")))
+        Err(ParseError::Invalid(format!(
+            "{s:?} is not an e-mail address"
+        )))
     }
 }
 
@@ -346,7 +370,9 @@ pub fn parse_email(s: &str) -> Result<String, ParseError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::{BillKind, BillTypeId, Currency, LocalizedText, ReferenceLabel, TenantId, VerificationKind};
+    use crate::{
+        BillKind, BillTypeId, Currency, LocalizedText, ReferenceLabel, TenantId, VerificationKind,
+    };
 
     fn water() -> BillType {
         BillType {
@@ -401,7 +427,10 @@ mod tests {
         };
         let errors = ctx.validate(&bad).unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["bill_type", "payer_name", "email", "amount", "due_date"]);
+        assert_eq!(
+            fields,
+            ["bill_type", "payer_name", "email", "amount", "due_date"]
+        );
         assert!(errors[0].reason.contains("this city has: water"));
     }
 
@@ -421,7 +450,10 @@ mod tests {
         let errors = ctx.validate(&r).unwrap_err();
         assert_eq!(errors[0].field, "line_items");
         r.line_items = Some(vec![item("80.00"), item("x")]);
-        assert_eq!(ctx.validate(&r).unwrap_err()[0].field, "line_items[1].amount");
+        assert_eq!(
+            ctx.validate(&r).unwrap_err()[0].field,
+            "line_items[1].amount"
+        );
     }
 
     #[test]
@@ -433,7 +465,12 @@ mod tests {
             status: Some("paid".into()),
             ..record()
         };
-        let fields: Vec<String> = ctx.validate(&r).unwrap_err().into_iter().map(|e| e.field).collect();
+        let fields: Vec<String> = ctx
+            .validate(&r)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["status", "amount"]);
     }
 

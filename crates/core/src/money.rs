@@ -142,7 +142,11 @@ impl Money {
     /// `12,30` and `1 234,50 $`. A currency code, if present, must be
     /// `currency`. More decimals than the currency has are refused, not
     /// rounded.
-    pub fn parse(input: &str, currency: Currency, style: DecimalStyle) -> Result<Money, ParseError> {
+    pub fn parse(
+        input: &str,
+        currency: Currency,
+        style: DecimalStyle,
+    ) -> Result<Money, ParseError> {
         let mut s = input.trim();
         if s.is_empty() {
             return Err(ParseError::Missing);
@@ -216,7 +220,10 @@ impl Money {
             .and_then(|m| m.checked_add(fraction_value))
             .filter(|m| *m <= MAX_MINOR)
             .ok_or(ParseError::Overflow)?;
-        Ok(Money::from_minor(if negative { -minor } else { minor }, currency))
+        Ok(Money::from_minor(
+            if negative { -minor } else { minor },
+            currency,
+        ))
     }
 
     /// Formats for people reading `language`: `$1,234.50` or `1 234,50 $`.
@@ -266,7 +273,12 @@ fn parse_grouped(whole: &str, style: DecimalStyle) -> Result<i64, ParseError> {
     for (i, group) in groups.iter().enumerate() {
         let well_formed = !group.is_empty()
             && group.bytes().all(|b| b.is_ascii_digit())
-            && (!grouped || if i == 0 { group.len() <= 3 } else { group.len() == 3 });
+            && (!grouped
+                || if i == 0 {
+                    group.len() <= 3
+                } else {
+                    group.len() == 3
+                });
         if !well_formed {
             return Err(ParseError::invalid(match style {
                 DecimalStyle::Point => "is not an amount (write it like 1234.50)",
@@ -338,14 +350,20 @@ mod tests {
 
     #[test]
     fn refuses_ambiguous_or_wrong_amounts() {
-        assert!(usd("12,30").is_err(), "a comma is not a decimal point in English");
+        assert!(
+            usd("12,30").is_err(),
+            "a comma is not a decimal point in English"
+        );
         assert!(usd("12.345").is_err(), "no silent rounding");
         assert!(usd("1,23,456.00").is_err());
         assert!(usd("12.").is_err());
         assert!(usd("abc").is_err());
         assert!(usd("1e5").is_err());
         assert_eq!(usd(""), Err(ParseError::Missing));
-        assert!(matches!(usd("12.30 CAD"), Err(ParseError::CurrencyMismatch { .. })));
+        assert!(matches!(
+            usd("12.30 CAD"),
+            Err(ParseError::CurrencyMismatch { .. })
+        ));
         assert_eq!(usd("99999999999999999999"), Err(ParseError::Overflow));
         assert_eq!(usd("10000000001"), Err(ParseError::Overflow));
     }
@@ -355,8 +373,14 @@ mod tests {
         let m = Money::from_minor(123_456, Currency::Cad);
         assert_eq!(m.format(Language::En), "$1,234.56");
         assert_eq!(m.format(Language::Fr), "1\u{202f}234,56\u{a0}$");
-        assert_eq!(Money::from_minor(5, Currency::Usd).format(Language::Es), "$0.05");
-        assert_eq!(Money::from_minor(-1_000_000, Currency::Usd).to_decimal_string(), "-10000.00");
+        assert_eq!(
+            Money::from_minor(5, Currency::Usd).format(Language::Es),
+            "$0.05"
+        );
+        assert_eq!(
+            Money::from_minor(-1_000_000, Currency::Usd).to_decimal_string(),
+            "-10000.00"
+        );
     }
 
     #[test]

@@ -12,7 +12,14 @@ use std::fmt;
 pub struct TenantSlug(String);
 
 const RESERVED_SLUGS: [&str; 8] = [
-    "api", "static", "healthz", "metrics", "admin", "staff", "v1", "favicon.ico",
+    "api",
+    "static",
+    "healthz",
+    "metrics",
+    "admin",
+    "staff",
+    "v1",
+    "favicon.ico",
 ];
 
 impl TenantSlug {

@@ -49,18 +49,26 @@ impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self {
             PortalError::NotFound => (StatusCode::NOT_FOUND, "not_found", self.to_string()),
-            PortalError::MethodNotAllowed => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", self.to_string())
-            }
-            PortalError::RateLimited { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", self.to_string())
-            }
+            PortalError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                self.to_string(),
+            ),
+            PortalError::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                self.to_string(),
+            ),
             PortalError::FormExpired => (StatusCode::FORBIDDEN, "form_expired", self.to_string()),
-            PortalError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", self.to_string()),
+            PortalError::BadRequest(_) => {
+                (StatusCode::BAD_REQUEST, "bad_request", self.to_string())
+            }
             PortalError::TooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "too_large", self.to_string())
             }
-            PortalError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string()),
+            PortalError::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string())
+            }
             PortalError::Store(_) | PortalError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 (
@@ -121,15 +129,27 @@ pub(crate) async fn render_error_pages(request: Request, next: Next) -> Response
     } else {
         let t = civicpay_web::Translator::new(language);
         let (title, body) = match page.code {
-            "not_found" | "method_not_allowed" => {
-                (t.get("error-not-found-title"), t.get("error-not-found-body"))
-            }
+            "not_found" | "method_not_allowed" => (
+                t.get("error-not-found-title"),
+                t.get("error-not-found-body"),
+            ),
             "rate_limited" => {
-                let minutes = page.retry_after.map_or(1, |d| d.as_secs().div_ceil(60).max(1));
-                (t.get("error-rate-limited-title"), t.count("error-rate-limited-body", "minutes", minutes))
+                let minutes = page
+                    .retry_after
+                    .map_or(1, |d| d.as_secs().div_ceil(60).max(1));
+                (
+                    t.get("error-rate-limited-title"),
+                    t.count("error-rate-limited-body", "minutes", minutes),
+                )
             }
-            "form_expired" => (t.get("error-forbidden-title"), t.get("error-forbidden-body")),
-            "bad_request" | "too_large" => (t.get("error-bad-request-title"), t.get("error-bad-request-body")),
+            "form_expired" => (
+                t.get("error-forbidden-title"),
+                t.get("error-forbidden-body"),
+            ),
+            "bad_request" | "too_large" => (
+                t.get("error-bad-request-title"),
+                t.get("error-bad-request-body"),
+            ),
             _ => (t.get("error-server-title"), t.get("error-server-body")),
         };
         let start_again = t.get("start-again");
@@ -145,7 +165,9 @@ pub(crate) async fn render_error_pages(request: Request, next: Next) -> Response
     };
     let (body_parts, body) = body.into_parts();
     if let Some(content_type) = body_parts.headers.get(header::CONTENT_TYPE) {
-        parts.headers.insert(header::CONTENT_TYPE, content_type.clone());
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, content_type.clone());
     }
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, body)

@@ -83,7 +83,10 @@ pub fn app(state: AppState) -> Router {
             "/{tenant}/pay/{bill_type}",
             get(routes::resident::lookup_form).post(routes::resident::lookup_submit),
         )
-        .route("/{tenant}/bills/{bill_id}/pay", post(routes::resident::pay_bill))
+        .route(
+            "/{tenant}/bills/{bill_id}/pay",
+            post(routes::resident::pay_bill),
+        )
         .merge(api)
         .fallback(routes::resident::not_found)
         .method_not_allowed_fallback(routes::resident::method_not_allowed)
@@ -92,5 +95,8 @@ pub fn app(state: AppState) -> Router {
         .layer(CsrfLayer::new().with_insecure_bypass(|_, uri| uri.path().starts_with("/api/")))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(middleware::from_fn(error::render_error_pages))
-        .layer(middleware::from_fn_with_state(headers, SecurityHeaders::apply))
+        .layer(middleware::from_fn_with_state(
+            headers,
+            SecurityHeaders::apply,
+        ))
 }

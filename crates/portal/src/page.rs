@@ -25,11 +25,17 @@ fn query_language(uri: &Uri) -> Option<&str> {
 }
 
 /// The language for this request, given the city's default if known.
-pub(crate) fn request_language(headers: &HeaderMap, uri: &Uri, default: Option<Language>) -> Language {
+pub(crate) fn request_language(
+    headers: &HeaderMap,
+    uri: &Uri,
+    default: Option<Language>,
+) -> Language {
     negotiate(
         query_language(uri),
         cookie_value(headers, LANGUAGE_COOKIE),
-        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
         default.unwrap_or(Language::En),
     )
 }
@@ -73,7 +79,10 @@ impl PageContext {
 impl FromRequestParts<AppState> for PageContext {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

@@ -31,7 +31,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(t: Translator, title: String, city: Option<&Tenant>, path: &str, has_errors: bool) -> Self {
+    pub fn new(
+        t: Translator,
+        title: String,
+        city: Option<&Tenant>,
+        path: &str,
+        has_errors: bool,
+    ) -> Self {
         let current = t.language();
         let languages = Language::ALL
             .into_iter()

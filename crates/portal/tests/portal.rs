@@ -1,6 +1,11 @@
 //! The portal over HTTP, in-process: resident look-up, errors, languages,
 //! security headers, form tokens, rate limits and the bill API.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod browser;
 
@@ -28,7 +33,12 @@ impl Portal {
         let summary = demo::seed(&db.store, 3).await.unwrap();
         let store = db.store.clone();
         let router = app(AppState::new(store.clone(), config, [42; 32]));
-        Portal { router, store, samples: summary.samples, db }
+        Portal {
+            router,
+            store,
+            samples: summary.samples,
+            db,
+        }
     }
 
     async fn new() -> Portal {
@@ -51,16 +61,26 @@ impl Portal {
         let mut request = request;
         request
             .extensions_mut()
-            .insert(axum::extract::ConnectInfo(SocketAddr::from(([198, 51, 100, 7], 40000))));
+            .insert(axum::extract::ConnectInfo(SocketAddr::from((
+                [198, 51, 100, 7],
+                40000,
+            ))));
         Page::read(self.router.clone().oneshot(request).await.unwrap()).await
     }
 
     async fn get(&self, uri: &str) -> Page {
-        self.send(Request::get(uri).body(Body::empty()).unwrap()).await
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
     }
 
     async fn get_with(&self, uri: &str, name: &str, value: &str) -> Page {
-        self.send(Request::get(uri).header(name, value).body(Body::empty()).unwrap()).await
+        self.send(
+            Request::get(uri)
+                .header(name, value)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
     }
 
     /// Submits a form the way a browser would after loading `page`.
@@ -82,8 +102,12 @@ impl Portal {
         let uri = format!("/{}/pay/{}", sample.tenant, sample.bill_type);
         let form = self.get(&uri).await;
         assert_eq!(form.status, StatusCode::OK);
-        self.post_form(&uri, &form, &[("reference", reference), ("verification", verification)])
-            .await
+        self.post_form(
+            &uri,
+            &form,
+            &[("reference", reference), ("verification", verification)],
+        )
+        .await
     }
 
     async fn finish(self) {
@@ -163,15 +187,39 @@ impl Page {
 }
 
 fn assert_security_headers(page: &Page, what: &str) {
-    let csp = page.header("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP"));
-    assert!(csp.starts_with("default-src 'none'; style-src 'sha256-"), "{what}: {csp}");
-    for directive in ["frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'"] {
+    let csp = page
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{what}: no CSP"));
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'sha256-"),
+        "{what}: {csp}"
+    );
+    for directive in [
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ] {
         assert!(csp.contains(directive), "{what}: CSP lacks {directive}");
     }
-    assert!(!csp.contains("unsafe-inline"), "{what}: CSP allows unsafe-inline");
-    assert_eq!(page.header("x-content-type-options"), Some("nosniff"), "{what}");
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"), "{what}");
-    assert!(page.header("permissions-policy").is_some_and(|p| p.contains("camera=()")), "{what}");
+    assert!(
+        !csp.contains("unsafe-inline"),
+        "{what}: CSP allows unsafe-inline"
+    );
+    assert_eq!(
+        page.header("x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(
+        page.header("referrer-policy"),
+        Some("no-referrer"),
+        "{what}"
+    );
+    assert!(
+        page.header("permissions-policy")
+            .is_some_and(|p| p.contains("camera=()")),
+        "{what}"
+    );
 }
 
 #[tokio::test]
@@ -186,29 +234,71 @@ async fn every_route_sends_the_security_headers() {
         ("lookup form", portal.get("/springfield/pay/water").await),
         ("health", portal.get("/healthz").await),
         ("favicon", portal.get("/favicon.ico").await),
-        ("wrong method", portal.send(Request::delete("/").body(Body::empty()).unwrap()).await),
-        ("api without key", portal.send(Request::post("/api/v1/bills").body(Body::empty()).unwrap()).await),
+        (
+            "wrong method",
+            portal
+                .send(Request::delete("/").body(Body::empty()).unwrap())
+                .await,
+        ),
+        (
+            "api without key",
+            portal
+                .send(Request::post("/api/v1/bills").body(Body::empty()).unwrap())
+                .await,
+        ),
     ];
-    pages.push(("lookup result", portal.look_up(&sample, &sample.reference, &sample.verification).await));
-    pages.push(("expired form", portal.post_form("/springfield/pay/water", &form, &[("form_token", "x")]).await));
+    pages.push((
+        "lookup result",
+        portal
+            .look_up(&sample, &sample.reference, &sample.verification)
+            .await,
+    ));
+    pages.push((
+        "expired form",
+        portal
+            .post_form("/springfield/pay/water", &form, &[("form_token", "x")])
+            .await,
+    ));
     for (what, page) in &pages {
         assert_security_headers(page, what);
-        assert!(page.header("strict-transport-security").is_none(), "{what}: HSTS without TLS");
+        assert!(
+            page.header("strict-transport-security").is_none(),
+            "{what}: HSTS without TLS"
+        );
     }
     // The hash in the policy is the hash of the stylesheet the pages carry.
-    let csp = pages[0].1.header("content-security-policy").unwrap().to_owned();
+    let csp = pages[0]
+        .1
+        .header("content-security-policy")
+        .unwrap()
+        .to_owned();
     assert!(csp.contains(civicpay_web::style::stylesheet_hash()));
     assert!(pages[0].1.body.contains(civicpay_web::style::STYLESHEET));
-    assert!(!pages[0].1.body.contains("<script"), "no JavaScript on resident pages");
+    assert!(
+        !pages[0].1.body.contains("<script"),
+        "no JavaScript on resident pages"
+    );
     portal.finish().await;
 }
 
 #[tokio::test]
 async fn hsts_is_sent_when_served_over_tls_and_cookies_are_secure() {
-    let portal = Portal::with(PortalConfig { served_over_tls: true, ..PortalConfig::default() }).await;
+    let portal = Portal::with(PortalConfig {
+        served_over_tls: true,
+        ..PortalConfig::default()
+    })
+    .await;
     let page = portal.get("/springfield/pay/water").await;
-    assert!(page.header("strict-transport-security").is_some_and(|h| h.starts_with("max-age=")));
-    let cookie = page.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        page.header("strict-transport-security")
+            .is_some_and(|h| h.starts_with("max-age="))
+    );
+    let cookie = page
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
     portal.finish().await;
 }
@@ -222,7 +312,10 @@ async fn home_lists_the_cities_and_a_city_lists_its_bill_types() {
     assert!(home.body.contains("href=\"/lac-vert/\""));
     let city = portal.get("/springfield/").await;
     assert!(city.body.contains("<h1>City of Springfield</h1>"));
-    assert!(city.body.contains("href=\"/springfield/pay/parking\">Parking citation</a>"));
+    assert!(
+        city.body
+            .contains("href=\"/springfield/pay/parking\">Parking citation</a>")
+    );
     assert!(city.body.contains("+1 217-555-0100"));
     let redirect = portal.get("/springfield").await;
     assert_eq!(redirect.status, StatusCode::PERMANENT_REDIRECT);
@@ -233,12 +326,25 @@ async fn home_lists_the_cities_and_a_city_lists_its_bill_types() {
 #[tokio::test]
 async fn unknown_cities_and_bill_types_get_a_clear_not_found_page() {
     let portal = Portal::new().await;
-    for uri in ["/atlantis/", "/atlantis", "/springfield/pay/dog-licence", "/Springfield/", "/springfield/pay/eau", "/a/b/c/d"] {
+    for uri in [
+        "/atlantis/",
+        "/atlantis",
+        "/springfield/pay/dog-licence",
+        "/Springfield/",
+        "/springfield/pay/eau",
+        "/a/b/c/d",
+    ] {
         let page = portal.get(uri).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{uri}");
-        assert!(page.body.contains("<h1>Page not found</h1>"), "{uri}: {}", page.body);
+        assert!(
+            page.body.contains("<h1>Page not found</h1>"),
+            "{uri}: {}",
+            page.body
+        );
     }
-    let french = portal.get_with("/atlantis/", "accept-language", "fr-CA").await;
+    let french = portal
+        .get_with("/atlantis/", "accept-language", "fr-CA")
+        .await;
     assert!(french.body.contains("<h1>Page introuvable</h1>"));
     portal.finish().await;
 }
@@ -249,23 +355,40 @@ async fn a_resident_finds_a_bill_however_they_type_the_reference() {
     let sample = portal.sample("springfield", "parking");
     let sloppy_reference = sample.reference.to_lowercase().replace('-', " ");
     let sloppy_plate = format!(" {} ", sample.verification.to_lowercase());
-    let page = portal.look_up(&sample, &sloppy_reference, &sloppy_plate).await;
+    let page = portal
+        .look_up(&sample, &sloppy_reference, &sloppy_plate)
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains(&format!("Reference {}", sample.reference)));
+    assert!(
+        page.body
+            .contains(&format!("Reference {}", sample.reference))
+    );
     assert!(page.body.contains("Amount due"));
-    assert!(page.body.contains("Pay $"), "a payable bill has a pay button");
+    assert!(
+        page.body.contains("Pay $"),
+        "a payable bill has a pay button"
+    );
     assert!(page.body.contains("action=\"/springfield/bills/"));
 
     let bill_type = portal
         .store
         .bill_type_by_slug(
-            &portal.store.tenant_by_slug(&TenantSlug::parse("springfield").unwrap()).await.unwrap().unwrap().id,
+            &portal
+                .store
+                .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
             &civicpay_core::BillTypeSlug::parse("parking").unwrap(),
         )
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(bill_type.verification, civicpay_core::VerificationKind::LicencePlate);
+    assert_eq!(
+        bill_type.verification,
+        civicpay_core::VerificationKind::LicencePlate
+    );
     portal.finish().await;
 }
 
@@ -273,14 +396,26 @@ async fn a_resident_finds_a_bill_however_they_type_the_reference() {
 async fn a_wrong_reference_and_a_wrong_verification_look_the_same() {
     let portal = Portal::new().await;
     let sample = portal.sample("springfield", "water");
-    let wrong_reference = portal.look_up(&sample, "9999-99999", &sample.verification).await;
+    let wrong_reference = portal
+        .look_up(&sample, "9999-99999", &sample.verification)
+        .await;
     let wrong_verification = portal.look_up(&sample, &sample.reference, "00000").await;
     assert_eq!(wrong_reference.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(wrong_verification.status, wrong_reference.status);
     assert!(!wrong_reference.error_summary().is_empty());
-    assert_eq!(wrong_reference.error_summary(), wrong_verification.error_summary());
-    assert!(wrong_reference.error_summary().contains("We could not find a bill with those details"));
-    assert!(wrong_reference.body.contains("<title>Error: "), "the title says there is an error");
+    assert_eq!(
+        wrong_reference.error_summary(),
+        wrong_verification.error_summary()
+    );
+    assert!(
+        wrong_reference
+            .error_summary()
+            .contains("We could not find a bill with those details")
+    );
+    assert!(
+        wrong_reference.body.contains("<title>Error: "),
+        "the title says there is an error"
+    );
     portal.finish().await;
 }
 
@@ -291,10 +426,19 @@ async fn empty_fields_are_reported_in_the_summary_and_beside_each_field() {
     let page = portal.look_up(&sample, "", "  ").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     let summary = page.error_summary();
-    assert!(summary.contains("<a href=\"#reference\">Enter the number printed on your bill</a>"), "{summary}");
-    assert!(summary.contains("<a href=\"#verification\">Enter the licence plate</a>"), "{summary}");
+    assert!(
+        summary.contains("<a href=\"#reference\">Enter the number printed on your bill</a>"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("<a href=\"#verification\">Enter the licence plate</a>"),
+        "{summary}"
+    );
     assert!(page.body.contains("id=\"reference-error\""));
-    assert!(page.body.contains("aria-describedby=\"verification-hint verification-error\""));
+    assert!(
+        page.body
+            .contains("aria-describedby=\"verification-hint verification-error\"")
+    );
     portal.finish().await;
 }
 
@@ -302,10 +446,19 @@ async fn empty_fields_are_reported_in_the_summary_and_beside_each_field() {
 async fn what_a_resident_typed_is_escaped_when_shown_again() {
     let portal = Portal::new().await;
     let sample = portal.sample("springfield", "water");
-    let page = portal.look_up(&sample, "<script>alert(1)</script>", "\"><img src=x>").await;
-    assert!(!page.body.contains("<script>alert"), "typed markup is escaped");
+    let page = portal
+        .look_up(&sample, "<script>alert(1)</script>", "\"><img src=x>")
+        .await;
+    assert!(
+        !page.body.contains("<script>alert"),
+        "typed markup is escaped"
+    );
     assert!(!page.body.contains("<img src=x>"));
-    assert!(page.body.contains("&#60;script&#62;") || page.body.contains("&lt;script&gt;"), "{}", page.body);
+    assert!(
+        page.body.contains("&#60;script&#62;") || page.body.contains("&lt;script&gt;"),
+        "{}",
+        page.body
+    );
     portal.finish().await;
 }
 
@@ -314,7 +467,10 @@ async fn a_post_without_a_valid_form_token_is_refused() {
     let portal = Portal::new().await;
     let sample = portal.sample("springfield", "water");
     let uri = "/springfield/pay/water";
-    let fields = form_urlencoded(&[("reference", &sample.reference), ("verification", &sample.verification)]);
+    let fields = form_urlencoded(&[
+        ("reference", &sample.reference),
+        ("verification", &sample.verification),
+    ]);
     let no_cookie = portal
         .send(
             Request::post(uri)
@@ -344,24 +500,36 @@ async fn a_post_without_a_valid_form_token_is_refused() {
                 .header("sec-fetch-site", "cross-site")
                 .header("origin", "https://attacker.example")
                 .header("host", "pay.city.example")
-                .body(Body::from(format!("form_token={}&{fields}", form.form_token())))
+                .body(Body::from(format!(
+                    "form_token={}&{fields}",
+                    form.form_token()
+                )))
                 .unwrap(),
         )
         .await;
     assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
-    assert!(cross_site.body.contains("This form has expired"), "the cross-site refusal is a page too");
+    assert!(
+        cross_site.body.contains("This form has expired"),
+        "the cross-site refusal is a page too"
+    );
     portal.finish().await;
 }
 
 #[tokio::test]
 async fn look_ups_are_rate_limited_per_client_address() {
-    let portal = Portal::with(PortalConfig { lookup_limit: 3, ..PortalConfig::default() }).await;
+    let portal = Portal::with(PortalConfig {
+        lookup_limit: 3,
+        ..PortalConfig::default()
+    })
+    .await;
     let sample = portal.sample("springfield", "water");
     for _ in 0..3 {
         let page = portal.look_up(&sample, "0000-00000", "00000").await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let limited = portal.look_up(&sample, &sample.reference, &sample.verification).await;
+    let limited = portal
+        .look_up(&sample, &sample.reference, &sample.verification)
+        .await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=600).contains(&retry));
@@ -378,20 +546,34 @@ async fn the_language_follows_choice_then_browser_then_city() {
     assert!(chosen.body.contains("Que souhaitez-vous payer?"));
     let cookie = chosen.header("set-cookie").unwrap();
     assert!(cookie.starts_with("civicpay_lang=fr;"));
-    let remembered = portal.get_with("/springfield/", "cookie", "civicpay_lang=es").await;
+    let remembered = portal
+        .get_with("/springfield/", "cookie", "civicpay_lang=es")
+        .await;
     assert!(remembered.body.contains("<html lang=\"es\">"));
-    let browser = portal.get_with("/springfield/", "accept-language", "es-MX,es;q=0.9").await;
+    let browser = portal
+        .get_with("/springfield/", "accept-language", "es-MX,es;q=0.9")
+        .await;
     assert!(browser.body.contains("¿Qué desea pagar?"));
     let city_default = portal.get("/lac-vert/").await;
-    assert!(city_default.body.contains("<html lang=\"fr\">"), "Lac-Vert speaks French by default");
+    assert!(
+        city_default.body.contains("<html lang=\"fr\">"),
+        "Lac-Vert speaks French by default"
+    );
     assert!(city_default.body.contains("Ville de Lac-Vert"));
-    assert!(city_default.body.contains("hreflang=\"en\""), "the language switch is on the page");
+    assert!(
+        city_default.body.contains("hreflang=\"en\""),
+        "the language switch is on the page"
+    );
     portal.finish().await;
 }
 
 #[tokio::test]
 async fn every_page_is_fully_translated_in_every_language() {
-    let portal = Portal::with(PortalConfig { lookup_limit: 1000, ..PortalConfig::default() }).await;
+    let portal = Portal::with(PortalConfig {
+        lookup_limit: 1000,
+        ..PortalConfig::default()
+    })
+    .await;
     for lang in ["en", "fr", "es"] {
         let mut bodies = Vec::new();
         for uri in ["/", "/springfield/", "/lac-vert/", "/atlantis/"] {
@@ -405,20 +587,39 @@ async fn every_page_is_fully_translated_in_every_language() {
                 Request::post(format!("/{}/pay/{}", sample.tenant, sample.bill_type))
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .header(header::COOKIE, cookie.clone())
-                    .body(Body::from(format!("form_token={}&{fields}", form.form_token())))
+                    .body(Body::from(format!(
+                        "form_token={}&{fields}",
+                        form.form_token()
+                    )))
                     .unwrap()
             };
             let found = portal
-                .send(post(form_urlencoded(&[("reference", &sample.reference), ("verification", &sample.verification)])))
+                .send(post(form_urlencoded(&[
+                    ("reference", &sample.reference),
+                    ("verification", &sample.verification),
+                ])))
                 .await;
             assert_eq!(found.status, StatusCode::OK, "{lang} {uri}");
-            let empty = portal.send(post(form_urlencoded(&[("reference", ""), ("verification", "")]))).await;
-            let invalid = portal.send(post(form_urlencoded(&[("reference", &"x".repeat(70)), ("verification", "--")]))).await;
+            let empty = portal
+                .send(post(form_urlencoded(&[
+                    ("reference", ""),
+                    ("verification", ""),
+                ])))
+                .await;
+            let invalid = portal
+                .send(post(form_urlencoded(&[
+                    ("reference", &"x".repeat(70)),
+                    ("verification", "--"),
+                ])))
+                .await;
             bodies.extend([form.body, found.body, empty.body, invalid.body]);
         }
         for body in &bodies {
             assert!(body.contains(&format!("<html lang=\"{lang}\">")));
-            assert!(!body.contains(civicpay_web::i18n::MISSING_MARK), "{lang}: untranslated key in {body}");
+            assert!(
+                !body.contains(civicpay_web::i18n::MISSING_MARK),
+                "{lang}: untranslated key in {body}"
+            );
         }
     }
     portal.finish().await;
@@ -431,7 +632,10 @@ async fn bad_form_bodies_get_a_clear_error_not_a_crash() {
     for (content_type, body) in [
         ("application/json", "{\"reference\": 1}".to_owned()),
         ("application/x-www-form-urlencoded", "%zz=%%%".to_owned()),
-        ("application/x-www-form-urlencoded", format!("reference={}", "9".repeat(3_000_000))),
+        (
+            "application/x-www-form-urlencoded",
+            format!("reference={}", "9".repeat(3_000_000)),
+        ),
     ] {
         let page = portal
             .send(
@@ -442,8 +646,15 @@ async fn bad_form_bodies_get_a_clear_error_not_a_crash() {
                     .unwrap(),
             )
             .await;
-        assert!(page.status.is_client_error(), "{content_type}: {}", page.status);
-        assert!(page.body.contains("<h1>"), "an error page, not a bare message");
+        assert!(
+            page.status.is_client_error(),
+            "{content_type}: {}",
+            page.status
+        );
+        assert!(
+            page.body.contains("<h1>"),
+            "an error page, not a bare message"
+        );
     }
     portal.finish().await;
 }
@@ -452,26 +663,39 @@ async fn bad_form_bodies_get_a_clear_error_not_a_crash() {
 async fn the_pay_button_says_payment_is_not_yet_available() {
     let portal = Portal::new().await;
     let sample = portal.sample("lac-vert", "eau");
-    let bill_page = portal.look_up(&sample, &sample.reference, &sample.verification).await;
+    let bill_page = portal
+        .look_up(&sample, &sample.reference, &sample.verification)
+        .await;
     let marker = "action=\"/lac-vert/bills/";
     let start = bill_page.body.find(marker).unwrap() + "action=\"".len();
     let action = &bill_page.body[start..start + bill_page.body[start..].find('"').unwrap()];
     let form = portal.get("/lac-vert/pay/eau").await;
     let page = portal.post_form(action, &form, &[]).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("Le paiement en ligne n&#39;est pas encore offert"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Le paiement en ligne n&#39;est pas encore offert"),
+        "{}",
+        page.body
+    );
     // The same bill id under another city is not found.
     let elsewhere = action.replace("/lac-vert/", "/springfield/");
-    assert_eq!(portal.post_form(&elsewhere, &form, &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        portal.post_form(&elsewhere, &form, &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
     portal.finish().await;
 }
 
 async fn api_post(portal: &Portal, key: Option<&str>, body: &str) -> Page {
-    let mut request = Request::post("/api/v1/bills").header(header::CONTENT_TYPE, "application/json");
+    let mut request =
+        Request::post("/api/v1/bills").header(header::CONTENT_TYPE, "application/json");
     if let Some(key) = key {
         request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
     }
-    portal.send(request.body(Body::from(body.to_owned())).unwrap()).await
+    portal
+        .send(request.body(Body::from(body.to_owned())).unwrap())
+        .await
 }
 
 const API_BILL: &str = r#"[{"external_id":"API-1","bill_type":"water","reference":"2000-12345","verification":"62704",
@@ -480,29 +704,67 @@ const API_BILL: &str = r#"[{"external_id":"API-1","bill_type":"water","reference
 #[tokio::test]
 async fn the_bill_api_needs_a_key_and_writes_only_to_the_keys_city() {
     let portal = Portal::new().await;
-    let springfield = portal.store.tenant_by_slug(&TenantSlug::parse("springfield").unwrap()).await.unwrap().unwrap();
-    let lac_vert = portal.store.tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap()).await.unwrap().unwrap();
+    let springfield = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let lac_vert = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
 
     let anonymous = api_post(&portal, None, API_BILL).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     let error: serde_json::Value = serde_json::from_str(&anonymous.body).unwrap();
     assert_eq!(error["code"], "unauthorized");
-    assert_eq!(api_post(&portal, Some("cpk_not-a-key"), API_BILL).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        api_post(&portal, Some("cpk_not-a-key"), API_BILL)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
 
-    let key = portal.store.create_api_key(&springfield.id, "test").await.unwrap();
+    let key = portal
+        .store
+        .create_api_key(&springfield.id, "test")
+        .await
+        .unwrap();
     let created = api_post(&portal, Some(key.expose()), API_BILL).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.body);
     let report: serde_json::Value = serde_json::from_str(&created.body).unwrap();
     assert_eq!(report["inserted"], 1);
-    let again: serde_json::Value = serde_json::from_str(&api_post(&portal, Some(key.expose()), API_BILL).await.body).unwrap();
+    let again: serde_json::Value =
+        serde_json::from_str(&api_post(&portal, Some(key.expose()), API_BILL).await.body).unwrap();
     assert_eq!(again["unchanged"], 1);
 
     let external = civicpay_core::ExternalId::parse("API-1").unwrap();
-    assert!(portal.store.bill_by_external_id(&springfield.id, &external).await.unwrap().is_some());
-    assert!(portal.store.bill_by_external_id(&lac_vert.id, &external).await.unwrap().is_none());
+    assert!(
+        portal
+            .store
+            .bill_by_external_id(&springfield.id, &external)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        portal
+            .store
+            .bill_by_external_id(&lac_vert.id, &external)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Lac-Vert's key cannot use Springfield's bill types, let alone its bills.
-    let other_key = portal.store.create_api_key(&lac_vert.id, "test").await.unwrap();
+    let other_key = portal
+        .store
+        .create_api_key(&lac_vert.id, "test")
+        .await
+        .unwrap();
     let refused = api_post(&portal, Some(other_key.expose()), API_BILL).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     let report: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
@@ -515,13 +777,25 @@ async fn the_bill_api_needs_a_key_and_writes_only_to_the_keys_city() {
 #[tokio::test]
 async fn the_bill_api_reports_bad_json_clearly() {
     let portal = Portal::new().await;
-    let springfield = portal.store.tenant_by_slug(&TenantSlug::parse("springfield").unwrap()).await.unwrap().unwrap();
-    let key = portal.store.create_api_key(&springfield.id, "test").await.unwrap();
+    let springfield = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let key = portal
+        .store
+        .create_api_key(&springfield.id, "test")
+        .await
+        .unwrap();
     for body in ["", "{", "{\"bills\": []}", "[1, 2]"] {
         let page = api_post(&portal, Some(key.expose()), body).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{body:?}");
         let report: serde_json::Value = serde_json::from_str(&page.body).unwrap();
-        assert!(!report["errors"][0]["message"].as_str().unwrap().is_empty(), "{body:?}");
+        assert!(
+            !report["errors"][0]["message"].as_str().unwrap().is_empty(),
+            "{body:?}"
+        );
     }
     portal.finish().await;
 }
@@ -530,12 +804,17 @@ async fn the_bill_api_reports_bad_json_clearly() {
 #[tokio::test]
 async fn a_resident_finds_a_bill_on_postgres() {
     let Some(db) = TestDb::postgres().await.unwrap() else {
-        eprintln!("skipped: set {} to run on PostgreSQL", civicpay_store::testing::POSTGRES_URL_VAR);
+        eprintln!(
+            "skipped: set {} to run on PostgreSQL",
+            civicpay_store::testing::POSTGRES_URL_VAR
+        );
         return;
     };
     let portal = Portal::on(db, PortalConfig::default()).await;
     let sample = portal.sample("lac-vert", "stationnement");
-    let found = portal.look_up(&sample, &sample.reference, &sample.verification).await;
+    let found = portal
+        .look_up(&sample, &sample.reference, &sample.verification)
+        .await;
     assert_eq!(found.status, StatusCode::OK);
     assert!(found.body.contains(&sample.reference));
     let missing = portal.look_up(&sample, &sample.reference, "ZZZ999").await;

@@ -9,7 +9,9 @@
 
 use crate::bills::UpsertCounts;
 use crate::{Store, StoreError};
-use civicpay_core::import::{BillRecord, CSV_COLUMNS, CSV_OPTIONAL_COLUMNS, ImportContext, ValidBill};
+use civicpay_core::import::{
+    BillRecord, CSV_COLUMNS, CSV_OPTIONAL_COLUMNS, ImportContext, ValidBill,
+};
 use civicpay_core::{BillType, Currency, Tenant};
 use serde::de::{SeqAccess, Visitor};
 use std::fmt;
@@ -32,7 +34,9 @@ impl ImportFormat {
     }
 
     pub fn from_path(path: &std::path::Path) -> Option<Self> {
-        path.extension().and_then(|e| e.to_str()).and_then(Self::parse)
+        path.extension()
+            .and_then(|e| e.to_str())
+            .and_then(Self::parse)
     }
 }
 
@@ -162,20 +166,27 @@ impl Store {
         let reader = tokio::task::spawn_blocking(move || {
             let mut scanned = ImportReport::default();
             let mut batch = Vec::with_capacity(batch_size);
-            let outcome = scan(&mut source, options.format, currency, &bill_types, &mut |item| {
-                scanned.records += 1;
-                match item {
-                    Ok(bill) => {
-                        batch.push(bill);
-                        if batch.len() >= batch_size {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
-                            return batches.blocking_send(full).is_ok();
+            let outcome = scan(
+                &mut source,
+                options.format,
+                currency,
+                &bill_types,
+                &mut |item| {
+                    scanned.records += 1;
+                    match item {
+                        Ok(bill) => {
+                            batch.push(bill);
+                            if batch.len() >= batch_size {
+                                let full =
+                                    std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+                                return batches.blocking_send(full).is_ok();
+                            }
                         }
+                        Err(errors) => scanned.record_error(errors),
                     }
-                    Err(errors) => scanned.record_error(errors),
-                }
-                true
-            });
+                    true
+                },
+            );
             if let Err(fatal) = outcome {
                 scanned.fatal(fatal);
             }
@@ -231,7 +242,10 @@ fn scan<R: Read>(
     }
 }
 
-fn field_errors(location: &Location, errors: Vec<civicpay_core::import::FieldError>) -> Vec<RowError> {
+fn field_errors(
+    location: &Location,
+    errors: Vec<civicpay_core::import::FieldError>,
+) -> Vec<RowError> {
     errors
         .into_iter()
         .map(|e| RowError {
@@ -272,7 +286,11 @@ fn scan_csv<R: Read>(
         return Err(RowError {
             location: Location::Line(1),
             field: None,
-            reason: format!("{} (the header must name: {})", reason.join("; "), CSV_COLUMNS.join(", ")),
+            reason: format!(
+                "{} (the header must name: {})",
+                reason.join("; "),
+                CSV_COLUMNS.join(", ")
+            ),
         });
     }
     let trimmed_headers = csv::StringRecord::from(header_names);
@@ -311,7 +329,9 @@ fn scan_csv<R: Read>(
 
 fn csv_error(e: &csv::Error, line: u64) -> RowError {
     let reason = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("has {len} fields but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8 text".to_owned(),
@@ -329,7 +349,8 @@ fn scan_json<R: Read>(
     context: &ImportContext<'_>,
     sink: &mut dyn FnMut(Scanned) -> bool,
 ) -> Result<(), RowError> {
-    let mut deserializer = serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, source));
+    let mut deserializer =
+        serde_json::Deserializer::from_reader(BufReader::with_capacity(1 << 16, source));
     let visitor = RecordVisitor { context, sink };
     serde::Deserializer::deserialize_seq(&mut deserializer, visitor)
         .and_then(|()| deserializer.end())
@@ -381,7 +402,10 @@ pub fn json_record(context: &ImportContext<'_>, index: u64, value: serde_json::V
     let Some(object) = value.as_object() else {
         return error(None, "must be an object".into());
     };
-    if object.get("amount").is_some_and(serde_json::Value::is_number) {
+    if object
+        .get("amount")
+        .is_some_and(serde_json::Value::is_number)
+    {
         return error(
             Some("amount"),
             "must be a string such as \"84.20\" (JSON numbers are not exact)".into(),

@@ -151,7 +151,11 @@ impl Store {
         .collect()
     }
 
-    pub async fn bill(&self, tenant_id: &TenantId, id: &BillId) -> Result<Option<Bill>, StoreError> {
+    pub async fn bill(
+        &self,
+        tenant_id: &TenantId,
+        id: &BillId,
+    ) -> Result<Option<Bill>, StoreError> {
         sqlx::query(
             "SELECT id, tenant_id, bill_type_id, external_id, reference, verification_key,
                     payer_name, postal_address, email, line_items, currency, amount_due,

@@ -57,21 +57,47 @@ fn cities() -> Vec<CitySpec> {
                 email: "payments@springfield.example".into(),
             },
             postal_codes: &["62701", "62702", "62703", "62704", "62707"],
-            streets: &["Elm St", "Monroe St", "Washington Ave", "Lincoln Blvd", "Oak Ridge Dr"],
+            streets: &[
+                "Elm St",
+                "Monroe St",
+                "Washington Ave",
+                "Lincoln Blvd",
+                "Oak Ridge Dr",
+            ],
             locality: "Springfield, IL",
             bill_types: vec![
-                ("water", BillKind::Utility,
-                 LocalizedText::new("Water and sewer").with(Language::Es, "Agua y alcantarillado").with(Language::Fr, "Eau et égouts"),
-                 "100-4410"),
-                ("parking", BillKind::ParkingCitation,
-                 LocalizedText::new("Parking citation").with(Language::Es, "Multa de estacionamiento").with(Language::Fr, "Contravention de stationnement"),
-                 "100-3510"),
-                ("permits", BillKind::BuildingPermit,
-                 LocalizedText::new("Building permit").with(Language::Es, "Permiso de construcción").with(Language::Fr, "Permis de construire"),
-                 "100-3220"),
-                ("property-tax", BillKind::PropertyTax,
-                 LocalizedText::new("Property tax").with(Language::Es, "Impuesto predial").with(Language::Fr, "Impôt foncier"),
-                 "100-3110"),
+                (
+                    "water",
+                    BillKind::Utility,
+                    LocalizedText::new("Water and sewer")
+                        .with(Language::Es, "Agua y alcantarillado")
+                        .with(Language::Fr, "Eau et égouts"),
+                    "100-4410",
+                ),
+                (
+                    "parking",
+                    BillKind::ParkingCitation,
+                    LocalizedText::new("Parking citation")
+                        .with(Language::Es, "Multa de estacionamiento")
+                        .with(Language::Fr, "Contravention de stationnement"),
+                    "100-3510",
+                ),
+                (
+                    "permits",
+                    BillKind::BuildingPermit,
+                    LocalizedText::new("Building permit")
+                        .with(Language::Es, "Permiso de construcción")
+                        .with(Language::Fr, "Permis de construire"),
+                    "100-3220",
+                ),
+                (
+                    "property-tax",
+                    BillKind::PropertyTax,
+                    LocalizedText::new("Property tax")
+                        .with(Language::Es, "Impuesto predial")
+                        .with(Language::Fr, "Impôt foncier"),
+                    "100-3110",
+                ),
             ],
         },
         CitySpec {
@@ -89,21 +115,46 @@ fn cities() -> Vec<CitySpec> {
                 email: "paiements@lac-vert.example".into(),
             },
             postal_codes: &["K0A 1A0", "K0A 1B0", "K0A 2Z0", "K0A 3K0"],
-            streets: &["rue Principale", "chemin du Lac", "avenue des Érables", "rue Champlain"],
+            streets: &[
+                "rue Principale",
+                "chemin du Lac",
+                "avenue des Érables",
+                "rue Champlain",
+            ],
             locality: "Lac-Vert (Ontario)",
             bill_types: vec![
-                ("eau", BillKind::Utility,
-                 LocalizedText::new("Water").with(Language::Fr, "Eau").with(Language::Es, "Agua"),
-                 "02-413-00"),
-                ("stationnement", BillKind::ParkingCitation,
-                 LocalizedText::new("Parking ticket").with(Language::Fr, "Constat de stationnement").with(Language::Es, "Multa de estacionamiento"),
-                 "01-235-10"),
-                ("licences", BillKind::BusinessLicence,
-                 LocalizedText::new("Business licence").with(Language::Fr, "Permis d'affaires").with(Language::Es, "Licencia comercial"),
-                 "01-229-00"),
-                ("taxes", BillKind::PropertyTax,
-                 LocalizedText::new("Property tax").with(Language::Fr, "Taxes foncières").with(Language::Es, "Impuesto predial"),
-                 "01-211-00"),
+                (
+                    "eau",
+                    BillKind::Utility,
+                    LocalizedText::new("Water")
+                        .with(Language::Fr, "Eau")
+                        .with(Language::Es, "Agua"),
+                    "02-413-00",
+                ),
+                (
+                    "stationnement",
+                    BillKind::ParkingCitation,
+                    LocalizedText::new("Parking ticket")
+                        .with(Language::Fr, "Constat de stationnement")
+                        .with(Language::Es, "Multa de estacionamiento"),
+                    "01-235-10",
+                ),
+                (
+                    "licences",
+                    BillKind::BusinessLicence,
+                    LocalizedText::new("Business licence")
+                        .with(Language::Fr, "Permis d'affaires")
+                        .with(Language::Es, "Licencia comercial"),
+                    "01-229-00",
+                ),
+                (
+                    "taxes",
+                    BillKind::PropertyTax,
+                    LocalizedText::new("Property tax")
+                        .with(Language::Fr, "Taxes foncières")
+                        .with(Language::Es, "Impuesto predial"),
+                    "01-211-00",
+                ),
             ],
         },
     ]
@@ -114,8 +165,18 @@ const GIVEN: [&str; 12] = [
     "Isabel", "Noah",
 ];
 const FAMILY: [&str; 12] = [
-    "Garcia", "Tremblay", "Nguyen", "Okafor", "Smith", "Gagnon", "Hernández", "Roy", "Patel",
-    "Côté", "Johnson", "Kowalski",
+    "Garcia",
+    "Tremblay",
+    "Nguyen",
+    "Okafor",
+    "Smith",
+    "Gagnon",
+    "Hernández",
+    "Roy",
+    "Patel",
+    "Côté",
+    "Johnson",
+    "Kowalski",
 ];
 
 fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
@@ -193,15 +254,32 @@ pub async fn seed(store: &Store, bills_per_type: u32) -> Result<DemoSummary, Sto
                     BillKind::ParkingCitation => (
                         format!("PK-2026-{:06}", 4_000 + n),
                         plate,
-                        [3_500, 5_000, 7_500, 15_000].get(rng.random_range(0..4usize)).copied().unwrap_or(5_000),
+                        [3_500, 5_000, 7_500, 15_000]
+                            .get(rng.random_range(0..4usize))
+                            .copied()
+                            .unwrap_or(5_000),
                     ),
                     BillKind::PropertyTax => (
-                        format!("{:04}-{:03}-{:03}", rng.random_range(1000..9999), n, rng.random_range(100..999)),
+                        format!(
+                            "{:04}-{:03}-{:03}",
+                            rng.random_range(1000..9999),
+                            n,
+                            rng.random_range(100..999)
+                        ),
                         postal_code.to_owned(),
                         rng.random_range(90_000..650_000),
                     ),
                     _ => (
-                        format!("{}-26-{:05}", bill_type.slug.as_str().get(..3).unwrap_or("REF").to_uppercase(), 300 + n),
+                        format!(
+                            "{}-26-{:05}",
+                            bill_type
+                                .slug
+                                .as_str()
+                                .get(..3)
+                                .unwrap_or("REF")
+                                .to_uppercase(),
+                            300 + n
+                        ),
                         family.to_owned(),
                         rng.random_range(7_500..120_000),
                     ),
@@ -216,16 +294,15 @@ pub async fn seed(store: &Store, bills_per_type: u32) -> Result<DemoSummary, Sto
                     verification: verification.clone(),
                     payer_name: format!("{given} {family}"),
                     postal_address: format!("{house} {street}, {} {postal_code}", city.locality),
-                    email: (n % 3 == 0).then(|| {
-                        format!("{}.{}@example.org", given.to_lowercase(), n + 1)
-                    }),
+                    email: (n % 3 == 0)
+                        .then(|| format!("{}.{}@example.org", given.to_lowercase(), n + 1)),
                     amount: format!("{}.{:02}", cents / 100, cents % 100),
                     due_date: due.to_string(),
                     ..BillRecord::default()
                 };
-                let valid = context.validate(&record).map_err(|errors| {
-                    StoreError::corrupt("demo bill", format!("{errors:?}"))
-                })?;
+                let valid = context
+                    .validate(&record)
+                    .map_err(|errors| StoreError::corrupt("demo bill", format!("{errors:?}")))?;
                 if n < 2 {
                     summary.samples.push(DemoBill {
                         tenant: tenant.slug.to_string(),

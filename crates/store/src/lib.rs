@@ -104,7 +104,9 @@ impl Store {
     /// A transaction that will write. On SQLite it takes the write lock at
     /// once (`BEGIN IMMEDIATE`), so a read-then-write cannot fail half-way
     /// with a busy snapshot.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
@@ -121,7 +123,10 @@ fn redact_url(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
             let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-            format!("{scheme}://{}", host.split(['/', '?']).next().unwrap_or_default())
+            format!(
+                "{scheme}://{}",
+                host.split(['/', '?']).next().unwrap_or_default()
+            )
         }
         None => "(not a URL)".to_owned(),
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 pub enum RateDecision {
     Allowed,
     /// Over the limit; try again after this long.
-    Limited { retry_after: Duration },
+    Limited {
+        retry_after: Duration,
+    },
 }
 
 impl Store {

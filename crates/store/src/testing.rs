@@ -19,7 +19,8 @@ enum Cleanup {
 
 impl TestDb {
     pub async fn sqlite() -> Result<TestDb, StoreError> {
-        let dir = std::env::temp_dir().join(format!("civicpay-test-{}", uuid::Uuid::now_v7().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("civicpay-test-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::Read(e.to_string()))?;
         let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
         let store = Store::connect(&url).await?;
@@ -111,7 +112,9 @@ macro_rules! store_test {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let db = $crate::testing::TestDb::sqlite().await.expect("sqlite test database");
+                let db = $crate::testing::TestDb::sqlite()
+                    .await
+                    .expect("sqlite test database");
                 ($body)(db.store.clone()).await;
                 db.finish().await;
             }

@@ -1,7 +1,12 @@
 //! Store behaviour, each test run on SQLite and (when configured) PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
-use civicpay_core::{BillReference, BillTypeSlug, BillStatus, ExternalId, Tenant, TenantSlug};
+use civicpay_core::{BillReference, BillStatus, BillTypeSlug, ExternalId, Tenant, TenantSlug};
 use civicpay_store::bill_import::{ImportFormat, ImportOptions, Location};
 use civicpay_store::rate_limits::RateDecision;
 use civicpay_store::{Store, StoreError, demo, store_test};
@@ -28,97 +33,140 @@ fn csv(rows: &[&str]) -> Cursor<Vec<u8>> {
     Cursor::new(s.into_bytes())
 }
 
-async fn import(store: &Store, tenant: &Tenant, source: Cursor<Vec<u8>>, format: ImportFormat, skip: bool) -> civicpay_store::bill_import::ImportReport {
+async fn import(
+    store: &Store,
+    tenant: &Tenant,
+    source: Cursor<Vec<u8>>,
+    format: ImportFormat,
+    skip: bool,
+) -> civicpay_store::bill_import::ImportReport {
     let mut options = ImportOptions::new(format);
     options.skip_invalid = skip;
     options.batch_size = 2;
     store.import_bills(tenant, source, options).await.unwrap()
 }
 
-store_test!(csv_import_inserts_then_reimport_changes_nothing, |store: Store| async move {
-    let tenant = springfield(&store).await;
-    let rows = [
-        "X-1,water,1111-22222,62704,Ana Diaz,1 Elm St,ana@example.org,84.20,2026-12-15",
-        "X-2,parking,PK-9,ABC 123,Bo Li,2 Oak Dr,,35,2026-12-01",
-        "X-3,water,1111-33333,62701,Cy Roy,3 Elm St,,\"1,200.00\",2026-12-20",
-    ];
-    let first = import(&store, &tenant, csv(&rows), ImportFormat::Csv, false).await;
-    assert!(first.written, "{:?}", first.errors);
-    assert_eq!((first.records, first.counts.inserted), (3, 3));
-    let bill = store
-        .bill_by_external_id(&tenant.id, &ExternalId::parse("X-3").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(bill.amount_due.minor(), 120_000);
-    let stamp = bill.updated_at;
+store_test!(
+    csv_import_inserts_then_reimport_changes_nothing,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let rows = [
+            "X-1,water,1111-22222,62704,Ana Diaz,1 Elm St,ana@example.org,84.20,2026-12-15",
+            "X-2,parking,PK-9,ABC 123,Bo Li,2 Oak Dr,,35,2026-12-01",
+            "X-3,water,1111-33333,62701,Cy Roy,3 Elm St,,\"1,200.00\",2026-12-20",
+        ];
+        let first = import(&store, &tenant, csv(&rows), ImportFormat::Csv, false).await;
+        assert!(first.written, "{:?}", first.errors);
+        assert_eq!((first.records, first.counts.inserted), (3, 3));
+        let bill = store
+            .bill_by_external_id(&tenant.id, &ExternalId::parse("X-3").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(bill.amount_due.minor(), 120_000);
+        let stamp = bill.updated_at;
 
-    let again = import(&store, &tenant, csv(&rows), ImportFormat::Csv, false).await;
-    assert_eq!((again.counts.inserted, again.counts.updated, again.counts.unchanged), (0, 0, 3));
-    let same = store
-        .bill_by_external_id(&tenant.id, &ExternalId::parse("X-3").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(same.updated_at, stamp, "an unchanged row is not touched");
+        let again = import(&store, &tenant, csv(&rows), ImportFormat::Csv, false).await;
+        assert_eq!(
+            (
+                again.counts.inserted,
+                again.counts.updated,
+                again.counts.unchanged
+            ),
+            (0, 0, 3)
+        );
+        let same = store
+            .bill_by_external_id(&tenant.id, &ExternalId::parse("X-3").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(same.updated_at, stamp, "an unchanged row is not touched");
 
-    let changed = import(
-        &store,
-        &tenant,
-        csv(&["X-3,water,1111-33333,62701,Cy Roy,3 Elm St,,1250.00,2026-12-20"]),
-        ImportFormat::Csv,
-        false,
-    )
-    .await;
-    assert_eq!((changed.counts.inserted, changed.counts.updated), (0, 1));
-});
+        let changed = import(
+            &store,
+            &tenant,
+            csv(&["X-3,water,1111-33333,62701,Cy Roy,3 Elm St,,1250.00,2026-12-20"]),
+            ImportFormat::Csv,
+            false,
+        )
+        .await;
+        assert_eq!((changed.counts.inserted, changed.counts.updated), (0, 1));
+    }
+);
 
-store_test!(one_bad_row_means_nothing_is_written, |store: Store| async move {
-    let tenant = springfield(&store).await;
-    let before = store.count_bills(&tenant.id).await.unwrap();
-    let report = import(
-        &store,
-        &tenant,
-        csv(&[
-            "Y-1,water,1111-22222,62704,Ana Diaz,1 Elm St,,84.20,2026-12-15",
-            "Y-2,water,1111-22223,62704,Ana Diaz,1 Elm St,,84.2.0,2026-12-15",
-            "Y-3,sewer,1111-22224,62704,,1 Elm St,,1.00,31/12/2026",
-            "Y-4,water,1111-22225,62704",
-        ]),
-        ImportFormat::Csv,
-        false,
-    )
-    .await;
-    assert!(!report.written);
-    assert_eq!(report.invalid, 3);
-    let messages: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
-    assert!(messages[0].starts_with("line 3, column amount:"), "{messages:?}");
-    assert!(messages.iter().any(|m| m.starts_with("line 4, column bill_type: unknown bill type \"sewer\"")), "{messages:?}");
-    assert!(messages.iter().any(|m| m.starts_with("line 4, column due_date:")), "{messages:?}");
-    assert!(messages.iter().any(|m| m == "line 5: has 4 fields but the header has 9"), "{messages:?}");
-    assert_eq!(store.count_bills(&tenant.id).await.unwrap(), before);
-});
+store_test!(
+    one_bad_row_means_nothing_is_written,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let before = store.count_bills(&tenant.id).await.unwrap();
+        let report = import(
+            &store,
+            &tenant,
+            csv(&[
+                "Y-1,water,1111-22222,62704,Ana Diaz,1 Elm St,,84.20,2026-12-15",
+                "Y-2,water,1111-22223,62704,Ana Diaz,1 Elm St,,84.2.0,2026-12-15",
+                "Y-3,sewer,1111-22224,62704,,1 Elm St,,1.00,31/12/2026",
+                "Y-4,water,1111-22225,62704",
+            ]),
+            ImportFormat::Csv,
+            false,
+        )
+        .await;
+        assert!(!report.written);
+        assert_eq!(report.invalid, 3);
+        let messages: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+        assert!(
+            messages[0].starts_with("line 3, column amount:"),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("line 4, column bill_type: unknown bill type \"sewer\"")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.starts_with("line 4, column due_date:")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m == "line 5: has 4 fields but the header has 9"),
+            "{messages:?}"
+        );
+        assert_eq!(store.count_bills(&tenant.id).await.unwrap(), before);
+    }
+);
 
-store_test!(skip_invalid_writes_the_good_rows, |store: Store| async move {
-    let tenant = springfield(&store).await;
-    let before = store.count_bills(&tenant.id).await.unwrap();
-    let report = import(
-        &store,
-        &tenant,
-        csv(&[
-            "Z-1,water,1111-22222,62704,Ana Diaz,1 Elm St,,84.20,2026-12-15",
-            "Z-2,water,1111-22223,62704,Ana Diaz,1 Elm St,,-3,2026-12-15",
-            "Z-3,water,1111-22224,62704,Ana Diaz,1 Elm St,,9.99,2026-12-15",
-        ]),
-        ImportFormat::Csv,
-        true,
-    )
-    .await;
-    assert!(report.written);
-    assert_eq!((report.records, report.invalid, report.counts.inserted), (3, 1, 2));
-    assert_eq!(report.errors[0].location, Location::Line(3));
-    assert_eq!(store.count_bills(&tenant.id).await.unwrap(), before + 2);
-});
+store_test!(
+    skip_invalid_writes_the_good_rows,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let before = store.count_bills(&tenant.id).await.unwrap();
+        let report = import(
+            &store,
+            &tenant,
+            csv(&[
+                "Z-1,water,1111-22222,62704,Ana Diaz,1 Elm St,,84.20,2026-12-15",
+                "Z-2,water,1111-22223,62704,Ana Diaz,1 Elm St,,-3,2026-12-15",
+                "Z-3,water,1111-22224,62704,Ana Diaz,1 Elm St,,9.99,2026-12-15",
+            ]),
+            ImportFormat::Csv,
+            true,
+        )
+        .await;
+        assert!(report.written);
+        assert_eq!(
+            (report.records, report.invalid, report.counts.inserted),
+            (3, 1, 2)
+        );
+        assert_eq!(report.errors[0].location, Location::Line(3));
+        assert_eq!(store.count_bills(&tenant.id).await.unwrap(), before + 2);
+    }
+);
 
 store_test!(csv_header_problems_are_named, |store: Store| async move {
     let tenant = springfield(&store).await;
@@ -126,119 +174,203 @@ store_test!(csv_header_problems_are_named, |store: Store| async move {
     let report = import(&store, &tenant, source, ImportFormat::Csv, false).await;
     assert!(!report.written);
     let message = report.errors[0].to_string();
-    assert!(message.starts_with("line 1: missing column(s): reference"), "{message}");
+    assert!(
+        message.starts_with("line 1: missing column(s): reference"),
+        "{message}"
+    );
     assert!(message.contains("unknown column(s): ammount"), "{message}");
 });
 
-store_test!(json_import_reports_records_by_number, |store: Store| async move {
-    let tenant = springfield(&store).await;
-    let good = r#"{"external_id":"J-1","bill_type":"permits","reference":"PER-1","verification":"Diaz",
+store_test!(
+    json_import_reports_records_by_number,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let good = r#"{"external_id":"J-1","bill_type":"permits","reference":"PER-1","verification":"Diaz",
         "payer_name":"Ana Diaz","postal_address":"1 Elm St","amount":"300.00","due_date":"2027-01-10",
         "line_items":[{"description":"Plan review","amount":"250.00","gl_code":"100-3221"},
                       {"description":"Inspection","amount":"50.00"}]}"#;
-    let body = format!("[{good}, {{\"external_id\":\"J-2\",\"amount\":12.5}}, {{\"ammount\":\"1\"}}]");
-    let report = import(&store, &tenant, Cursor::new(body.into_bytes()), ImportFormat::Json, false).await;
-    assert!(!report.written);
-    let messages: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
-    assert!(messages[0].starts_with("record 2, field amount: must be a string"), "{messages:?}");
-    assert!(messages[1].starts_with("record 3: unknown field `ammount`"), "{messages:?}");
+        let body =
+            format!("[{good}, {{\"external_id\":\"J-2\",\"amount\":12.5}}, {{\"ammount\":\"1\"}}]");
+        let report = import(
+            &store,
+            &tenant,
+            Cursor::new(body.into_bytes()),
+            ImportFormat::Json,
+            false,
+        )
+        .await;
+        assert!(!report.written);
+        let messages: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+        assert!(
+            messages[0].starts_with("record 2, field amount: must be a string"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].starts_with("record 3: unknown field `ammount`"),
+            "{messages:?}"
+        );
 
-    let report = import(&store, &tenant, Cursor::new(format!("[{good}]").into_bytes()), ImportFormat::Json, false).await;
-    assert!(report.written, "{:?}", report.errors);
-    let bill = store.bill_by_external_id(&tenant.id, &ExternalId::parse("J-1").unwrap()).await.unwrap().unwrap();
-    assert_eq!(bill.line_items.len(), 2);
-    assert_eq!(bill.line_items[1].gl_code.as_str(), "100-3220", "defaults to the bill type's GL code");
+        let report = import(
+            &store,
+            &tenant,
+            Cursor::new(format!("[{good}]").into_bytes()),
+            ImportFormat::Json,
+            false,
+        )
+        .await;
+        assert!(report.written, "{:?}", report.errors);
+        let bill = store
+            .bill_by_external_id(&tenant.id, &ExternalId::parse("J-1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(bill.line_items.len(), 2);
+        assert_eq!(
+            bill.line_items[1].gl_code.as_str(),
+            "100-3220",
+            "defaults to the bill type's GL code"
+        );
 
-    let broken = import(&store, &tenant, Cursor::new(b"[{\"external_id\": ".to_vec()), ImportFormat::Json, false).await;
-    assert!(!broken.written);
-    assert!(broken.errors[0].to_string().starts_with("the JSON is not an array of bill records"));
-});
+        let broken = import(
+            &store,
+            &tenant,
+            Cursor::new(b"[{\"external_id\": ".to_vec()),
+            ImportFormat::Json,
+            false,
+        )
+        .await;
+        assert!(!broken.written);
+        assert!(
+            broken.errors[0]
+                .to_string()
+                .starts_with("the JSON is not an array of bill records")
+        );
+    }
+);
 
-store_test!(look_up_by_reference_however_typed, |store: Store| async move {
-    let tenant = springfield(&store).await;
-    import(
-        &store,
-        &tenant,
-        csv(&["L-1,parking,PK-2026-777777,ABC-1234,Bo Li,2 Oak Dr,,35.00,2026-12-01"]),
-        ImportFormat::Csv,
-        false,
-    )
-    .await;
-    let parking = store
-        .bill_type_by_slug(&tenant.id, &BillTypeSlug::parse("parking").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let found = store
-        .bills_by_reference(&tenant.id, &parking.id, &BillReference::parse("pk 2026 777777").unwrap())
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].status, BillStatus::Open);
-    assert_eq!(found[0].reference.as_str(), "PK-2026-777777");
-    assert_eq!(found[0].verification.canonical(), "ABC1234");
-});
+store_test!(
+    look_up_by_reference_however_typed,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        import(
+            &store,
+            &tenant,
+            csv(&["L-1,parking,PK-2026-777777,ABC-1234,Bo Li,2 Oak Dr,,35.00,2026-12-01"]),
+            ImportFormat::Csv,
+            false,
+        )
+        .await;
+        let parking = store
+            .bill_type_by_slug(&tenant.id, &BillTypeSlug::parse("parking").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let found = store
+            .bills_by_reference(
+                &tenant.id,
+                &parking.id,
+                &BillReference::parse("pk 2026 777777").unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].status, BillStatus::Open);
+        assert_eq!(found[0].reference.as_str(), "PK-2026-777777");
+        assert_eq!(found[0].verification.canonical(), "ABC1234");
+    }
+);
 
-store_test!(a_city_never_sees_another_citys_bills, |store: Store| async move {
-    let springfield = springfield(&store).await;
-    let lac_vert = store
+store_test!(
+    a_city_never_sees_another_citys_bills,
+    |store: Store| async move {
+        let springfield = springfield(&store).await;
+        let lac_vert = store
+            .tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        import(
+            &store,
+            &springfield,
+            csv(&["T-1,water,5555-55555,62704,Ana Diaz,1 Elm St,,10.00,2026-12-15"]),
+            ImportFormat::Csv,
+            false,
+        )
+        .await;
+        let bill = store
+            .bill_by_external_id(&springfield.id, &ExternalId::parse("T-1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store.bill(&lac_vert.id, &bill.id).await.unwrap().is_none());
+        assert!(
+            store
+                .bill_by_external_id(&lac_vert.id, &ExternalId::parse("T-1").unwrap())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let water = store
+            .bill_type_by_slug(&springfield.id, &BillTypeSlug::parse("water").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .bills_by_reference(&lac_vert.id, &water.id, &bill.reference)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Importing the same external id into the other city makes a separate bill.
+        let eau_row = "T-1,eau,5555-55555,K0A 1A0,Léa Roy,1 rue Principale,,10.00,2026-12-15";
+        let report = import(&store, &lac_vert, csv(&[eau_row]), ImportFormat::Csv, false).await;
+        assert_eq!(report.counts.inserted, 1);
+        let theirs = store
+            .bill_by_external_id(&lac_vert.id, &ExternalId::parse("T-1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(theirs.id, bill.id);
+        // And a bill type of one city is refused in the other's import.
+        let report = import(
+            &store,
+            &lac_vert,
+            csv(&["T-2,water,1,62704,A B,1 Elm,,1.00,2026-12-15"]),
+            ImportFormat::Csv,
+            false,
+        )
+        .await;
+        assert!(
+            report.errors[0]
+                .to_string()
+                .contains("unknown bill type \"water\"")
+        );
+    }
+);
+
+store_test!(
+    duplicate_city_slugs_are_refused,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let copy = Tenant {
+            id: civicpay_core::TenantId::generate(),
+            ..tenant
+        };
+        assert!(matches!(
+            store.create_tenant(&copy).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+    }
+);
+
+store_test!(demo_seeding_is_repeatable, |store: Store| async move {
+    let first = demo::seed(&store, 10).await.unwrap();
+    let tenant = store
         .tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap())
         .await
         .unwrap()
         .unwrap();
-    import(
-        &store,
-        &springfield,
-        csv(&["T-1,water,5555-55555,62704,Ana Diaz,1 Elm St,,10.00,2026-12-15"]),
-        ImportFormat::Csv,
-        false,
-    )
-    .await;
-    let bill = store
-        .bill_by_external_id(&springfield.id, &ExternalId::parse("T-1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(store.bill(&lac_vert.id, &bill.id).await.unwrap().is_none());
-    assert!(store
-        .bill_by_external_id(&lac_vert.id, &ExternalId::parse("T-1").unwrap())
-        .await
-        .unwrap()
-        .is_none());
-    let water = store
-        .bill_type_by_slug(&springfield.id, &BillTypeSlug::parse("water").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(store
-        .bills_by_reference(&lac_vert.id, &water.id, &bill.reference)
-        .await
-        .unwrap()
-        .is_empty());
-    // Importing the same external id into the other city makes a separate bill.
-    let eau_row = "T-1,eau,5555-55555,K0A 1A0,Léa Roy,1 rue Principale,,10.00,2026-12-15";
-    let report = import(&store, &lac_vert, csv(&[eau_row]), ImportFormat::Csv, false).await;
-    assert_eq!(report.counts.inserted, 1);
-    let theirs = store
-        .bill_by_external_id(&lac_vert.id, &ExternalId::parse("T-1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_ne!(theirs.id, bill.id);
-    // And a bill type of one city is refused in the other's import.
-    let report = import(&store, &lac_vert, csv(&["T-2,water,1,62704,A B,1 Elm,,1.00,2026-12-15"]), ImportFormat::Csv, false).await;
-    assert!(report.errors[0].to_string().contains("unknown bill type \"water\""));
-});
-
-store_test!(duplicate_city_slugs_are_refused, |store: Store| async move {
-    let tenant = springfield(&store).await;
-    let copy = Tenant { id: civicpay_core::TenantId::generate(), ..tenant };
-    assert!(matches!(store.create_tenant(&copy).await, Err(StoreError::AlreadyExists(_))));
-});
-
-store_test!(demo_seeding_is_repeatable, |store: Store| async move {
-    let first = demo::seed(&store, 10).await.unwrap();
-    let tenant = store.tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap()).await.unwrap().unwrap();
     let count = store.count_bills(&tenant.id).await.unwrap();
     assert_eq!(count, 40);
     let second = demo::seed(&store, 10).await.unwrap();
@@ -248,53 +380,98 @@ store_test!(demo_seeding_is_repeatable, |store: Store| async move {
     assert_eq!(store.list_tenants().await.unwrap().len(), 2);
 });
 
-store_test!(api_keys_name_their_city_and_only_that, |store: Store| async move {
-    let tenant = springfield(&store).await;
-    let key = store.create_api_key(&tenant.id, "back office").await.unwrap();
-    assert_eq!(store.tenant_for_api_key(key.expose()).await.unwrap(), Some(tenant.id.clone()));
-    assert!(!format!("{key:?}").contains(key.expose()));
-    let mut wrong = key.expose().to_owned();
-    wrong.pop();
-    wrong.push('x');
-    assert_eq!(store.tenant_for_api_key(&wrong).await.unwrap(), None);
-    assert_eq!(store.tenant_for_api_key("").await.unwrap(), None);
-});
+store_test!(
+    api_keys_name_their_city_and_only_that,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let key = store
+            .create_api_key(&tenant.id, "back office")
+            .await
+            .unwrap();
+        assert_eq!(
+            store.tenant_for_api_key(key.expose()).await.unwrap(),
+            Some(tenant.id.clone())
+        );
+        assert!(!format!("{key:?}").contains(key.expose()));
+        let mut wrong = key.expose().to_owned();
+        wrong.pop();
+        wrong.push('x');
+        assert_eq!(store.tenant_for_api_key(&wrong).await.unwrap(), None);
+        assert_eq!(store.tenant_for_api_key("").await.unwrap(), None);
+    }
+);
 
-store_test!(rate_limits_count_per_bucket_and_window, |store: Store| async move {
-    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-    let window = Duration::from_secs(60);
-    for _ in 0..3 {
-        assert_eq!(store.rate_limit_hit("lookup:a", 3, window, now).await.unwrap(), RateDecision::Allowed);
+store_test!(
+    rate_limits_count_per_bucket_and_window,
+    |store: Store| async move {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let window = Duration::from_secs(60);
+        for _ in 0..3 {
+            assert_eq!(
+                store
+                    .rate_limit_hit("lookup:a", 3, window, now)
+                    .await
+                    .unwrap(),
+                RateDecision::Allowed
+            );
+        }
+        let RateDecision::Limited { retry_after } = store
+            .rate_limit_hit("lookup:a", 3, window, now)
+            .await
+            .unwrap()
+        else {
+            panic!("the fourth attempt is limited");
+        };
+        assert!(retry_after <= window && retry_after >= Duration::from_secs(1));
+        assert_eq!(
+            store
+                .rate_limit_hit("lookup:b", 3, window, now)
+                .await
+                .unwrap(),
+            RateDecision::Allowed
+        );
+        let later = now
+            .checked_add(jiff::SignedDuration::from_secs(61))
+            .unwrap();
+        assert_eq!(
+            store
+                .rate_limit_hit("lookup:a", 3, window, later)
+                .await
+                .unwrap(),
+            RateDecision::Allowed
+        );
+        assert!(store.prune_rate_limits(later).await.unwrap() >= 2);
     }
-    let RateDecision::Limited { retry_after } = store.rate_limit_hit("lookup:a", 3, window, now).await.unwrap() else {
-        panic!("the fourth attempt is limited");
-    };
-    assert!(retry_after <= window && retry_after >= Duration::from_secs(1));
-    assert_eq!(store.rate_limit_hit("lookup:b", 3, window, now).await.unwrap(), RateDecision::Allowed);
-    let later = now.checked_add(jiff::SignedDuration::from_secs(61)).unwrap();
-    assert_eq!(store.rate_limit_hit("lookup:a", 3, window, later).await.unwrap(), RateDecision::Allowed);
-    assert!(store.prune_rate_limits(later).await.unwrap() >= 2);
-});
+);
 
-store_test!(concurrent_batches_do_not_duplicate_bills, |store: Store| async move {
-    let tenant = springfield(&store).await;
-    let rows: Vec<String> = (0..40)
-        .map(|i| format!("C-{i},water,7777-{i:05},62704,Ana Diaz,1 Elm St,,1.00,2026-12-15"))
-        .collect();
-    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
-    let body = csv(&refs);
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let store = store.clone();
-        let tenant = tenant.clone();
-        let body = body.clone();
-        tasks.push(tokio::spawn(async move {
-            store.import_bills(&tenant, body, ImportOptions::new(ImportFormat::Csv)).await.unwrap()
-        }));
+store_test!(
+    concurrent_batches_do_not_duplicate_bills,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let rows: Vec<String> = (0..40)
+            .map(|i| format!("C-{i},water,7777-{i:05},62704,Ana Diaz,1 Elm St,,1.00,2026-12-15"))
+            .collect();
+        let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+        let body = csv(&refs);
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let store = store.clone();
+            let tenant = tenant.clone();
+            let body = body.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .import_bills(&tenant, body, ImportOptions::new(ImportFormat::Csv))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut inserted = 0;
+        for t in tasks {
+            inserted += t.await.unwrap().counts.inserted;
+        }
+        assert_eq!(
+            inserted, 40,
+            "each bill inserted exactly once across concurrent imports"
+        );
     }
-    let mut inserted = 0;
-    for t in tasks {
-        inserted += t.await.unwrap().counts.inserted;
-    }
-    assert_eq!(inserted, 40, "each bill inserted exactly once across concurrent imports");
-});
+);

@@ -9,7 +9,11 @@ use std::net::{IpAddr, SocketAddr};
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
-    pub fn resolve(peer: Option<SocketAddr>, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> ClientIp {
+    pub fn resolve(
+        peer: Option<SocketAddr>,
+        headers: &HeaderMap,
+        trusted_proxies: &[IpAddr],
+    ) -> ClientIp {
         let peer_ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
         if !trusted_proxies.contains(&peer_ip) {
             return ClientIp(peer_ip);
@@ -60,7 +64,15 @@ mod tests {
     fn forwarded_for_is_read_from_our_proxy_right_to_left() {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let peer = SocketAddr::new(proxy, 5000);
-        let ip = ClientIp::resolve(Some(peer), &headers("6.6.6.6, 198.51.100.1, 10.0.0.2"), &[proxy]);
-        assert_eq!(ip.0.to_string(), "198.51.100.1", "a spoofed left-most entry is not believed");
+        let ip = ClientIp::resolve(
+            Some(peer),
+            &headers("6.6.6.6, 198.51.100.1, 10.0.0.2"),
+            &[proxy],
+        );
+        assert_eq!(
+            ip.0.to_string(),
+            "198.51.100.1",
+            "a spoofed left-most entry is not believed"
+        );
     }
 }

@@ -27,9 +27,11 @@ impl SecurityHeaders {
             stylesheet_hash()
         );
         Self {
-            csp: HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'none'")),
-            hsts: served_over_tls
-                .then_some(HeaderValue::from_static("max-age=63072000; includeSubDomains")),
+            csp: HeaderValue::from_str(&csp)
+                .unwrap_or(HeaderValue::from_static("default-src 'none'")),
+            hsts: served_over_tls.then_some(HeaderValue::from_static(
+                "max-age=63072000; includeSubDomains",
+            )),
         }
     }
 
@@ -38,12 +40,22 @@ impl SecurityHeaders {
     }
 
     /// Axum middleware: `middleware::from_fn_with_state(headers, SecurityHeaders::apply)`.
-    pub async fn apply(State(this): State<Arc<SecurityHeaders>>, request: Request, next: Next) -> Response {
+    pub async fn apply(
+        State(this): State<Arc<SecurityHeaders>>,
+        request: Request,
+        next: Next,
+    ) -> Response {
         let mut response = next.run(request).await;
         let h = response.headers_mut();
         h.insert(header::CONTENT_SECURITY_POLICY, this.csp.clone());
-        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         h.insert(
             HeaderName::from_static("permissions-policy"),

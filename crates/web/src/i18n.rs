@@ -76,7 +76,11 @@ impl Translator {
         self.lookup(key, Some(&args))
     }
 
-    fn lookup(&self, key: &str, args: Option<&HashMap<Cow<'static, str>, FluentValue<'_>>>) -> String {
+    fn lookup(
+        &self,
+        key: &str,
+        args: Option<&HashMap<Cow<'static, str>, FluentValue<'_>>>,
+    ) -> String {
         LOCALES
             .try_lookup_complete(&self.id, key, args)
             .unwrap_or_else(|| {
@@ -89,9 +93,15 @@ impl Translator {
     pub fn date(&self, date: jiff::civil::Date) -> String {
         let month = self.get(&format!("month-{}", date.month()));
         let args = HashMap::from([
-            (Cow::Borrowed("day"), FluentValue::from(date.day().to_string())),
+            (
+                Cow::Borrowed("day"),
+                FluentValue::from(date.day().to_string()),
+            ),
             (Cow::Borrowed("month"), FluentValue::from(month)),
-            (Cow::Borrowed("year"), FluentValue::from(date.year().to_string())),
+            (
+                Cow::Borrowed("year"),
+                FluentValue::from(date.year().to_string()),
+            ),
         ]);
         self.lookup("date-long", Some(&args))
     }
@@ -114,7 +124,8 @@ pub fn negotiate(
     }
     if let Some(header) = accept_language {
         let requested = fluent_langneg::accepted_languages::parse(header);
-        let available: Vec<LanguageIdentifier> = Language::ALL.into_iter().map(language_id).collect();
+        let available: Vec<LanguageIdentifier> =
+            Language::ALL.into_iter().map(language_id).collect();
         let fallback = language_id(default);
         let chosen = fluent_langneg::negotiate_languages(
             &requested,
@@ -179,7 +190,10 @@ mod tests {
         ];
         assert_eq!(
             catalogue_gaps(&planted).unwrap(),
-            vec![(Language::Fr, "b".to_owned()), (Language::Es, "-brand".to_owned())]
+            vec![
+                (Language::Fr, "b".to_owned()),
+                (Language::Es, "-brand".to_owned())
+            ]
         );
         assert!(catalogue_gaps(&[(Language::En, "= broken")]).is_err());
     }
@@ -196,7 +210,10 @@ mod tests {
         let d = jiff::civil::date(2026, 12, 5);
         assert_eq!(Translator::new(Language::En).date(d), "December 5, 2026");
         assert_eq!(Translator::new(Language::Fr).date(d), "5 décembre 2026");
-        assert_eq!(Translator::new(Language::Es).date(d), "5 de diciembre de 2026");
+        assert_eq!(
+            Translator::new(Language::Es).date(d),
+            "5 de diciembre de 2026"
+        );
     }
 
     #[test]
@@ -204,7 +221,10 @@ mod tests {
         use Language::*;
         assert_eq!(negotiate(Some("es"), Some("fr"), Some("en"), En), Es);
         assert_eq!(negotiate(Some("de"), Some("fr"), Some("en"), En), Fr);
-        assert_eq!(negotiate(None, None, Some("fr-CA,fr;q=0.9,en;q=0.5"), En), Fr);
+        assert_eq!(
+            negotiate(None, None, Some("fr-CA,fr;q=0.9,en;q=0.5"), En),
+            Fr
+        );
         assert_eq!(negotiate(None, None, Some("de-DE, es;q=0.3"), En), Es);
         assert_eq!(negotiate(None, None, Some("de-DE"), Fr), Fr);
         assert_eq!(negotiate(None, None, None, Fr), Fr);

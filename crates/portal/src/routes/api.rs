@@ -21,7 +21,10 @@ pub(crate) struct ImportParams {
     skip_invalid: bool,
 }
 
-async fn authenticated_tenant(state: &AppState, headers: &HeaderMap) -> Result<Tenant, PortalError> {
+async fn authenticated_tenant(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Tenant, PortalError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

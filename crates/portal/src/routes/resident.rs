@@ -1,12 +1,12 @@
 //! Resident pages: choose a city, choose what to pay, find the bill.
 
+use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
 use crate::views::{
     BillTypeLink, BillView, BillsPage, CityPage, FieldView, HomePage, Layout, LineView, Link,
     LookupPage, MessagePage, PayButton, SummaryError,
 };
-use crate::AppState;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -47,7 +47,11 @@ async fn find_tenant(state: &AppState, slug: &str) -> Result<Tenant, PortalError
         .ok_or(PortalError::NotFound)
 }
 
-async fn find_bill_type(state: &AppState, tenant: &Tenant, slug: &str) -> Result<BillType, PortalError> {
+async fn find_bill_type(
+    state: &AppState,
+    tenant: &Tenant,
+    slug: &str,
+) -> Result<BillType, PortalError> {
     let slug = BillTypeSlug::parse(slug).map_err(|_| PortalError::NotFound)?;
     state
         .store
@@ -66,7 +70,10 @@ fn with_form_cookie(mut response: Response, issued: &IssuedToken) -> Response {
     response
 }
 
-pub(crate) async fn home(State(state): State<AppState>, ctx: PageContext) -> Result<Response, PortalError> {
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
     let tenants = state.store.list_tenants().await?;
     let t = ctx.translator(None);
     let cities = tenants
@@ -84,7 +91,10 @@ pub(crate) async fn home(State(state): State<AppState>, ctx: PageContext) -> Res
     .into_response())
 }
 
-pub(crate) async fn city_redirect(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Redirect, PortalError> {
+pub(crate) async fn city_redirect(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Redirect, PortalError> {
     let tenant = find_tenant(&state, &slug).await?;
     Ok(Redirect::permanent(&format!("/{}/", tenant.slug)))
 }
@@ -152,19 +162,32 @@ fn lookup_page(
     let verification_label = t.get(&format!("verification-{}", bill_type.verification.code()));
     let mut summary = Vec::new();
     if let Some(message) = &errors.reference {
-        summary.push(SummaryError { href: "#reference", message: message.clone() });
+        summary.push(SummaryError {
+            href: "#reference",
+            message: message.clone(),
+        });
     }
     if let Some(message) = &errors.verification {
-        summary.push(SummaryError { href: "#verification", message: message.clone() });
+        summary.push(SummaryError {
+            href: "#verification",
+            message: message.clone(),
+        });
     }
     let reference = FieldView {
         label: t.get(&format!("reference-{}", bill_type.reference_label.code())),
-        hint: t.arg("reference-hint", "example", example_reference(bill_type.reference_label)),
+        hint: t.arg(
+            "reference-hint",
+            "example",
+            example_reference(bill_type.reference_label),
+        ),
         value: form.reference.clone(),
         error: errors.reference,
     };
     let verification = FieldView {
-        hint: t.get(&format!("verification-hint-{}", bill_type.verification.code())),
+        hint: t.get(&format!(
+            "verification-hint-{}",
+            bill_type.verification.code()
+        )),
         label: verification_label,
         value: form.verification.clone(),
         error: errors.verification,
@@ -199,7 +222,10 @@ pub(crate) async fn lookup_form(
         ctx.path(),
         &issued.token,
         &LookupForm::default(),
-        LookupErrors { reference: None, verification: None },
+        LookupErrors {
+            reference: None,
+            verification: None,
+        },
     );
     Ok(with_form_cookie(page.into_response(), &issued))
 }
@@ -236,7 +262,10 @@ pub(crate) async fn lookup_submit(
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let reference = BillReference::parse(&form.reference);
     let verification = VerificationValue::parse(bill_type.verification, &form.verification);
-    let field_name = || t.get(&format!("verification-{}", bill_type.verification.code())).to_lowercase();
+    let field_name = || {
+        t.get(&format!("verification-{}", bill_type.verification.code()))
+            .to_lowercase()
+    };
     let errors = LookupErrors {
         reference: match &reference {
             Ok(_) => None,
@@ -245,12 +274,22 @@ pub(crate) async fn lookup_submit(
         },
         verification: match &verification {
             Ok(_) => None,
-            Err(civicpay_core::ParseError::Missing) => Some(t.arg("error-verification-missing", "field", field_name())),
+            Err(civicpay_core::ParseError::Missing) => {
+                Some(t.arg("error-verification-missing", "field", field_name()))
+            }
             Err(_) => Some(t.arg("error-verification-invalid", "field", field_name())),
         },
     };
     let (Ok(reference), Ok(verification)) = (reference, verification) else {
-        let page = lookup_page(t, &tenant, &bill_type, ctx.path(), &issued.token, &form, errors);
+        let page = lookup_page(
+            t,
+            &tenant,
+            &bill_type,
+            ctx.path(),
+            &issued.token,
+            &form,
+            errors,
+        );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
 
@@ -263,14 +302,33 @@ pub(crate) async fn lookup_submit(
         .collect();
     if bills.is_empty() {
         // One message for both fields: which one was wrong stays unsaid.
-        let errors = LookupErrors { reference: Some(t.get("lookup-not-found")), verification: None };
-        let page = lookup_page(t, &tenant, &bill_type, ctx.path(), &issued.token, &form, errors);
+        let errors = LookupErrors {
+            reference: Some(t.get("lookup-not-found")),
+            verification: None,
+        };
+        let page = lookup_page(
+            t,
+            &tenant,
+            &bill_type,
+            ctx.path(),
+            &issued.token,
+            &form,
+            errors,
+        );
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
 
     let views = bills.iter().map(|b| bill_view(&t, &tenant, b)).collect();
-    let title = if bills.len() > 1 { t.get("bills-title") } else { t.get("bill-title") };
-    let found_message = t.count("bills-found", "count", u64::try_from(bills.len()).unwrap_or(0));
+    let title = if bills.len() > 1 {
+        t.get("bills-title")
+    } else {
+        t.get("bill-title")
+    };
+    let found_message = t.count(
+        "bills-found",
+        "count",
+        u64::try_from(bills.len()).unwrap_or(0),
+    );
     let bill_type_name = bill_type.name.get(t.language()).to_owned();
     let page = BillsPage {
         layout: Layout::new(t, title, Some(&tenant), ctx.path(), false),

@@ -38,22 +38,30 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start_browser() -> (Driver, Client, tempdir::Dir) {
     let port = free_port();
-    let driver_path = std::env::var("CIVICPAY_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let driver_path =
+        std::env::var("CIVICPAY_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let driver = Driver(
         Command::new(&driver_path)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {driver_path}: {e} (install chromium-driver)")),
+            .unwrap_or_else(|e| {
+                panic!("cannot start {driver_path}: {e} (install chromium-driver)")
+            }),
     );
     let profile = tempdir::Dir::new("civicpay-chromium");
-    let chromium = std::env::var("CIVICPAY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium =
+        std::env::var("CIVICPAY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let capabilities = json!({
         "goog:chromeOptions": {
             "binary": chromium,
@@ -65,12 +73,18 @@ async fn start_browser() -> (Driver, Client, tempdir::Dir) {
             ]
         }
     });
-    let Value::Object(capabilities) = capabilities else { unreachable!() };
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
     let url = format!("http://127.0.0.1:{port}");
     let mut last_error = String::new();
     for _ in 0..50 {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&url).await {
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
             Ok(client) => return (driver, client, profile),
             Err(e) => last_error = e.to_string(),
         }
@@ -111,7 +125,10 @@ mod tempdir {
 
 /// Runs axe-core on the current page and returns its WCAG A/AA violations.
 async fn axe_violations(client: &Client) -> Vec<Value> {
-    let loaded = client.execute("return typeof axe !== 'undefined';", vec![]).await.unwrap();
+    let loaded = client
+        .execute("return typeof axe !== 'undefined';", vec![])
+        .await
+        .unwrap();
     if loaded != Value::Bool(true) {
         client.execute(AXE_SOURCE, vec![]).await.unwrap();
     }
@@ -126,7 +143,11 @@ async fn assert_accessible(client: &Client, what: &str) {
     assert!(
         violations.is_empty(),
         "{what} ({}): WCAG violations:\n{}",
-        client.current_url().await.map(|u| u.to_string()).unwrap_or_default(),
+        client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
         serde_json::to_string_pretty(&violations).unwrap_or_default()
     );
 }
@@ -134,7 +155,10 @@ async fn assert_accessible(client: &Client, what: &str) {
 /// Clicks and waits for the next page to load: a form post or a link
 /// navigates asynchronously, and reading the old page would race.
 async fn click_and_wait(client: &Client, locator: Locator<'_>) {
-    client.execute("window.__civicpayOldPage = true;", vec![]).await.unwrap();
+    client
+        .execute("window.__civicpayOldPage = true;", vec![])
+        .await
+        .unwrap();
     client.find(locator).await.unwrap().click().await.unwrap();
     for _ in 0..100 {
         let state = client
@@ -152,17 +176,31 @@ async fn click_and_wait(client: &Client, locator: Locator<'_>) {
 }
 
 async fn text_of(client: &Client, css: &str) -> String {
-    client.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn serve_demo() -> (SocketAddr, Vec<demo::DemoBill>, TestDb) {
     let db = TestDb::sqlite().await.unwrap();
     let summary = demo::seed(&db.store, 5).await.unwrap();
-    let router = app(AppState::new(db.store.clone(), PortalConfig::default(), [9; 32]));
+    let router = app(AppState::new(
+        db.store.clone(),
+        PortalConfig::default(),
+        [9; 32],
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
     });
     (addr, summary.samples, db)
 }
@@ -170,53 +208,110 @@ async fn serve_demo() -> (SocketAddr, Vec<demo::DemoBill>, TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_finds_a_bill_in_a_real_browser_and_every_page_is_accessible() {
     if !enabled() {
-        eprintln!("browser tests skipped: set CIVICPAY_BROWSER_TESTS=1 (needs chromium and chromium-driver)");
+        eprintln!(
+            "browser tests skipped: set CIVICPAY_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
+        );
         return;
     }
     let (addr, samples, db) = serve_demo().await;
     let (_driver, client, _profile) = start_browser().await;
     let base = format!("http://{addr}");
-    let sample = samples.iter().find(|s| s.bill_type == "parking").unwrap().clone();
+    let sample = samples
+        .iter()
+        .find(|s| s.bill_type == "parking")
+        .unwrap()
+        .clone();
 
     client.goto(&format!("{base}/")).await.unwrap();
     assert_accessible(&client, "home").await;
     click_and_wait(&client, Locator::LinkText("City of Springfield")).await;
     assert_accessible(&client, "city").await;
     click_and_wait(&client, Locator::LinkText("Parking citation")).await;
-    assert_eq!(text_of(&client, "h1").await, "Parking citation\nFind your bill");
+    assert_eq!(
+        text_of(&client, "h1").await,
+        "Parking citation\nFind your bill"
+    );
     assert_accessible(&client, "look-up form").await;
 
     // Submitting nothing shows the error summary, linked to the fields.
     click_and_wait(&client, Locator::Css("button[type=submit]")).await;
-    assert!(text_of(&client, ".error-summary").await.contains("Enter the licence plate"));
+    assert!(
+        text_of(&client, ".error-summary")
+            .await
+            .contains("Enter the licence plate")
+    );
     assert_accessible(&client, "look-up form with errors").await;
-    client.find(Locator::Css(".error-summary a[href='#verification']")).await.unwrap().click().await.unwrap();
-    let focused = client.execute("return document.activeElement.id;", vec![]).await.unwrap();
-    assert_eq!(focused, json!("verification"), "the summary link takes the resident to the field");
+    client
+        .find(Locator::Css(".error-summary a[href='#verification']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let focused = client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        json!("verification"),
+        "the summary link takes the resident to the field"
+    );
 
     // A wrong value, then the right ones.
-    client.find(Locator::Id("reference")).await.unwrap().send_keys(&sample.reference).await.unwrap();
-    client.find(Locator::Id("verification")).await.unwrap().send_keys("ZZZ0000").await.unwrap();
+    client
+        .find(Locator::Id("reference"))
+        .await
+        .unwrap()
+        .send_keys(&sample.reference)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("verification"))
+        .await
+        .unwrap()
+        .send_keys("ZZZ0000")
+        .await
+        .unwrap();
     click_and_wait(&client, Locator::Css("button[type=submit]")).await;
-    assert!(text_of(&client, ".error-summary").await.contains("could not find a bill"));
+    assert!(
+        text_of(&client, ".error-summary")
+            .await
+            .contains("could not find a bill")
+    );
     let verification = client.find(Locator::Id("verification")).await.unwrap();
     verification.clear().await.unwrap();
-    verification.send_keys(&sample.verification.to_lowercase()).await.unwrap();
+    verification
+        .send_keys(&sample.verification.to_lowercase())
+        .await
+        .unwrap();
     click_and_wait(&client, Locator::Css("button[type=submit]")).await;
     assert!(text_of(&client, "main").await.contains(&sample.reference));
     assert!(text_of(&client, "main").await.contains("Amount due"));
     assert_accessible(&client, "bill").await;
 
     click_and_wait(&client, Locator::Css(".bill form button")).await;
-    assert_eq!(text_of(&client, "h1").await, "Online payment is not available yet");
+    assert_eq!(
+        text_of(&client, "h1").await,
+        "Online payment is not available yet"
+    );
     assert_accessible(&client, "payment not available").await;
 
     // The same pages in French and Spanish.
-    for (lang, heading) in [("fr", "Que souhaitez-vous payer?"), ("es", "¿Qué desea pagar?")] {
-        client.goto(&format!("{base}/springfield/?lang={lang}")).await.unwrap();
+    for (lang, heading) in [
+        ("fr", "Que souhaitez-vous payer?"),
+        ("es", "¿Qué desea pagar?"),
+    ] {
+        client
+            .goto(&format!("{base}/springfield/?lang={lang}"))
+            .await
+            .unwrap();
         assert!(text_of(&client, "main").await.contains(heading));
         assert_accessible(&client, &format!("city in {lang}")).await;
-        client.goto(&format!("{base}/springfield/pay/parking")).await.unwrap();
+        client
+            .goto(&format!("{base}/springfield/pay/parking"))
+            .await
+            .unwrap();
         click_and_wait(&client, Locator::Css("button[type=submit]")).await;
         assert_accessible(&client, &format!("form errors in {lang}")).await;
     }
@@ -231,19 +326,30 @@ async fn a_resident_finds_a_bill_in_a_real_browser_and_every_page_is_accessible(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axe_finds_a_violation_planted_on_purpose() {
     if !enabled() {
-        eprintln!("browser tests skipped: set CIVICPAY_BROWSER_TESTS=1 (needs chromium and chromium-driver)");
+        eprintln!(
+            "browser tests skipped: set CIVICPAY_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
+        );
         return;
     }
     let (addr, _, db) = serve_demo().await;
     let (_driver, client, _profile) = start_browser().await;
-    client.goto(&format!("http://{addr}/springfield/pay/water")).await.unwrap();
     client
-        .execute("document.querySelector('label[for=reference]').remove();", vec![])
+        .goto(&format!("http://{addr}/springfield/pay/water"))
+        .await
+        .unwrap();
+    client
+        .execute(
+            "document.querySelector('label[for=reference]').remove();",
+            vec![],
+        )
         .await
         .unwrap();
     let violations = axe_violations(&client).await;
     let ids: Vec<&str> = violations.iter().filter_map(|v| v["id"].as_str()).collect();
-    assert!(ids.contains(&"label"), "axe should report the unlabelled field, found {ids:?}");
+    assert!(
+        ids.contains(&"label"),
+        "axe should report the unlabelled field, found {ids:?}"
+    );
     client.close().await.unwrap();
     db.finish().await;
 }

@@ -1,0 +1,124 @@
+//! The `civicpay` binary as a city's staff would run it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn new(name: &str) -> DataDir {
+        let dir = std::env::temp_dir().join(format!("civicpay-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        DataDir(dir)
+    }
+
+    fn civicpay(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_civicpay"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("CIVICPAY_DATA_DIR", &self.0)
+            .env("CIVICPAY_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    fn write(&self, name: &str, contents: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const GOOD: &str = "external_id,bill_type,reference,verification,payer_name,postal_address,email,amount,due_date
+W-1,water,3000-00001,62704,Ana Diaz,1 Elm St,ana@example.org,84.20,2026-12-15
+W-2,water,3000-00002,62701,Bo Li,2 Elm St,,12.00,2026-12-15
+P-1,parking,PK-2026-100001,XYZ 123,Cy Roy,3 Oak Dr,,35.00,2026-12-01
+";
+
+#[test]
+fn importing_a_csv_twice_changes_nothing_the_second_time() {
+    let dir = DataDir::new("import");
+    let seeded = dir.civicpay(&["demo", "--no-serve"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    assert!(text(&seeded.stdout).contains("/springfield/"));
+    let file = dir.write("bills.csv", GOOD);
+    let first = dir.civicpay(&["bills", "import", "--tenant", "springfield", &file]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("3 records"), "{}", text(&first.stdout));
+    assert!(text(&first.stdout).contains("3 new, 0 updated, 0 unchanged"));
+    let second = dir.civicpay(&["bills", "import", "--tenant", "springfield", &file]);
+    assert!(text(&second.stdout).contains("0 new, 0 updated, 3 unchanged"), "{}", text(&second.stdout));
+    assert!(dir.path().join("portal.db").exists());
+}
+
+#[test]
+fn a_bad_file_is_refused_with_every_problem_located() {
+    let dir = DataDir::new("bad");
+    assert!(dir.civicpay(&["demo", "--no-serve"]).status.success());
+    let bad = GOOD.replace("84.20", "\"84,20\"").replace("2026-12-01", "tomorrow");
+    let file = dir.write("bad.csv", &bad);
+    let out = dir.civicpay(&["bills", "import", "--tenant", "springfield", &file]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 2, column amount:"), "{stderr}");
+    assert!(stderr.contains("line 4, column due_date:"), "{stderr}");
+    assert!(stderr.contains("nothing imported: 2 of 3 records are invalid"), "{stderr}");
+
+    let skipped = dir.civicpay(&["bills", "import", "--skip-invalid", "--tenant", "springfield", &file]);
+    assert!(skipped.status.success());
+    assert!(text(&skipped.stdout).contains("1 new, 0 updated, 0 unchanged, 2 skipped as invalid"));
+}
+
+#[test]
+fn mistakes_on_the_command_line_get_clear_messages() {
+    let dir = DataDir::new("mistakes");
+    assert!(dir.civicpay(&["demo", "--no-serve"]).status.success());
+    let file = dir.write("bills.csv", GOOD);
+    let unknown = dir.civicpay(&["bills", "import", "--tenant", "gotham", &file]);
+    assert!(!unknown.status.success());
+    assert!(text(&unknown.stderr).contains("no city \"gotham\" on this deployment (known: lac-vert, springfield)"));
+    let no_ext = dir.write("bills.txt", GOOD);
+    let format = dir.civicpay(&["bills", "import", "--tenant", "springfield", &no_ext]);
+    assert!(text(&format.stderr).contains("add --format csv or --format json"));
+    let missing = dir.civicpay(&["bills", "import", "--tenant", "springfield", "/no/such/file.csv"]);
+    assert!(text(&missing.stderr).contains("cannot open /no/such/file.csv"));
+    let bad_url = dir.civicpay(&["migrate", "--database-url", "mysql://root@localhost/x"]);
+    assert!(text(&bad_url.stderr).contains("unsupported database URL mysql://localhost"));
+}
+
+#[test]
+fn help_documents_the_import_format() {
+    let dir = DataDir::new("help");
+    let help = text(&dir.civicpay(&["bills", "import", "--help"]).stdout);
+    for column in ["external_id", "verification", "due_date", "line_items", "--skip-invalid"] {
+        assert!(help.contains(column), "--help lacks {column}");
+    }
+}
+
+#[test]
+fn an_api_key_is_printed_once_and_works_for_its_city() {
+    let dir = DataDir::new("apikey");
+    assert!(dir.civicpay(&["demo", "--no-serve"]).status.success());
+    let out = dir.civicpay(&["api-key", "create", "--tenant", "lac-vert"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key = text(&out.stdout);
+    assert!(key.trim().starts_with("cpk_") && key.trim().len() > 40);
+    let list = text(&dir.civicpay(&["tenant", "list"]).stdout);
+    assert!(list.contains("lac-vert\tCAD\tAmerica/Toronto\tVille de Lac-Vert"), "{list}");
+}
