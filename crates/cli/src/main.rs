@@ -237,7 +237,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&config).await?;
             serve(&config, store).await?;
         }
-        Command::Demo { serve: args, no_serve } => {
+        Command::Demo {
+            serve: args,
+            no_serve,
+        } => {
             let config = Config::load(config_file, serve_flags(&args))?;
             init_logging(&config);
             let store = open_store(&config).await?;

@@ -45,7 +45,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const GOOD: &str = "external_id,bill_type,reference,verification,payer_name,postal_address,email,amount,due_date
+const GOOD: &str =
+    "external_id,bill_type,reference,verification,payer_name,postal_address,email,amount,due_date
 W-1,water,3000-00001,62704,Ana Diaz,1 Elm St,ana@example.org,84.20,2026-12-15
 W-2,water,3000-00002,62701,Bo Li,2 Elm St,,12.00,2026-12-15
 P-1,parking,PK-2026-100001,XYZ 123,Cy Roy,3 Oak Dr,,35.00,2026-12-01
@@ -60,10 +61,18 @@ fn importing_a_csv_twice_changes_nothing_the_second_time() {
     let file = dir.write("bills.csv", GOOD);
     let first = dir.civicpay(&["bills", "import", "--tenant", "springfield", &file]);
     assert!(first.status.success(), "{}", text(&first.stderr));
-    assert!(text(&first.stdout).contains("3 records"), "{}", text(&first.stdout));
+    assert!(
+        text(&first.stdout).contains("3 records"),
+        "{}",
+        text(&first.stdout)
+    );
     assert!(text(&first.stdout).contains("3 new, 0 updated, 0 unchanged"));
     let second = dir.civicpay(&["bills", "import", "--tenant", "springfield", &file]);
-    assert!(text(&second.stdout).contains("0 new, 0 updated, 3 unchanged"), "{}", text(&second.stdout));
+    assert!(
+        text(&second.stdout).contains("0 new, 0 updated, 3 unchanged"),
+        "{}",
+        text(&second.stdout)
+    );
     assert!(dir.path().join("portal.db").exists());
 }
 
@@ -71,16 +80,28 @@ fn importing_a_csv_twice_changes_nothing_the_second_time() {
 fn a_bad_file_is_refused_with_every_problem_located() {
     let dir = DataDir::new("bad");
     assert!(dir.civicpay(&["demo", "--no-serve"]).status.success());
-    let bad = GOOD.replace("84.20", "\"84,20\"").replace("2026-12-01", "tomorrow");
+    let bad = GOOD
+        .replace("84.20", "\"84,20\"")
+        .replace("2026-12-01", "tomorrow");
     let file = dir.write("bad.csv", &bad);
     let out = dir.civicpay(&["bills", "import", "--tenant", "springfield", &file]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("line 2, column amount:"), "{stderr}");
     assert!(stderr.contains("line 4, column due_date:"), "{stderr}");
-    assert!(stderr.contains("nothing imported: 2 of 3 records are invalid"), "{stderr}");
+    assert!(
+        stderr.contains("nothing imported: 2 of 3 records are invalid"),
+        "{stderr}"
+    );
 
-    let skipped = dir.civicpay(&["bills", "import", "--skip-invalid", "--tenant", "springfield", &file]);
+    let skipped = dir.civicpay(&[
+        "bills",
+        "import",
+        "--skip-invalid",
+        "--tenant",
+        "springfield",
+        &file,
+    ]);
     assert!(skipped.status.success());
     assert!(text(&skipped.stdout).contains("1 new, 0 updated, 0 unchanged, 2 skipped as invalid"));
 }
@@ -92,11 +113,20 @@ fn mistakes_on_the_command_line_get_clear_messages() {
     let file = dir.write("bills.csv", GOOD);
     let unknown = dir.civicpay(&["bills", "import", "--tenant", "gotham", &file]);
     assert!(!unknown.status.success());
-    assert!(text(&unknown.stderr).contains("no city \"gotham\" on this deployment (known: lac-vert, springfield)"));
+    assert!(
+        text(&unknown.stderr)
+            .contains("no city \"gotham\" on this deployment (known: lac-vert, springfield)")
+    );
     let no_ext = dir.write("bills.txt", GOOD);
     let format = dir.civicpay(&["bills", "import", "--tenant", "springfield", &no_ext]);
     assert!(text(&format.stderr).contains("add --format csv or --format json"));
-    let missing = dir.civicpay(&["bills", "import", "--tenant", "springfield", "/no/such/file.csv"]);
+    let missing = dir.civicpay(&[
+        "bills",
+        "import",
+        "--tenant",
+        "springfield",
+        "/no/such/file.csv",
+    ]);
     assert!(text(&missing.stderr).contains("cannot open /no/such/file.csv"));
     let bad_url = dir.civicpay(&["migrate", "--database-url", "mysql://root@localhost/x"]);
     assert!(text(&bad_url.stderr).contains("unsupported database URL mysql://localhost"));
@@ -106,7 +136,13 @@ fn mistakes_on_the_command_line_get_clear_messages() {
 fn help_documents_the_import_format() {
     let dir = DataDir::new("help");
     let help = text(&dir.civicpay(&["bills", "import", "--help"]).stdout);
-    for column in ["external_id", "verification", "due_date", "line_items", "--skip-invalid"] {
+    for column in [
+        "external_id",
+        "verification",
+        "due_date",
+        "line_items",
+        "--skip-invalid",
+    ] {
         assert!(help.contains(column), "--help lacks {column}");
     }
 }
@@ -120,5 +156,8 @@ fn an_api_key_is_printed_once_and_works_for_its_city() {
     let key = text(&out.stdout);
     assert!(key.trim().starts_with("cpk_") && key.trim().len() > 40);
     let list = text(&dir.civicpay(&["tenant", "list"]).stdout);
-    assert!(list.contains("lac-vert\tCAD\tAmerica/Toronto\tVille de Lac-Vert"), "{list}");
+    assert!(
+        list.contains("lac-vert\tCAD\tAmerica/Toronto\tVille de Lac-Vert"),
+        "{list}"
+    );
 }

@@ -147,10 +147,12 @@ impl VerificationKind {
     }
 }
 
-/// Letters and digits only, upper-cased: what people type varies in case,
-/// spaces and hyphens, the thing they mean does not.
+/// Letters and digits only, upper-cased, accents dropped: what people type
+/// varies in case, spacing, hyphens and accents (`Cote` for `Côté` on a
+/// phone keyboard), the thing they mean does not.
 fn canonical_token(s: &str) -> String {
-    s.chars()
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_uppercase)
         .collect()
@@ -470,6 +472,17 @@ mod tests {
         let wrong = VerificationValue::from_canonical("ABC124".into());
         assert!(!stored.matches(&wrong));
         assert!(!stored.matches(&VerificationValue::from_canonical("ABC".into())));
+    }
+
+    #[test]
+    fn accents_do_not_matter_in_a_last_name() {
+        let stored = VerificationValue::parse(VerificationKind::PayerLastName, "Côté").ok();
+        let typed = VerificationValue::parse(VerificationKind::PayerLastName, "cote").ok();
+        assert_eq!(
+            stored.as_ref().map(VerificationValue::canonical),
+            Some("COTE")
+        );
+        assert!(stored.zip(typed).is_some_and(|(s, t)| s.matches(&t)));
     }
 
     #[test]
