@@ -821,3 +821,80 @@ async fn a_resident_finds_a_bill_on_postgres() {
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
     portal.finish().await;
 }
+
+/// Whatever arrives, the answer is a page or a clear error, never a 5xx:
+/// random paths, random form bodies and random API bodies.
+#[test]
+fn arbitrary_requests_never_cause_a_server_error() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let portal = runtime.block_on(Portal::with(PortalConfig {
+        lookup_limit: 100_000,
+        ..PortalConfig::default()
+    }));
+    let key = runtime.block_on(async {
+        let tenant = portal
+            .store
+            .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        portal
+            .store
+            .create_api_key(&tenant.id, "fuzz")
+            .await
+            .unwrap()
+    });
+    let form = runtime.block_on(portal.get("/springfield/pay/water"));
+    let segment = "[a-zA-Z0-9%._~!$&'()*+,;=:@-]{0,12}";
+    let strategy = (
+        proptest::collection::vec(segment, 0..5),
+        "\\PC{0,200}",
+        prop_oneof![Just("GET"), Just("POST")],
+        prop_oneof![
+            Just("/springfield/pay/water"),
+            Just("/api/v1/bills"),
+            Just("/lac-vert/bills/x/pay")
+        ],
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 300,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(segments, body, method, post_target)| {
+            let path = format!("/{}", segments.join("/"));
+            let (uri, body) = if method == "GET" {
+                (path, String::new())
+            } else {
+                (
+                    post_target.to_owned(),
+                    format!(
+                        "form_token={}&reference={body}&verification={body}",
+                        form.form_token()
+                    ),
+                )
+            };
+            let Ok(request) = Request::builder()
+                .method(method)
+                .uri(&uri)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, form.form_cookie())
+                .header(header::AUTHORIZATION, format!("Bearer {}", key.expose()))
+                .body(Body::from(body))
+            else {
+                return Ok(());
+            };
+            let page = runtime.block_on(portal.send(request));
+            prop_assert!(
+                page.status.as_u16() < 500,
+                "{method} {uri}: {}",
+                page.status
+            );
+            Ok(())
+        })
+        .unwrap();
+    runtime.block_on(portal.finish());
+}
