@@ -158,7 +158,9 @@ fn canonical_token(s: &str) -> String {
         .collect()
 }
 
-fn bounded_text(s: &str, max: usize) -> Result<String, ParseError> {
+/// Trimmed, non-empty, at most `max` characters, no control characters
+/// but line breaks.
+pub(crate) fn bounded_text(s: &str, max: usize) -> Result<String, ParseError> {
     let s = s.trim();
     if s.is_empty() {
         return Err(ParseError::Missing);
@@ -193,24 +195,7 @@ macro_rules! text_newtype {
             }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = ParseError;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                Self::parse(&s)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
+        crate::string_conversions!($name);
     };
 }
 
@@ -250,24 +235,7 @@ impl BillReference {
     }
 }
 
-impl TryFrom<String> for BillReference {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<BillReference> for String {
-    fn from(v: BillReference) -> String {
-        v.0
-    }
-}
-
-impl fmt::Display for BillReference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::string_conversions!(BillReference);
 
 /// The second look-up field, stored canonical. Compared in constant time
 /// so that response timing does not tell how much of a guess was right.

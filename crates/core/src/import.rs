@@ -2,6 +2,7 @@
 //! file or API). One record in, one validated bill or a list of
 //! field-by-field reasons out; the caller says where the record came from.
 
+use crate::bill::bounded_text as plain_text;
 use crate::{
     BillReference, BillType, BillTypeSlug, DecimalStyle, ExternalId, GlCode, LineItem, Money,
     ParseError, VerificationValue,
@@ -311,20 +312,6 @@ impl<'a> ImportContext<'a> {
 /// Records a field's error and carries on, so one pass reports them all.
 fn keep<T>(errors: &mut Vec<FieldError>, field: &str, r: Result<T, ParseError>) -> Option<T> {
     r.map_err(|e| errors.push(FieldError::new(field, e))).ok()
-}
-
-fn plain_text(s: &str, max: usize) -> Result<String, ParseError> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(ParseError::Missing);
-    }
-    if s.chars().count() > max {
-        return Err(ParseError::TooLong { max });
-    }
-    if s.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ParseError::Invalid("contains control characters".into()));
-    }
-    Ok(s.to_owned())
 }
 
 /// An ISO 8601 calendar date, `2026-12-31`.

@@ -2,6 +2,33 @@
 //! the services and the CLI parse input into these types at their edges and
 //! trust them inside.
 
+/// For a newtype over `String` with a `parse` constructor: serde goes
+/// through `parse`, so a stored or received value is checked like typed
+/// input.
+macro_rules! string_conversions {
+    ($name:ident) => {
+        impl TryFrom<String> for $name {
+            type Error = $crate::ParseError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+pub(crate) use string_conversions;
+
 pub mod bill;
 pub mod error;
 pub mod id;

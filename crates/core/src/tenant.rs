@@ -2,7 +2,6 @@
 
 use crate::{Currency, Language, LocalizedText, ParseError, TenantId};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The city's short name in URLs (`/springfield/`). Lower-case letters,
 /// digits and hyphens, so it is safe in a path and never collides with our
@@ -52,24 +51,7 @@ impl TenantSlug {
     }
 }
 
-impl TryFrom<String> for TenantSlug {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<TenantSlug> for String {
-    fn from(s: TenantSlug) -> String {
-        s.0
-    }
-}
-
-impl fmt::Display for TenantSlug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::string_conversions!(TenantSlug);
 
 /// Who residents contact about a payment; printed on receipts and on
 /// incident notice letters.
@@ -113,18 +95,7 @@ impl TimeZoneName {
     }
 }
 
-impl TryFrom<String> for TimeZoneName {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<TimeZoneName> for String {
-    fn from(s: TimeZoneName) -> String {
-        s.0
-    }
-}
+crate::string_conversions!(TimeZoneName);
 
 #[cfg(test)]
 mod tests {

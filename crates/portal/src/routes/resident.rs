@@ -70,6 +70,21 @@ fn with_form_cookie(mut response: Response, issued: &IssuedToken) -> Response {
     response
 }
 
+/// A posted form, if it could be read and carries this browser's token.
+fn checked_form<T>(
+    state: &AppState,
+    ctx: &PageContext,
+    form: Result<Form<T>, FormRejection>,
+    token: impl Fn(&T) -> Option<&str>,
+) -> Result<T, PortalError> {
+    let Form(form) = form.map_err(|e| PortalError::BadRequest(e.body_text()))?;
+    if state.form_tokens.verify(ctx.form_cookie(), token(&form)) {
+        Ok(form)
+    } else {
+        Err(PortalError::FormExpired)
+    }
+}
+
 pub(crate) async fn home(
     State(state): State<AppState>,
     ctx: PageContext,
@@ -238,13 +253,7 @@ pub(crate) async fn lookup_submit(
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &tenant_slug).await?;
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
-    let Form(form) = form.map_err(|e| PortalError::BadRequest(e.body_text()))?;
-    if !state
-        .form_tokens
-        .verify(ctx.form_cookie(), form.form_token.as_deref())
-    {
-        return Err(PortalError::FormExpired);
-    }
+    let form = checked_form(&state, &ctx, form, |f: &LookupForm| f.form_token.as_deref())?;
     let decision = state
         .store
         .rate_limit_hit(
@@ -387,13 +396,7 @@ pub(crate) async fn pay_bill(
     form: Result<Form<PayForm>, FormRejection>,
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &tenant_slug).await?;
-    let Form(form) = form.map_err(|e| PortalError::BadRequest(e.body_text()))?;
-    if !state
-        .form_tokens
-        .verify(ctx.form_cookie(), form.form_token.as_deref())
-    {
-        return Err(PortalError::FormExpired);
-    }
+    checked_form(&state, &ctx, form, |f: &PayForm| f.form_token.as_deref())?;
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
     state
         .store
