@@ -7,6 +7,7 @@
     clippy::panic
 )]
 
+mod boundary;
 mod browser;
 
 use axum::Router;

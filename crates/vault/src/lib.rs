@@ -1,0 +1,19 @@
+//! Card data, and only card data. A card number or security code exists in
+//! civicpay solely as a value of this crate's types, which:
+//! - parse and check input (Luhn, brand, length, expiry) at the edge;
+//! - print, debug-print and serialise as a redaction (`•••• 4242`), so
+//!   they cannot reach a log line or a JSON body by accident;
+//! - zero their memory when dropped;
+//! - give up their digits only through [`CardNumber::expose_digits`] and
+//!   [`SecurityCode::expose_digits`], which only gateway connectors call.
+//!
+//! The security code is never stored anywhere (PCI DSS 3.3.1); a stored card
+//! number (saved cards, later) will be encrypted here too.
+
+mod card;
+mod error;
+mod fingerprint;
+
+pub use card::{CardBrand, CardNumber, Expiry, SecurityCode};
+pub use error::CardError;
+pub use fingerprint::{CardFingerprint, FingerprintKey};
