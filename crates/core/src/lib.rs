@@ -35,6 +35,7 @@ pub mod id;
 pub mod import;
 pub mod language;
 pub mod money;
+pub mod payment;
 pub mod tenant;
 
 pub use bill::{
