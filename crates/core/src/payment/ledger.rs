@@ -171,7 +171,7 @@ pub fn allocate(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use crate::Currency;
     use proptest::prelude::*;
