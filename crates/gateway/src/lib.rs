@@ -1,0 +1,104 @@
+//! Gateway connectors. [`Connector`] is what the pay service needs from an
+//! acquirer; [`SimulatorConnector`] speaks to `civicpay acquirer-sim` over
+//! HTTP. Real acquirers' connectors implement the same trait.
+//!
+//! Rules every connector keeps: our payment id is the acquirer's
+//! idempotency key; non-idempotent calls are never retried blindly; a
+//! timeout or a lost answer is [`AuthorisationOutcome::Unknown`], never a
+//! decline, so that reconciliation can ask what really happened.
+
+mod simulator;
+
+pub use simulator::SimulatorConnector;
+
+use civicpay_core::Money;
+use civicpay_vault::{CardNumber, Expiry, SecurityCode};
+use std::future::Future;
+use std::pin::Pin;
+use thiserror::Error;
+
+/// What an authorisation needs. Borrowed: the card data stays in the
+/// caller's zeroizing types.
+pub struct AuthorisationRequest<'a> {
+    pub payment_id: &'a str,
+    pub amount: Money,
+    pub card: &'a CardNumber,
+    pub security_code: &'a SecurityCode,
+    pub expiry: Expiry,
+    /// Capture at once (the usual case) or only authorise.
+    pub capture: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorisationOutcome {
+    Approved {
+        authorisation_code: String,
+        captured: bool,
+    },
+    Declined {
+        reason: String,
+    },
+    /// The acquirer failed and said so: nothing was authorised.
+    Failed {
+        detail: String,
+    },
+    /// No answer (timeout, connection lost): it may or may not have been
+    /// authorised. Only a status inquiry can tell.
+    Unknown {
+        detail: String,
+    },
+}
+
+/// The acquirer's record of one of our payments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusInquiry {
+    NotFound,
+    Approved {
+        amount: i64,
+        authorisation_code: String,
+    },
+    Captured {
+        captured: i64,
+        refunded: i64,
+        authorisation_code: String,
+    },
+    Declined {
+        reason: String,
+    },
+    Voided,
+}
+
+#[derive(Debug, Error)]
+pub enum GatewayError {
+    #[error("the acquirer could not be reached or did not answer in time: {0}")]
+    Unavailable(String),
+    #[error("the acquirer refused the request: {0}")]
+    Refused(String),
+    #[error("the acquirer's answer could not be read: {0}")]
+    Protocol(String),
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub trait Connector: Send + Sync {
+    fn authorise<'a>(
+        &'a self,
+        request: AuthorisationRequest<'a>,
+    ) -> BoxFuture<'a, AuthorisationOutcome>;
+    fn capture<'a>(
+        &'a self,
+        payment_id: &'a str,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<(), GatewayError>>;
+    fn void<'a>(&'a self, payment_id: &'a str) -> BoxFuture<'a, Result<(), GatewayError>>;
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund_id: &'a str,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<(), GatewayError>>;
+    fn status<'a>(
+        &'a self,
+        payment_id: &'a str,
+    ) -> BoxFuture<'a, Result<StatusInquiry, GatewayError>>;
+}

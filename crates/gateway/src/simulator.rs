@@ -1,0 +1,226 @@
+//! The connector for `civicpay acquirer-sim`.
+
+use crate::{
+    AuthorisationOutcome, AuthorisationRequest, BoxFuture, Connector, GatewayError, StatusInquiry,
+};
+use civicpay_core::Money;
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+pub struct SimulatorConnector {
+    base_url: String,
+    client: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct View {
+    status: String,
+    amount: i64,
+    captured: i64,
+    refunded: i64,
+    authorisation_code: Option<String>,
+    decline_reason: Option<String>,
+}
+
+impl SimulatorConnector {
+    /// `timeout` bounds every call; an authorisation that outlasts it is
+    /// reported as unknown.
+    pub fn new(base_url: impl Into<String>, timeout: Duration) -> Result<Self, GatewayError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            client,
+        })
+    }
+
+    async fn post(&self, path: &str, body: serde_json::Value) -> Result<View, GatewayError> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
+        read_view(response).await
+    }
+}
+
+/// reqwest errors name the URL; ours carry no secrets, but keep messages
+/// short and stable.
+fn without_url(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "request failed".to_owned()
+    }
+}
+
+async fn read_view(response: reqwest::Response) -> Result<View, GatewayError> {
+    let status = response.status();
+    if status.is_success() {
+        return response.json::<View>().await.map_err(|e| {
+            if e.is_timeout() {
+                GatewayError::Unavailable("timed out".into())
+            } else {
+                GatewayError::Protocol(e.to_string())
+            }
+        });
+    }
+    let detail = response.text().await.unwrap_or_default();
+    if status.is_server_error() {
+        Err(GatewayError::Unavailable(format!("{status}: {detail}")))
+    } else {
+        Err(GatewayError::Refused(format!("{status}: {detail}")))
+    }
+}
+
+fn outcome(view: View) -> AuthorisationOutcome {
+    match view.status.as_str() {
+        "approved" | "captured" => AuthorisationOutcome::Approved {
+            authorisation_code: view.authorisation_code.unwrap_or_default(),
+            captured: view.status == "captured",
+        },
+        "declined" => AuthorisationOutcome::Declined {
+            reason: view
+                .decline_reason
+                .unwrap_or_else(|| "do_not_honour".into()),
+        },
+        other => AuthorisationOutcome::Unknown {
+            detail: format!("unexpected status {other:?}"),
+        },
+    }
+}
+
+impl Connector for SimulatorConnector {
+    fn authorise<'a>(
+        &'a self,
+        request: AuthorisationRequest<'a>,
+    ) -> BoxFuture<'a, AuthorisationOutcome> {
+        Box::pin(async move {
+            let body = json!({
+                "payment_id": request.payment_id,
+                "amount": request.amount.minor(),
+                "currency": request.amount.currency().code(),
+                "card_number": request.card.expose_digits(),
+                "security_code": request.security_code.expose_digits(),
+                "expiry": request.expiry.to_string(),
+                "capture": request.capture,
+            });
+            let sent = self
+                .client
+                .post(format!("{}/v1/authorisations", self.base_url))
+                .json(&body)
+                .send()
+                .await;
+            drop(body);
+            let response = match sent {
+                Ok(r) => r,
+                // The request may have reached the acquirer: unknown, not failed.
+                Err(e) if e.is_connect() => {
+                    return AuthorisationOutcome::Failed {
+                        detail: "could not connect".into(),
+                    };
+                }
+                Err(e) => {
+                    return AuthorisationOutcome::Unknown {
+                        detail: without_url(&e),
+                    };
+                }
+            };
+            if response.status().is_server_error() {
+                let status = response.status();
+                return AuthorisationOutcome::Failed {
+                    detail: format!("acquirer answered {status}"),
+                };
+            }
+            match read_view(response).await {
+                Ok(view) => outcome(view),
+                Err(GatewayError::Refused(detail)) => AuthorisationOutcome::Failed { detail },
+                Err(e) => AuthorisationOutcome::Unknown {
+                    detail: e.to_string(),
+                },
+            }
+        })
+    }
+
+    fn capture<'a>(
+        &'a self,
+        payment_id: &'a str,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<(), GatewayError>> {
+        Box::pin(async move {
+            self.post(
+                &format!("/v1/authorisations/{payment_id}/capture"),
+                json!({ "amount": amount.minor() }),
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn void<'a>(&'a self, payment_id: &'a str) -> BoxFuture<'a, Result<(), GatewayError>> {
+        Box::pin(async move {
+            self.post(&format!("/v1/authorisations/{payment_id}/void"), json!({}))
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund_id: &'a str,
+        amount: Money,
+    ) -> BoxFuture<'a, Result<(), GatewayError>> {
+        Box::pin(async move {
+            self.post(
+                &format!("/v1/authorisations/{payment_id}/refunds"),
+                json!({ "refund_id": refund_id, "amount": amount.minor() }),
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        payment_id: &'a str,
+    ) -> BoxFuture<'a, Result<StatusInquiry, GatewayError>> {
+        Box::pin(async move {
+            let response = self
+                .client
+                .get(format!("{}/v1/authorisations/{payment_id}", self.base_url))
+                .send()
+                .await
+                .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
+            if response.status() == reqwest::StatusCode::NOT_FOUND {
+                return Ok(StatusInquiry::NotFound);
+            }
+            let view = read_view(response).await?;
+            let code = view.authorisation_code.clone().unwrap_or_default();
+            Ok(match view.status.as_str() {
+                "approved" => StatusInquiry::Approved {
+                    amount: view.amount,
+                    authorisation_code: code,
+                },
+                "captured" => StatusInquiry::Captured {
+                    captured: view.captured,
+                    refunded: view.refunded,
+                    authorisation_code: code,
+                },
+                "declined" => StatusInquiry::Declined {
+                    reason: view.decline_reason.unwrap_or_default(),
+                },
+                "voided" => StatusInquiry::Voided,
+                other => return Err(GatewayError::Protocol(format!("unknown status {other:?}"))),
+            })
+        })
+    }
+}
