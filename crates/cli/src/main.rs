@@ -76,6 +76,19 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Run the acquirer simulator: a stand-in card acquirer with documented
+    /// test cards (see README), for demos and tests.
+    AcquirerSim {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090", value_name = "HOST:PORT")]
+        listen: SocketAddr,
+        /// Folder for the simulator's own records.
+        #[arg(long, default_value = "civicpay-data/acquirer-sim", value_name = "DIR")]
+        data: PathBuf,
+        /// Seconds a "slow" or "lost response" test card keeps callers waiting.
+        #[arg(long, default_value_t = 30)]
+        slow_seconds: u64,
+    },
     /// Cities on this deployment.
     Tenant {
         #[command(subcommand)]
@@ -347,6 +360,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "API key for {} created; it is shown only this once.",
                 tenant.slug
             );
+        }
+        Command::AcquirerSim {
+            listen,
+            data,
+            slow_seconds,
+        } => {
+            init_logging(&Config::default());
+            let simulator = civicpay_acquirer_sim::Simulator::open(
+                &data,
+                std::time::Duration::from_secs(slow_seconds),
+            )
+            .await
+            .with_context(|| format!("cannot open the simulator's store in {}", data.display()))?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            println!(
+                "acquirer simulator on http://{listen}, records in {}",
+                data.display()
+            );
+            axum::serve(listener, simulator.router())
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
         }
         Command::Tenant {
             command: TenantCommand::List { database },

@@ -161,3 +161,18 @@ fn an_api_key_is_printed_once_and_works_for_its_city() {
         "{list}"
     );
 }
+
+#[test]
+fn the_readme_documents_every_test_card() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    for (number, _, what) in civicpay_acquirer_sim::TEST_CARDS {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| {number} |")));
+        assert!(
+            row.is_some_and(|r| r.contains(what)),
+            "README lacks the row for {number} ({what})"
+        );
+    }
+}
