@@ -49,6 +49,14 @@ uuid_id!(
     /// One bill, as imported from the city's back office.
     BillId
 );
+uuid_id!(
+    /// One payment on the pay service.
+    PaymentId
+);
+uuid_id!(
+    /// One refund of a payment.
+    RefundId
+);
 
 #[cfg(test)]
 mod tests {

@@ -43,7 +43,7 @@ pub use bill::{
     LineItem, ReferenceLabel, VerificationKind, VerificationValue,
 };
 pub use error::ParseError;
-pub use id::{BillId, BillTypeId, TenantId};
+pub use id::{BillId, BillTypeId, PaymentId, RefundId, TenantId};
 pub use language::{Language, LocalizedText};
 pub use money::{Currency, DecimalStyle, Money};
 pub use tenant::{Contact, Tenant, TenantSlug, TimeZoneName};

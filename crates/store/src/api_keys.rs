@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// A key as shown once to the person who created it. Its `Debug` hides it.
-pub struct ApiKeySecret(String);
+pub struct ApiKeySecret(pub(crate) String);
 
 impl ApiKeySecret {
     pub fn expose(&self) -> &str {
@@ -27,7 +27,14 @@ impl fmt::Debug for ApiKeySecret {
 
 const KEY_PREFIX: &str = "cpk_";
 
-fn key_hash(key: &str) -> String {
+/// A new random 256-bit key with a prefix that says what it is for.
+pub(crate) fn new_key(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub(crate) fn key_hash(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -38,9 +45,7 @@ impl Store {
         tenant_id: &TenantId,
         label: &str,
     ) -> Result<ApiKeySecret, StoreError> {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+        let key = new_key(KEY_PREFIX);
         sqlx::query(
             "INSERT INTO api_keys (id, tenant_id, key_hash, label, created_at)
              VALUES ($1, $2, $3, $4, $5)",

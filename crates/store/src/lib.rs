@@ -20,6 +20,7 @@ pub mod bill_types;
 pub mod bills;
 pub mod demo;
 mod error;
+pub mod pay;
 pub mod rate_limits;
 mod rows;
 pub mod tenants;

@@ -17,14 +17,45 @@ enum Cleanup {
     PostgresDatabase { admin_url: String, name: String },
 }
 
+/// Which service's schema a test database carries.
+#[derive(Debug, Clone, Copy)]
+pub enum Schema {
+    Portal,
+    Pay,
+}
+
+async fn migrate(store: &Store, schema: Schema) -> Result<(), StoreError> {
+    match schema {
+        Schema::Portal => store.migrate().await,
+        Schema::Pay => {
+            crate::pay::PayStore::from_store(store.clone())
+                .migrate()
+                .await
+        }
+    }
+}
+
 impl TestDb {
     pub async fn sqlite() -> Result<TestDb, StoreError> {
+        TestDb::sqlite_with(Schema::Portal).await
+    }
+
+    pub async fn postgres() -> Result<Option<TestDb>, StoreError> {
+        TestDb::postgres_with(Schema::Portal).await
+    }
+
+    /// The pay service's store over this test database.
+    pub fn pay_store(&self) -> crate::pay::PayStore {
+        crate::pay::PayStore::from_store(self.store.clone())
+    }
+
+    pub async fn sqlite_with(schema: Schema) -> Result<TestDb, StoreError> {
         let dir =
             std::env::temp_dir().join(format!("civicpay-test-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::Read(e.to_string()))?;
         let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
         let store = Store::connect(&url).await?;
-        store.migrate().await?;
+        migrate(&store, schema).await?;
         Ok(TestDb {
             store,
             cleanup: Cleanup::SqliteDir(dir),
@@ -32,7 +63,7 @@ impl TestDb {
     }
 
     /// `None` when no PostgreSQL server is configured for tests.
-    pub async fn postgres() -> Result<Option<TestDb>, StoreError> {
+    pub async fn postgres_with(schema: Schema) -> Result<Option<TestDb>, StoreError> {
         let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
             return Ok(None);
         };
@@ -45,7 +76,7 @@ impl TestDb {
         admin.close().await;
         let url = with_database(&admin_url, &name);
         let store = Store::connect(&url).await?;
-        store.migrate().await?;
+        migrate(&store, schema).await?;
         Ok(Some(TestDb {
             store,
             cleanup: Cleanup::PostgresDatabase { admin_url, name },
@@ -132,6 +163,43 @@ macro_rules! store_test {
                     return;
                 };
                 ($body)(db.store.clone()).await;
+                db.finish().await;
+            }
+        }
+    };
+}
+
+/// Like [`store_test!`], for the pay service's store: the body gets a
+/// [`crate::pay::PayStore`].
+#[macro_export]
+macro_rules! pay_store_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::testing::TestDb::sqlite_with($crate::testing::Schema::Pay)
+                    .await
+                    .expect("sqlite test database");
+                ($body)(db.pay_store()).await;
+                db.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = $crate::testing::TestDb::postgres_with($crate::testing::Schema::Pay)
+                    .await
+                    .expect("postgres test database")
+                else {
+                    eprintln!(
+                        "skipped: set {} to run this test on PostgreSQL",
+                        $crate::testing::POSTGRES_URL_VAR
+                    );
+                    return;
+                };
+                ($body)(db.pay_store()).await;
                 db.finish().await;
             }
         }

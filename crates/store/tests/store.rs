@@ -13,6 +13,8 @@ use civicpay_store::{Store, StoreError, demo, store_test};
 use std::io::Cursor;
 use std::time::Duration;
 
+mod pay;
+
 async fn springfield(store: &Store) -> Tenant {
     demo::seed(store, 5).await.unwrap();
     store

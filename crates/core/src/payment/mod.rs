@@ -6,3 +6,59 @@ pub mod state;
 
 pub use ledger::{JournalEntry, LedgerAccount, LedgerError, Posting, allocate};
 pub use state::{IllegalTransition, PaymentEvent, PaymentStatus, RefundEvent, RefundStatus};
+
+use crate::{Language, Money, PaymentId, TenantId};
+use serde::Serialize;
+
+/// How the card reaches us: typed by the resident, or keyed in by staff
+/// taking it over the phone (mail order / telephone order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Web,
+    Moto,
+}
+
+impl Channel {
+    pub fn code(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Moto => "moto",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        match s {
+            "web" => Some(Channel::Web),
+            "moto" => Some(Channel::Moto),
+            _ => None,
+        }
+    }
+}
+
+/// A payment as the pay service keeps it: no card data beyond brand and
+/// last four digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub tenant_id: TenantId,
+    pub status: PaymentStatus,
+    pub amount: Money,
+    pub reference: String,
+    pub description: String,
+    pub return_url: String,
+    pub email: Option<String>,
+    pub language: Language,
+    pub metadata: serde_json::Value,
+    pub channel: Channel,
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
+    pub authorisation_code: Option<String>,
+    pub failure_code: Option<String>,
+    pub attempts: i64,
+    pub captured: Money,
+    pub refunded: Money,
+    pub expires_at: jiff::Timestamp,
+    pub created_at: jiff::Timestamp,
+    pub updated_at: jiff::Timestamp,
+}

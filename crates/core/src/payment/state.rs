@@ -140,22 +140,24 @@ impl PaymentStatus {
             .map(|(_, _, to)| *to)
             .ok_or(IllegalTransition {
                 from: self.code(),
-                event: event_name(event),
+                event: event.code(),
             })
     }
 }
 
-fn event_name(event: PaymentEvent) -> &'static str {
-    match event {
-        E::CardPageOpened => "card_page_opened",
-        E::CardSubmitted => "card_submitted",
-        E::Authorised => "authorised",
-        E::Captured => "captured",
-        E::DeclinedRetryAllowed => "declined_retry_allowed",
-        E::Declined => "declined",
-        E::Cancelled => "cancelled",
-        E::Expired => "expired",
-        E::Failed => "failed",
+impl PaymentEvent {
+    pub fn code(self) -> &'static str {
+        match self {
+            E::CardPageOpened => "card_page_opened",
+            E::CardSubmitted => "card_submitted",
+            E::Authorised => "authorised",
+            E::Captured => "captured",
+            E::DeclinedRetryAllowed => "declined_retry_allowed",
+            E::Declined => "declined",
+            E::Cancelled => "cancelled",
+            E::Expired => "expired",
+            E::Failed => "failed",
+        }
     }
 }
 

@@ -1,0 +1,92 @@
+//! Cities as the pay service knows them, and their pay API keys.
+
+use super::PayStore;
+use crate::api_keys::{ApiKeySecret, key_hash, new_key};
+use crate::rows::{parsed, text};
+use crate::{StoreError, to_micros};
+use civicpay_core::{Currency, TenantId, TenantSlug};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    pub tenant_id: TenantId,
+    pub slug: TenantSlug,
+    pub name: String,
+    pub currency: Currency,
+}
+
+const PAY_KEY_PREFIX: &str = "cpay_";
+
+impl PayStore {
+    /// Registers a city with the pay service, or refreshes its name.
+    pub async fn upsert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO merchants (tenant_id, slug, name, currency, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (tenant_id) DO UPDATE SET slug = excluded.slug, name = excluded.name",
+        )
+        .bind(merchant.tenant_id.as_str())
+        .bind(merchant.slug.as_str())
+        .bind(merchant.name.as_str())
+        .bind(merchant.currency.code())
+        .bind(to_micros(jiff::Timestamp::now()))
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn merchant(&self, tenant_id: &TenantId) -> Result<Option<Merchant>, StoreError> {
+        let row = sqlx::query(
+            "SELECT tenant_id, slug, name, currency FROM merchants WHERE tenant_id = $1",
+        )
+        .bind(tenant_id.as_str())
+        .fetch_optional(self.store.pool())
+        .await?;
+        row.map(|r| {
+            Ok(Merchant {
+                tenant_id: parsed(&r, "tenant_id", TenantId::parse)?,
+                slug: parsed(&r, "slug", TenantSlug::parse)?,
+                name: text(&r, "name")?,
+                currency: parsed(&r, "currency", Currency::parse)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn create_pay_api_key(
+        &self,
+        tenant_id: &TenantId,
+        label: &str,
+    ) -> Result<ApiKeySecret, StoreError> {
+        let key = new_key(PAY_KEY_PREFIX);
+        sqlx::query(
+            "INSERT INTO pay_api_keys (id, tenant_id, key_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(tenant_id.as_str())
+        .bind(key_hash(&key))
+        .bind(label)
+        .bind(to_micros(jiff::Timestamp::now()))
+        .execute(self.store.pool())
+        .await?;
+        Ok(ApiKeySecret(key))
+    }
+
+    pub async fn merchant_for_api_key(&self, key: &str) -> Result<Option<Merchant>, StoreError> {
+        if !key.starts_with(PAY_KEY_PREFIX) || key.len() > 100 {
+            return Ok(None);
+        }
+        let tenant: Option<String> = sqlx::query_scalar(
+            "SELECT tenant_id FROM pay_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_hash(key))
+        .fetch_optional(self.store.pool())
+        .await?;
+        match tenant {
+            Some(t) => {
+                let id = TenantId::parse(&t)
+                    .map_err(|e| StoreError::corrupt("pay_api_keys.tenant_id", e))?;
+                self.merchant(&id).await
+            }
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! Payments, their events, and idempotent creation.
+
+use super::PayStore;
+use crate::rows::{int, json, opt_text, parsed, text, to_json};
+use crate::{Backend, StoreError, from_micros, to_micros};
+use civicpay_core::payment::{Channel, IllegalTransition, Payment, PaymentEvent, PaymentStatus};
+use civicpay_core::{Currency, Language, Money, PaymentId, TenantId};
+use sqlx::any::AnyRow;
+use thiserror::Error;
+
+pub struct NewPayment {
+    pub tenant_id: TenantId,
+    pub amount: Money,
+    pub reference: String,
+    pub description: String,
+    pub return_url: String,
+    pub email: Option<String>,
+    pub language: Language,
+    pub metadata: serde_json::Value,
+    pub channel: Channel,
+    pub expires_at: jiff::Timestamp,
+}
+
+/// A client's `Idempotency-Key` and a hash of the request it came with.
+pub struct IdempotencyRequest {
+    pub key: String,
+    pub request_hash: String,
+}
+
+#[derive(Debug)]
+pub enum Created {
+    New {
+        payment: Box<Payment>,
+        status_code: u16,
+        body: String,
+    },
+    /// The same key and request came before: here is the first response.
+    Replayed { status_code: u16, body: String },
+    /// The key was used before with a different request.
+    KeyReused,
+}
+
+/// Facts learned along with a transition; `None` leaves a column as it is.
+#[derive(Debug, Default, Clone)]
+pub struct PaymentChange {
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
+    pub authorisation_code: Option<String>,
+    pub failure_code: Option<String>,
+    pub add_attempt: bool,
+    pub captured: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEventRecord {
+    pub seq: i64,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub event: String,
+    pub cause: String,
+    pub at: jiff::Timestamp,
+}
+
+#[derive(Debug, Error)]
+pub enum TransitionError {
+    #[error("payment not found")]
+    NotFound,
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for TransitionError {
+    fn from(e: sqlx::Error) -> Self {
+        TransitionError::Store(StoreError::Database(e))
+    }
+}
+
+fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
+    let currency = parsed(row, "currency", Currency::parse)?;
+    Ok(Payment {
+        id: parsed(row, "id", PaymentId::parse)?,
+        tenant_id: parsed(row, "tenant_id", TenantId::parse)?,
+        status: parsed(row, "status", |s| {
+            PaymentStatus::parse(s).ok_or("unknown status")
+        })?,
+        amount: Money::from_minor(int(row, "amount")?, currency),
+        reference: text(row, "reference")?,
+        description: text(row, "description")?,
+        return_url: text(row, "return_url")?,
+        email: opt_text(row, "email")?,
+        language: parsed(row, "language", Language::parse)?,
+        metadata: json(row, "metadata")?,
+        channel: parsed(row, "channel", |s| {
+            Channel::parse(s).ok_or("unknown channel")
+        })?,
+        card_brand: opt_text(row, "card_brand")?,
+        card_last4: opt_text(row, "card_last4")?,
+        authorisation_code: opt_text(row, "authorisation_code")?,
+        failure_code: opt_text(row, "failure_code")?,
+        attempts: int(row, "attempts")?,
+        captured: Money::from_minor(int(row, "captured_amount")?, currency),
+        refunded: Money::from_minor(int(row, "refunded_amount")?, currency),
+        expires_at: from_micros(int(row, "expires_at")?)?,
+        created_at: from_micros(int(row, "created_at")?)?,
+        updated_at: from_micros(int(row, "updated_at")?)?,
+    })
+}
+
+impl PayStore {
+    /// Creates a payment, or, for a repeated `Idempotency-Key`, answers as
+    /// the first time. The key is claimed by a unique constraint inside the
+    /// same transaction that inserts the payment and stores the response, so
+    /// concurrent duplicates make exactly one payment.
+    pub async fn create_payment(
+        &self,
+        new: &NewPayment,
+        token_hash: &str,
+        idempotency: Option<&IdempotencyRequest>,
+        render: impl FnOnce(&Payment) -> (u16, String),
+    ) -> Result<Created, StoreError> {
+        let now = from_micros(to_micros(jiff::Timestamp::now()))?;
+        let mut tx = self.store.begin_write().await?;
+        if let Some(idem) = idempotency {
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (tenant_id, idem_key, request_hash, status_code, response_body, created_at)
+                 VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (tenant_id, idem_key) DO NOTHING",
+            )
+            .bind(new.tenant_id.as_str())
+            .bind(idem.key.as_str())
+            .bind(idem.request_hash.as_str())
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                let row = sqlx::query(
+                    "SELECT request_hash, status_code, response_body FROM idempotency_keys
+                     WHERE tenant_id = $1 AND idem_key = $2",
+                )
+                .bind(new.tenant_id.as_str())
+                .bind(idem.key.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                tx.rollback().await?;
+                if text(&row, "request_hash")? != idem.request_hash {
+                    return Ok(Created::KeyReused);
+                }
+                return Ok(Created::Replayed {
+                    status_code: u16::try_from(int(&row, "status_code")?).unwrap_or(500),
+                    body: text(&row, "response_body")?,
+                });
+            }
+        }
+        let payment = Payment {
+            id: PaymentId::generate(),
+            tenant_id: new.tenant_id.clone(),
+            status: PaymentStatus::Created,
+            amount: new.amount,
+            reference: new.reference.clone(),
+            description: new.description.clone(),
+            return_url: new.return_url.clone(),
+            email: new.email.clone(),
+            language: new.language,
+            metadata: new.metadata.clone(),
+            channel: new.channel,
+            card_brand: None,
+            card_last4: None,
+            authorisation_code: None,
+            failure_code: None,
+            attempts: 0,
+            captured: Money::zero(new.amount.currency()),
+            refunded: Money::zero(new.amount.currency()),
+            expires_at: from_micros(to_micros(new.expires_at))?,
+            created_at: now,
+            updated_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO payments (id, tenant_id, status, amount, currency, reference, description, return_url,
+                 email, language, metadata, channel, next_token_hash, expires_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+        )
+        .bind(payment.id.as_str())
+        .bind(payment.tenant_id.as_str())
+        .bind(payment.status.code())
+        .bind(payment.amount.minor())
+        .bind(payment.amount.currency().code())
+        .bind(payment.reference.as_str())
+        .bind(payment.description.as_str())
+        .bind(payment.return_url.as_str())
+        .bind(payment.email.as_deref())
+        .bind(payment.language.code())
+        .bind(to_json(&payment.metadata)?)
+        .bind(payment.channel.code())
+        .bind(token_hash)
+        .bind(to_micros(payment.expires_at))
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO payment_events (payment_id, seq, tenant_id, from_status, to_status, event, cause, at)
+             VALUES ($1, 1, $2, NULL, 'created', 'created', 'api', $3)",
+        )
+        .bind(payment.id.as_str())
+        .bind(payment.tenant_id.as_str())
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        let (status_code, body) = render(&payment);
+        if let Some(idem) = idempotency {
+            sqlx::query(
+                "UPDATE idempotency_keys SET status_code = $3, response_body = $4
+                 WHERE tenant_id = $1 AND idem_key = $2",
+            )
+            .bind(new.tenant_id.as_str())
+            .bind(idem.key.as_str())
+            .bind(i64::from(status_code))
+            .bind(body.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Created::New {
+            payment: Box::new(payment),
+            status_code,
+            body,
+        })
+    }
+
+    pub async fn payment(
+        &self,
+        tenant_id: &TenantId,
+        id: &PaymentId,
+    ) -> Result<Option<Payment>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language,
+                    metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
+                    captured_amount, refunded_amount, expires_at, created_at, updated_at
+             FROM payments WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .fetch_optional(self.store.pool())
+        .await?
+        .as_ref()
+        .map(payment_from_row)
+        .transpose()
+    }
+
+    /// A city's payments for one reference, newest first.
+    pub async fn payments_by_reference(
+        &self,
+        tenant_id: &TenantId,
+        reference: &str,
+    ) -> Result<Vec<Payment>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language,
+                    metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
+                    captured_amount, refunded_amount, expires_at, created_at, updated_at
+             FROM payments WHERE tenant_id = $1 AND reference = $2 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(tenant_id.as_str())
+        .bind(reference)
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(payment_from_row)
+        .collect()
+    }
+
+    pub async fn payment_events(
+        &self,
+        tenant_id: &TenantId,
+        id: &PaymentId,
+    ) -> Result<Vec<PaymentEventRecord>, StoreError> {
+        sqlx::query(
+            "SELECT seq, from_status, to_status, event, cause, at FROM payment_events
+             WHERE tenant_id = $1 AND payment_id = $2 ORDER BY seq",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(PaymentEventRecord {
+                seq: int(r, "seq")?,
+                from_status: opt_text(r, "from_status")?,
+                to_status: text(r, "to_status")?,
+                event: text(r, "event")?,
+                cause: text(r, "cause")?,
+                at: from_micros(int(r, "at")?)?,
+            })
+        })
+        .collect()
+    }
+
+    /// Moves a payment through the state machine, recording the event, in
+    /// one transaction that holds the payment's row: two concurrent events
+    /// are applied one after the other, never both to the same old state.
+    pub async fn transition(
+        &self,
+        tenant_id: &TenantId,
+        id: &PaymentId,
+        event: PaymentEvent,
+        cause: &str,
+        change: PaymentChange,
+    ) -> Result<Payment, TransitionError> {
+        let now = to_micros(jiff::Timestamp::now());
+        let mut tx = self.store.begin_write().await?;
+        let current: Option<String> = match self.store.backend() {
+            Backend::Postgres => {
+                sqlx::query_scalar(
+                    "SELECT status FROM payments WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                )
+                .bind(tenant_id.as_str())
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            // BEGIN IMMEDIATE already holds SQLite's write lock.
+            Backend::Sqlite => {
+                sqlx::query_scalar("SELECT status FROM payments WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant_id.as_str())
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+            }
+        };
+        let current = current.ok_or(TransitionError::NotFound)?;
+        let from = PaymentStatus::parse(&current)
+            .ok_or_else(|| StoreError::corrupt("payments.status", &current))?;
+        let to = from.apply(event)?;
+        sqlx::query(
+            "UPDATE payments SET status = $3, updated_at = $4,
+                 card_brand = COALESCE($5, card_brand),
+                 card_last4 = COALESCE($6, card_last4),
+                 authorisation_code = COALESCE($7, authorisation_code),
+                 failure_code = COALESCE($8, failure_code),
+                 attempts = attempts + $9,
+                 captured_amount = COALESCE($10, captured_amount)
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .bind(to.code())
+        .bind(now)
+        .bind(change.card_brand.as_deref())
+        .bind(change.card_last4.as_deref())
+        .bind(change.authorisation_code.as_deref())
+        .bind(change.failure_code.as_deref())
+        .bind(i64::from(change.add_attempt))
+        .bind(change.captured)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO payment_events (payment_id, seq, tenant_id, from_status, to_status, event, cause, at)
+             SELECT $1, CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT), $2, $3, $4, $5, $6, $7
+             FROM payment_events WHERE payment_id = $1",
+        )
+        .bind(id.as_str())
+        .bind(tenant_id.as_str())
+        .bind(from.code())
+        .bind(to.code())
+        .bind(event.code())
+        .bind(cause)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.payment(tenant_id, id)
+            .await?
+            .ok_or(TransitionError::NotFound)
+    }
+
+    /// Drops idempotency records older than `before` (keep at least 24 h).
+    pub async fn prune_idempotency_keys(&self, before: jiff::Timestamp) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(to_micros(before))
+                .execute(self.store.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+}
