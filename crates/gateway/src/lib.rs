@@ -20,6 +20,8 @@ use thiserror::Error;
 /// What an authorisation needs. Borrowed: the card data stays in the
 /// caller's zeroizing types.
 pub struct AuthorisationRequest<'a> {
+    /// Our reference for this attempt (payment id and attempt number); the
+    /// acquirer's idempotency key.
     pub payment_id: &'a str,
     pub amount: Money,
     pub card: &'a CardNumber,

@@ -3,9 +3,11 @@
 //! history, and idempotency records. No column holds card data beyond brand
 //! and last four digits.
 
+mod card_page;
 mod merchants;
 mod payments;
 
+pub use card_page::LinkRefusal;
 pub use merchants::Merchant;
 pub use payments::{
     Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, TransitionError,

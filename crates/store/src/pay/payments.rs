@@ -77,7 +77,7 @@ impl From<sqlx::Error> for TransitionError {
     }
 }
 
-fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
+pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
     let currency = parsed(row, "currency", Currency::parse)?;
     Ok(Payment {
         id: parsed(row, "id", PaymentId::parse)?,

@@ -41,6 +41,7 @@ CREATE TABLE payments (
     refunded_amount    BIGINT NOT NULL DEFAULT 0 CHECK (refunded_amount <= captured_amount),
     next_token_hash    TEXT UNIQUE,
     next_token_used_at BIGINT,
+    card_session_hash  TEXT,
     expires_at         BIGINT NOT NULL,
     created_at         BIGINT NOT NULL,
     updated_at         BIGINT NOT NULL

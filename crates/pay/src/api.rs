@@ -1,0 +1,282 @@
+//! The payments API: JSON, authenticated by the city's pay API key
+//! (`Authorization: Bearer cpay_…`). Errors are `{code, message, field?}`.
+
+use crate::PayState;
+use crate::error::PayError;
+use crate::secrets::{hash_secret, new_secret};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use civicpay_core::payment::{Channel, Payment};
+use civicpay_core::{Currency, Language, Money, PaymentId};
+use civicpay_store::pay::{Created, IdempotencyRequest, Merchant, NewPayment};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The largest single payment accepted, in minor units (one million).
+const MAX_AMOUNT: i64 = 100_000_000;
+
+pub(crate) async fn authenticate(
+    state: &PayState,
+    headers: &HeaderMap,
+) -> Result<Merchant, PayError> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(PayError::Unauthorized)?;
+    state
+        .store
+        .merchant_for_api_key(key)
+        .await?
+        .ok_or(PayError::Unauthorized)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreatePaymentRequest {
+    amount: i64,
+    currency: String,
+    reference: String,
+    description: String,
+    return_url: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    metadata: Option<Value>,
+    #[serde(default)]
+    channel: Option<String>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> PayError {
+    PayError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, PayError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(invalid(field, format!("{field} is required")));
+    }
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(invalid(
+            field,
+            format!("{field} must be at most {max} printable characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn validate(
+    request: CreatePaymentRequest,
+    merchant: &Merchant,
+    state: &PayState,
+) -> Result<NewPayment, PayError> {
+    let currency =
+        Currency::parse(&request.currency).map_err(|e| invalid("currency", e.to_string()))?;
+    if currency != merchant.currency {
+        return Err(invalid(
+            "currency",
+            format!("this city takes {} only", merchant.currency),
+        ));
+    }
+    if !(1..=MAX_AMOUNT).contains(&request.amount) {
+        return Err(invalid(
+            "amount",
+            format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
+        ));
+    }
+    let return_url = url::Url::parse(request.return_url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            invalid(
+                "return_url",
+                "return_url must be an absolute http or https URL",
+            )
+        })?;
+    let email = match request.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(e) => Some(
+            civicpay_core::import::parse_email(e).map_err(|e| invalid("email", e.to_string()))?,
+        ),
+    };
+    let language = match request.language.as_deref() {
+        None => Language::En,
+        Some(l) => Language::parse(l).map_err(|e| invalid("language", e.to_string()))?,
+    };
+    let channel = match request.channel.as_deref() {
+        None => Channel::Web,
+        Some(c) => {
+            Channel::parse(c).ok_or_else(|| invalid("channel", "channel must be web or moto"))?
+        }
+    };
+    let metadata = request.metadata.unwrap_or_else(|| json!({}));
+    if !metadata.is_object() || metadata.to_string().len() > 4096 {
+        return Err(invalid(
+            "metadata",
+            "metadata must be a JSON object of at most 4 KB",
+        ));
+    }
+    let ttl = jiff::SignedDuration::try_from(state.config.payment_ttl)
+        .unwrap_or(jiff::SignedDuration::from_mins(90));
+    Ok(NewPayment {
+        tenant_id: merchant.tenant_id.clone(),
+        amount: Money::from_minor(request.amount, currency),
+        reference: bounded("reference", &request.reference, 255)?,
+        description: bounded("description", &request.description, 255)?,
+        return_url: return_url.to_string(),
+        email,
+        language,
+        metadata,
+        channel,
+        expires_at: jiff::Timestamp::now() + ttl,
+    })
+}
+
+pub(crate) fn payment_json(payment: &Payment, public_url: &str, next_url: Option<&str>) -> Value {
+    let self_href = format!("{public_url}/v1/payments/{}", payment.id);
+    let mut links = json!({ "self": { "href": self_href, "method": "GET" } });
+    if let (Some(next), Some(map)) = (next_url, links.as_object_mut()) {
+        map.insert("next_url".into(), json!({ "href": next, "method": "GET" }));
+    }
+    json!({
+        "payment_id": payment.id,
+        "state": {
+            "status": payment.status.code(),
+            "finished": payment.status.is_finished(),
+            "code": payment.failure_code,
+        },
+        "amount": payment.amount.minor(),
+        "currency": payment.amount.currency().code(),
+        "reference": payment.reference,
+        "description": payment.description,
+        "return_url": payment.return_url,
+        "email": payment.email,
+        "language": payment.language.code(),
+        "metadata": payment.metadata,
+        "channel": payment.channel.code(),
+        "card": payment.card_last4.as_ref().map(|last4| json!({ "brand": payment.card_brand, "last4": last4 })),
+        "captured_amount": payment.captured.minor(),
+        "refunded_amount": payment.refunded.minor(),
+        "created_at": payment.created_at.to_string(),
+        "expires_at": payment.expires_at.to_string(),
+        "_links": links,
+    })
+}
+
+fn json_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+pub(crate) async fn create_payment(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PayError> {
+    let merchant = authenticate(&state, &headers).await?;
+    let request: CreatePaymentRequest =
+        serde_json::from_slice(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
+    let new = validate(request, &merchant, &state)?;
+    let idempotency = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .ok_or_else(|| {
+                    invalid(
+                        "Idempotency-Key",
+                        "Idempotency-Key must be 1 to 255 visible characters",
+                    )
+                })?;
+            Some(IdempotencyRequest {
+                key: key.to_owned(),
+                request_hash: Sha256::digest(&body)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
+            })
+        }
+    };
+    let token = new_secret();
+    let public_url = state.config.public_url.trim_end_matches('/').to_owned();
+    let next_url = format!("{public_url}/card/start/{token}");
+    let created = state
+        .store
+        .create_payment(
+            &new,
+            &hash_secret(&token),
+            idempotency.as_ref(),
+            |payment| {
+                (
+                    201,
+                    payment_json(payment, &public_url, Some(&next_url)).to_string(),
+                )
+            },
+        )
+        .await?;
+    match created {
+        Created::New {
+            status_code, body, ..
+        }
+        | Created::Replayed { status_code, body } => Ok(json_response(status_code, body)),
+        Created::KeyReused => Err(PayError::IdempotencyConflict),
+    }
+}
+
+pub(crate) async fn get_payment(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PayError> {
+    let merchant = authenticate(&state, &headers).await?;
+    let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
+    let payment = state
+        .store
+        .payment(&merchant.tenant_id, &id)
+        .await?
+        .ok_or(PayError::NotFound)?;
+    Ok(Json(payment_json(
+        &payment,
+        state.config.public_url.trim_end_matches('/'),
+        None,
+    ))
+    .into_response())
+}
+
+pub(crate) async fn payment_events(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PayError> {
+    let merchant = authenticate(&state, &headers).await?;
+    let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
+    state
+        .store
+        .payment(&merchant.tenant_id, &id)
+        .await?
+        .ok_or(PayError::NotFound)?;
+    let events = state.store.payment_events(&merchant.tenant_id, &id).await?;
+    let events: Vec<Value> = events
+        .iter()
+        .map(|e| json!({ "seq": e.seq, "from": e.from_status, "to": e.to_status, "event": e.event, "cause": e.cause, "at": e.at.to_string() }))
+        .collect();
+    Ok(Json(json!({ "payment_id": id, "events": events })).into_response())
+}

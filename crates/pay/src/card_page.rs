@@ -1,0 +1,746 @@
+//! The hosted card page: one-time link → session cookie → form → acquirer.
+//! Zero JavaScript. Card number and security code live only in the `vault`
+//! types for the length of one request; they are never written or echoed.
+
+use crate::PayState;
+use crate::error::{PayError, ReturnOrigin};
+use crate::secrets::{hash_secret, new_secret};
+use crate::views::{CardPage, Field, Link, MessagePage, SummaryError};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use civicpay_core::payment::{Payment, PaymentEvent, PaymentStatus};
+use civicpay_core::{PaymentId, TenantId};
+use civicpay_gateway::{AuthorisationOutcome, AuthorisationRequest};
+use civicpay_store::pay::{LinkRefusal, PaymentChange, TransitionError};
+use civicpay_vault::{CardError, CardNumber, Expiry, SecurityCode};
+use civicpay_web::Translator;
+use civicpay_web::form_token::{COOKIE_NAME as FORM_COOKIE, cookie_value};
+use civicpay_web::style::STYLESHEET;
+use serde::Deserialize;
+use zeroize::Zeroize;
+
+const SESSION_COOKIE: &str = "civicpay_card";
+
+fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn message(
+    status: StatusCode,
+    t: Translator,
+    title_key: &str,
+    body_key: &str,
+    link: Option<Link>,
+) -> Response {
+    let title = t.get(title_key);
+    let body = t.get(body_key);
+    (status, MessagePage::new(t, title, body, link)).into_response()
+}
+
+fn translator(
+    headers: &HeaderMap,
+    payment_language: Option<civicpay_core::Language>,
+) -> Translator {
+    Translator::new(civicpay_web::i18n::negotiate(
+        None,
+        None,
+        if payment_language.is_some() {
+            None
+        } else {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+        },
+        payment_language.unwrap_or(civicpay_core::Language::En),
+    ))
+}
+
+/// `GET /card/start/{token}`: spends the one-time link and starts this
+/// browser's session on the payment.
+pub(crate) async fn start(
+    State(state): State<PayState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PayError> {
+    let session = new_secret();
+    let opened = state
+        .store
+        .open_card_link(
+            &hash_secret(&token),
+            &hash_secret(&session),
+            jiff::Timestamp::now(),
+        )
+        .await?;
+    let t = translator(&headers, None);
+    let (tenant_id, payment_id) = match opened {
+        Ok(ids) => ids,
+        Err(LinkRefusal::AlreadyUsed) => {
+            return Ok(message(
+                StatusCode::GONE,
+                t,
+                "card-link-used-title",
+                "card-link-used-body",
+                None,
+            ));
+        }
+        Err(LinkRefusal::Expired) => {
+            return Ok(message(
+                StatusCode::GONE,
+                t,
+                "card-link-expired-title",
+                "card-link-expired-body",
+                None,
+            ));
+        }
+        Err(LinkRefusal::Unknown) => {
+            return Ok(message(
+                StatusCode::NOT_FOUND,
+                t,
+                "card-link-unknown-title",
+                "card-link-unknown-body",
+                None,
+            ));
+        }
+    };
+    match state
+        .store
+        .transition(
+            &tenant_id,
+            &payment_id,
+            PaymentEvent::CardPageOpened,
+            "card page opened",
+            PaymentChange::default(),
+        )
+        .await
+    {
+        Ok(_) | Err(TransitionError::Illegal(_)) => {}
+        Err(TransitionError::NotFound) => return Err(PayError::NotFound),
+        Err(TransitionError::Store(e)) => return Err(e.into()),
+    }
+    let path = format!("/card/{tenant_id}/{payment_id}");
+    let secure = if state.config.served_over_tls {
+        "; Secure"
+    } else {
+        ""
+    };
+    let mut response = Redirect::to(&path).into_response();
+    // Lax, not Strict: the link arrives from the city's site, another site.
+    set_cookie(
+        &mut response,
+        &format!("{SESSION_COOKIE}={session}; Path={path}; HttpOnly; SameSite=Lax{secure}"),
+    );
+    Ok(response)
+}
+
+async fn session_payment(
+    state: &PayState,
+    headers: &HeaderMap,
+    tenant: &str,
+    payment: &str,
+) -> Result<Payment, PayError> {
+    let tenant_id = TenantId::parse(tenant).map_err(|_| PayError::NotFound)?;
+    let payment_id = PaymentId::parse(payment).map_err(|_| PayError::NotFound)?;
+    let session = cookie_value(headers, SESSION_COOKIE).ok_or(PayError::NotFound)?;
+    state
+        .store
+        .payment_for_card_session(&tenant_id, &payment_id, &hash_secret(session))
+        .await?
+        .ok_or(PayError::NotFound)
+}
+
+fn return_origin(payment: &Payment) -> Option<String> {
+    url::Url::parse(&payment.return_url)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+}
+
+fn return_link(t: &Translator, city: &str, payment: &Payment) -> Link {
+    Link {
+        href: payment.return_url.clone(),
+        label: t.arg("card-return", "city", city),
+    }
+}
+
+#[derive(Default)]
+struct Typed {
+    name: String,
+    postal_code: String,
+    email: String,
+}
+
+struct FieldErrors {
+    name: Option<String>,
+    number: Option<String>,
+    expiry: Option<String>,
+    security_code: Option<String>,
+    postal_code: Option<String>,
+    email: Option<String>,
+}
+
+impl FieldErrors {
+    fn none() -> Self {
+        Self {
+            name: None,
+            number: None,
+            expiry: None,
+            security_code: None,
+            postal_code: None,
+            email: None,
+        }
+    }
+
+    fn any(&self) -> bool {
+        [
+            &self.name,
+            &self.number,
+            &self.expiry,
+            &self.security_code,
+            &self.postal_code,
+            &self.email,
+        ]
+        .iter()
+        .any(|e| e.is_some())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn card_page(
+    state: &PayState,
+    t: Translator,
+    city: &str,
+    payment: &Payment,
+    form_token: String,
+    typed: &Typed,
+    errors: FieldErrors,
+    notice: Option<String>,
+) -> Response {
+    let field = |id,
+                 name,
+                 autocomplete,
+                 inputmode,
+                 label: String,
+                 hint: Option<String>,
+                 value: String,
+                 error: Option<String>| Field {
+        id,
+        name,
+        autocomplete,
+        inputmode,
+        label,
+        hint,
+        value,
+        error,
+    };
+    let mut summary = Vec::new();
+    for (href, error) in [
+        ("#cardholder-name", &errors.name),
+        ("#card-number", &errors.number),
+        ("#expiry", &errors.expiry),
+        ("#security-code", &errors.security_code),
+        ("#postal-code", &errors.postal_code),
+        ("#email", &errors.email),
+    ] {
+        if let Some(message) = error {
+            summary.push(SummaryError {
+                href,
+                message: message.clone(),
+            });
+        }
+    }
+    let amount = payment.amount.format(t.language());
+    let fields = vec![
+        field(
+            "cardholder-name",
+            "cardholder_name",
+            "cc-name",
+            "text",
+            t.get("card-name"),
+            None,
+            typed.name.clone(),
+            errors.name,
+        ),
+        field(
+            "card-number",
+            "card_number",
+            "cc-number",
+            "numeric",
+            t.get("card-number"),
+            Some(t.get("card-number-hint")),
+            String::new(),
+            errors.number,
+        ),
+        field(
+            "expiry",
+            "expiry",
+            "cc-exp",
+            "numeric",
+            t.get("card-expiry"),
+            Some(t.get("card-expiry-hint")),
+            String::new(),
+            errors.expiry,
+        ),
+        field(
+            "security-code",
+            "security_code",
+            "cc-csc",
+            "numeric",
+            t.get("card-security-code"),
+            Some(t.get("card-security-code-hint")),
+            String::new(),
+            errors.security_code,
+        ),
+        field(
+            "postal-code",
+            "postal_code",
+            "postal-code",
+            "text",
+            t.get("card-postal-code"),
+            None,
+            typed.postal_code.clone(),
+            errors.postal_code,
+        ),
+        field(
+            "email",
+            "email",
+            "email",
+            "email",
+            t.get("card-email"),
+            None,
+            typed.email.clone(),
+            errors.email,
+        ),
+    ];
+    let page = CardPage {
+        title: t.get("card-title"),
+        submit: t.arg("card-submit", "amount", &amount),
+        t,
+        css: STYLESHEET,
+        city: city.to_owned(),
+        description: payment.description.clone(),
+        amount,
+        action: format!("/card/{}/{}", payment.tenant_id, payment.id),
+        form_token,
+        notice,
+        errors: summary,
+        fields,
+    };
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = (status, page).into_response();
+    if let Some(origin) = return_origin(payment) {
+        response.extensions_mut().insert(ReturnOrigin(origin));
+    }
+    let _ = state;
+    response
+}
+
+/// A page for a payment that is past its card form.
+fn status_page(t: Translator, city: &str, payment: &Payment) -> Response {
+    let link = Some(return_link(&t, city, payment));
+    match payment.status {
+        PaymentStatus::Submitted => message(
+            StatusCode::OK,
+            t,
+            "card-pending-title",
+            "card-pending-body",
+            link,
+        ),
+        PaymentStatus::Authorised | PaymentStatus::Success => message(
+            StatusCode::OK,
+            t,
+            "card-finished-title",
+            "card-finished-body",
+            link,
+        ),
+        PaymentStatus::Expired => message(
+            StatusCode::GONE,
+            t,
+            "card-link-expired-title",
+            "card-link-expired-body",
+            link,
+        ),
+        _ => message(
+            StatusCode::OK,
+            t,
+            "card-declined-final-title",
+            "card-declined-final-body",
+            link,
+        ),
+    }
+}
+
+async fn city_name(state: &PayState, payment: &Payment) -> Result<String, PayError> {
+    Ok(state
+        .store
+        .merchant(&payment.tenant_id)
+        .await?
+        .map(|m| m.name)
+        .unwrap_or_default())
+}
+
+/// Expires a started payment whose time is up; returns the current state.
+async fn expire_if_due(state: &PayState, payment: Payment) -> Result<Payment, PayError> {
+    if payment.status == PaymentStatus::Started && jiff::Timestamp::now() > payment.expires_at {
+        match state
+            .store
+            .transition(
+                &payment.tenant_id,
+                &payment.id,
+                PaymentEvent::Expired,
+                "expired on the card page",
+                PaymentChange::default(),
+            )
+            .await
+        {
+            Ok(p) => return Ok(p),
+            Err(TransitionError::Store(e)) => return Err(e.into()),
+            Err(_) => {}
+        }
+    }
+    Ok(payment)
+}
+
+pub(crate) async fn show(
+    State(state): State<PayState>,
+    Path((tenant, payment)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, PayError> {
+    let payment = session_payment(&state, &headers, &tenant, &payment).await?;
+    let payment = expire_if_due(&state, payment).await?;
+    let t = translator(&headers, Some(payment.language));
+    let city = city_name(&state, &payment).await?;
+    if payment.status != PaymentStatus::Started {
+        return Ok(status_page(t, &city, &payment));
+    }
+    let issued = state.form_tokens.issue(cookie_value(&headers, FORM_COOKIE));
+    let mut response = card_page(
+        &state,
+        t,
+        &city,
+        &payment,
+        issued.token.clone(),
+        &Typed::default(),
+        FieldErrors::none(),
+        None,
+    );
+    if let Some(cookie) = &issued.set_cookie {
+        set_cookie(&mut response, cookie);
+    }
+    Ok(response)
+}
+
+/// The posted card form. Not `Debug`, and wiped when dropped.
+#[derive(Deserialize, Default)]
+pub(crate) struct CardForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    cardholder_name: String,
+    #[serde(default)]
+    card_number: String,
+    #[serde(default)]
+    expiry: String,
+    #[serde(default)]
+    security_code: String,
+    #[serde(default)]
+    postal_code: String,
+    #[serde(default)]
+    email: String,
+}
+
+impl Drop for CardForm {
+    fn drop(&mut self) {
+        self.card_number.zeroize();
+        self.security_code.zeroize();
+    }
+}
+
+fn card_error_message(t: &Translator, e: CardError) -> String {
+    match e {
+        CardError::NumberMissing => t.get("card-error-number-missing"),
+        CardError::NumberNotDigits => t.get("card-error-number-not-digits"),
+        CardError::NumberLength => t.get("card-error-number-length"),
+        CardError::NumberChecksum => t.get("card-error-number-checksum"),
+        CardError::BrandUnsupported => t.get("card-error-brand-unsupported"),
+        CardError::ExpiryMissing => t.get("card-error-expiry-missing"),
+        CardError::ExpiryFormat => t.get("card-error-expiry-format"),
+        CardError::Expired => t.get("card-error-expired"),
+        CardError::SecurityCodeMissing => t.get("card-error-security-code-missing"),
+        CardError::SecurityCodeFormat { expected } => {
+            t.count("card-error-security-code-format", "digits", expected as u64)
+        }
+    }
+}
+
+pub(crate) async fn submit(
+    State(state): State<PayState>,
+    Path((tenant, payment)): Path<(String, String)>,
+    headers: HeaderMap,
+    form: Result<Form<CardForm>, FormRejection>,
+) -> Result<Response, PayError> {
+    let payment = session_payment(&state, &headers, &tenant, &payment).await?;
+    let payment = expire_if_due(&state, payment).await?;
+    let t = translator(&headers, Some(payment.language));
+    let city = city_name(&state, &payment).await?;
+    let Ok(Form(form)) = form else {
+        return Ok(message(
+            StatusCode::BAD_REQUEST,
+            t,
+            "error-bad-request-title",
+            "error-bad-request-body",
+            None,
+        ));
+    };
+    if !state
+        .form_tokens
+        .verify(cookie_value(&headers, FORM_COOKIE), Some(&form.form_token))
+    {
+        return Ok(message(
+            StatusCode::FORBIDDEN,
+            t,
+            "error-forbidden-title",
+            "error-forbidden-body",
+            None,
+        ));
+    }
+    if payment.status != PaymentStatus::Started {
+        return Ok(status_page(t, &city, &payment));
+    }
+    let token = form.form_token.clone();
+    let typed = Typed {
+        name: form.cardholder_name.trim().chars().take(100).collect(),
+        postal_code: form.postal_code.trim().chars().take(20).collect(),
+        email: form.email.trim().chars().take(254).collect(),
+    };
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let number = CardNumber::parse(&form.card_number);
+    let expiry = Expiry::parse(&form.expiry, today);
+    let code = number
+        .as_ref()
+        .ok()
+        .map(|n| SecurityCode::parse(&form.security_code, n.brand()));
+    let mut errors = FieldErrors::none();
+    errors.name = typed
+        .name
+        .is_empty()
+        .then(|| t.get("error-card-name-missing"));
+    errors.number = number.as_ref().err().map(|e| card_error_message(&t, *e));
+    errors.expiry = expiry.as_ref().err().map(|e| card_error_message(&t, *e));
+    errors.security_code = match &code {
+        Some(Err(e)) => Some(card_error_message(&t, *e)),
+        None if form.security_code.trim().is_empty() => {
+            Some(t.get("card-error-security-code-missing"))
+        }
+        _ => None,
+    };
+    errors.postal_code = typed
+        .postal_code
+        .is_empty()
+        .then(|| t.get("error-card-postal-missing"));
+    errors.email = (!typed.email.is_empty()
+        && civicpay_core::import::parse_email(&typed.email).is_err())
+    .then(|| t.get("error-card-email-invalid"));
+    drop(form);
+    let (Ok(number), Ok(expiry), Some(Ok(code))) = (number, expiry, code) else {
+        return Ok(card_page(
+            &state, t, &city, &payment, token, &typed, errors, None,
+        ));
+    };
+    if errors.any() {
+        return Ok(card_page(
+            &state, t, &city, &payment, token, &typed, errors, None,
+        ));
+    }
+
+    let submitted = state
+        .store
+        .transition(
+            &payment.tenant_id,
+            &payment.id,
+            PaymentEvent::CardSubmitted,
+            "card submitted",
+            PaymentChange {
+                card_brand: Some(number.brand().code().to_owned()),
+                card_last4: Some(number.last4().to_owned()),
+                add_attempt: true,
+                ..PaymentChange::default()
+            },
+        )
+        .await;
+    let payment = match submitted {
+        Ok(p) => p,
+        // A double click: the first submission is already on its way.
+        Err(TransitionError::Illegal(_)) => {
+            let current = state
+                .store
+                .payment(&payment.tenant_id, &payment.id)
+                .await?
+                .ok_or(PayError::NotFound)?;
+            return Ok(status_page(t, &city, &current));
+        }
+        Err(TransitionError::NotFound) => return Err(PayError::NotFound),
+        Err(TransitionError::Store(e)) => return Err(e.into()),
+    };
+    // Each attempt is its own authorisation at the acquirer: the payment id
+    // and attempt number together are the idempotency key, so a retry of
+    // one attempt is answered, not repeated, and a new card is a new try.
+    let attempt_reference = format!("{}.{}", payment.id, payment.attempts);
+    let outcome = state
+        .connector
+        .authorise(AuthorisationRequest {
+            payment_id: &attempt_reference,
+            amount: payment.amount,
+            card: &number,
+            security_code: &code,
+            expiry,
+            capture: true,
+        })
+        .await;
+    drop((number, code));
+    settle(&state, t, &city, &payment, token, &typed, outcome).await
+}
+
+async fn apply(
+    state: &PayState,
+    payment: &Payment,
+    event: PaymentEvent,
+    cause: &str,
+    change: PaymentChange,
+) -> Result<Payment, PayError> {
+    match state
+        .store
+        .transition(&payment.tenant_id, &payment.id, event, cause, change)
+        .await
+    {
+        Ok(p) => Ok(p),
+        Err(TransitionError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            tracing::error!(payment = %payment.id, error = %e, "unexpected payment transition");
+            Err(PayError::Internal("payment state changed unexpectedly"))
+        }
+    }
+}
+
+/// Records the acquirer's answer and shows the resident what it means.
+#[allow(clippy::too_many_arguments)]
+async fn settle(
+    state: &PayState,
+    t: Translator,
+    city: &str,
+    payment: &Payment,
+    token: String,
+    typed: &Typed,
+    outcome: AuthorisationOutcome,
+) -> Result<Response, PayError> {
+    let declined = |code: &str| code.to_owned();
+    let failure = match outcome {
+        AuthorisationOutcome::Approved {
+            authorisation_code,
+            captured,
+        } => {
+            let authorised = apply(
+                state,
+                payment,
+                PaymentEvent::Authorised,
+                "acquirer approved",
+                PaymentChange {
+                    authorisation_code: Some(authorisation_code),
+                    ..PaymentChange::default()
+                },
+            )
+            .await?;
+            if captured {
+                apply(
+                    state,
+                    &authorised,
+                    PaymentEvent::Captured,
+                    "captured with the authorisation",
+                    PaymentChange {
+                        captured: Some(payment.amount.minor()),
+                        ..PaymentChange::default()
+                    },
+                )
+                .await?;
+            }
+            let mut response = Redirect::to(&payment.return_url).into_response();
+            if let Some(origin) = return_origin(payment) {
+                response.extensions_mut().insert(ReturnOrigin(origin));
+            }
+            return Ok(response);
+        }
+        AuthorisationOutcome::Unknown { detail } => {
+            tracing::warn!(payment = %payment.id, detail, "acquirer outcome unknown; left for reconciliation");
+            return Ok(status_page(t, city, payment));
+        }
+        AuthorisationOutcome::Declined { reason } => declined(&reason),
+        AuthorisationOutcome::Failed { detail } => {
+            tracing::warn!(payment = %payment.id, detail, "acquirer failed");
+            declined("acquirer_error")
+        }
+    };
+    let known = [
+        "do_not_honour",
+        "insufficient_funds",
+        "stolen_card",
+        "expired_card",
+        "incorrect_cvc",
+        "acquirer_error",
+    ];
+    let reason = if known.contains(&failure.as_str()) {
+        failure.clone()
+    } else {
+        "do_not_honour".to_owned()
+    };
+    let attempts_left = state.config.max_attempts - payment.attempts;
+    let change = PaymentChange {
+        failure_code: Some(failure),
+        ..PaymentChange::default()
+    };
+    if attempts_left > 0 {
+        let retry = apply(
+            state,
+            payment,
+            PaymentEvent::DeclinedRetryAllowed,
+            "declined; may retry",
+            change,
+        )
+        .await?;
+        let notice = format!(
+            "{} {}",
+            t.get(&format!("card-declined-{reason}")),
+            t.count(
+                "card-attempts-left",
+                "count",
+                u64::try_from(attempts_left).unwrap_or(0)
+            )
+        );
+        return Ok(card_page(
+            state,
+            t,
+            city,
+            &retry,
+            token,
+            typed,
+            FieldErrors::none(),
+            Some(notice),
+        ));
+    }
+    let finished = apply(
+        state,
+        payment,
+        PaymentEvent::Declined,
+        "declined; no attempts left",
+        change,
+    )
+    .await?;
+    Ok(status_page(t, city, &finished))
+}

@@ -1,0 +1,142 @@
+//! The pay service's one error type, its mapping to HTTP (JSON for the API,
+//! a page for the card pages), and the security headers.
+
+use crate::views::MessagePage;
+use axum::Json;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use civicpay_store::StoreError;
+use civicpay_web::style::stylesheet_hash;
+use serde_json::json;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PayError {
+    #[error("not found")]
+    NotFound,
+    #[error("a valid API key is required")]
+    Unauthorized,
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the request body is not valid JSON: {0}")]
+    BadJson(String),
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyConflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+#[derive(Debug, Clone)]
+struct ErrorInfo {
+    status: StatusCode,
+}
+
+impl IntoResponse for PayError {
+    fn into_response(self) -> Response {
+        let (status, code, field) = match &self {
+            PayError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+            PayError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", None),
+            PayError::Invalid { field, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                Some(*field),
+            ),
+            PayError::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_json", None),
+            PayError::IdempotencyConflict => (StatusCode::CONFLICT, "idempotency_key_reused", None),
+            PayError::Store(_) | PayError::Internal(_) => {
+                tracing::error!(error = %self, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            }
+        };
+        let message = match status {
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                "the service could not complete the request".to_owned()
+            }
+            _ => self.to_string(),
+        };
+        let mut body = json!({ "code": code, "message": message });
+        if let (Some(field), Some(map)) = (field, body.as_object_mut()) {
+            map.insert("field".into(), json!(field));
+        }
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response.extensions_mut().insert(ErrorInfo { status });
+        response
+    }
+}
+
+pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("request handler panicked");
+    PayError::Internal("handler panicked").into_response()
+}
+
+/// The origin a card page may post to besides itself: the payment's return
+/// URL, because browsers apply `form-action` to the redirect after a post.
+#[derive(Debug, Clone)]
+pub(crate) struct ReturnOrigin(pub String);
+
+/// Security headers on every response; on pages, errors become a page.
+pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/v1/");
+    let language = civicpay_web::i18n::negotiate(
+        None,
+        None,
+        request
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        civicpay_core::Language::En,
+    );
+    let mut response = next.run(request).await;
+    if !is_api && let Some(info) = response.extensions().get::<ErrorInfo>().cloned() {
+        let t = civicpay_web::Translator::new(language);
+        let (title, body) = if info.status == StatusCode::NOT_FOUND {
+            (
+                t.get("card-link-unknown-title"),
+                t.get("card-link-unknown-body"),
+            )
+        } else {
+            (t.get("error-server-title"), t.get("error-server-body"))
+        };
+        response = (info.status, MessagePage::new(t, title, body, None)).into_response();
+    }
+    let form_action = match response.extensions().get::<ReturnOrigin>() {
+        Some(ReturnOrigin(origin)) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src {}; img-src 'self'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'; report-uri /csp-reports",
+        stylesheet_hash()
+    );
+    let h = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), geolocation=(), microphone=(), payment=(), usb=()"),
+    );
+    response
+}

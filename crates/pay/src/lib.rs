@@ -1,0 +1,93 @@
+//! The pay service: the only civicpay component that ever sees a card
+//! number. It serves the payments API (for the portal and any other city
+//! system) and the hosted card page, on its own listener, so its own
+//! browser origin, with its own database.
+//!
+//! The card page ships no JavaScript and nothing third-party; its CSP
+//! allows one stylesheet by hash and forms that post to itself (and the
+//! payment's return origin, for the redirect that follows).
+
+mod api;
+mod card_page;
+mod error;
+mod secrets;
+mod views;
+
+pub use error::PayError;
+pub use secrets::hash_secret;
+
+use axum::Router;
+use axum::routing::{get, post};
+use civicpay_gateway::Connector;
+use civicpay_store::pay::PayStore;
+use civicpay_web::FormTokens;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+
+#[derive(Debug, Clone)]
+pub struct PayConfig {
+    /// Where browsers reach this service, for `next_url` (e.g.
+    /// `https://pay.example.org`).
+    pub public_url: String,
+    /// How long a payment may stay unfinished.
+    pub payment_ttl: Duration,
+    /// Card attempts per payment before it fails.
+    pub max_attempts: i64,
+    pub served_over_tls: bool,
+}
+
+impl Default for PayConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8081".into(),
+            payment_ttl: Duration::from_secs(90 * 60),
+            max_attempts: 3,
+            served_over_tls: false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PayState {
+    pub store: PayStore,
+    pub connector: Arc<dyn Connector>,
+    pub config: Arc<PayConfig>,
+    pub form_tokens: FormTokens,
+}
+
+impl PayState {
+    pub fn new(
+        store: PayStore,
+        connector: Arc<dyn Connector>,
+        config: PayConfig,
+        form_key: [u8; 32],
+    ) -> Self {
+        let form_tokens = FormTokens::new(form_key, config.served_over_tls);
+        Self {
+            store,
+            connector,
+            config: Arc::new(config),
+            form_tokens,
+        }
+    }
+}
+
+pub fn app(state: PayState) -> Router {
+    Router::new()
+        .route("/v1/payments", post(api::create_payment))
+        .route("/v1/payments/{id}", get(api::get_payment))
+        .route("/v1/payments/{id}/events", get(api::payment_events))
+        .route("/card/start/{token}", get(card_page::start))
+        .route(
+            "/card/{tenant}/{payment}",
+            get(card_page::show).post(card_page::submit),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { PayError::NotFound })
+        .with_state(state)
+        .layer(CsrfLayer::new().with_insecure_bypass(|_, uri| uri.path().starts_with("/v1/")))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn(error::security_headers))
+}

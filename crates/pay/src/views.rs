@@ -1,0 +1,67 @@
+//! Card page templates. Card number and security code fields are never
+//! filled in from what was posted: a page with errors asks for them again.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use civicpay_web::Translator;
+use civicpay_web::style::STYLESHEET;
+
+pub(crate) struct Field {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub autocomplete: &'static str,
+    pub inputmode: &'static str,
+    pub label: String,
+    pub hint: Option<String>,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+pub(crate) struct SummaryError {
+    pub href: &'static str,
+    pub message: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "card.html")]
+pub(crate) struct CardPage {
+    pub t: Translator,
+    pub css: &'static str,
+    pub title: String,
+    pub city: String,
+    pub description: String,
+    pub amount: String,
+    pub action: String,
+    pub form_token: String,
+    pub notice: Option<String>,
+    pub errors: Vec<SummaryError>,
+    pub fields: Vec<Field>,
+    pub submit: String,
+}
+
+pub(crate) struct Link {
+    pub href: String,
+    pub label: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage {
+    pub t: Translator,
+    pub css: &'static str,
+    pub title: String,
+    pub body: String,
+    pub link: Option<Link>,
+}
+
+impl MessagePage {
+    pub fn new(t: Translator, title: String, body: String, link: Option<Link>) -> Self {
+        Self {
+            t,
+            css: STYLESHEET,
+            title,
+            body,
+            link,
+        }
+    }
+}

@@ -1,0 +1,641 @@
+//! The pay service over HTTP, in-process, against a real acquirer simulator
+//! on loopback.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use civicpay_acquirer_sim::Simulator;
+use civicpay_core::{Currency, TenantId, TenantSlug};
+use civicpay_gateway::SimulatorConnector;
+use civicpay_pay::{PayConfig, PayState, app};
+use civicpay_store::pay::Merchant;
+use civicpay_store::testing::{Schema, TestDb};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+struct Pay {
+    router: Router,
+    key: String,
+    db: TestDb,
+    sim_dir: PathBuf,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    fn cookie(&self, name: &str) -> String {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn form_token(&self) -> String {
+        let marker = "name=\"form_token\" value=\"";
+        let start = self.body.find(marker).unwrap() + marker.len();
+        self.body[start..start + self.body[start..].find('"').unwrap()].to_owned()
+    }
+}
+
+async fn start_pay(db: TestDb) -> Pay {
+    let sim_dir =
+        std::env::temp_dir().join(format!("civicpay-paysim-{}", uuid::Uuid::now_v7().simple()));
+    let sim = Simulator::open(&sim_dir, Duration::from_millis(1500))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, sim.router()).await;
+    });
+    let connector =
+        SimulatorConnector::new(format!("http://{addr}"), Duration::from_millis(700)).unwrap();
+    let store = db.pay_store();
+    let merchant = Merchant {
+        tenant_id: TenantId::generate(),
+        slug: TenantSlug::parse("springfield").unwrap(),
+        name: "City of Springfield".into(),
+        currency: Currency::Usd,
+    };
+    store.upsert_merchant(&merchant).await.unwrap();
+    let key = store
+        .create_pay_api_key(&merchant.tenant_id, "portal")
+        .await
+        .unwrap()
+        .expose()
+        .to_owned();
+    let config = PayConfig {
+        public_url: "http://pay.test".into(),
+        ..PayConfig::default()
+    };
+    let router = app(PayState::new(
+        store.clone(),
+        Arc::new(connector),
+        config,
+        [5; 32],
+    ));
+    Pay {
+        router,
+        key,
+        db,
+        sim_dir,
+    }
+}
+
+impl Pay {
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn api(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        idempotency_key: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.key));
+        if let Some(k) = idempotency_key {
+            request = request.header("idempotency-key", k);
+        }
+        let body = body.map_or(Body::empty(), |b| Body::from(b.to_string()));
+        self.send(
+            request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn create(&self, reference: &str) -> Value {
+        let reply = self
+            .api("POST", "/v1/payments", Some(payment_body(reference)), None)
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.json()
+    }
+
+    /// Follows `next_url` like a browser: returns the card page path and the
+    /// cookies it set.
+    async fn open_card_page(&self, created: &Value) -> (String, String, Reply) {
+        let next = created["_links"]["next_url"]["href"]
+            .as_str()
+            .unwrap()
+            .replace("http://pay.test", "");
+        let started = self
+            .send(Request::get(&next).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+        let path = started.header("location").to_owned();
+        let session = started.cookie("civicpay_card");
+        let page = self
+            .send(
+                Request::get(&path)
+                    .header(header::COOKIE, &session)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        let cookies = format!("{session}; {}", page.cookie("civicpay_form"));
+        (path, cookies, page)
+    }
+
+    async fn submit(
+        &self,
+        path: &str,
+        cookies: &str,
+        token: &str,
+        card: &str,
+        code: &str,
+    ) -> Reply {
+        let body = format!(
+            "form_token={token}&cardholder_name=Ana+Diaz&card_number={}&expiry=12%2F30&security_code={code}&postal_code=62704&email=",
+            card.replace(' ', "+")
+        );
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, cookies)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn finish(self) {
+        let _ = std::fs::remove_dir_all(&self.sim_dir);
+        self.db.finish().await;
+    }
+}
+
+fn payment_body(reference: &str) -> Value {
+    json!({
+        "amount": 4200, "currency": "USD", "reference": reference, "description": "Water bill 1002-34567",
+        "return_url": "https://city.example/springfield/payments/return", "language": "en"
+    })
+}
+
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let pay = start_pay(TestDb::sqlite_with(Schema::Pay).await.unwrap()).await;
+                ($body)(&pay).await;
+                pay.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = TestDb::postgres_with(Schema::Pay).await.unwrap() else {
+                    eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run on PostgreSQL");
+                    return;
+                };
+                let pay = start_pay(db).await;
+                ($body)(&pay).await;
+                pay.finish().await;
+            }
+        }
+    };
+}
+
+on_both!(the_api_creates_and_reports_payments, async |pay: &Pay| {
+    let anonymous = pay
+        .send(
+            Request::post("/v1/payments")
+                .body(Body::from(payment_body("A").to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.json()["code"], "unauthorized");
+    let created = pay.create("REF-1").await;
+    assert_eq!(created["state"]["status"], "created");
+    assert_eq!(created["amount"], 4200);
+    assert!(
+        created["_links"]["next_url"]["href"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://pay.test/card/start/")
+    );
+    let id = created["payment_id"].as_str().unwrap();
+    let fetched = pay
+        .api("GET", &format!("/v1/payments/{id}"), None, None)
+        .await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert_eq!(fetched.json()["reference"], "REF-1");
+    assert!(
+        fetched.json()["_links"].get("next_url").is_none(),
+        "the one-time link is given once"
+    );
+    let missing = pay.api("GET", "/v1/payments/not-an-id", None, None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+});
+
+on_both!(bad_requests_get_clear_errors, async |pay: &Pay| {
+    let cases = [
+        (
+            json!({"amount": 0, "currency": "USD", "reference": "R", "description": "D", "return_url": "https://x.example/"}),
+            "amount",
+        ),
+        (
+            json!({"amount": 100, "currency": "CAD", "reference": "R", "description": "D", "return_url": "https://x.example/"}),
+            "currency",
+        ),
+        (
+            json!({"amount": 100, "currency": "USD", "reference": "", "description": "D", "return_url": "https://x.example/"}),
+            "reference",
+        ),
+        (
+            json!({"amount": 100, "currency": "USD", "reference": "R", "description": "D", "return_url": "javascript:alert(1)"}),
+            "return_url",
+        ),
+        (
+            json!({"amount": 100, "currency": "USD", "reference": "R", "description": "D", "return_url": "https://x.example/", "channel": "pigeon"}),
+            "channel",
+        ),
+    ];
+    for (body, field) in cases {
+        let reply = pay.api("POST", "/v1/payments", Some(body), None).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            reply.body
+        );
+        assert_eq!(reply.json()["field"], field);
+    }
+    let unknown_field = pay
+        .api(
+            "POST",
+            "/v1/payments",
+            Some(json!({"amount": 1, "ammount": 2})),
+            None,
+        )
+        .await;
+    assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unknown_field.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("ammount")
+    );
+});
+
+on_both!(
+    an_idempotency_key_returns_the_first_response,
+    async |pay: &Pay| {
+        let first = pay
+            .api(
+                "POST",
+                "/v1/payments",
+                Some(payment_body("IDEM")),
+                Some("key-1"),
+            )
+            .await;
+        let again = pay
+            .api(
+                "POST",
+                "/v1/payments",
+                Some(payment_body("IDEM")),
+                Some("key-1"),
+            )
+            .await;
+        assert_eq!((first.status, &first.body), (again.status, &again.body));
+        let different = pay
+            .api(
+                "POST",
+                "/v1/payments",
+                Some(payment_body("OTHER")),
+                Some("key-1"),
+            )
+            .await;
+        assert_eq!(different.status, StatusCode::CONFLICT);
+        assert_eq!(different.json()["code"], "idempotency_key_reused");
+    }
+);
+
+fn assert_card_page_headers(reply: &Reply) {
+    let csp = reply.header("content-security-policy");
+    let expected = format!(
+        "default-src 'none'; style-src {}; img-src 'self'; form-action 'self' https://city.example; frame-ancestors 'none'; base-uri 'none'; report-uri /csp-reports",
+        civicpay_web::style::stylesheet_hash()
+    );
+    assert_eq!(csp, expected);
+    assert_eq!(reply.header("cache-control"), "no-store");
+    assert!(
+        !reply.body.to_lowercase().contains("<script"),
+        "no JavaScript on the card page"
+    );
+}
+
+on_both!(a_resident_pays_with_an_approved_card, async |pay: &Pay| {
+    let created = pay.create("PAY-1").await;
+    let (path, cookies, page) = pay.open_card_page(&created).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_card_page_headers(&page);
+    assert!(
+        page.body.contains("autocomplete=\"cc-number\"")
+            && page.body.contains("autocomplete=\"cc-csc\"")
+    );
+    assert!(page.body.contains("$42.00"));
+    // The link works once.
+    let next = created["_links"]["next_url"]["href"]
+        .as_str()
+        .unwrap()
+        .replace("http://pay.test", "");
+    let reused = pay
+        .send(Request::get(&next).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(reused.status, StatusCode::GONE);
+    assert!(
+        !reused.body.contains("card_number"),
+        "never a card form on a spent link"
+    );
+    // Without the session cookie the page is not there.
+    let stranger = pay
+        .send(Request::get(&path).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(stranger.status, StatusCode::NOT_FOUND);
+
+    let done = pay
+        .submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4242 4242 4242 4242",
+            "739",
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(
+        done.header("location"),
+        "https://city.example/springfield/payments/return"
+    );
+    let id = created["payment_id"].as_str().unwrap();
+    let fetched = pay
+        .api("GET", &format!("/v1/payments/{id}"), None, None)
+        .await
+        .json();
+    assert_eq!(fetched["state"]["status"], "success");
+    assert_eq!(fetched["card"], json!({"brand": "visa", "last4": "4242"}));
+    assert_eq!(fetched["captured_amount"], 4200);
+    let events = pay
+        .api("GET", &format!("/v1/payments/{id}/events"), None, None)
+        .await
+        .json();
+    let path_taken: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        path_taken,
+        ["created", "started", "submitted", "authorised", "success"]
+    );
+    // A second post of the same form changes nothing.
+    let again = pay
+        .submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4242 4242 4242 4242",
+            "739",
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.body.contains("This payment is complete"));
+});
+
+on_both!(declines_allow_retries_up_to_the_limit, async |pay: &Pay| {
+    let created = pay.create("PAY-2").await;
+    let (path, cookies, page) = pay.open_card_page(&created).await;
+    let first = pay
+        .submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4000 0000 0000 9995",
+            "739",
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(
+        first.body.contains("there are not enough funds"),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains("You can try 2 more times."));
+    assert!(
+        !first.body.contains("4000 0000 0000 9995") && !first.body.contains("4000000000009995"),
+        "never echoes the card"
+    );
+    let second = pay
+        .submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4000 0000 0000 0127",
+            "739",
+        )
+        .await;
+    assert!(second.body.contains("The security code is not correct"));
+    assert!(second.body.contains("You can try one more time."));
+    let third = pay
+        .submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4000 0000 0000 0002",
+            "739",
+        )
+        .await;
+    assert!(
+        third.body.contains("Your payment was not taken"),
+        "{}",
+        third.body
+    );
+    let id = created["payment_id"].as_str().unwrap();
+    let fetched = pay
+        .api("GET", &format!("/v1/payments/{id}"), None, None)
+        .await
+        .json();
+    assert_eq!(fetched["state"]["status"], "declined");
+    assert_eq!(fetched["state"]["code"], "do_not_honour");
+    assert_eq!(fetched["state"]["finished"], true);
+});
+
+on_both!(
+    bad_card_input_is_explained_and_never_echoed,
+    async |pay: &Pay| {
+        let created = pay.create("PAY-3").await;
+        let (path, cookies, page) = pay.open_card_page(&created).await;
+        let reply = pay
+            .submit(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4242 4242 4242 4241",
+                "73",
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(reply.body.contains("The card number is not valid"));
+        assert!(reply.body.contains("<a href=\"#card-number\">"));
+        assert!(
+            !reply.body.contains("4242 4242 4242 4241") && !reply.body.contains("4242424242424241")
+        );
+        assert!(
+            reply.body.contains("value=\"Ana Diaz\""),
+            "what is safe to keep is kept"
+        );
+        let forged = pay
+            .submit(&path, &cookies, "forged", "4242 4242 4242 4242", "739")
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let id = created["payment_id"].as_str().unwrap();
+        let fetched = pay
+            .api("GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        assert_eq!(
+            fetched["state"]["status"], "started",
+            "bad input moves no money and no state"
+        );
+    }
+);
+
+on_both!(
+    a_lost_acquirer_answer_leaves_the_payment_for_reconciliation,
+    async |pay: &Pay| {
+        let created = pay.create("PAY-4").await;
+        let (path, cookies, page) = pay.open_card_page(&created).await;
+        let reply = pay
+            .submit(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4000 0000 0000 0341",
+                "739",
+            )
+            .await;
+        assert!(
+            reply.body.contains("We are confirming your payment"),
+            "{}",
+            reply.body
+        );
+        let id = created["payment_id"].as_str().unwrap();
+        let fetched = pay
+            .api("GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        assert_eq!(
+            fetched["state"]["status"], "submitted",
+            "unknown is not declined"
+        );
+    }
+);
+
+/// Counts occurrences of `needle` in every file under `dir`.
+fn occurrences(dir: &std::path::Path, needle: &[u8]) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut count = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            count += occurrences(&path, needle);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            count += bytes.windows(needle.len()).filter(|w| *w == needle).count();
+        }
+    }
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_file_written_holds_a_card_number_or_security_code() {
+    let pay = start_pay(TestDb::sqlite_with(Schema::Pay).await.unwrap()).await;
+    // Security codes chosen so they cannot occur by chance next to their marker.
+    let cards = [
+        ("4242 4242 4242 4242", "917"),
+        ("4000 0000 0000 0002", "863"),
+        ("3782 822463 10005", "7391"),
+    ];
+    for (i, (card, code)) in cards.iter().enumerate() {
+        let created = pay.create(&format!("CANARY-{i}")).await;
+        let (path, cookies, page) = pay.open_card_page(&created).await;
+        pay.submit(&path, &cookies, &page.form_token(), card, code)
+            .await;
+    }
+    let dirs = [
+        pay.db.sqlite_dir().unwrap().to_path_buf(),
+        pay.sim_dir.clone(),
+    ];
+    for dir in &dirs {
+        for (card, code) in cards {
+            let compact = card.replace(' ', "");
+            assert_eq!(
+                occurrences(dir, compact.as_bytes()),
+                0,
+                "{compact} written under {}",
+                dir.display()
+            );
+            assert_eq!(occurrences(dir, card.as_bytes()), 0);
+            assert_eq!(
+                occurrences(dir, format!("security_code={code}").as_bytes()),
+                0
+            );
+            assert_eq!(
+                occurrences(dir, format!("\"security_code\":\"{code}\"").as_bytes()),
+                0
+            );
+        }
+    }
+    // The scan finds a copy planted on purpose.
+    std::fs::write(dirs[0].join("planted.log"), b"x 4242424242424242 x").unwrap();
+    assert_eq!(occurrences(&dirs[0], b"4242424242424242"), 1);
+    pay.finish().await;
+}
