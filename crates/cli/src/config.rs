@@ -27,6 +27,19 @@ pub struct Config {
     pub form_key_file: Option<PathBuf>,
     /// `text` or `json`.
     pub log_format: String,
+    /// The pay service's own database; default: `pay.db` in `data_dir`.
+    pub pay_database_url: Option<String>,
+    /// Where browsers reach the pay service; default `http://{pay_addr}`.
+    pub pay_public_url: Option<String>,
+    /// Where browsers reach the portal; default `http://{portal_addr}`.
+    pub portal_public_url: Option<String>,
+    /// The acquirer; default: an embedded acquirer simulator.
+    pub gateway_url: Option<String>,
+    /// Seconds to wait for the acquirer before the outcome is "unknown".
+    pub gateway_timeout_secs: u64,
+    /// Secret shared by portal and pay, from which the portal's pay API
+    /// keys are derived. Created on first run.
+    pub service_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -42,6 +55,12 @@ impl Default for Config {
             lookup_window_secs: 600,
             form_key_file: None,
             log_format: "text".to_owned(),
+            pay_database_url: None,
+            pay_public_url: None,
+            portal_public_url: None,
+            gateway_url: None,
+            gateway_timeout_secs: 10,
+            service_key_file: None,
         }
     }
 }
@@ -135,13 +154,46 @@ impl Config {
         }
     }
 
+    pub fn pay_database_url(&self) -> String {
+        self.pay_database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("pay.db").display()
+            )
+        })
+    }
+
+    pub fn pay_public_url(&self) -> String {
+        self.pay_public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.pay_addr))
+    }
+
+    pub fn portal_public_url(&self) -> String {
+        self.portal_public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.portal_addr))
+    }
+
     /// Reads the form-token key, creating it (readable by us alone) on
     /// first run.
     pub fn form_key(&self) -> anyhow::Result<[u8; 32]> {
-        let path = self
-            .form_key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("secrets").join("form-token.key"));
+        self.secret(self.form_key_file.as_deref(), "form-token.key")
+    }
+
+    /// The pay service's own form-token key.
+    pub fn pay_form_key(&self) -> anyhow::Result<[u8; 32]> {
+        self.secret(None, "pay-form-token.key")
+    }
+
+    pub fn service_key(&self) -> anyhow::Result<[u8; 32]> {
+        self.secret(self.service_key_file.as_deref(), "portal-pay.key")
+    }
+
+    fn secret(&self, configured: Option<&Path>, name: &str) -> anyhow::Result<[u8; 32]> {
+        let path = configured
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.data_dir.join("secrets").join(name));
         if !path.exists() {
             create_secret_file(&path)?;
         }

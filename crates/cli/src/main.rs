@@ -2,6 +2,7 @@
 //! migrate the database, import bills, manage API keys.
 
 mod config;
+mod services;
 
 use anyhow::{Context, bail};
 use civicpay_core::TenantSlug;
@@ -405,34 +406,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(config: &Config, store: Store) -> anyhow::Result<()> {
-    let state = civicpay_portal::AppState::new(store.clone(), config.portal(), config.form_key()?);
-    let app = civicpay_portal::app(state);
-    let listener = tokio::net::TcpListener::bind(config.portal_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.portal_addr))?;
-    tracing::info!(addr = %config.portal_addr, "portal listening");
-    tracing::info!(addr = %config.pay_addr, "pay listener reserved; the pay service arrives with the payments issue");
-    let pruning = tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            every.tick().await;
-            let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
-            if let Err(e) = store.prune_rate_limits(cutoff).await {
-                tracing::warn!(error = %e, "could not prune rate-limit counters");
-            }
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    pruning.abort();
-    Ok(())
+    services::serve(config, store).await
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -35,6 +35,8 @@ pub enum PortalError {
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
     Internal(&'static str),
+    #[error("the payment service is not available")]
+    PayUnavailable,
 }
 
 /// What went wrong, for the page renderer.
@@ -68,6 +70,9 @@ impl IntoResponse for PortalError {
             }
             PortalError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string())
+            }
+            PortalError::PayUnavailable => {
+                (StatusCode::BAD_GATEWAY, "pay_unavailable", self.to_string())
             }
             PortalError::Store(_) | PortalError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
@@ -145,6 +150,10 @@ pub(crate) async fn render_error_pages(request: Request, next: Next) -> Response
             "form_expired" => (
                 t.get("error-forbidden-title"),
                 t.get("error-forbidden-body"),
+            ),
+            "pay_unavailable" => (
+                t.get("pay-unavailable-title"),
+                t.get("pay-unavailable-body"),
             ),
             "bad_request" | "too_large" => (
                 t.get("error-bad-request-title"),

@@ -5,6 +5,7 @@
 
 mod error;
 mod page;
+mod pay_client;
 mod routes;
 mod views;
 
@@ -33,6 +34,27 @@ pub struct PortalConfig {
     pub lookup_window: Duration,
     /// Largest bill-import request body.
     pub api_body_limit: usize,
+    /// The pay service, when payments are switched on.
+    pub pay: Option<PayLink>,
+}
+
+/// How the portal reaches the pay service's API.
+#[derive(Clone)]
+pub struct PayLink {
+    /// Base URL of pay's API as the portal reaches it (server to server).
+    pub api_url: String,
+    /// Secret shared with pay, from which each city's pay API key is derived.
+    pub service_key: [u8; 32],
+    /// Where browsers reach the portal, for `return_url`.
+    pub portal_public_url: String,
+}
+
+impl std::fmt::Debug for PayLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayLink")
+            .field("api_url", &self.api_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for PortalConfig {
@@ -43,6 +65,7 @@ impl Default for PortalConfig {
             lookup_limit: 20,
             lookup_window: Duration::from_secs(600),
             api_body_limit: 32 * 1024 * 1024,
+            pay: None,
         }
     }
 }
@@ -86,6 +109,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/{tenant}/bills/{bill_id}/pay",
             post(routes::resident::pay_bill),
+        )
+        .route(
+            "/{tenant}/payments/{payment}/return",
+            get(routes::resident::payment_return),
         )
         .merge(api)
         .fallback(routes::resident::not_found)

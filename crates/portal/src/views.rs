@@ -154,3 +154,17 @@ pub struct MessagePage {
     pub body: String,
     pub link: Option<Link>,
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "receipt.html")]
+pub struct ReceiptPage {
+    pub layout: Layout,
+    pub bill_reference: String,
+    pub amount: String,
+    pub card: Option<String>,
+    pub paid_at: String,
+    pub payment_id: String,
+    pub balance: String,
+    pub contact: String,
+    pub back_href: String,
+}

@@ -16,6 +16,7 @@
 
 pub mod api_keys;
 pub mod bill_import;
+pub mod bill_payments;
 pub mod bill_types;
 pub mod bills;
 pub mod demo;

@@ -70,6 +70,15 @@ impl Translator {
         self.lookup(key, Some(&args))
     }
 
+    /// Several text arguments at once.
+    pub fn args(&self, key: &str, args: &[(&'static str, &str)]) -> String {
+        let args = args
+            .iter()
+            .map(|(name, value)| (Cow::Borrowed(*name), FluentValue::from(value.to_string())))
+            .collect::<HashMap<_, _>>();
+        self.lookup(key, Some(&args))
+    }
+
     /// For plural selection: the value is passed as a number.
     pub fn count(&self, key: &str, name: &'static str, value: u64) -> String {
         let args = HashMap::from([(Cow::Borrowed(name), FluentValue::from(value))]);

@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod form_token;
 pub mod headers;
 pub mod i18n;
+pub mod service_key;
 pub mod style;
 
 pub use client_ip::ClientIp;

@@ -3,9 +3,10 @@
 use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
+use crate::pay_client::PayClient;
 use crate::views::{
     BillTypeLink, BillView, BillsPage, CityPage, FieldView, HomePage, Layout, LineView, Link,
-    LookupPage, MessagePage, PayButton, SummaryError,
+    LookupPage, MessagePage, PayButton, ReceiptPage, SummaryError,
 };
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
@@ -15,6 +16,7 @@ use civicpay_core::{
     Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, Tenant,
     TenantSlug, VerificationValue,
 };
+use civicpay_store::bill_payments::PayOutcome;
 use civicpay_store::rate_limits::RateDecision;
 use civicpay_web::Translator;
 use civicpay_web::form_token::IssuedToken;
@@ -388,7 +390,8 @@ pub(crate) struct PayForm {
     form_token: Option<String>,
 }
 
-/// Starts paying a bill. Until the pay service exists this says so plainly.
+/// Starts paying a bill: asks pay for a payment and sends the browser to
+/// pay's card page. Without a pay service configured, says so plainly.
 pub(crate) async fn pay_bill(
     State(state): State<AppState>,
     Path((tenant_slug, bill_id)): Path<(String, String)>,
@@ -398,22 +401,186 @@ pub(crate) async fn pay_bill(
     let tenant = find_tenant(&state, &tenant_slug).await?;
     checked_form(&state, &ctx, form, |f: &PayForm| f.form_token.as_deref())?;
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
-    state
+    let bill = state
         .store
         .bill(&tenant.id, &bill_id)
         .await?
         .ok_or(PortalError::NotFound)?;
     let t = ctx.translator(Some(tenant.default_language));
-    let title = t.get("pay-unavailable-title");
-    let body = t.get("pay-unavailable-body");
-    let back = t.get("back");
-    Ok(MessagePage {
-        layout: Layout::new(t, title, Some(&tenant), ctx.path(), false),
+    let Some(link) = &state.config.pay else {
+        return Ok(message_page(
+            t,
+            &tenant,
+            ctx.path(),
+            "pay-unavailable-title",
+            "pay-unavailable-body",
+        ));
+    };
+    if !bill.is_payable() {
+        return Ok(message_page(
+            t,
+            &tenant,
+            ctx.path(),
+            "bill-title",
+            "bill-nothing-to-pay",
+        ));
+    }
+    let bill_type_name = state
+        .store
+        .bill_types(&tenant.id)
+        .await?
+        .into_iter()
+        .find(|b| b.id == bill.bill_type_id)
+        .map(|b| b.name.get(t.language()).to_owned())
+        .unwrap_or_default();
+    let amount = bill.balance();
+    let local_id = state
+        .store
+        .create_bill_payment(&tenant.id, &bill.id, amount)
+        .await?;
+    let body = serde_json::json!({
+        "amount": amount.minor(),
+        "currency": amount.currency().code(),
+        "reference": bill.reference.as_str(),
+        "description": format!("{bill_type_name} {}", bill.reference),
+        "return_url": format!("{}/{}/payments/{local_id}/return", link.portal_public_url.trim_end_matches('/'), tenant.slug),
+        "email": bill.email,
+        "language": t.lang(),
+        "metadata": { "bill_id": bill.id.as_str(), "bill_payment_id": local_id },
+        "channel": "web",
+    });
+    let client = PayClient::new(link)?;
+    let created = client.create_payment(&tenant.id, &local_id, &body).await?;
+    let (Some(pay_id), Some(next_url)) = (
+        created.get("payment_id").and_then(|v| v.as_str()),
+        created
+            .pointer("/_links/next_url/href")
+            .and_then(|v| v.as_str()),
+    ) else {
+        return Err(PortalError::PayUnavailable);
+    };
+    state
+        .store
+        .attach_pay_payment(&tenant.id, &local_id, pay_id)
+        .await?;
+    Ok(Redirect::to(next_url).into_response())
+}
+
+fn message_page(
+    t: Translator,
+    tenant: &Tenant,
+    path: &str,
+    title_key: &str,
+    body_key: &str,
+) -> Response {
+    let title = t.get(title_key);
+    let body = t.get(body_key);
+    let back = t.get("start-again");
+    MessagePage {
+        layout: Layout::new(t, title, Some(tenant), path, false),
         body,
         link: Some(Link {
             href: format!("/{}/", tenant.slug),
             label: back,
         }),
     }
-    .into_response())
+    .into_response()
+}
+
+/// Where pay sends the resident back. The outcome is asked of pay, server
+/// to server; the redirect itself proves nothing.
+pub(crate) async fn payment_return(
+    State(state): State<AppState>,
+    Path((tenant_slug, local_id)): Path<(String, String)>,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let tenant = find_tenant(&state, &tenant_slug).await?;
+    let link = state.config.pay.as_ref().ok_or(PortalError::NotFound)?;
+    let record = state
+        .store
+        .bill_payment(&tenant.id, &local_id)
+        .await?
+        .ok_or(PortalError::NotFound)?;
+    let pay_id = record.pay_payment_id.clone().ok_or(PortalError::NotFound)?;
+    let payment = PayClient::new(link)?.payment(&tenant.id, &pay_id).await?;
+    let text_at = |pointer: &str| {
+        payment
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let outcome = PayOutcome {
+        status: text_at("/state/status").unwrap_or_default(),
+        captured: payment
+            .get("captured_amount")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0),
+        card_brand: text_at("/card/brand"),
+        card_last4: text_at("/card/last4"),
+    };
+    state
+        .store
+        .record_pay_outcome(&tenant.id, &local_id, &outcome)
+        .await?;
+    let t = ctx.translator(Some(tenant.default_language));
+    let finished = payment
+        .pointer("/state/finished")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    if outcome.status != "success" {
+        let (title, body) = if finished {
+            ("payment-not-completed-title", "payment-not-completed-body")
+        } else {
+            ("payment-pending-title", "payment-pending-body")
+        };
+        return Ok(message_page(t, &tenant, ctx.path(), title, body));
+    }
+    let bill = state
+        .store
+        .bill(&tenant.id, &record.bill_id)
+        .await?
+        .ok_or(PortalError::NotFound)?;
+    let language = t.language();
+    let paid_at = record.updated_at.to_zoned(tenant.time_zone.time_zone());
+    let brand = match outcome.card_brand.as_deref() {
+        Some("visa") => "Visa",
+        Some("mastercard") => "Mastercard",
+        Some("amex") => "American Express",
+        Some("discover") => "Discover",
+        _ => "",
+    };
+    let contact = t.args(
+        "receipt-contact",
+        &[
+            ("name", &tenant.contact.name),
+            ("phone", &tenant.contact.phone),
+            ("email", &tenant.contact.email),
+        ],
+    );
+    let page = ReceiptPage {
+        bill_reference: bill.reference.to_string(),
+        amount: civicpay_core::Money::from_minor(outcome.captured, record.amount.currency())
+            .format(language),
+        card: outcome
+            .card_last4
+            .as_ref()
+            .map(|last4| format!("{brand} •••• {last4}")),
+        paid_at: format!(
+            "{} {}",
+            t.date(paid_at.date()),
+            paid_at.strftime("%H:%M %Z")
+        ),
+        payment_id: pay_id,
+        balance: bill.balance().format(language),
+        contact,
+        back_href: format!("/{}/", tenant.slug),
+        layout: Layout::new(
+            t.clone(),
+            t.get("receipt-title"),
+            Some(&tenant),
+            ctx.path(),
+            false,
+        ),
+    };
+    Ok(page.into_response())
 }

@@ -70,6 +70,27 @@ impl PayStore {
         Ok(ApiKeySecret(key))
     }
 
+    /// Registers a key chosen elsewhere (the portal's derived key), once.
+    pub async fn ensure_pay_api_key(
+        &self,
+        tenant_id: &TenantId,
+        key: &str,
+        label: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pay_api_keys (id, tenant_id, key_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (key_hash) DO NOTHING",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(tenant_id.as_str())
+        .bind(key_hash(key))
+        .bind(label)
+        .bind(to_micros(jiff::Timestamp::now()))
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
     pub async fn merchant_for_api_key(&self, key: &str) -> Result<Option<Merchant>, StoreError> {
         if !key.starts_with(PAY_KEY_PREFIX) || key.len() > 100 {
             return Ok(None);

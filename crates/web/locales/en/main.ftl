@@ -150,3 +150,17 @@ card-pending-body = Your bank has not answered yet. Do not pay again: the city's
 card-finished-title = This payment is complete
 card-finished-body = Nothing more is needed on this page.
 card-return = Return to { $city }
+
+receipt-title = Payment received
+receipt-intro = Thank you. Keep this page for your records.
+receipt-reference = Bill reference
+receipt-amount = Amount paid
+receipt-card = Card
+receipt-date = Date
+receipt-payment-id = Payment reference
+receipt-balance = Amount still due
+receipt-contact = Questions about this payment? Contact { $name }, { $phone }, { $email }.
+payment-not-completed-title = Your payment was not completed
+payment-not-completed-body = Nothing has been charged. You can try again or pay another way.
+payment-pending-title = Your payment is being confirmed
+payment-pending-body = The bank has not confirmed the payment yet. Do not pay again; check back in a few minutes.

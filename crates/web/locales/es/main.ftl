@@ -150,3 +150,17 @@ card-pending-body = Su banco todavía no ha respondido. No pague de nuevo: el si
 card-finished-title = Este pago está completo
 card-finished-body = No se necesita nada más en esta página.
 card-return = Volver a { $city }
+
+receipt-title = Pago recibido
+receipt-intro = Gracias. Guarde esta página para sus registros.
+receipt-reference = Referencia de la factura
+receipt-amount = Importe pagado
+receipt-card = Tarjeta
+receipt-date = Fecha
+receipt-payment-id = Referencia del pago
+receipt-balance = Importe aún adeudado
+receipt-contact = ¿Preguntas sobre este pago? Comuníquese con { $name }, { $phone }, { $email }.
+payment-not-completed-title = Su pago no se completó
+payment-not-completed-body = No se ha cobrado nada. Puede intentarlo de nuevo o pagar de otra forma.
+payment-pending-title = Su pago se está confirmando
+payment-pending-body = El banco todavía no ha confirmado el pago. No pague de nuevo; vuelva a consultar en unos minutos.

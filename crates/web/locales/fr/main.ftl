@@ -150,3 +150,17 @@ card-pending-body = Votre banque n'a pas encore répondu. Ne payez pas de nouvea
 card-finished-title = Ce paiement est terminé
 card-finished-body = Rien d'autre n'est nécessaire sur cette page.
 card-return = Retour à { $city }
+
+receipt-title = Paiement reçu
+receipt-intro = Merci. Conservez cette page pour vos dossiers.
+receipt-reference = Référence de la facture
+receipt-amount = Montant payé
+receipt-card = Carte
+receipt-date = Date
+receipt-payment-id = Référence du paiement
+receipt-balance = Montant encore dû
+receipt-contact = Des questions sur ce paiement? Communiquez avec { $name }, { $phone }, { $email }.
+payment-not-completed-title = Votre paiement n'a pas été effectué
+payment-not-completed-body = Aucun montant n'a été prélevé. Vous pouvez réessayer ou payer autrement.
+payment-pending-title = Votre paiement est en cours de confirmation
+payment-pending-body = La banque n'a pas encore confirmé le paiement. Ne payez pas de nouveau; revenez dans quelques minutes.

@@ -1,0 +1,129 @@
+//! Runs the services of one deployment: the portal and the pay service on
+//! their own listeners (two browser origins), and, when no acquirer is
+//! configured, an embedded acquirer simulator.
+
+use crate::config::Config;
+use anyhow::Context;
+use civicpay_gateway::SimulatorConnector;
+use civicpay_pay::{PayConfig, PayState};
+use civicpay_store::Store;
+use civicpay_store::pay::{Merchant, PayStore};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Opens pay's own database and registers every city of the portal with it,
+/// with the pay key the portal derives for that city.
+pub async fn prepare_pay(config: &Config, portal: &Store) -> anyhow::Result<PayStore> {
+    let pay = PayStore::connect(&config.pay_database_url()).await?;
+    pay.migrate().await?;
+    let service_key = config.service_key()?;
+    for tenant in portal.list_tenants().await? {
+        pay.upsert_merchant(&Merchant {
+            tenant_id: tenant.id.clone(),
+            slug: tenant.slug.clone(),
+            name: tenant.name.get(tenant.default_language).to_owned(),
+            currency: tenant.currency,
+        })
+        .await?;
+        let key = civicpay_web::service_key::portal_pay_key(&service_key, tenant.id.as_str());
+        pay.ensure_pay_api_key(&tenant.id, &key, "portal").await?;
+    }
+    Ok(pay)
+}
+
+async fn start_embedded_simulator(
+    config: &Config,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<String> {
+    let simulator = civicpay_acquirer_sim::Simulator::open(
+        &config.data_dir.join("acquirer-sim"),
+        Duration::from_secs(30),
+    )
+    .await
+    .context("cannot open the embedded acquirer simulator's store")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, simulator.router())
+            .with_graceful_shutdown(wait(shutdown))
+            .await;
+    });
+    tracing::info!(%addr, "embedded acquirer simulator (no gateway_url configured)");
+    Ok(format!("http://{addr}"))
+}
+
+async fn wait(mut shutdown: watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
+    let (stop, shutdown) = watch::channel(false);
+    let pay_store = prepare_pay(config, &portal_store).await?;
+    let gateway_url = match &config.gateway_url {
+        Some(url) => url.clone(),
+        None => start_embedded_simulator(config, shutdown.clone()).await?,
+    };
+    let connector = SimulatorConnector::new(
+        gateway_url,
+        Duration::from_secs(config.gateway_timeout_secs.max(1)),
+    )?;
+    let pay_state = PayState::new(
+        pay_store,
+        Arc::new(connector),
+        PayConfig {
+            public_url: config.pay_public_url(),
+            served_over_tls: config.served_over_tls,
+            ..PayConfig::default()
+        },
+        config.pay_form_key()?,
+    );
+    let mut portal_config = config.portal();
+    portal_config.pay = Some(civicpay_portal::PayLink {
+        api_url: config.pay_public_url(),
+        service_key: config.service_key()?,
+        portal_public_url: config.portal_public_url(),
+    });
+    let portal_state =
+        civicpay_portal::AppState::new(portal_store.clone(), portal_config, config.form_key()?);
+
+    let portal_listener = tokio::net::TcpListener::bind(config.portal_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (portal)", config.portal_addr))?;
+    let pay_listener = tokio::net::TcpListener::bind(config.pay_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (pay)", config.pay_addr))?;
+    tracing::info!(addr = %config.portal_addr, "portal listening");
+    tracing::info!(addr = %config.pay_addr, "pay service listening");
+
+    let pruning = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+            if let Err(e) = portal_store.prune_rate_limits(cutoff).await {
+                tracing::warn!(error = %e, "could not prune rate-limit counters");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        crate::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let portal = axum::serve(
+        portal_listener,
+        civicpay_portal::app(portal_state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait(shutdown.clone()));
+    let pay = axum::serve(
+        pay_listener,
+        civicpay_pay::app(pay_state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait(shutdown));
+    let (portal_result, pay_result) = tokio::join!(portal, pay);
+    pruning.abort();
+    portal_result?;
+    pay_result?;
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! The portal as a client of the pay API, exactly as any other city system
+//! would be: JSON over HTTP with the city's pay key. The portal learns a
+//! payment's outcome by asking pay, never from the browser's redirect.
+
+use crate::PayLink;
+use crate::error::PortalError;
+use civicpay_core::TenantId;
+use serde_json::Value;
+use std::time::Duration;
+
+pub(crate) struct PayClient<'a> {
+    link: &'a PayLink,
+    http: reqwest::Client,
+}
+
+impl<'a> PayClient<'a> {
+    pub fn new(link: &'a PayLink) -> Result<Self, PortalError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|_| PortalError::Internal("cannot build the pay client"))?;
+        Ok(Self { link, http })
+    }
+
+    fn key(&self, tenant_id: &TenantId) -> String {
+        civicpay_web::service_key::portal_pay_key(&self.link.service_key, tenant_id.as_str())
+    }
+
+    async fn read(
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<Value, PortalError> {
+        let response = response.map_err(|e| {
+            tracing::error!(error = %e, "pay service unreachable");
+            PortalError::PayUnavailable
+        })?;
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|_| PortalError::PayUnavailable)?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            tracing::error!(%status, %body, "pay service refused a request");
+            Err(PortalError::PayUnavailable)
+        }
+    }
+
+    pub async fn create_payment(
+        &self,
+        tenant_id: &TenantId,
+        idempotency_key: &str,
+        body: &Value,
+    ) -> Result<Value, PortalError> {
+        let sent = self
+            .http
+            .post(format!(
+                "{}/v1/payments",
+                self.link.api_url.trim_end_matches('/')
+            ))
+            .bearer_auth(self.key(tenant_id))
+            .header("Idempotency-Key", idempotency_key)
+            .json(body)
+            .send()
+            .await;
+        Self::read(sent).await
+    }
+
+    pub async fn payment(
+        &self,
+        tenant_id: &TenantId,
+        payment_id: &str,
+    ) -> Result<Value, PortalError> {
+        let sent = self
+            .http
+            .get(format!(
+                "{}/v1/payments/{payment_id}",
+                self.link.api_url.trim_end_matches('/')
+            ))
+            .bearer_auth(self.key(tenant_id))
+            .send()
+            .await;
+        Self::read(sent).await
+    }
+}
