@@ -1,0 +1,257 @@
+//! A resident pays a demo bill end to end through the real binary: the
+//! portal and the pay service on two ports (two origins), the embedded
+//! acquirer simulator behind pay. HTTP only; the browser version is in the
+//! portal's browser tests.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Running {
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A cookie jar good enough for one host: name → value.
+#[derive(Default)]
+struct Jar(BTreeMap<String, String>);
+
+impl Jar {
+    fn take(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            if let Some((pair, _)) = value.to_str().unwrap().split_once(';')
+                && let Some((k, v)) = pair.split_once('=')
+            {
+                self.0.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} not in page"))
+        + start.len();
+    &text[from..from + text[from..].find(end).unwrap()]
+}
+
+async fn get(client: &reqwest::Client, jar: &mut Jar, url: &str) -> reqwest::Response {
+    let response = client
+        .get(url)
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap();
+    jar.take(&response);
+    response
+}
+
+async fn post(
+    client: &reqwest::Client,
+    jar: &mut Jar,
+    url: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let body: String = form
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.replace('%', "%25")
+                    .replace(' ', "+")
+                    .replace('/', "%2F")
+                    .replace('&', "%26")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let response = client
+        .post(url)
+        .header("cookie", jar.header())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    jar.take(&response);
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
+    let dir = std::env::temp_dir().join(format!("civicpay-e2e-{}", std::process::id()));
+    let (portal_port, pay_port) = (free_port(), free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args([
+            "demo",
+            "--portal-addr",
+            &format!("127.0.0.1:{portal_port}"),
+            "--pay-addr",
+            &format!("127.0.0.1:{pay_port}"),
+        ])
+        .env("CIVICPAY_DATA_DIR", &dir)
+        .env("CIVICPAY_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _running = Running { child, dir };
+    let portal = format!("http://127.0.0.1:{portal_port}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        if client.get(format!("{portal}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut jar = Jar::default();
+
+    let form = get(
+        &client,
+        &mut jar,
+        &format!("{portal}/springfield/pay/parking"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let token = between(&form, "name=\"form_token\" value=\"", "\"").to_owned();
+    // The demo's first parking citation (deterministic seed).
+    let reference = "PK-2026-004000";
+    let verification = "HEG3375";
+    let lookup = |jar: &mut Jar| {
+        let token = token.clone();
+        let client = client.clone();
+        let url = format!("{portal}/springfield/pay/parking");
+        let cookies = jar.header();
+        async move {
+            client
+                .post(url)
+                .header("cookie", cookies)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "form_token={token}&reference={reference}&verification={verification}"
+                ))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let bill_page = lookup(&mut jar).await;
+    assert!(bill_page.contains("Not paid"), "{bill_page}");
+    let action = between(&bill_page, "<form method=\"post\" action=\"", "\"").to_owned();
+
+    let to_pay = post(
+        &client,
+        &mut jar,
+        &format!("{portal}{action}"),
+        &[("form_token", &token)],
+    )
+    .await;
+    assert_eq!(to_pay.status(), 303);
+    let next_url = to_pay.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        next_url.starts_with(&format!("http://127.0.0.1:{pay_port}/card/start/")),
+        "card entry is on pay's origin: {next_url}"
+    );
+
+    let started = get(&client, &mut jar, &next_url).await;
+    assert_eq!(started.status(), 303);
+    let card_url = format!(
+        "http://127.0.0.1:{pay_port}{}",
+        started.headers()["location"].to_str().unwrap()
+    );
+    let card_page = get(&client, &mut jar, &card_url)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!card_page.contains("<script"));
+    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let paid = post(
+        &client,
+        &mut jar,
+        &card_url,
+        &[
+            ("form_token", &card_token),
+            ("cardholder_name", "Ana Diaz"),
+            ("card_number", "4242 4242 4242 4242"),
+            ("expiry", "12/30"),
+            ("security_code", "123"),
+            ("postal_code", "62704"),
+            ("email", ""),
+        ],
+    )
+    .await;
+    assert_eq!(paid.status(), 303);
+    let return_url = paid.headers()["location"].to_str().unwrap().to_owned();
+    assert!(return_url.starts_with(&portal));
+
+    let receipt = get(&client, &mut jar, &return_url)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(receipt.contains("Payment received"), "{receipt}");
+    assert!(receipt.contains("Visa •••• 4242"));
+    assert!(receipt.contains(reference));
+    // Coming back again (reload, back button) applies nothing twice.
+    let again = get(&client, &mut jar, &return_url)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains("Payment received"));
+    let after = lookup(&mut jar).await;
+    assert!(after.contains("tag--paid"), "the bill shows as paid");
+    let total = between(
+        &after,
+        "<tr><th scope=\"row\">Total</th><td class=\"amount\">",
+        "<",
+    );
+    let paid_so_far = between(
+        &after,
+        "<tr><th scope=\"row\">Paid so far</th><td class=\"amount\">",
+        "<",
+    );
+    assert_eq!(total, paid_so_far, "paid exactly once");
+    assert!(after.contains("There is nothing to pay on this bill."));
+}
