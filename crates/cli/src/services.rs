@@ -84,6 +84,7 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
         api_url: config.pay_public_url(),
         service_key: config.service_key()?,
         portal_public_url: config.portal_public_url(),
+        pay_public_url: config.pay_public_url(),
     });
     let portal_state =
         civicpay_portal::AppState::new(portal_store.clone(), portal_config, config.form_key()?);

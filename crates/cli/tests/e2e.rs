@@ -108,9 +108,10 @@ async fn post(
     response
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
-    let dir = std::env::temp_dir().join(format!("civicpay-e2e-{}", std::process::id()));
+/// Starts `civicpay demo` on two free ports; returns the portal and pay
+/// base URLs once the portal answers.
+async fn start_demo(name: &str) -> (Running, String, String) {
+    let dir = std::env::temp_dir().join(format!("civicpay-e2e-{name}-{}", std::process::id()));
     let (portal_port, pay_port) = (free_port(), free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_civicpay"))
         .args([
@@ -127,18 +128,24 @@ async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _running = Running { child, dir };
+    let running = Running { child, dir };
     let portal = format!("http://127.0.0.1:{portal_port}");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     for _ in 0..100 {
-        if client.get(format!("{portal}/healthz")).send().await.is_ok() {
+        if reqwest::get(format!("{portal}/healthz")).await.is_ok() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    (running, portal, format!("http://127.0.0.1:{pay_port}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
+    let (_running, portal, pay) = start_demo("http").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let mut jar = Jar::default();
 
     let form = get(
@@ -189,16 +196,13 @@ async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
     assert_eq!(to_pay.status(), 303);
     let next_url = to_pay.headers()["location"].to_str().unwrap().to_owned();
     assert!(
-        next_url.starts_with(&format!("http://127.0.0.1:{pay_port}/card/start/")),
+        next_url.starts_with(&format!("{pay}/card/start/")),
         "card entry is on pay's origin: {next_url}"
     );
 
     let started = get(&client, &mut jar, &next_url).await;
     assert_eq!(started.status(), 303);
-    let card_url = format!(
-        "http://127.0.0.1:{pay_port}{}",
-        started.headers()["location"].to_str().unwrap()
-    );
+    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
     let card_page = get(&client, &mut jar, &card_url)
         .await
         .text()
@@ -254,4 +258,96 @@ async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
     );
     assert_eq!(total, paid_so_far, "paid exactly once");
     assert!(after.contains("There is nothing to pay on this bill."));
+}
+
+/// The same in a real browser, with axe-core on every page: the card page,
+/// a decline, and the city's receipt after pay's redirect (which Chromium
+/// checks against the card page's `form-action`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_pays_in_a_real_browser_and_every_page_is_accessible() {
+    use civicpay_testkit::{
+        Locator, assert_accessible, click_and_wait, enabled, start_browser, text_of,
+    };
+    if !enabled() {
+        eprintln!(
+            "browser tests skipped: set CIVICPAY_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
+        );
+        return;
+    }
+    let (_running, portal, pay) = start_demo("browser").await;
+    let (_driver, client, _profile) = start_browser().await;
+    client
+        .goto(&format!("{portal}/springfield/pay/permits"))
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("reference"))
+        .await
+        .unwrap()
+        .send_keys("PER-26-00300")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("verification"))
+        .await
+        .unwrap()
+        .send_keys("cote")
+        .await
+        .unwrap();
+    click_and_wait(&client, Locator::Css("button[type=submit]")).await;
+    assert!(text_of(&client, "main").await.contains("PER-26-00300"));
+    click_and_wait(&client, Locator::Css(".bill form button")).await;
+    let url = client.current_url().await.unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("{pay}/card/")),
+        "the card page is on pay's origin: {url}"
+    );
+    assert_eq!(text_of(&client, "h1").await, "Enter your card details");
+    assert_accessible(&client, "card page").await;
+
+    let fill = |number: &'static str| {
+        let client = client.clone();
+        async move {
+            for (id, value) in [
+                ("cardholder-name", "Ana Diaz"),
+                ("card-number", number),
+                ("expiry", "12/30"),
+                ("security-code", "123"),
+                ("postal-code", "62704"),
+            ] {
+                let field = client.find(Locator::Id(id)).await.unwrap();
+                field.clear().await.unwrap();
+                field.send_keys(value).await.unwrap();
+            }
+        }
+    };
+    fill("4000 0000 0000 0002").await;
+    click_and_wait(&client, Locator::Css("button[type=submit]")).await;
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("Your bank declined the payment")
+    );
+    assert_accessible(&client, "card page after a decline").await;
+
+    fill("").await;
+    click_and_wait(&client, Locator::Css("button[type=submit]")).await;
+    assert!(
+        text_of(&client, ".error-summary")
+            .await
+            .contains("Enter the card number")
+    );
+    assert_accessible(&client, "card page with errors").await;
+
+    fill("4242 4242 4242 4242").await;
+    click_and_wait(&client, Locator::Css("button[type=submit]")).await;
+    let url = client.current_url().await.unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("{portal}/springfield/payments/")),
+        "back on the city's site: {url}"
+    );
+    assert!(text_of(&client, "main").await.contains("Payment received"));
+    assert!(text_of(&client, "main").await.contains("Visa •••• 4242"));
+    assert_accessible(&client, "receipt").await;
+    client.close().await.unwrap();
 }

@@ -47,6 +47,9 @@ pub struct PayLink {
     pub service_key: [u8; 32],
     /// Where browsers reach the portal, for `return_url`.
     pub portal_public_url: String,
+    /// Where browsers reach the pay service (its origin is allowed as a
+    /// form target, for the redirect from the Pay button).
+    pub pay_public_url: String,
 }
 
 impl std::fmt::Debug for PayLink {
@@ -90,9 +93,29 @@ impl AppState {
     }
 }
 
+/// `scheme://host[:port]` of a URL, if it has one.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest
+        .split(['/', '?', '#'])
+        .next()
+        .filter(|h| !h.is_empty())?;
+    matches!(scheme, "http" | "https").then(|| format!("{scheme}://{host}"))
+}
+
 /// The portal's routes; `main` serves it and tests call it directly.
 pub fn app(state: AppState) -> Router {
-    let headers = Arc::new(SecurityHeaders::new(state.config.served_over_tls));
+    let pay_origin: Vec<String> = state
+        .config
+        .pay
+        .as_ref()
+        .and_then(|link| origin_of(&link.pay_public_url))
+        .into_iter()
+        .collect();
+    let headers = Arc::new(SecurityHeaders::with_form_targets(
+        state.config.served_over_tls,
+        &pay_origin,
+    ));
     let api = Router::new()
         .route("/api/v1/bills", post(routes::api::import_bills))
         .layer(DefaultBodyLimit::max(state.config.api_body_limit));

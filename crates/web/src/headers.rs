@@ -21,8 +21,20 @@ impl SecurityHeaders {
     /// `served_over_tls` is true when browsers reach us by HTTPS (directly
     /// or through a proxy); only then is HSTS sent.
     pub fn new(served_over_tls: bool) -> Self {
+        Self::with_form_targets(served_over_tls, &[])
+    }
+
+    /// `form_targets` are origins a form's redirect may lead to besides our
+    /// own (Chromium applies `form-action` to the redirects after a post):
+    /// the portal's Pay button leads to the pay service's origin.
+    pub fn with_form_targets(served_over_tls: bool, form_targets: &[String]) -> Self {
+        let mut form_action = "'self'".to_owned();
+        for origin in form_targets {
+            form_action.push(' ');
+            form_action.push_str(origin);
+        }
         let csp = format!(
-            "default-src 'none'; style-src {}; img-src 'self'; form-action 'self'; \
+            "default-src 'none'; style-src {}; img-src 'self'; form-action {form_action}; \
              frame-ancestors 'none'; base-uri 'none'",
             stylesheet_hash()
         );

@@ -1,0 +1,181 @@
+//! The real-browser harness: headless Chromium through chromedriver, with
+//! axe-core (vendored, MPL-2.0) for WCAG checks. Browser tests run when
+//! `CIVICPAY_BROWSER_TESTS=1`; `CIVICPAY_CHROMIUM` and
+//! `CIVICPAY_CHROMEDRIVER` override the browser and driver paths.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use fantoccini::ClientBuilder;
+pub use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const AXE_SOURCE: &str = include_str!("../vendor/axe-core/axe.min.js");
+
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+  .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' ')) }))))
+  .catch(e => done([{ id: 'axe-error', help: String(e), nodes: [] }]));
+"#;
+
+pub fn enabled() -> bool {
+    std::env::var("CIVICPAY_BROWSER_TESTS").is_ok_and(|v| v == "1")
+}
+
+pub struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub async fn start_browser() -> (Driver, Client, tempdir::Dir) {
+    let port = free_port();
+    let driver_path =
+        std::env::var("CIVICPAY_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let driver = Driver(
+        Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {driver_path}: {e} (install chromium-driver)")
+            }),
+    );
+    let profile = tempdir::Dir::new("civicpay-chromium");
+    let chromium =
+        std::env::var("CIVICPAY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let capabilities = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1024,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        }
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let mut last_error = String::new();
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return (driver, client, profile),
+            Err(e) => last_error = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("chromedriver did not start a session: {last_error}");
+}
+
+pub mod tempdir {
+    pub struct Dir(std::path::PathBuf);
+
+    impl Dir {
+        pub fn new(prefix: &str) -> Dir {
+            let path = std::env::temp_dir().join(format!("{prefix}-{}", uuid_like()));
+            std::fs::create_dir_all(&path).unwrap();
+            Dir(path)
+        }
+
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn uuid_like() -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        format!("{}-{nanos}", std::process::id())
+    }
+}
+
+/// Runs axe-core on the current page and returns its WCAG A/AA violations.
+pub async fn axe_violations(client: &Client) -> Vec<Value> {
+    let loaded = client
+        .execute("return typeof axe !== 'undefined';", vec![])
+        .await
+        .unwrap();
+    if loaded != Value::Bool(true) {
+        client.execute(AXE_SOURCE, vec![]).await.unwrap();
+    }
+    match client.execute_async(AXE_RUN, vec![]).await.unwrap() {
+        Value::Array(violations) => violations,
+        other => panic!("axe returned {other}"),
+    }
+}
+
+pub async fn assert_accessible(client: &Client, what: &str) {
+    let violations = axe_violations(client).await;
+    assert!(
+        violations.is_empty(),
+        "{what} ({}): WCAG violations:\n{}",
+        client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        serde_json::to_string_pretty(&violations).unwrap_or_default()
+    );
+}
+
+/// Clicks and waits for the next page to load: a form post or a link
+/// navigates asynchronously, and reading the old page would race.
+pub async fn click_and_wait(client: &Client, locator: Locator<'_>) {
+    client
+        .execute("window.__civicpayOldPage = true;", vec![])
+        .await
+        .unwrap();
+    client.find(locator).await.unwrap().click().await.unwrap();
+    for _ in 0..100 {
+        let state = client
+            .execute(
+                "return window.__civicpayOldPage === undefined && document.readyState === 'complete';",
+                vec![],
+            )
+            .await;
+        if matches!(state, Ok(Value::Bool(true))) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page did not change after a click");
+}
+
+pub async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
