@@ -98,6 +98,30 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
     tracing::info!(addr = %config.portal_addr, "portal listening");
     tracing::info!(addr = %config.pay_addr, "pay service listening");
 
+    let reconciling = {
+        let state = pay_state.clone();
+        // Never ask about a payment whose own request may still be in flight.
+        let settle_after = Duration::from_secs(config.gateway_timeout_secs.max(1) + 5);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                match civicpay_pay::reconcile::run_once(
+                    &state,
+                    settle_after,
+                    civicpay_pay::reconcile::NOT_FOUND_GRACE,
+                )
+                .await
+                {
+                    Ok(report) if report.checked + report.expired > 0 => {
+                        tracing::info!(?report, "reconciliation")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "reconciliation failed"),
+                }
+            }
+        })
+    };
     let pruning = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -124,6 +148,7 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
     .with_graceful_shutdown(wait(shutdown));
     let (portal_result, pay_result) = tokio::join!(portal, pay);
     pruning.abort();
+    reconciling.abort();
     portal_result?;
     pay_result?;
     Ok(())

@@ -10,6 +10,7 @@
 mod api;
 mod card_page;
 mod error;
+pub mod reconcile;
 mod secrets;
 mod views;
 

@@ -25,6 +25,7 @@ use tower::ServiceExt;
 
 struct Pay {
     router: Router,
+    state: PayState,
     key: String,
     db: TestDb,
     sim_dir: PathBuf,
@@ -96,14 +97,11 @@ async fn start_pay(db: TestDb) -> Pay {
         public_url: "http://pay.test".into(),
         ..PayConfig::default()
     };
-    let router = app(PayState::new(
-        store.clone(),
-        Arc::new(connector),
-        config,
-        [5; 32],
-    ));
+    let state = PayState::new(store.clone(), Arc::new(connector), config, [5; 32]);
+    let router = app(state.clone());
     Pay {
         router,
+        state,
         key,
         db,
         sim_dir,
@@ -639,3 +637,124 @@ async fn no_file_written_holds_a_card_number_or_security_code() {
     assert_eq!(occurrences(&dirs[0], b"4242424242424242"), 1);
     pay.finish().await;
 }
+
+async fn status_of(pay: &Pay, created: &Value) -> Value {
+    let id = created["payment_id"].as_str().unwrap();
+    pay.api("GET", &format!("/v1/payments/{id}"), None, None)
+        .await
+        .json()
+}
+
+on_both!(
+    reconciliation_finds_an_approval_whose_answer_was_lost,
+    async |pay: &Pay| {
+        let created = pay.create("REC-1").await;
+        let (path, cookies, page) = pay.open_card_page(&created).await;
+        pay.submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4000 0000 0000 0341",
+            "739",
+        )
+        .await;
+        assert_eq!(
+            status_of(pay, &created).await["state"]["status"],
+            "submitted"
+        );
+        let report =
+            civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::from_secs(300))
+                .await
+                .unwrap();
+        assert_eq!((report.checked, report.succeeded), (1, 1));
+        let settled = status_of(pay, &created).await;
+        assert_eq!(settled["state"]["status"], "success");
+        assert_eq!(settled["captured_amount"], 4200);
+        let again =
+            civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::from_secs(300))
+                .await
+                .unwrap();
+        assert_eq!(again.checked, 0, "nothing is left unknown");
+    }
+);
+
+on_both!(
+    reconciliation_waits_for_a_slow_acquirer,
+    async |pay: &Pay| {
+        let created = pay.create("REC-2").await;
+        let (path, cookies, page) = pay.open_card_page(&created).await;
+        pay.submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4000 0000 0000 0259",
+            "739",
+        )
+        .await;
+        let early =
+            civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::from_secs(300))
+                .await
+                .unwrap();
+        assert_eq!(
+            (early.checked, early.pending),
+            (1, 1),
+            "no record yet is not a failure"
+        );
+        assert_eq!(
+            status_of(pay, &created).await["state"]["status"],
+            "submitted"
+        );
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        let late =
+            civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::from_secs(300))
+                .await
+                .unwrap();
+        assert_eq!(late.succeeded, 1);
+        assert_eq!(status_of(pay, &created).await["state"]["status"], "success");
+    }
+);
+
+on_both!(
+    reconciliation_fails_a_payment_the_acquirer_never_saw,
+    async |pay: &Pay| {
+        let created = pay.create("REC-3").await;
+        let (_path, _cookies, _page) = pay.open_card_page(&created).await;
+        // A crash between recording the submission and calling the acquirer.
+        let tenant = pay
+            .state
+            .store
+            .merchant_for_api_key(&pay.key)
+            .await
+            .unwrap()
+            .unwrap()
+            .tenant_id;
+        let id = civicpay_core::PaymentId::parse(created["payment_id"].as_str().unwrap()).unwrap();
+        pay.state
+            .store
+            .transition(
+                &tenant,
+                &id,
+                civicpay_core::payment::PaymentEvent::CardSubmitted,
+                "test",
+                civicpay_store::pay::PaymentChange {
+                    add_attempt: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let within_grace =
+            civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::from_secs(300))
+                .await
+                .unwrap();
+        assert_eq!(within_grace.pending, 1);
+        let after_grace =
+            civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::ZERO)
+                .await
+                .unwrap();
+        assert_eq!(after_grace.failed, 1);
+        let settled = status_of(pay, &created).await;
+        assert_eq!(settled["state"]["status"], "error");
+        assert_eq!(settled["state"]["code"], "not_received_by_acquirer");
+    }
+);

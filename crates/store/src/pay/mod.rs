@@ -4,10 +4,12 @@
 //! and last four digits.
 
 mod card_page;
+mod jobs;
 mod merchants;
 mod payments;
 
 pub use card_page::LinkRefusal;
+pub use jobs::AwaitingOutcome;
 pub use merchants::Merchant;
 pub use payments::{
     Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, TransitionError,
