@@ -280,3 +280,107 @@ pub(crate) async fn payment_events(
         .collect();
     Ok(Json(json!({ "payment_id": id, "events": events })).into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundRequest {
+    amount: i64,
+}
+
+fn refund_json(refund: &civicpay_store::pay::Refund) -> Value {
+    json!({
+        "refund_id": refund.id,
+        "payment_id": refund.payment_id,
+        "amount": refund.amount.minor(),
+        "currency": refund.amount.currency().code(),
+        "status": refund.status,
+        "created_at": refund.created_at.to_string(),
+    })
+}
+
+/// `POST /v1/payments/{id}/refunds`: reserves the amount under the
+/// payment's lock, asks the acquirer, then records the answer.
+pub(crate) async fn create_refund(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PayError> {
+    use civicpay_store::pay::RefundRefusal;
+    let merchant = authenticate(&state, &headers).await?;
+    let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
+    let request: RefundRequest =
+        serde_json::from_slice(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let reserved = state
+        .store
+        .reserve_refund(&merchant.tenant_id, &id, request.amount, key)
+        .await?;
+    let mut refund = match reserved {
+        Ok(refund) => refund,
+        Err(RefundRefusal::PaymentNotFound) => return Err(PayError::NotFound),
+        Err(RefundRefusal::NotCaptured) => {
+            return Err(PayError::NotRefundable(
+                "only a successful payment can be refunded".into(),
+            ));
+        }
+        Err(RefundRefusal::ExceedsRefundable { available }) => {
+            return Err(invalid(
+                "amount",
+                format!("amount must be between 1 and {available}, what is left to refund"),
+            ));
+        }
+        Err(RefundRefusal::KeyReused) => return Err(PayError::IdempotencyConflict),
+    };
+    if refund.status == "submitted" {
+        let payment = state
+            .store
+            .payment(&merchant.tenant_id, &id)
+            .await?
+            .ok_or(PayError::NotFound)?;
+        let reference = format!("{}.{}", payment.id, payment.attempts);
+        let answer = state
+            .connector
+            .refund(&reference, refund.id.as_str(), refund.amount)
+            .await;
+        if let Err(e) = &answer {
+            tracing::warn!(payment = %payment.id, refund = %refund.id, error = %e, "refund refused by the acquirer");
+        }
+        state
+            .store
+            .finish_refund(&merchant.tenant_id, &refund.id, answer.is_ok())
+            .await?;
+        refund.status = if answer.is_ok() {
+            "success".into()
+        } else {
+            "error".into()
+        };
+    }
+    Ok((StatusCode::CREATED, Json(refund_json(&refund))).into_response())
+}
+
+pub(crate) async fn list_refunds(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PayError> {
+    let merchant = authenticate(&state, &headers).await?;
+    let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
+    state
+        .store
+        .payment(&merchant.tenant_id, &id)
+        .await?
+        .ok_or(PayError::NotFound)?;
+    let refunds: Vec<Value> = state
+        .store
+        .refunds(&merchant.tenant_id, &id)
+        .await?
+        .iter()
+        .map(refund_json)
+        .collect();
+    Ok(Json(json!({ "payment_id": id, "refunds": refunds })).into_response())
+}

@@ -27,6 +27,8 @@ pub enum PayError {
     BadJson(String),
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
+    #[error("{0}")]
+    NotRefundable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -50,6 +52,7 @@ impl IntoResponse for PayError {
             ),
             PayError::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_json", None),
             PayError::IdempotencyConflict => (StatusCode::CONFLICT, "idempotency_key_reused", None),
+            PayError::NotRefundable(_) => (StatusCode::CONFLICT, "refund_not_allowed", None),
             PayError::Store(_) | PayError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)

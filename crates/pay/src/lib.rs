@@ -80,6 +80,10 @@ pub fn app(state: PayState) -> Router {
         .route("/v1/payments", post(api::create_payment))
         .route("/v1/payments/{id}", get(api::get_payment))
         .route("/v1/payments/{id}/events", get(api::payment_events))
+        .route(
+            "/v1/payments/{id}/refunds",
+            post(api::create_refund).get(api::list_refunds),
+        )
         .route("/card/start/{token}", get(card_page::start))
         .route(
             "/card/{tenant}/{payment}",

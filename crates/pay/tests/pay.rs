@@ -758,3 +758,116 @@ on_both!(
         assert_eq!(settled["state"]["code"], "not_received_by_acquirer");
     }
 );
+
+async fn paid(pay: &Pay, reference: &str) -> String {
+    let created = pay.create(reference).await;
+    let (path, cookies, page) = pay.open_card_page(&created).await;
+    let done = pay
+        .submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4242 4242 4242 4242",
+            "739",
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    created["payment_id"].as_str().unwrap().to_owned()
+}
+
+on_both!(
+    refunds_are_limited_to_what_was_captured,
+    async |pay: &Pay| {
+        let id = paid(pay, "REF-A").await;
+        let uri = format!("/v1/payments/{id}/refunds");
+        let first = pay
+            .api("POST", &uri, Some(json!({"amount": 1000})), Some("r-1"))
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+        assert_eq!(first.json()["status"], "success");
+        let replay = pay
+            .api("POST", &uri, Some(json!({"amount": 1000})), Some("r-1"))
+            .await;
+        assert_eq!(
+            replay.json()["refund_id"],
+            first.json()["refund_id"],
+            "the same key refunds once"
+        );
+        let too_much = pay
+            .api("POST", &uri, Some(json!({"amount": 3201})), None)
+            .await;
+        assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            too_much.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("3200")
+        );
+        let unpaid = pay.create("REF-B").await;
+        let refused = pay
+            .api(
+                "POST",
+                &format!(
+                    "/v1/payments/{}/refunds",
+                    unpaid["payment_id"].as_str().unwrap()
+                ),
+                Some(json!({"amount": 1})),
+                None,
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+        let list = pay.api("GET", &uri, None, None).await.json();
+        assert_eq!(list["refunds"].as_array().unwrap().len(), 1);
+        let payment = pay
+            .api("GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        assert_eq!(payment["refunded_amount"], 1000);
+    }
+);
+
+on_both!(
+    a_hundred_concurrent_refunds_never_exceed_the_capture,
+    async |pay: &Pay| {
+        let id = paid(pay, "REF-RACE").await;
+        let uri = format!("/v1/payments/{id}/refunds");
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let router = pay.router.clone();
+            let uri = uri.clone();
+            let key = pay.key.clone();
+            tasks.push(tokio::spawn(async move {
+                let request = Request::post(&uri)
+                    .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(json!({"amount": 100}).to_string()))
+                    .unwrap();
+                let response = router.oneshot(request).await.unwrap();
+                let status = response.status();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                (
+                    status,
+                    serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
+                )
+            }));
+        }
+        let mut refunded = 0;
+        for t in tasks {
+            let (status, body) = t.await.unwrap();
+            if status == StatusCode::CREATED && body["status"] == "success" {
+                refunded += 100;
+            } else {
+                assert!(
+                    status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::CREATED,
+                    "{status}: {body}"
+                );
+            }
+        }
+        assert_eq!(refunded, 4200, "exactly the captured amount, never more");
+        let payment = pay
+            .api("GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        assert_eq!(payment["refunded_amount"], 4200);
+    }
+);

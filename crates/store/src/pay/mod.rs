@@ -7,6 +7,7 @@ mod card_page;
 mod jobs;
 mod merchants;
 mod payments;
+mod refunds;
 
 pub use card_page::LinkRefusal;
 pub use jobs::AwaitingOutcome;
@@ -14,6 +15,7 @@ pub use merchants::Merchant;
 pub use payments::{
     Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, TransitionError,
 };
+pub use refunds::{Refund, RefundRefusal};
 
 use crate::{Backend, Store, StoreError};
 
