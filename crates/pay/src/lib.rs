@@ -9,6 +9,7 @@
 
 mod api;
 mod card_page;
+mod csp_reports;
 mod error;
 pub mod reconcile;
 mod secrets;
@@ -89,10 +90,14 @@ pub fn app(state: PayState) -> Router {
             "/card/{tenant}/{payment}",
             get(card_page::show).post(card_page::submit),
         )
+        .route("/csp-reports", post(csp_reports::receive))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { PayError::NotFound })
         .with_state(state)
-        .layer(CsrfLayer::new().with_insecure_bypass(|_, uri| uri.path().starts_with("/v1/")))
+        // The API authenticates by key; browsers send CSP reports cross-site.
+        .layer(CsrfLayer::new().with_insecure_bypass(|_, uri| {
+            uri.path().starts_with("/v1/") || uri.path() == "/csp-reports"
+        }))
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(axum::middleware::from_fn(error::security_headers))
 }

@@ -871,3 +871,35 @@ on_both!(
         assert_eq!(payment["refunded_amount"], 4200);
     }
 );
+
+on_both!(csp_violation_reports_are_kept, async |pay: &Pay| {
+    let since = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    let legacy = json!({"csp-report": {"document-uri": "http://pay.test/card/x/y", "violated-directive": "script-src-elem", "blocked-uri": "https://evil.example/skim.js"}});
+    let modern = json!([{"type": "csp-violation", "body": {"documentURL": "http://pay.test/card/x/y", "effectiveDirective": "style-src-elem", "blockedURL": "inline"}}]);
+    for (content_type, body) in [
+        ("application/csp-report", legacy),
+        ("application/reports+json", modern),
+    ] {
+        let reply = pay
+            .send(
+                Request::post("/csp-reports")
+                    .header(header::CONTENT_TYPE, content_type)
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    }
+    let bad = pay
+        .send(
+            Request::post("/csp-reports")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let stored = pay.state.store.csp_reports_since(since).await.unwrap();
+    let blocked: Vec<&str> = stored.iter().map(|r| r.blocked_uri.as_str()).collect();
+    assert_eq!(blocked, ["https://evil.example/skim.js", "inline"]);
+    assert_eq!(stored[0].violated_directive, "script-src-elem");
+});

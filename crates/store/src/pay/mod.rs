@@ -4,12 +4,14 @@
 //! and last four digits.
 
 mod card_page;
+mod csp_reports;
 mod jobs;
 mod merchants;
 mod payments;
 mod refunds;
 
 pub use card_page::LinkRefusal;
+pub use csp_reports::CspReport;
 pub use jobs::AwaitingOutcome;
 pub use merchants::Merchant;
 pub use payments::{

@@ -1,0 +1,57 @@
+//! CSP violation reports about pay's pages. Not a city's data: a report is
+//! about our page, whatever city's payment it showed.
+
+use super::PayStore;
+use crate::rows::{int, text};
+use crate::{StoreError, from_micros, to_micros};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CspReport {
+    pub received_at: jiff::Timestamp,
+    pub document_uri: String,
+    pub violated_directive: String,
+    pub blocked_uri: String,
+    pub report: String,
+}
+
+impl PayStore {
+    pub async fn store_csp_report(&self, report: &CspReport) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO csp_reports (id, received_at, document_uri, violated_directive, blocked_uri, report)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(to_micros(report.received_at))
+        .bind(report.document_uri.as_str())
+        .bind(report.violated_directive.as_str())
+        .bind(report.blocked_uri.as_str())
+        .bind(report.report.as_str())
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn csp_reports_since(
+        &self,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<CspReport>, StoreError> {
+        sqlx::query(
+            "SELECT received_at, document_uri, violated_directive, blocked_uri, report FROM csp_reports
+             WHERE received_at >= $1 ORDER BY received_at",
+        )
+        .bind(to_micros(since))
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CspReport {
+                received_at: from_micros(int(r, "received_at")?)?,
+                document_uri: text(r, "document_uri")?,
+                violated_directive: text(r, "violated_directive")?,
+                blocked_uri: text(r, "blocked_uri")?,
+                report: text(r, "report")?,
+            })
+        })
+        .collect()
+    }
+}
