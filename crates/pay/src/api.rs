@@ -9,9 +9,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use civicpay_core::payment::{Channel, Payment};
+use civicpay_core::payment::{Channel, Payment, PaymentEvent, PaymentStatus};
 use civicpay_core::{Currency, Language, Money, PaymentId};
-use civicpay_store::pay::{Created, IdempotencyRequest, Merchant, NewPayment};
+use civicpay_store::pay::{
+    Created, IdempotencyRequest, Merchant, NewPayment, PaymentChange, TransitionError,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -324,7 +326,7 @@ pub(crate) async fn create_refund(
         Ok(refund) => refund,
         Err(RefundRefusal::PaymentNotFound) => return Err(PayError::NotFound),
         Err(RefundRefusal::NotCaptured) => {
-            return Err(PayError::NotRefundable(
+            return Err(PayError::StateConflict(
                 "only a successful payment can be refunded".into(),
             ));
         }
@@ -383,4 +385,165 @@ pub(crate) async fn list_refunds(
         .map(refund_json)
         .collect();
     Ok(Json(json!({ "payment_id": id, "refunds": refunds })).into_response())
+}
+
+async fn owned_payment(
+    state: &PayState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Merchant, Payment), PayError> {
+    let merchant = authenticate(state, headers).await?;
+    let id = PaymentId::parse(id).map_err(|_| PayError::NotFound)?;
+    let payment = state
+        .store
+        .payment(&merchant.tenant_id, &id)
+        .await?
+        .ok_or(PayError::NotFound)?;
+    Ok((merchant, payment))
+}
+
+async fn record(
+    state: &PayState,
+    payment: &Payment,
+    event: PaymentEvent,
+    cause: &str,
+    change: PaymentChange,
+) -> Result<Payment, PayError> {
+    match state
+        .store
+        .transition(&payment.tenant_id, &payment.id, event, cause, change)
+        .await
+    {
+        Ok(p) => Ok(p),
+        Err(TransitionError::Illegal(e)) => Err(PayError::StateConflict(e.to_string())),
+        Err(TransitionError::NotFound) => Err(PayError::NotFound),
+        Err(TransitionError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /v1/payments/{id}/cancel`: before the card is submitted, or an
+/// authorisation not yet captured (voided at the acquirer first).
+pub(crate) async fn cancel_payment(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PayError> {
+    let (_, payment) = owned_payment(&state, &headers, &id).await?;
+    if payment.status == PaymentStatus::Authorised {
+        let reference = format!("{}.{}", payment.id, payment.attempts);
+        state.connector.void(&reference).await.map_err(|e| {
+            PayError::StateConflict(format!("the acquirer did not void the authorisation: {e}"))
+        })?;
+    }
+    let cancelled = record(
+        &state,
+        &payment,
+        PaymentEvent::Cancelled,
+        "cancelled through the API",
+        PaymentChange::default(),
+    )
+    .await?;
+    Ok(Json(payment_json(
+        &cancelled,
+        state.config.public_url.trim_end_matches('/'),
+        None,
+    ))
+    .into_response())
+}
+
+/// `POST /v1/payments/{id}/capture`: captures an authorised payment.
+pub(crate) async fn capture_payment(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PayError> {
+    let (_, payment) = owned_payment(&state, &headers, &id).await?;
+    if payment.status != PaymentStatus::Authorised {
+        return Err(PayError::StateConflict(format!(
+            "a {} payment cannot be captured",
+            payment.status.code()
+        )));
+    }
+    let reference = format!("{}.{}", payment.id, payment.attempts);
+    state
+        .connector
+        .capture(&reference, payment.amount)
+        .await
+        .map_err(|e| PayError::StateConflict(format!("the acquirer did not capture: {e}")))?;
+    let captured = record(
+        &state,
+        &payment,
+        PaymentEvent::Captured,
+        "captured through the API",
+        PaymentChange {
+            captured: Some(payment.amount.minor()),
+            ..PaymentChange::default()
+        },
+    )
+    .await?;
+    Ok(Json(payment_json(
+        &captured,
+        state.config.public_url.trim_end_matches('/'),
+        None,
+    ))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    reference: Option<String>,
+    status: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// `GET /v1/payments?reference=&status=&from=&to=&page=&per_page=`; `from`
+/// and `to` are RFC 3339 times; newest first.
+pub(crate) async fn list_payments(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+) -> Result<Response, PayError> {
+    let merchant = authenticate(&state, &headers).await?;
+    let time = |field: &'static str,
+                value: &Option<String>|
+     -> Result<Option<jiff::Timestamp>, PayError> {
+        value
+            .as_deref()
+            .map(|v| {
+                v.parse::<jiff::Timestamp>().map_err(|_| {
+                    invalid(
+                        field,
+                        format!("{field} must be an RFC 3339 time like 2026-11-23T00:00:00Z"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    if let Some(status) = &query.status
+        && PaymentStatus::parse(status).is_none()
+    {
+        return Err(invalid("status", format!("unknown status {status:?}")));
+    }
+    let per_page = query.per_page.unwrap_or(50).clamp(1, 500);
+    let page = query.page.unwrap_or(1).max(1);
+    let filter = civicpay_store::pay::PaymentFilter {
+        reference: query.reference.clone(),
+        status: query.status.clone(),
+        from: time("from", &query.from)?,
+        to: time("to", &query.to)?,
+        limit: per_page,
+        offset: (page - 1).saturating_mul(per_page),
+    };
+    let public_url = state.config.public_url.trim_end_matches('/');
+    let payments: Vec<Value> = state
+        .store
+        .list_payments(&merchant.tenant_id, &filter)
+        .await?
+        .iter()
+        .map(|p| payment_json(p, public_url, None))
+        .collect();
+    Ok(Json(json!({ "page": page, "per_page": per_page, "results": payments })).into_response())
 }

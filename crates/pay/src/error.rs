@@ -27,8 +27,9 @@ pub enum PayError {
     BadJson(String),
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
+    /// The payment is not in a state that allows this.
     #[error("{0}")]
-    NotRefundable(String),
+    StateConflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -52,7 +53,7 @@ impl IntoResponse for PayError {
             ),
             PayError::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_json", None),
             PayError::IdempotencyConflict => (StatusCode::CONFLICT, "idempotency_key_reused", None),
-            PayError::NotRefundable(_) => (StatusCode::CONFLICT, "refund_not_allowed", None),
+            PayError::StateConflict(_) => (StatusCode::CONFLICT, "invalid_state", None),
             PayError::Store(_) | PayError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)

@@ -78,7 +78,12 @@ impl PayState {
 
 pub fn app(state: PayState) -> Router {
     Router::new()
-        .route("/v1/payments", post(api::create_payment))
+        .route(
+            "/v1/payments",
+            post(api::create_payment).get(api::list_payments),
+        )
+        .route("/v1/payments/{id}/cancel", post(api::cancel_payment))
+        .route("/v1/payments/{id}/capture", post(api::capture_payment))
         .route("/v1/payments/{id}", get(api::get_payment))
         .route("/v1/payments/{id}/events", get(api::payment_events))
         .route(

@@ -903,3 +903,84 @@ on_both!(csp_violation_reports_are_kept, async |pay: &Pay| {
     assert_eq!(blocked, ["https://evil.example/skim.js", "inline"]);
     assert_eq!(stored[0].violated_directive, "script-src-elem");
 });
+
+on_both!(
+    payments_are_listed_cancelled_and_filtered,
+    async |pay: &Pay| {
+        let a = pay.create("LIST-A").await;
+        let _b = pay.create("LIST-B").await;
+        let paid_id = paid(pay, "LIST-A").await;
+        let by_reference = pay
+            .api("GET", "/v1/payments?reference=LIST-A", None, None)
+            .await
+            .json();
+        assert_eq!(by_reference["results"].as_array().unwrap().len(), 2);
+        let successes = pay
+            .api(
+                "GET",
+                "/v1/payments?reference=LIST-A&status=success",
+                None,
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(successes["results"][0]["payment_id"], paid_id.as_str());
+        assert_eq!(successes["results"].as_array().unwrap().len(), 1);
+        let future = pay
+            .api("GET", "/v1/payments?from=2099-01-01T00:00:00Z", None, None)
+            .await
+            .json();
+        assert!(future["results"].as_array().unwrap().is_empty());
+        let paged = pay
+            .api("GET", "/v1/payments?per_page=1&page=2", None, None)
+            .await
+            .json();
+        assert_eq!(paged["results"].as_array().unwrap().len(), 1);
+        let bad = pay.api("GET", "/v1/payments?status=paid", None, None).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.json()["field"], "status");
+        let bad_time = pay
+            .api("GET", "/v1/payments?from=yesterday", None, None)
+            .await;
+        assert_eq!(bad_time.json()["field"], "from");
+
+        let a_id = a["payment_id"].as_str().unwrap();
+        let cancelled = pay
+            .api("POST", &format!("/v1/payments/{a_id}/cancel"), None, None)
+            .await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+        assert_eq!(cancelled.json()["state"]["status"], "cancelled");
+        let twice = pay
+            .api("POST", &format!("/v1/payments/{a_id}/cancel"), None, None)
+            .await;
+        assert_eq!(twice.status, StatusCode::CONFLICT);
+        let next = a["_links"]["next_url"]["href"]
+            .as_str()
+            .unwrap()
+            .replace("http://pay.test", "");
+        let started = pay
+            .send(Request::get(&next).body(Body::empty()).unwrap())
+            .await;
+        let page = pay
+            .send(
+                Request::get(started.header("location"))
+                    .header(header::COOKIE, started.cookie("civicpay_card"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert!(
+            !page.body.contains("card_number"),
+            "a cancelled payment shows no card form"
+        );
+        let capture = pay
+            .api(
+                "POST",
+                &format!("/v1/payments/{paid_id}/capture"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(capture.status, StatusCode::CONFLICT, "already captured");
+    }
+);

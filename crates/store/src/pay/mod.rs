@@ -15,7 +15,8 @@ pub use csp_reports::CspReport;
 pub use jobs::AwaitingOutcome;
 pub use merchants::Merchant;
 pub use payments::{
-    Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, TransitionError,
+    Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, PaymentFilter,
+    TransitionError,
 };
 pub use refunds::{Refund, RefundRefusal};
 

@@ -40,6 +40,17 @@ pub enum Created {
     KeyReused,
 }
 
+/// Search criteria for a city's payments; `None` matches anything.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub reference: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<jiff::Timestamp>,
+    pub to: Option<jiff::Timestamp>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
 /// Facts learned along with a transition; `None` leaves a column as it is.
 #[derive(Debug, Default, Clone)]
 pub struct PaymentChange {
@@ -246,6 +257,38 @@ impl PayStore {
         .as_ref()
         .map(payment_from_row)
         .transpose()
+    }
+
+    /// A city's payments matching `filter`, newest first.
+    pub async fn list_payments(
+        &self,
+        tenant_id: &TenantId,
+        filter: &PaymentFilter,
+    ) -> Result<Vec<Payment>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language,
+                    metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
+                    captured_amount, refunded_amount, expires_at, created_at, updated_at
+             FROM payments
+             WHERE tenant_id = $1
+               AND (CAST($2 AS TEXT) IS NULL OR reference = $2)
+               AND (CAST($3 AS TEXT) IS NULL OR status = $3)
+               AND (CAST($4 AS BIGINT) IS NULL OR created_at >= $4)
+               AND (CAST($5 AS BIGINT) IS NULL OR created_at < $5)
+             ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7",
+        )
+        .bind(tenant_id.as_str())
+        .bind(filter.reference.as_deref())
+        .bind(filter.status.as_deref())
+        .bind(filter.from.map(to_micros))
+        .bind(filter.to.map(to_micros))
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(payment_from_row)
+        .collect()
     }
 
     /// A city's payments for one reference, newest first.
