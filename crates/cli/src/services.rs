@@ -75,6 +75,7 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
         PayConfig {
             public_url: config.pay_public_url(),
             served_over_tls: config.served_over_tls,
+            trusted_proxies: config.trusted_proxies.clone(),
             ..PayConfig::default()
         },
         config.pay_form_key()?,

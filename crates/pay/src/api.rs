@@ -547,3 +547,18 @@ pub(crate) async fn list_payments(
         .collect();
     Ok(Json(json!({ "page": page, "per_page": per_page, "results": payments })).into_response())
 }
+
+/// `GET /v1/alerts/declines`: the city's declined card attempts in the last
+/// hour, for alerting on card testing.
+pub(crate) async fn declines(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+) -> Result<Response, PayError> {
+    let merchant = authenticate(&state, &headers).await?;
+    let since = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    let count = state
+        .store
+        .declines_since(&merchant.tenant_id, since)
+        .await?;
+    Ok(Json(json!({ "window": "1h", "declines": count })).into_response())
+}

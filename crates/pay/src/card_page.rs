@@ -7,21 +7,41 @@ use crate::error::{PayError, ReturnOrigin};
 use crate::secrets::{hash_secret, new_secret};
 use crate::views::{CardPage, Field, Link, MessagePage, SummaryError};
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::payment::{Payment, PaymentEvent, PaymentStatus};
 use civicpay_core::{PaymentId, TenantId};
 use civicpay_gateway::{AuthorisationOutcome, AuthorisationRequest};
 use civicpay_store::pay::{LinkRefusal, PaymentChange, TransitionError};
+use civicpay_store::rate_limits::RateDecision;
 use civicpay_vault::{CardError, CardNumber, Expiry, SecurityCode};
-use civicpay_web::Translator;
 use civicpay_web::form_token::{COOKIE_NAME as FORM_COOKIE, cookie_value};
 use civicpay_web::style::STYLESHEET;
+use civicpay_web::{ClientIp, Translator};
 use serde::Deserialize;
 use zeroize::Zeroize;
 
 const SESSION_COOKIE: &str = "civicpay_card";
+
+/// The connection's peer address, when the server recorded one.
+pub(crate) struct Peer(Option<std::net::SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map(|ConnectInfo(a)| *a),
+        ))
+    }
+}
 
 fn set_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
@@ -482,6 +502,7 @@ fn card_error_message(t: &Translator, e: CardError) -> String {
 pub(crate) async fn submit(
     State(state): State<PayState>,
     Path((tenant, payment)): Path<(String, String)>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     form: Result<Form<CardForm>, FormRejection>,
 ) -> Result<Response, PayError> {
@@ -561,6 +582,37 @@ pub(crate) async fn submit(
         ));
     }
 
+    // Card-testing defences: per address and per card, before any money moves.
+    let client = ClientIp::resolve(peer, &headers, &state.config.trusted_proxies);
+    let fingerprint = state.fingerprints.fingerprint(&number);
+    let now = jiff::Timestamp::now();
+    let window = state.config.velocity_window;
+    for (bucket, limit) in [
+        (
+            format!("card-address:{client}"),
+            state.config.card_attempts_per_address,
+        ),
+        (
+            format!("card-fingerprint:{}", fingerprint.as_str()),
+            state.config.card_attempts_per_card,
+        ),
+    ] {
+        if let RateDecision::Limited { retry_after } = state
+            .store
+            .rate_limit_hit(&bucket, limit, window, now)
+            .await?
+        {
+            tracing::warn!(payment = %payment.id, limit = bucket.split(':').next().unwrap_or_default(), "card velocity limit reached");
+            let minutes = retry_after.as_secs().div_ceil(60).max(1);
+            let title = t.get("error-rate-limited-title");
+            let body = t.count("error-rate-limited-body", "minutes", minutes);
+            return Ok((
+                StatusCode::TOO_MANY_REQUESTS,
+                MessagePage::new(t, title, body, None),
+            )
+                .into_response());
+        }
+    }
     let submitted = state
         .store
         .transition(

@@ -38,6 +38,13 @@ pub struct PayConfig {
     /// Card attempts per payment before it fails.
     pub max_attempts: i64,
     pub served_over_tls: bool,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Card submissions allowed per client address per window.
+    pub card_attempts_per_address: u32,
+    /// Card submissions allowed per card (by fingerprint) per window.
+    pub card_attempts_per_card: u32,
+    pub velocity_window: Duration,
 }
 
 impl Default for PayConfig {
@@ -47,6 +54,10 @@ impl Default for PayConfig {
             payment_ttl: Duration::from_secs(90 * 60),
             max_attempts: 3,
             served_over_tls: false,
+            trusted_proxies: Vec::new(),
+            card_attempts_per_address: 10,
+            card_attempts_per_card: 5,
+            velocity_window: Duration::from_secs(600),
         }
     }
 }
@@ -57,6 +68,7 @@ pub struct PayState {
     pub connector: Arc<dyn Connector>,
     pub config: Arc<PayConfig>,
     pub form_tokens: FormTokens,
+    pub fingerprints: civicpay_vault::FingerprintKey,
 }
 
 impl PayState {
@@ -67,11 +79,22 @@ impl PayState {
         form_key: [u8; 32],
     ) -> Self {
         let form_tokens = FormTokens::new(form_key, config.served_over_tls);
+        // The fingerprint key (velocity limits per card) is derived from the
+        // form key, so it is never stored apart.
+        let fingerprint_key: [u8; 32] = {
+            use sha2::{Digest, Sha256};
+            Sha256::new()
+                .chain_update(b"civicpay-fingerprint-key:")
+                .chain_update(form_key)
+                .finalize()
+                .into()
+        };
         Self {
             store,
             connector,
             config: Arc::new(config),
             form_tokens,
+            fingerprints: civicpay_vault::FingerprintKey::new(fingerprint_key),
         }
     }
 }
@@ -90,6 +113,7 @@ pub fn app(state: PayState) -> Router {
             "/v1/payments/{id}/refunds",
             post(api::create_refund).get(api::list_refunds),
         )
+        .route("/v1/alerts/declines", get(api::declines))
         .route("/card/start/{token}", get(card_page::start))
         .route(
             "/card/{tenant}/{payment}",

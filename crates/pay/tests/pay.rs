@@ -984,3 +984,37 @@ on_both!(
         assert_eq!(capture.status, StatusCode::CONFLICT, "already captured");
     }
 );
+
+on_both!(
+    card_testing_is_slowed_per_card_and_counted,
+    async |pay: &Pay| {
+        // The same declined card tried on several payments: the fifth attempt
+        // within the window is the last the acquirer sees (default limit 5).
+        let mut last = None;
+        for i in 0..6 {
+            let created = pay.create(&format!("TEST-{i}")).await;
+            let (path, cookies, page) = pay.open_card_page(&created).await;
+            last = Some(
+                pay.submit(
+                    &path,
+                    &cookies,
+                    &page.form_token(),
+                    "4000 0000 0000 0002",
+                    "739",
+                )
+                .await,
+            );
+        }
+        let last = last.unwrap();
+        assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS, "{}", last.body);
+        assert!(last.body.contains("Too many attempts"));
+        let alerts = pay
+            .api("GET", "/v1/alerts/declines", None, None)
+            .await
+            .json();
+        assert_eq!(
+            alerts["declines"], 5,
+            "five declines reached the acquirer, the sixth was stopped"
+        );
+    }
+);

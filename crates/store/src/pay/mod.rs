@@ -50,6 +50,34 @@ impl PayStore {
         PayStore { store }
     }
 
+    /// Counts an attempt against a velocity limit (see [`Store::rate_limit_hit`]).
+    pub async fn rate_limit_hit(
+        &self,
+        bucket: &str,
+        limit: u32,
+        window: std::time::Duration,
+        now: jiff::Timestamp,
+    ) -> Result<crate::rate_limits::RateDecision, StoreError> {
+        self.store.rate_limit_hit(bucket, limit, window, now).await
+    }
+
+    /// Declined card attempts for a city since `since`, for alerting on card
+    /// testing.
+    pub async fn declines_since(
+        &self,
+        tenant_id: &civicpay_core::TenantId,
+        since: jiff::Timestamp,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM payment_events
+             WHERE tenant_id = $1 AND at >= $2 AND event IN ('declined', 'declined_retry_allowed')",
+        )
+        .bind(tenant_id.as_str())
+        .bind(crate::to_micros(since))
+        .fetch_one(self.store.pool())
+        .await?)
+    }
+
     pub async fn close(&self) {
         self.store.close().await;
     }
