@@ -29,6 +29,15 @@ pub async fn prepare_pay(config: &Config, portal: &Store) -> anyhow::Result<PayS
         .await?;
         let key = civicpay_web::service_key::portal_pay_key(&service_key, tenant.id.as_str());
         pay.ensure_pay_api_key(&tenant.id, &key, "portal").await?;
+        let webhook_url = format!(
+            "{}/api/v1/pay-webhooks/{}",
+            config.portal_public_url().trim_end_matches('/'),
+            tenant.slug
+        );
+        let webhook_secret =
+            civicpay_web::service_key::portal_webhook_secret(&service_key, tenant.id.as_str());
+        pay.set_webhook_endpoint(&tenant.id, &webhook_url, &webhook_secret)
+            .await?;
     }
     Ok(pay)
 }
@@ -123,6 +132,19 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
             }
         })
     };
+    let delivering = {
+        let state = pay_state.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut every = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                every.tick().await;
+                if let Err(e) = civicpay_pay::webhooks::deliver_due(&state, &client).await {
+                    tracing::warn!(error = %e, "webhook delivery failed");
+                }
+            }
+        })
+    };
     let pruning = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -150,6 +172,7 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
     let (portal_result, pay_result) = tokio::join!(portal, pay);
     pruning.abort();
     reconciling.abort();
+    delivering.abort();
     portal_result?;
     pay_result?;
     Ok(())

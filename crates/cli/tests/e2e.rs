@@ -351,3 +351,92 @@ async fn a_resident_pays_in_a_real_browser_and_every_page_is_accessible() {
     assert_accessible(&client, "receipt").await;
     client.close().await.unwrap();
 }
+
+/// The resident closes the tab after paying: pay's signed webhook still
+/// tells the portal, and the bill is paid without the return visit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bill_is_paid_even_if_the_browser_never_comes_back() {
+    let (_running, portal, pay) = start_demo("webhook").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar = Jar::default();
+    let form = get(
+        &client,
+        &mut jar,
+        &format!("{portal}/lac-vert/pay/stationnement"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let token = between(&form, "name=\"form_token\" value=\"", "\"").to_owned();
+    let lookup = [
+        ("form_token", token.as_str()),
+        ("reference", "PK-2026-004000"),
+        ("verification", "KPU2067"),
+    ];
+    let bill_page = post(
+        &client,
+        &mut jar,
+        &format!("{portal}/lac-vert/pay/stationnement"),
+        &lookup,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let action = between(&bill_page, "<form method=\"post\" action=\"", "\"").to_owned();
+    let to_pay = post(
+        &client,
+        &mut jar,
+        &format!("{portal}{action}"),
+        &[("form_token", &token)],
+    )
+    .await;
+    let next_url = to_pay.headers()["location"].to_str().unwrap().to_owned();
+    let started = get(&client, &mut jar, &next_url).await;
+    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
+    let card_page = get(&client, &mut jar, &card_url)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let paid = post(
+        &client,
+        &mut jar,
+        &card_url,
+        &[
+            ("form_token", &card_token),
+            ("cardholder_name", "Léa Roy"),
+            ("card_number", "5555 5555 5555 4444"),
+            ("expiry", "12/30"),
+            ("security_code", "123"),
+            ("postal_code", "K0A 1A0"),
+            ("email", ""),
+        ],
+    )
+    .await;
+    assert_eq!(paid.status(), 303);
+    // The redirect back to the portal is never followed. (At most 18 more
+    // look-ups: the portal's limit is 20 per address per 10 minutes.)
+    for _ in 0..18 {
+        let page = post(
+            &client,
+            &mut jar,
+            &format!("{portal}/lac-vert/pay/stationnement"),
+            &lookup,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        if page.contains("tag--paid") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    panic!("the webhook never marked the bill paid");
+}

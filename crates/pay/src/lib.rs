@@ -14,6 +14,7 @@ mod error;
 pub mod reconcile;
 mod secrets;
 mod views;
+pub mod webhooks;
 
 pub use error::PayError;
 pub use secrets::hash_secret;

@@ -118,6 +118,10 @@ pub fn app(state: AppState) -> Router {
     ));
     let api = Router::new()
         .route("/api/v1/bills", post(routes::api::import_bills))
+        .route(
+            "/api/v1/pay-webhooks/{tenant}",
+            post(routes::api::pay_webhook),
+        )
         .layer(DefaultBodyLimit::max(state.config.api_body_limit));
     Router::new()
         .route("/", get(routes::resident::home))

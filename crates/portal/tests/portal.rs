@@ -899,3 +899,108 @@ fn arbitrary_requests_never_cause_a_server_error() {
         .unwrap();
     runtime.block_on(portal.finish());
 }
+
+/// Pay's webhook: refused unless signed with the city's secret, and a bill
+/// is credited once however often it arrives.
+#[tokio::test]
+async fn pay_webhooks_are_verified_and_credit_a_bill_once() {
+    let service_key = [77u8; 32];
+    let config = PortalConfig {
+        pay: Some(civicpay_portal::PayLink {
+            api_url: "http://127.0.0.1:9".into(),
+            service_key,
+            portal_public_url: "http://portal.test".into(),
+            pay_public_url: "http://pay.test".into(),
+        }),
+        ..PortalConfig::default()
+    };
+    let portal = Portal::with(config).await;
+    let tenant = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let sample = portal.sample("springfield", "water");
+    let water = portal
+        .store
+        .bill_type_by_slug(
+            &tenant.id,
+            &civicpay_core::BillTypeSlug::parse("water").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let bill = portal
+        .store
+        .bills_by_reference(
+            &tenant.id,
+            &water.id,
+            &civicpay_core::BillReference::parse(&sample.reference).unwrap(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let local = portal
+        .store
+        .create_bill_payment(&tenant.id, &bill.id, bill.balance())
+        .await
+        .unwrap();
+    let body = serde_json::json!({
+        "id": "d1", "type": "payment.succeeded",
+        "payment": {"payment_id": "p1", "status": "success", "captured_amount": bill.balance().minor(),
+                    "metadata": {"bill_payment_id": local}, "card": {"brand": "visa", "last4": "4242"}}
+    })
+    .to_string();
+    let send = |signature: String| {
+        Request::post("/api/v1/pay-webhooks/springfield")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("civicpay-signature", signature)
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    let now = jiff::Timestamp::now().as_second();
+    let secret = civicpay_web::service_key::portal_webhook_secret(&service_key, tenant.id.as_str());
+    let forged = civicpay_web::webhook_signature::sign("not-the-secret", now, body.as_bytes());
+    assert_eq!(
+        portal.send(send(forged)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let stale = civicpay_web::webhook_signature::sign(&secret, now - 3600, body.as_bytes());
+    assert_eq!(
+        portal.send(send(stale)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let other_city = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let wrong_city = civicpay_web::webhook_signature::sign(
+        &civicpay_web::service_key::portal_webhook_secret(&service_key, other_city.id.as_str()),
+        now,
+        body.as_bytes(),
+    );
+    assert_eq!(
+        portal.send(send(wrong_city)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    for _ in 0..3 {
+        let good = civicpay_web::webhook_signature::sign(&secret, now, body.as_bytes());
+        assert_eq!(portal.send(send(good)).await.status, StatusCode::OK);
+    }
+    let credited = portal
+        .store
+        .bill(&tenant.id, &bill.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        credited.amount_paid,
+        bill.balance(),
+        "three deliveries, one credit"
+    );
+    assert_eq!(credited.status, civicpay_core::BillStatus::Paid);
+    portal.finish().await;
+}

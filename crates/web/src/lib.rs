@@ -9,6 +9,7 @@ pub mod headers;
 pub mod i18n;
 pub mod service_key;
 pub mod style;
+pub mod webhook_signature;
 
 pub use client_ip::ClientIp;
 pub use form_token::FormTokens;

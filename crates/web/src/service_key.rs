@@ -19,6 +19,16 @@ pub fn portal_pay_key(shared_secret: &[u8; 32], tenant_id: &str) -> String {
     )
 }
 
+/// The secret pay signs a city's webhooks to the portal with.
+pub fn portal_webhook_secret(shared_secret: &[u8; 32], tenant_id: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(shared_secret) else {
+        return String::new();
+    };
+    mac.update(b"civicpay-portal-webhook-secret:");
+    mac.update(tenant_id.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

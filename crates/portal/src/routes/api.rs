@@ -94,3 +94,79 @@ fn report_json(report: &ImportReport) -> serde_json::Value {
         "errors": errors,
     })
 }
+
+/// `POST /api/v1/pay-webhooks/{city}`: pay reports a finished payment. The
+/// signature (a secret derived for this city) is checked before anything
+/// is read; the bill is credited once, whether this or the resident's
+/// return arrives first.
+pub(crate) async fn pay_webhook(
+    State(state): State<AppState>,
+    axum::extract::Path(slug): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, PortalError> {
+    use civicpay_store::bill_payments::PayOutcome;
+    use civicpay_web::webhook_signature::{HEADER, verify};
+    let slug = civicpay_core::TenantSlug::parse(&slug).map_err(|_| PortalError::NotFound)?;
+    let tenant = state
+        .store
+        .tenant_by_slug(&slug)
+        .await?
+        .ok_or(PortalError::NotFound)?;
+    let link = state.config.pay.as_ref().ok_or(PortalError::NotFound)?;
+    let secret =
+        civicpay_web::service_key::portal_webhook_secret(&link.service_key, tenant.id.as_str());
+    let signature = headers
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(PortalError::Unauthorized)?;
+    verify(
+        &secret,
+        signature,
+        &body,
+        jiff::Timestamp::now().as_second(),
+        300,
+    )
+    .map_err(|e| {
+        tracing::warn!(city = %tenant.slug, error = %e, "webhook signature refused");
+        PortalError::Unauthorized
+    })?;
+    let event: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| PortalError::BadRequest(format!("webhook body is not JSON: {e}")))?;
+    let payment = event.get("payment").cloned().unwrap_or_default();
+    let Some(local_id) = payment
+        .pointer("/metadata/bill_payment_id")
+        .and_then(|v| v.as_str())
+    else {
+        // Not a payment the portal started (another city system's): fine.
+        return Ok(StatusCode::OK);
+    };
+    if state
+        .store
+        .bill_payment(&tenant.id, local_id)
+        .await?
+        .is_none()
+    {
+        return Ok(StatusCode::OK);
+    }
+    let text_at = |pointer: &str| {
+        payment
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let outcome = PayOutcome {
+        status: text_at("/status").unwrap_or_default(),
+        captured: payment
+            .get("captured_amount")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0),
+        card_brand: text_at("/card/brand"),
+        card_last4: text_at("/card/last4"),
+    };
+    state
+        .store
+        .record_pay_outcome(&tenant.id, local_id, &outcome)
+        .await?;
+    Ok(StatusCode::OK)
+}

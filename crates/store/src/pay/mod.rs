@@ -9,6 +9,7 @@ mod jobs;
 mod merchants;
 mod payments;
 mod refunds;
+mod webhooks;
 
 pub use card_page::LinkRefusal;
 pub use csp_reports::CspReport;
@@ -19,6 +20,7 @@ pub use payments::{
     TransitionError,
 };
 pub use refunds::{Refund, RefundRefusal};
+pub use webhooks::{DeliveryRecord, DueDelivery, MAX_WEBHOOK_ATTEMPTS};
 
 use crate::{Backend, Store, StoreError};
 

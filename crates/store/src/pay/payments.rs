@@ -411,6 +411,9 @@ impl PayStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if to.is_finished() {
+            queue_webhook(&mut tx, tenant_id, id, to).await?;
+        }
         tx.commit().await?;
         self.payment(tenant_id, id)
             .await?
@@ -427,4 +430,76 @@ impl PayStore {
                 .rows_affected(),
         )
     }
+}
+
+/// The webhook event a finished payment produces.
+fn webhook_event(status: PaymentStatus) -> &'static str {
+    match status {
+        PaymentStatus::Success => "payment.succeeded",
+        PaymentStatus::Cancelled => "payment.cancelled",
+        PaymentStatus::Expired => "payment.expired",
+        _ => "payment.failed",
+    }
+}
+
+/// Queues the webhook for a payment that just finished, inside the
+/// transaction that finished it: the change and its report stand or fall
+/// together. Nothing is queued for a city without an endpoint.
+async fn queue_webhook(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tenant_id: &TenantId,
+    id: &PaymentId,
+    status: PaymentStatus,
+) -> Result<(), StoreError> {
+    let has_endpoint: Option<String> =
+        sqlx::query_scalar("SELECT tenant_id FROM webhook_endpoints WHERE tenant_id = $1")
+            .bind(tenant_id.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    if has_endpoint.is_none() {
+        return Ok(());
+    }
+    let row = sqlx::query(
+        "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language,
+                metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
+                captured_amount, refunded_amount, expires_at, created_at, updated_at
+         FROM payments WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id.as_str())
+    .bind(id.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    let payment = payment_from_row(&row)?;
+    let delivery_id = uuid::Uuid::now_v7().to_string();
+    let now = jiff::Timestamp::now();
+    let event = webhook_event(status);
+    let payload = serde_json::json!({
+        "id": delivery_id,
+        "type": event,
+        "created_at": now.to_string(),
+        "payment": {
+            "payment_id": payment.id,
+            "status": payment.status.code(),
+            "amount": payment.amount.minor(),
+            "currency": payment.amount.currency().code(),
+            "captured_amount": payment.captured.minor(),
+            "refunded_amount": payment.refunded.minor(),
+            "reference": payment.reference,
+            "metadata": payment.metadata,
+            "card": payment.card_last4.as_ref().map(|last4| serde_json::json!({ "brand": payment.card_brand, "last4": last4 })),
+        }
+    });
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, tenant_id, payment_id, event_type, payload, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+    )
+    .bind(delivery_id.as_str())
+    .bind(tenant_id.as_str())
+    .bind(id.as_str())
+    .bind(event)
+    .bind(to_json(&payload)?)
+    .bind(to_micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
