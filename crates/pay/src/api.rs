@@ -54,6 +54,17 @@ struct CreatePaymentRequest {
     metadata: Option<Value>,
     #[serde(default)]
     channel: Option<String>,
+    /// How to split the money across the city's GL codes: weights in minor
+    /// units (a bill's line items), proportionally applied.
+    #[serde(default)]
+    allocations: Option<Vec<AllocationRequest>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllocationRequest {
+    gl_code: String,
+    amount: i64,
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> PayError {
@@ -128,6 +139,21 @@ fn validate(
             "metadata must be a JSON object of at most 4 KB",
         ));
     }
+    let mut allocations = Vec::new();
+    for a in request.allocations.unwrap_or_default() {
+        let gl = civicpay_core::GlCode::parse(&a.gl_code)
+            .map_err(|e| invalid("allocations", format!("gl_code {e}")))?;
+        if !(1..=MAX_AMOUNT).contains(&a.amount) {
+            return Err(invalid(
+                "allocations",
+                "each allocation amount must be a positive number of minor units",
+            ));
+        }
+        allocations.push((gl.as_str().to_owned(), a.amount));
+    }
+    if allocations.len() > 50 {
+        return Err(invalid("allocations", "at most 50 allocations"));
+    }
     let ttl = jiff::SignedDuration::try_from(state.config.payment_ttl)
         .unwrap_or(jiff::SignedDuration::from_mins(90));
     Ok(NewPayment {
@@ -141,6 +167,7 @@ fn validate(
         metadata,
         channel,
         expires_at: jiff::Timestamp::now() + ttl,
+        allocations,
     })
 }
 

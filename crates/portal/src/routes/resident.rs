@@ -447,6 +447,7 @@ pub(crate) async fn pay_bill(
         "email": bill.email,
         "language": t.lang(),
         "metadata": { "bill_id": bill.id.as_str(), "bill_payment_id": local_id },
+        "allocations": bill.line_items.iter().map(|i| serde_json::json!({ "gl_code": i.gl_code.as_str(), "amount": i.amount.minor() })).collect::<Vec<_>>(),
         "channel": "web",
     });
     let client = PayClient::new(link)?;

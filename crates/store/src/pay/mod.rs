@@ -6,6 +6,7 @@
 mod card_page;
 mod csp_reports;
 mod jobs;
+mod ledger;
 mod merchants;
 mod payments;
 mod refunds;
@@ -14,6 +15,7 @@ mod webhooks;
 pub use card_page::LinkRefusal;
 pub use csp_reports::CspReport;
 pub use jobs::AwaitingOutcome;
+pub use ledger::UNALLOCATED_GL;
 pub use merchants::Merchant;
 pub use payments::{
     Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, PaymentFilter,

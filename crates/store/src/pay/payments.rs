@@ -19,6 +19,9 @@ pub struct NewPayment {
     pub metadata: serde_json::Value,
     pub channel: Channel,
     pub expires_at: jiff::Timestamp,
+    /// How captured money splits across the city's GL codes: (code, weight
+    /// in minor units). Empty: all to [`super::UNALLOCATED_GL`].
+    pub allocations: Vec<(String, i64)>,
 }
 
 /// A client's `Idempotency-Key` and a hash of the request it came with.
@@ -189,8 +192,8 @@ impl PayStore {
         };
         sqlx::query(
             "INSERT INTO payments (id, tenant_id, status, amount, currency, reference, description, return_url,
-                 email, language, metadata, channel, next_token_hash, expires_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
+                 email, language, metadata, channel, next_token_hash, expires_at, created_at, updated_at, allocations)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)",
         )
         .bind(payment.id.as_str())
         .bind(payment.tenant_id.as_str())
@@ -207,6 +210,7 @@ impl PayStore {
         .bind(token_hash)
         .bind(to_micros(payment.expires_at))
         .bind(to_micros(now))
+        .bind(to_json(&new.allocations)?)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -411,6 +415,9 @@ impl PayStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if to == PaymentStatus::Success {
+            post_capture(&mut tx, tenant_id, id).await?;
+        }
         if to.is_finished() {
             queue_webhook(&mut tx, tenant_id, id, to).await?;
         }
@@ -502,4 +509,29 @@ async fn queue_webhook(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Books a capture: acquirer clearing debited, revenue credited across the
+/// payment's GL allocation.
+async fn post_capture(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tenant_id: &TenantId,
+    id: &PaymentId,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT captured_amount, currency, allocations FROM payments WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+    let captured = Money::from_minor(
+        int(&row, "captured_amount")?,
+        parsed(&row, "currency", Currency::parse)?,
+    );
+    if captured.minor() <= 0 {
+        return Ok(());
+    }
+    let weights = super::ledger::allocation_weights(&text(&row, "allocations")?, captured);
+    let entry = civicpay_core::payment::JournalEntry::capture(captured, &weights)
+        .map_err(|e| StoreError::corrupt("ledger entry", e))?;
+    super::ledger::write_entry(tx, tenant_id, id, None, &entry).await
 }

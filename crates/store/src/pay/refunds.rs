@@ -141,6 +141,33 @@ impl PayStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if updated == 1 && succeeded {
+            let row = sqlx::query(
+                "SELECT r.payment_id, r.amount, p.currency, p.allocations FROM refunds r
+                 JOIN payments p ON p.id = r.payment_id AND p.tenant_id = r.tenant_id
+                 WHERE r.tenant_id = $1 AND r.id = $2",
+            )
+            .bind(tenant_id.as_str())
+            .bind(refund_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            let amount = Money::from_minor(
+                int(&row, "amount")?,
+                parsed(&row, "currency", Currency::parse)?,
+            );
+            let weights = super::ledger::allocation_weights(&text(&row, "allocations")?, amount);
+            let entry = civicpay_core::payment::JournalEntry::refund(amount, &weights)
+                .map_err(|e| StoreError::corrupt("ledger entry", e))?;
+            let payment_id = parsed(&row, "payment_id", PaymentId::parse)?;
+            super::ledger::write_entry(
+                &mut tx,
+                tenant_id,
+                &payment_id,
+                Some(refund_id.as_str()),
+                &entry,
+            )
+            .await?;
+        }
         if updated == 1 && !succeeded {
             sqlx::query(
                 "UPDATE payments SET refunded_amount = refunded_amount - (SELECT amount FROM refunds WHERE tenant_id = $1 AND id = $2), updated_at = $3

@@ -31,6 +31,7 @@ fn new_payment(merchant: &Merchant, reference: &str) -> NewPayment {
         metadata: serde_json::json!({"bill": "UB-1"}),
         channel: Channel::Web,
         expires_at: jiff::Timestamp::now() + jiff::SignedDuration::from_mins(90),
+        allocations: vec![("WATER".into(), 3_000), ("SEWER".into(), 1_200)],
     }
 }
 
@@ -408,3 +409,79 @@ pay_store_test!(pay_api_keys_name_their_city, |store: PayStore| async move {
         None
     );
 });
+
+pay_store_test!(
+    captures_and_refunds_are_booked_and_the_books_balance,
+    |store: PayStore| async move {
+        let city = merchant(&store, "springfield").await;
+        let t = &city.tenant_id;
+        let mut ids = Vec::new();
+        for reference in ["L1", "L2"] {
+            let Created::New { payment, .. } = store
+                .create_payment(&new_payment(&city, reference), &token(), None, render)
+                .await
+                .unwrap()
+            else {
+                panic!()
+            };
+            for (event, change) in [
+                (PaymentEvent::CardPageOpened, PaymentChange::default()),
+                (
+                    PaymentEvent::CardSubmitted,
+                    PaymentChange {
+                        add_attempt: true,
+                        ..PaymentChange::default()
+                    },
+                ),
+                (PaymentEvent::Authorised, PaymentChange::default()),
+                (
+                    PaymentEvent::Captured,
+                    PaymentChange {
+                        captured: Some(4_200),
+                        ..PaymentChange::default()
+                    },
+                ),
+            ] {
+                store
+                    .transition(t, &payment.id, event, "test", change)
+                    .await
+                    .unwrap();
+            }
+            ids.push(payment.id);
+        }
+        let refund = store
+            .reserve_refund(t, &ids[0], 1_001, None)
+            .await
+            .unwrap()
+            .unwrap();
+        store.finish_refund(t, &refund.id, true).await.unwrap();
+        let failed = store
+            .reserve_refund(t, &ids[1], 500, None)
+            .await
+            .unwrap()
+            .unwrap();
+        store.finish_refund(t, &failed.id, false).await.unwrap();
+        assert_eq!(
+            store.ledger_check(t).await.unwrap(),
+            (0, 0),
+            "every entry balances"
+        );
+        let revenue = store.revenue_by_gl(t).await.unwrap();
+        // 8,400 captured split 30:12; 1,001 refunded split the same way, to the cent.
+        assert_eq!(
+            revenue,
+            vec![
+                ("SEWER".to_owned(), 2_400 - 286),
+                ("WATER".to_owned(), 6_000 - 715)
+            ]
+        );
+        let total: i64 = revenue.iter().map(|(_, r)| r).sum();
+        assert_eq!(total, 8_400 - 1_001, "no cent created or lost");
+        let after_failure = store.payment(t, &ids[1]).await.unwrap().unwrap();
+        assert_eq!(
+            after_failure.refunded.minor(),
+            0,
+            "a failed refund gives its reservation back"
+        );
+    }
+);

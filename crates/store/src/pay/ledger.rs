@@ -1,0 +1,103 @@
+//! Ledger postings, written in the same transaction as the capture or the
+//! refund they record.
+
+use super::PayStore;
+use crate::rows::int;
+use crate::{StoreError, to_micros};
+use civicpay_core::payment::{JournalEntry, LedgerAccount};
+use civicpay_core::{GlCode, Money, PaymentId, TenantId};
+
+/// The GL code for money a city did not allocate when creating a payment.
+pub const UNALLOCATED_GL: &str = "UNALLOCATED";
+
+pub(crate) fn allocation_weights(json: &str, amount: Money) -> Vec<(GlCode, Money)> {
+    let parsed: Vec<(String, i64)> = serde_json::from_str(json).unwrap_or_default();
+    let weights: Vec<(GlCode, Money)> = parsed
+        .into_iter()
+        .filter_map(|(gl, minor)| {
+            Some((
+                GlCode::parse(&gl).ok()?,
+                Money::from_minor(minor, amount.currency()),
+            ))
+        })
+        .filter(|(_, m)| m.minor() > 0)
+        .collect();
+    if weights.is_empty() {
+        GlCode::parse(UNALLOCATED_GL)
+            .map(|gl| vec![(gl, amount)])
+            .unwrap_or_default()
+    } else {
+        weights
+    }
+}
+
+pub(crate) async fn write_entry(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tenant_id: &TenantId,
+    payment_id: &PaymentId,
+    refund_id: Option<&str>,
+    entry: &JournalEntry,
+) -> Result<(), StoreError> {
+    let entry_id = uuid::Uuid::now_v7().to_string();
+    let now = to_micros(jiff::Timestamp::now());
+    for (line, posting) in entry.postings().iter().enumerate() {
+        let (account, gl) = match &posting.account {
+            LedgerAccount::AcquirerClearing => ("acquirer_clearing", None),
+            LedgerAccount::Revenue(gl) => ("revenue", Some(gl.as_str())),
+        };
+        sqlx::query(
+            "INSERT INTO ledger_postings (entry_id, line, tenant_id, payment_id, refund_id, account, gl_code, amount, currency, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(entry_id.as_str())
+        .bind(i64::try_from(line).unwrap_or(i64::MAX))
+        .bind(tenant_id.as_str())
+        .bind(payment_id.as_str())
+        .bind(refund_id)
+        .bind(account)
+        .bind(gl)
+        .bind(posting.amount.minor())
+        .bind(posting.amount.currency().code())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl PayStore {
+    /// The sum of all of a city's postings (zero when the books balance) and
+    /// the number of journal entries that do not sum to zero.
+    pub async fn ledger_check(&self, tenant_id: &TenantId) -> Result<(i64, i64), StoreError> {
+        let total = sqlx::query("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM ledger_postings WHERE tenant_id = $1")
+            .bind(tenant_id.as_str())
+            .fetch_one(self.store.pool())
+            .await?;
+        let unbalanced = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (
+                 SELECT entry_id FROM ledger_postings WHERE tenant_id = $1 GROUP BY entry_id HAVING SUM(amount) <> 0
+             ) AS unbalanced",
+        )
+        .bind(tenant_id.as_str())
+        .fetch_one(self.store.pool())
+        .await?;
+        Ok((int(&total, "total")?, int(&unbalanced, "n")?))
+    }
+
+    /// Revenue credited per GL code for a city (positive = money in).
+    pub async fn revenue_by_gl(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query(
+            "SELECT gl_code, CAST(-SUM(amount) AS BIGINT) AS revenue FROM ledger_postings
+             WHERE tenant_id = $1 AND account = 'revenue' GROUP BY gl_code ORDER BY gl_code",
+        )
+        .bind(tenant_id.as_str())
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((crate::rows::text(r, "gl_code")?, int(r, "revenue")?)))
+        .collect()
+    }
+}
