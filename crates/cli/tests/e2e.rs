@@ -18,6 +18,14 @@ struct Running {
     dir: std::path::PathBuf,
 }
 
+impl Running {
+    /// Stops the process; its folder stays until the value is dropped.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -111,7 +119,20 @@ async fn post(
 /// Starts `civicpay demo` on two free ports; returns the portal and pay
 /// base URLs once the portal answers.
 async fn start_demo(name: &str) -> (Running, String, String) {
+    start_demo_logging(name, None).await
+}
+
+/// As [`start_demo`], with the process's log written to `log` at `level`.
+async fn start_demo_logging(name: &str, log: Option<(&str, &str)>) -> (Running, String, String) {
     let dir = std::env::temp_dir().join(format!("civicpay-e2e-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (level, stderr) = match log {
+        Some((level, file)) => (
+            level.to_owned(),
+            Stdio::from(std::fs::File::create(dir.join(file)).unwrap()),
+        ),
+        None => ("warn".to_owned(), Stdio::null()),
+    };
     let (portal_port, pay_port) = (free_port(), free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_civicpay"))
         .args([
@@ -122,10 +143,10 @@ async fn start_demo(name: &str) -> (Running, String, String) {
             &format!("127.0.0.1:{pay_port}"),
         ])
         .env("CIVICPAY_DATA_DIR", &dir)
-        .env("CIVICPAY_LOG", "warn")
+        .env("CIVICPAY_LOG", level)
         .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let running = Running { child, dir };
@@ -439,4 +460,170 @@ async fn a_bill_is_paid_even_if_the_browser_never_comes_back() {
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     panic!("the webhook never marked the bill paid");
+}
+
+/// Pays (or tries to pay) one demo bill with `card` and `code`, without
+/// following the redirect back; returns pay's answer to the card post.
+#[allow(clippy::too_many_arguments)]
+async fn try_card(
+    client: &reqwest::Client,
+    portal: &str,
+    pay: &str,
+    path: &str,
+    reference: &str,
+    verification: &str,
+    card: &str,
+    code: &str,
+) -> reqwest::StatusCode {
+    let mut jar = Jar::default();
+    let form = get(client, &mut jar, &format!("{portal}{path}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let token = between(&form, "name=\"form_token\" value=\"", "\"").to_owned();
+    let lookup = [
+        ("form_token", token.as_str()),
+        ("reference", reference),
+        ("verification", verification),
+    ];
+    let bill_page = post(client, &mut jar, &format!("{portal}{path}"), &lookup)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let action = between(&bill_page, "<form method=\"post\" action=\"", "\"").to_owned();
+    let to_pay = post(
+        client,
+        &mut jar,
+        &format!("{portal}{action}"),
+        &[("form_token", &token)],
+    )
+    .await;
+    let next_url = to_pay.headers()["location"].to_str().unwrap().to_owned();
+    let started = get(client, &mut jar, &next_url).await;
+    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
+    let card_page = get(client, &mut jar, &card_url).await.text().await.unwrap();
+    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
+    post(
+        client,
+        &mut jar,
+        &card_url,
+        &[
+            ("form_token", &card_token),
+            ("cardholder_name", "Canary Test"),
+            ("card_number", card),
+            ("expiry", "12/30"),
+            ("security_code", code),
+            ("postal_code", "62704"),
+            ("email", "canary@example.org"),
+        ],
+    )
+    .await
+    .status()
+}
+
+fn occurrences(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(occurrences(&path, needle));
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+/// Invariant 1, the canary: approved and declined payments with trace-level
+/// logging, then every file the processes wrote (both databases with their
+/// WAL, the simulator's store, secrets, the log) is searched for the card
+/// numbers, spaced or not, and for the security codes beside their field
+/// names. Nothing may be found, and a copy planted on purpose must be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_file_any_process_wrote_holds_a_card_number_or_security_code() {
+    let (running, portal, pay) =
+        start_demo_logging("canary", Some(("trace", "civicpay.log"))).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cards = [
+        (
+            "/springfield/pay/water",
+            "1000-61166",
+            "62703",
+            "4242 4242 4242 4242",
+            "917",
+        ),
+        (
+            "/springfield/pay/parking",
+            "PK-2026-004000",
+            "HEG3375",
+            "4000 0000 0000 0002",
+            "863",
+        ),
+        (
+            "/springfield/pay/permits",
+            "PER-26-00300",
+            "Côté",
+            "3782 822463 10005",
+            "7391",
+        ),
+    ];
+    for (path, reference, verification, card, code) in cards {
+        let status = try_card(
+            &client,
+            &portal,
+            &pay,
+            path,
+            reference,
+            verification,
+            card,
+            code,
+        )
+        .await;
+        assert!(
+            status.is_redirection() || status.is_success(),
+            "{card}: {status}"
+        );
+    }
+    // Let webhooks and logs settle, then stop the processes so every buffer
+    // and WAL page is on disk.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut running = running;
+    running.stop();
+    let dir = running.dir.clone();
+    let log = std::fs::read_to_string(dir.join("civicpay.log")).unwrap_or_default();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "the log really was verbose"
+    );
+    for (_, _, _, card, code) in cards {
+        let compact = card.replace(' ', "");
+        for needle in [
+            compact.as_str(),
+            card,
+            &format!("security_code={code}"),
+            &format!("\"security_code\":\"{code}\""),
+        ] {
+            assert_eq!(
+                occurrences(&dir, needle.as_bytes()),
+                Vec::<String>::new(),
+                "{needle} was written"
+            );
+        }
+    }
+    std::fs::write(dir.join("planted"), b"x 4242424242424242 x").unwrap();
+    assert_eq!(
+        occurrences(&dir, b"4242424242424242").len(),
+        1,
+        "the scan finds a planted copy"
+    );
 }
