@@ -40,6 +40,12 @@ pub struct Config {
     /// Secret shared by portal and pay, from which the portal's pay API
     /// keys are derived. Created on first run.
     pub service_key_file: Option<PathBuf>,
+    /// Receipts go here as `.eml` files unless `smtp_url` is set; default
+    /// `outbox` in `data_dir`.
+    pub mail_outbox: Option<PathBuf>,
+    /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://…`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
 }
 
 impl Default for Config {
@@ -61,6 +67,9 @@ impl Default for Config {
             gateway_url: None,
             gateway_timeout_secs: 10,
             service_key_file: None,
+            mail_outbox: None,
+            smtp_url: None,
+            mail_from: "civicpay <receipts@localhost>".to_owned(),
         }
     }
 }
@@ -145,7 +154,19 @@ impl Config {
     }
 
     pub fn portal(&self) -> civicpay_portal::PortalConfig {
+        let mail = civicpay_portal::Mail {
+            config: match &self.smtp_url {
+                Some(url) => civicpay_portal::MailConfig::Smtp { url: url.clone() },
+                None => civicpay_portal::MailConfig::Outbox(
+                    self.mail_outbox
+                        .clone()
+                        .unwrap_or_else(|| self.data_dir.join("outbox")),
+                ),
+            },
+            from: self.mail_from.clone(),
+        };
         civicpay_portal::PortalConfig {
+            mail: Some(mail),
             served_over_tls: self.served_over_tls,
             trusted_proxies: self.trusted_proxies.clone(),
             lookup_limit: self.lookup_limit,

@@ -279,6 +279,20 @@ async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
     );
     assert_eq!(total, paid_so_far, "paid exactly once");
     assert!(after.contains("There is nothing to pay on this bill."));
+    let outbox = _running.dir.join("outbox");
+    let mails: Vec<_> = std::fs::read_dir(&outbox)
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        mails.len(),
+        1,
+        "one receipt for one payment, however often the result was seen"
+    );
+    let mail = std::fs::read_to_string(mails[0].path()).unwrap();
+    assert!(
+        mail.contains("Subject: Payment received") && mail.contains(reference),
+        "{mail}"
+    );
 }
 
 /// The same in a real browser, with axe-core on every page: the card page,

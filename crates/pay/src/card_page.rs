@@ -624,6 +624,7 @@ pub(crate) async fn submit(
                 card_brand: Some(number.brand().code().to_owned()),
                 card_last4: Some(number.last4().to_owned()),
                 add_attempt: true,
+                email: (!typed.email.is_empty()).then(|| typed.email.clone()),
                 ..PaymentChange::default()
             },
         )

@@ -6,10 +6,12 @@
 mod error;
 mod page;
 mod pay_client;
+mod receipt_mail;
 mod routes;
 mod views;
 
 pub use error::PortalError;
+pub use receipt_mail::{Mail, MailConfig};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -36,6 +38,8 @@ pub struct PortalConfig {
     pub api_body_limit: usize,
     /// The pay service, when payments are switched on.
     pub pay: Option<PayLink>,
+    /// Where receipts go; `None` sends none.
+    pub mail: Option<Mail>,
 }
 
 /// How the portal reaches the pay service's API.
@@ -69,6 +73,7 @@ impl Default for PortalConfig {
             lookup_window: Duration::from_secs(600),
             api_body_limit: 32 * 1024 * 1024,
             pay: None,
+            mail: None,
         }
     }
 }

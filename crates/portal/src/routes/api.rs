@@ -105,7 +105,6 @@ pub(crate) async fn pay_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, PortalError> {
-    use civicpay_store::bill_payments::PayOutcome;
     use civicpay_web::webhook_signature::{HEADER, verify};
     let slug = civicpay_core::TenantSlug::parse(&slug).map_err(|_| PortalError::NotFound)?;
     let tenant = state
@@ -149,24 +148,6 @@ pub(crate) async fn pay_webhook(
     {
         return Ok(StatusCode::OK);
     }
-    let text_at = |pointer: &str| {
-        payment
-            .pointer(pointer)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let outcome = PayOutcome {
-        status: text_at("/status").unwrap_or_default(),
-        captured: payment
-            .get("captured_amount")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0),
-        card_brand: text_at("/card/brand"),
-        card_last4: text_at("/card/last4"),
-    };
-    state
-        .store
-        .record_pay_outcome(&tenant.id, local_id, &outcome)
-        .await?;
+    super::crediting::credit(&state, &tenant, local_id, &payment).await?;
     Ok(StatusCode::OK)
 }

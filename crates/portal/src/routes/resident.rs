@@ -16,7 +16,6 @@ use civicpay_core::{
     Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, Tenant,
     TenantSlug, VerificationValue,
 };
-use civicpay_store::bill_payments::PayOutcome;
 use civicpay_store::rate_limits::RateDecision;
 use civicpay_web::Translator;
 use civicpay_web::form_token::IssuedToken;
@@ -504,25 +503,8 @@ pub(crate) async fn payment_return(
         .ok_or(PortalError::NotFound)?;
     let pay_id = record.pay_payment_id.clone().ok_or(PortalError::NotFound)?;
     let payment = PayClient::new(link)?.payment(&tenant.id, &pay_id).await?;
-    let text_at = |pointer: &str| {
-        payment
-            .pointer(pointer)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let outcome = PayOutcome {
-        status: text_at("/state/status").unwrap_or_default(),
-        captured: payment
-            .get("captured_amount")
-            .and_then(serde_json::Value::as_i64)
-            .unwrap_or(0),
-        card_brand: text_at("/card/brand"),
-        card_last4: text_at("/card/last4"),
-    };
-    state
-        .store
-        .record_pay_outcome(&tenant.id, &local_id, &outcome)
-        .await?;
+    super::crediting::credit(&state, &tenant, &local_id, &payment).await?;
+    let outcome = super::crediting::outcome_of(&payment);
     let t = ctx.translator(Some(tenant.default_language));
     let finished = payment
         .pointer("/state/finished")
@@ -543,13 +525,7 @@ pub(crate) async fn payment_return(
         .ok_or(PortalError::NotFound)?;
     let language = t.language();
     let paid_at = record.updated_at.to_zoned(tenant.time_zone.time_zone());
-    let brand = match outcome.card_brand.as_deref() {
-        Some("visa") => "Visa",
-        Some("mastercard") => "Mastercard",
-        Some("amex") => "American Express",
-        Some("discover") => "Discover",
-        _ => "",
-    };
+    let brand = super::crediting::brand_name(outcome.card_brand.as_deref());
     let contact = t.args(
         "receipt-contact",
         &[

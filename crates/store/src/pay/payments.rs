@@ -63,6 +63,8 @@ pub struct PaymentChange {
     pub failure_code: Option<String>,
     pub add_attempt: bool,
     pub captured: Option<i64>,
+    /// The receipt address the resident typed on the card page.
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -386,7 +388,8 @@ impl PayStore {
                  authorisation_code = COALESCE($7, authorisation_code),
                  failure_code = COALESCE($8, failure_code),
                  attempts = attempts + $9,
-                 captured_amount = COALESCE($10, captured_amount)
+                 captured_amount = COALESCE($10, captured_amount),
+                 email = COALESCE($11, email)
              WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id.as_str())
@@ -399,6 +402,7 @@ impl PayStore {
         .bind(change.failure_code.as_deref())
         .bind(i64::from(change.add_attempt))
         .bind(change.captured)
+        .bind(change.email.as_deref())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
