@@ -90,6 +90,11 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         slow_seconds: u64,
     },
+    /// Webhooks from the pay service to the cities' systems.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
     /// Cities on this deployment.
     Tenant {
         #[command(subcommand)]
@@ -154,6 +159,18 @@ enum ApiKeyCommand {
         /// What the key is for, e.g. "utility billing system".
         #[arg(long, default_value = "back office")]
         label: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Queue a delivery again, now (its id is in the pay database's
+    /// webhook_deliveries table and in the logs).
+    Redeliver {
+        /// The delivery's id.
+        id: String,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -384,6 +401,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             axum::serve(listener, simulator.router())
                 .with_graceful_shutdown(shutdown_signal())
                 .await?;
+        }
+        Command::Webhooks {
+            command: WebhooksCommand::Redeliver { id, database },
+        } => {
+            let config = Config::load(config_file, database_flags(&database))?;
+            init_logging(&config);
+            if config.database_url.is_none() {
+                std::fs::create_dir_all(&config.data_dir)?;
+            }
+            let pay = civicpay_store::pay::PayStore::connect(&config.pay_database_url()).await?;
+            pay.migrate().await?;
+            if !pay.redeliver_webhook(&id).await? {
+                bail!("no webhook delivery {id:?}");
+            }
+            println!("delivery {id} queued; a running server sends it within seconds");
         }
         Command::Tenant {
             command: TenantCommand::List { database },
