@@ -11,6 +11,7 @@ mod api;
 mod card_page;
 mod csp_reports;
 mod error;
+mod openapi;
 pub mod reconcile;
 mod secrets;
 mod views;
@@ -101,20 +102,11 @@ impl PayState {
 }
 
 pub fn app(state: PayState) -> Router {
-    Router::new()
-        .route(
-            "/v1/payments",
-            post(api::create_payment).get(api::list_payments),
-        )
-        .route("/v1/payments/{id}/cancel", post(api::cancel_payment))
-        .route("/v1/payments/{id}/capture", post(api::capture_payment))
-        .route("/v1/payments/{id}", get(api::get_payment))
-        .route("/v1/payments/{id}/events", get(api::payment_events))
-        .route(
-            "/v1/payments/{id}/refunds",
-            post(api::create_refund).get(api::list_refunds),
-        )
-        .route("/v1/alerts/declines", get(api::declines))
+    let mut router = Router::new().route("/v1/openapi.json", get(openapi::serve_document));
+    for (path, _) in openapi::API {
+        router = router.route(path, openapi::path_router(path));
+    }
+    router
         .route("/card/start/{token}", get(card_page::start))
         .route(
             "/card/{tenant}/{payment}",

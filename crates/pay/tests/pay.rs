@@ -1018,3 +1018,60 @@ on_both!(
         );
     }
 );
+
+/// Every operation the OpenAPI document lists exists with that method (it
+/// asks for a key rather than answering 404 or 405), and the document's
+/// references resolve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_matches_the_routes() {
+    let pay = start_pay(TestDb::sqlite_with(Schema::Pay).await.unwrap()).await;
+    let reply = pay
+        .send(
+            Request::get("/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let doc = reply.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            let uri = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+            let probe = pay
+                .send(
+                    Request::builder()
+                        .method(method.to_uppercase().as_str())
+                        .uri(&uri)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(
+                probe.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} is documented but answers {}",
+                probe.status
+            );
+            assert!(operation["operationId"].is_string() && operation["responses"].is_object());
+        }
+    }
+    assert_eq!(operations, 9);
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{name} is referenced but not defined"
+        );
+    }
+    // And a route that is not documented does not exist.
+    let undocumented = pay
+        .send(Request::delete("/v1/payments").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(undocumented.status, StatusCode::METHOD_NOT_ALLOWED);
+    pay.finish().await;
+}

@@ -1,0 +1,177 @@
+//! The API's routes as one table, from which both the router and the
+//! OpenAPI 3.1 document (`GET /v1/openapi.json`) are built: the document
+//! cannot list a route that does not exist, nor miss one that does.
+
+use crate::{PayState, api};
+use axum::routing::{MethodRouter, get, post};
+use serde_json::{Value, json};
+
+/// One operation: (HTTP method, operation id, summary).
+pub(crate) type Operation = (&'static str, &'static str, &'static str);
+
+/// Every API path with its operations.
+pub(crate) const API: [(&str, &[Operation]); 7] = [
+    (
+        "/v1/payments",
+        &[
+            (
+                "post",
+                "createPayment",
+                "Create a payment; returns next_url, the one-time link to the card page",
+            ),
+            (
+                "get",
+                "listPayments",
+                "List payments by reference, status and creation time, newest first",
+            ),
+        ],
+    ),
+    (
+        "/v1/payments/{id}",
+        &[("get", "getPayment", "A payment and its state")],
+    ),
+    (
+        "/v1/payments/{id}/events",
+        &[(
+            "get",
+            "getPaymentEvents",
+            "Every state change of a payment, with time and cause",
+        )],
+    ),
+    (
+        "/v1/payments/{id}/cancel",
+        &[(
+            "post",
+            "cancelPayment",
+            "Cancel a payment not yet submitted, or void an uncaptured authorisation",
+        )],
+    ),
+    (
+        "/v1/payments/{id}/capture",
+        &[("post", "capturePayment", "Capture an authorised payment")],
+    ),
+    (
+        "/v1/payments/{id}/refunds",
+        &[
+            (
+                "post",
+                "createRefund",
+                "Refund part or all of a captured payment",
+            ),
+            ("get", "listRefunds", "A payment's refunds"),
+        ],
+    ),
+    (
+        "/v1/alerts/declines",
+        &[(
+            "get",
+            "getDeclines",
+            "Declined card attempts in the last hour, for card-testing alerts",
+        )],
+    ),
+];
+
+/// The handlers for one path of [`API`].
+pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
+    match path {
+        "/v1/payments" => post(api::create_payment).get(api::list_payments),
+        "/v1/payments/{id}" => get(api::get_payment),
+        "/v1/payments/{id}/events" => get(api::payment_events),
+        "/v1/payments/{id}/cancel" => post(api::cancel_payment),
+        "/v1/payments/{id}/capture" => post(api::capture_payment),
+        "/v1/payments/{id}/refunds" => post(api::create_refund).get(api::list_refunds),
+        "/v1/alerts/declines" => get(api::declines),
+        _ => MethodRouter::new(),
+    }
+}
+
+fn error_responses() -> Value {
+    json!({
+        "401": { "description": "Missing or unknown API key", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "404": { "description": "No such payment for this city", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "409": { "description": "Idempotency-Key reused with another request, or a state that does not allow this", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "422": { "description": "A field is not valid; `field` names it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+    })
+}
+
+fn body_schema(operation: &str) -> Option<Value> {
+    match operation {
+        "createPayment" => Some(json!({ "$ref": "#/components/schemas/CreatePayment" })),
+        "createRefund" => Some(
+            json!({ "type": "object", "required": ["amount"], "properties": { "amount": { "type": "integer", "minimum": 1 } }, "additionalProperties": false }),
+        ),
+        _ => None,
+    }
+}
+
+pub(crate) fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (path, operations) in API {
+        let mut item = serde_json::Map::new();
+        for (method, id, summary) in operations {
+            let mut operation = json!({
+                "operationId": id,
+                "summary": summary,
+                "security": [{ "bearer": [] }],
+                "responses": error_responses(),
+            });
+            if let Some(map) = operation.as_object_mut() {
+                if path.contains("{id}") {
+                    map.insert("parameters".into(), json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }]));
+                }
+                if let Some(schema) = body_schema(id) {
+                    map.insert("requestBody".into(), json!({ "required": true, "content": { "application/json": { "schema": schema } } }));
+                }
+                if *method == "post" {
+                    let mut params = map.get("parameters").cloned().unwrap_or_else(|| json!([]));
+                    if let Some(list) = params.as_array_mut() {
+                        list.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 } }));
+                    }
+                    map.insert("parameters".into(), params);
+                }
+                if let Some(responses) = map.get_mut("responses").and_then(Value::as_object_mut) {
+                    let (code, description) = if *method == "post" && id.starts_with("create") {
+                        ("201", "Created")
+                    } else {
+                        ("200", "OK")
+                    };
+                    responses.insert(code.into(), json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } }));
+                }
+            }
+            item.insert((*method).to_owned(), operation);
+        }
+        paths.insert(path.to_owned(), Value::Object(item));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "civicpay pay API", "version": env!("CARGO_PKG_VERSION"), "license": { "name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later" } },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "The city's pay API key (cpay_…)" } },
+            "schemas": {
+                "Error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" } } },
+                "CreatePayment": {
+                    "type": "object",
+                    "required": ["amount", "currency", "reference", "description", "return_url"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "amount": { "type": "integer", "minimum": 1, "description": "minor units (cents)" },
+                        "currency": { "type": "string", "enum": ["USD", "CAD"] },
+                        "reference": { "type": "string", "maxLength": 255 },
+                        "description": { "type": "string", "maxLength": 255 },
+                        "return_url": { "type": "string", "format": "uri" },
+                        "email": { "type": "string", "format": "email" },
+                        "language": { "type": "string", "enum": ["en", "fr", "es"] },
+                        "metadata": { "type": "object" },
+                        "channel": { "type": "string", "enum": ["web", "moto"] },
+                        "allocations": { "type": "array", "items": { "type": "object", "required": ["gl_code", "amount"], "properties": { "gl_code": { "type": "string" }, "amount": { "type": "integer", "minimum": 1 } } } }
+                    }
+                }
+            }
+        }
+    })
+}
+
+pub(crate) async fn serve_document() -> axum::Json<Value> {
+    axum::Json(document())
+}
