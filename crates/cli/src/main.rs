@@ -156,6 +156,10 @@ enum ApiKeyCommand {
     Create {
         #[arg(long)]
         tenant: String,
+        /// `portal`: the bill API; `pay`: the payments API, for a city
+        /// system other than the portal.
+        #[arg(long, default_value = "portal", value_parser = ["portal", "pay"])]
+        service: String,
         /// What the key is for, e.g. "utility billing system".
         #[arg(long, default_value = "back office")]
         label: String,
@@ -364,6 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command:
                 ApiKeyCommand::Create {
                     tenant,
+                    service,
                     label,
                     database,
                 },
@@ -372,7 +377,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging(&config);
             let store = open_store(&config).await?;
             let tenant = tenant_by_slug(&store, &tenant).await?;
-            let key = store.create_api_key(&tenant.id, &label).await?;
+            let key = if service == "pay" {
+                let pay = services::prepare_pay(&config, &store).await?;
+                pay.create_pay_api_key(&tenant.id, &label).await?
+            } else {
+                store.create_api_key(&tenant.id, &label).await?
+            };
             println!("{}", key.expose());
             eprintln!(
                 "API key for {} created; it is shown only this once.",

@@ -250,6 +250,7 @@ fn card_page(
         name,
         autocomplete,
         inputmode,
+        input_type: "text",
         label,
         hint,
         value,
@@ -334,6 +335,18 @@ fn card_page(
             errors.email,
         ),
     ];
+    // Phone payments: staff key in a card read to them; mask the secret
+    // fields on screen and keep the browser from remembering them.
+    let mut fields = fields;
+    if payment.channel == civicpay_core::payment::Channel::Moto {
+        for field in fields
+            .iter_mut()
+            .filter(|f| matches!(f.id, "card-number" | "security-code"))
+        {
+            field.input_type = "password";
+            field.autocomplete = "off";
+        }
+    }
     let page = CardPage {
         title: t.get("card-title"),
         submit: t.arg("card-submit", "amount", &amount),

@@ -11,6 +11,8 @@ pub(crate) struct Field {
     pub name: &'static str,
     pub autocomplete: &'static str,
     pub inputmode: &'static str,
+    /// `password` masks what is typed (phone payments keyed by staff).
+    pub input_type: &'static str,
     pub label: String,
     pub hint: Option<String>,
     pub value: String,

@@ -423,7 +423,7 @@ impl PayStore {
             post_capture(&mut tx, tenant_id, id).await?;
         }
         if to.is_finished() {
-            queue_webhook(&mut tx, tenant_id, id, to).await?;
+            queue_webhook(&mut tx, tenant_id, id, webhook_event(to)).await?;
         }
         tx.commit().await?;
         self.payment(tenant_id, id)
@@ -453,14 +453,14 @@ fn webhook_event(status: PaymentStatus) -> &'static str {
     }
 }
 
-/// Queues the webhook for a payment that just finished, inside the
-/// transaction that finished it: the change and its report stand or fall
+/// Queues a webhook about a payment (finished, or refunded), inside the
+/// transaction that changed it: the change and its report stand or fall
 /// together. Nothing is queued for a city without an endpoint.
-async fn queue_webhook(
+pub(super) async fn queue_webhook(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     tenant_id: &TenantId,
     id: &PaymentId,
-    status: PaymentStatus,
+    event: &'static str,
 ) -> Result<(), StoreError> {
     let has_endpoint: Option<String> =
         sqlx::query_scalar("SELECT tenant_id FROM webhook_endpoints WHERE tenant_id = $1")
@@ -483,7 +483,6 @@ async fn queue_webhook(
     let payment = payment_from_row(&row)?;
     let delivery_id = uuid::Uuid::now_v7().to_string();
     let now = jiff::Timestamp::now();
-    let event = webhook_event(status);
     let payload = serde_json::json!({
         "id": delivery_id,
         "type": event,
