@@ -67,6 +67,10 @@ impl Reply {
 }
 
 async fn start_pay(db: TestDb) -> Pay {
+    start_pay_with(db, PayConfig::default()).await
+}
+
+async fn start_pay_with(db: TestDb, base: PayConfig) -> Pay {
     let sim_dir =
         std::env::temp_dir().join(format!("civicpay-paysim-{}", uuid::Uuid::now_v7().simple()));
     let sim = Simulator::open(&sim_dir, Duration::from_millis(1500))
@@ -95,7 +99,7 @@ async fn start_pay(db: TestDb) -> Pay {
         .to_owned();
     let config = PayConfig {
         public_url: "http://pay.test".into(),
-        ..PayConfig::default()
+        ..base
     };
     let state = PayState::new(store.clone(), Arc::new(connector), config, [5; 32]);
     let router = app(state.clone());
@@ -1073,5 +1077,56 @@ async fn the_openapi_document_matches_the_routes() {
         .send(Request::delete("/v1/payments").body(Body::empty()).unwrap())
         .await;
     assert_eq!(undocumented.status, StatusCode::METHOD_NOT_ALLOWED);
+    pay.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_payment_shows_no_card_form() {
+    let config = PayConfig {
+        payment_ttl: Duration::from_millis(300),
+        ..PayConfig::default()
+    };
+    let pay = start_pay_with(TestDb::sqlite_with(Schema::Pay).await.unwrap(), config).await;
+    // Opened in time, submitted too late.
+    let created = pay.create("EXP-1").await;
+    let (path, cookies, page) = pay.open_card_page(&created).await;
+    assert!(page.body.contains("card_number"));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let late = pay
+        .submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4242 4242 4242 4242",
+            "739",
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::GONE);
+    assert!(!late.body.contains("card_number"));
+    assert_eq!(
+        status_of(&pay, &created).await["state"]["status"],
+        "expired"
+    );
+    // Never opened: the link itself has expired.
+    let unopened = pay.create("EXP-2").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let next = unopened["_links"]["next_url"]["href"]
+        .as_str()
+        .unwrap()
+        .replace("http://pay.test", "");
+    let reply = pay
+        .send(Request::get(&next).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(reply.status, StatusCode::GONE);
+    assert!(reply.body.contains("This payment link has expired"));
+    let report =
+        civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::from_secs(300))
+            .await
+            .unwrap();
+    assert_eq!(report.expired, 1, "the expiry job closes the unopened one");
+    assert_eq!(
+        status_of(&pay, &unopened).await["state"]["status"],
+        "expired"
+    );
     pay.finish().await;
 }
