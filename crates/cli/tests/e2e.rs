@@ -119,11 +119,16 @@ async fn post(
 /// Starts `civicpay demo` on two free ports; returns the portal and pay
 /// base URLs once the portal answers.
 async fn start_demo(name: &str) -> (Running, String, String) {
-    start_demo_logging(name, None).await
+    start_demo_logging(name, None, &[]).await
 }
 
-/// As [`start_demo`], with the process's log written to `log` at `level`.
-async fn start_demo_logging(name: &str, log: Option<(&str, &str)>) -> (Running, String, String) {
+/// As [`start_demo`], with the process's log written to `log` at `level`
+/// and extra environment (e.g. database URLs).
+async fn start_demo_logging(
+    name: &str,
+    log: Option<(&str, &str)>,
+    env: &[(&str, &str)],
+) -> (Running, String, String) {
     let dir = std::env::temp_dir().join(format!("civicpay-e2e-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (level, stderr) = match log {
@@ -145,6 +150,7 @@ async fn start_demo_logging(name: &str, log: Option<(&str, &str)>) -> (Running, 
         .env("CIVICPAY_DATA_DIR", &dir)
         .env("CIVICPAY_LOG", level)
         .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
@@ -562,8 +568,36 @@ fn occurrences(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
 /// names. Nothing may be found, and a copy planted on purpose must be.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_file_any_process_wrote_holds_a_card_number_or_security_code() {
+    canary("canary-sqlite", &[]).await;
+}
+
+/// The same with both services on PostgreSQL: what civicpay itself writes
+/// (logs, outbox, the simulator's store, secrets) must stay clean there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_canary_holds_on_postgres_too() {
+    use civicpay_store::testing::{Schema, TestDb};
+    let (Some(portal_db), Some(pay_db)) = (
+        TestDb::postgres_with(Schema::Portal).await.unwrap(),
+        TestDb::postgres_with(Schema::Pay).await.unwrap(),
+    ) else {
+        eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run on PostgreSQL");
+        return;
+    };
+    canary(
+        "canary-postgres",
+        &[
+            ("DATABASE_URL", portal_db.url()),
+            ("CIVICPAY_PAY_DATABASE_URL", pay_db.url()),
+        ],
+    )
+    .await;
+    portal_db.finish().await;
+    pay_db.finish().await;
+}
+
+async fn canary(name: &str, env: &[(&str, &str)]) {
     let (running, portal, pay) =
-        start_demo_logging("canary", Some(("trace", "civicpay.log"))).await;
+        start_demo_logging(name, Some(("trace", "civicpay.log")), env).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -620,6 +654,8 @@ async fn no_file_any_process_wrote_holds_a_card_number_or_security_code() {
             "springfield",
         ])
         .env("CIVICPAY_DATA_DIR", &running.dir)
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
         .env("CIVICPAY_LOG", "trace")
         .output()
         .unwrap();

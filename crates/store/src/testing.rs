@@ -9,6 +9,7 @@ pub const POSTGRES_URL_VAR: &str = "CIVICPAY_TEST_POSTGRES_URL";
 
 pub struct TestDb {
     pub store: Store,
+    url: String,
     cleanup: Cleanup,
 }
 
@@ -44,6 +45,11 @@ impl TestDb {
         TestDb::postgres_with(Schema::Portal).await
     }
 
+    /// The database's URL, for a process started by the test.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The pay service's store over this test database.
     pub fn pay_store(&self) -> crate::pay::PayStore {
         crate::pay::PayStore::from_store(self.store.clone())
@@ -58,6 +64,7 @@ impl TestDb {
         migrate(&store, schema).await?;
         Ok(TestDb {
             store,
+            url,
             cleanup: Cleanup::SqliteDir(dir),
         })
     }
@@ -79,6 +86,7 @@ impl TestDb {
         migrate(&store, schema).await?;
         Ok(Some(TestDb {
             store,
+            url,
             cleanup: Cleanup::PostgresDatabase { admin_url, name },
         }))
     }
