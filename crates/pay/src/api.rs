@@ -456,6 +456,15 @@ pub(crate) async fn cancel_payment(
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
     let (_, payment) = owned_payment(&state, &headers, &id).await?;
+    // A retried request (same Idempotency-Key) gets the result again.
+    if payment.status == PaymentStatus::Cancelled && headers.contains_key("idempotency-key") {
+        return Ok(Json(payment_json(
+            &payment,
+            state.config.public_url.trim_end_matches('/'),
+            None,
+        ))
+        .into_response());
+    }
     if payment.status == PaymentStatus::Authorised {
         let reference = format!("{}.{}", payment.id, payment.attempts);
         state.connector.void(&reference).await.map_err(|e| {
@@ -485,6 +494,14 @@ pub(crate) async fn capture_payment(
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
     let (_, payment) = owned_payment(&state, &headers, &id).await?;
+    if payment.status == PaymentStatus::Success && headers.contains_key("idempotency-key") {
+        return Ok(Json(payment_json(
+            &payment,
+            state.config.public_url.trim_end_matches('/'),
+            None,
+        ))
+        .into_response());
+    }
     if payment.status != PaymentStatus::Authorised {
         return Err(PayError::StateConflict(format!(
             "a {} payment cannot be captured",
@@ -588,4 +605,20 @@ pub(crate) async fn declines(
         .declines_since(&merchant.tenant_id, since)
         .await?;
     Ok(Json(json!({ "window": "1h", "declines": count })).into_response())
+}
+
+pub(crate) async fn get_refund(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    Path((id, refund_id)): Path<(String, String)>,
+) -> Result<Response, PayError> {
+    let (merchant, payment) = owned_payment(&state, &headers, &id).await?;
+    let refund = state
+        .store
+        .refunds(&merchant.tenant_id, &payment.id)
+        .await?
+        .into_iter()
+        .find(|r| r.id.as_str() == refund_id)
+        .ok_or(PayError::NotFound)?;
+    Ok(Json(refund_json(&refund)).into_response())
 }

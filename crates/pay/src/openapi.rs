@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 pub(crate) type Operation = (&'static str, &'static str, &'static str);
 
 /// Every API path with its operations.
-pub(crate) const API: [(&str, &[Operation]); 7] = [
+pub(crate) const API: [(&str, &[Operation]); 8] = [
     (
         "/v1/payments",
         &[
@@ -62,6 +62,10 @@ pub(crate) const API: [(&str, &[Operation]); 7] = [
         ],
     ),
     (
+        "/v1/payments/{id}/refunds/{refund_id}",
+        &[("get", "getRefund", "One refund of a payment")],
+    ),
+    (
         "/v1/alerts/declines",
         &[(
             "get",
@@ -80,6 +84,7 @@ pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
         "/v1/payments/{id}/cancel" => post(api::cancel_payment),
         "/v1/payments/{id}/capture" => post(api::capture_payment),
         "/v1/payments/{id}/refunds" => post(api::create_refund).get(api::list_refunds),
+        "/v1/payments/{id}/refunds/{refund_id}" => get(api::get_refund),
         "/v1/alerts/declines" => get(api::declines),
         _ => MethodRouter::new(),
     }
@@ -116,8 +121,14 @@ pub(crate) fn document() -> Value {
                 "responses": error_responses(),
             });
             if let Some(map) = operation.as_object_mut() {
-                if path.contains("{id}") {
-                    map.insert("parameters".into(), json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }]));
+                let mut params = Vec::new();
+                for name in ["id", "refund_id"] {
+                    if path.contains(&format!("{{{name}}}")) {
+                        params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }));
+                    }
+                }
+                if !params.is_empty() {
+                    map.insert("parameters".into(), Value::Array(params));
                 }
                 if let Some(schema) = body_schema(id) {
                     map.insert("requestBody".into(), json!({ "required": true, "content": { "application/json": { "schema": schema } } }));

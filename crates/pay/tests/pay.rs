@@ -1044,7 +1044,9 @@ async fn the_openapi_document_matches_the_routes() {
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
             operations += 1;
-            let uri = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+            let uri = path
+                .replace("{id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{refund_id}", &uuid::Uuid::now_v7().to_string());
             let probe = pay
                 .send(
                     Request::builder()
@@ -1063,7 +1065,7 @@ async fn the_openapi_document_matches_the_routes() {
             assert!(operation["operationId"].is_string() && operation["responses"].is_object());
         }
     }
-    assert_eq!(operations, 9);
+    assert_eq!(operations, 10);
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
