@@ -429,7 +429,8 @@ async fn owned_payment(
     Ok((merchant, payment))
 }
 
-async fn record(
+/// Applies an event; an illegal one is a conflict with the payment's state.
+pub(crate) async fn record(
     state: &PayState,
     payment: &Payment,
     event: PaymentEvent,

@@ -675,27 +675,6 @@ pub(crate) async fn submit(
     settle(&state, t, &city, &payment, token, &typed, outcome).await
 }
 
-async fn apply(
-    state: &PayState,
-    payment: &Payment,
-    event: PaymentEvent,
-    cause: &str,
-    change: PaymentChange,
-) -> Result<Payment, PayError> {
-    match state
-        .store
-        .transition(&payment.tenant_id, &payment.id, event, cause, change)
-        .await
-    {
-        Ok(p) => Ok(p),
-        Err(TransitionError::Store(e)) => Err(e.into()),
-        Err(e) => {
-            tracing::error!(payment = %payment.id, error = %e, "unexpected payment transition");
-            Err(PayError::Internal("payment state changed unexpectedly"))
-        }
-    }
-}
-
 /// Records the acquirer's answer and shows the resident what it means.
 #[allow(clippy::too_many_arguments)]
 async fn settle(
@@ -713,7 +692,7 @@ async fn settle(
             authorisation_code,
             captured,
         } => {
-            let authorised = apply(
+            let authorised = crate::api::record(
                 state,
                 payment,
                 PaymentEvent::Authorised,
@@ -725,7 +704,7 @@ async fn settle(
             )
             .await?;
             if captured {
-                apply(
+                crate::api::record(
                     state,
                     &authorised,
                     PaymentEvent::Captured,
@@ -772,7 +751,7 @@ async fn settle(
         ..PaymentChange::default()
     };
     if attempts_left > 0 {
-        let retry = apply(
+        let retry = crate::api::record(
             state,
             payment,
             PaymentEvent::DeclinedRetryAllowed,
@@ -800,7 +779,7 @@ async fn settle(
             Some(notice),
         ));
     }
-    let finished = apply(
+    let finished = crate::api::record(
         state,
         payment,
         PaymentEvent::Declined,
