@@ -16,7 +16,8 @@ pub struct BillPayment {
     pub status: String,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
-    pub applied: bool,
+    /// When the payment was credited to the bill, once.
+    pub applied_at: Option<jiff::Timestamp>,
     pub created_at: jiff::Timestamp,
     pub updated_at: jiff::Timestamp,
 }
@@ -80,7 +81,7 @@ impl Store {
     ) -> Result<Option<BillPayment>, StoreError> {
         let row = sqlx::query(
             "SELECT id, tenant_id, bill_id, pay_payment_id, amount, currency, status, card_brand, card_last4,
-                    CAST(CASE WHEN applied_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS applied, created_at, updated_at
+                    applied_at, created_at, updated_at
              FROM bill_payments WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id.as_str())
@@ -98,7 +99,12 @@ impl Store {
                 status: text(&r, "status")?,
                 card_brand: opt_text(&r, "card_brand")?,
                 card_last4: opt_text(&r, "card_last4")?,
-                applied: int(&r, "applied")? != 0,
+                applied_at: {
+                    use sqlx::Row;
+                    r.try_get::<Option<i64>, _>("applied_at")?
+                        .map(from_micros)
+                        .transpose()?
+                },
                 created_at: from_micros(int(&r, "created_at")?)?,
                 updated_at: from_micros(int(&r, "updated_at")?)?,
             })

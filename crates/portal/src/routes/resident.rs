@@ -524,7 +524,13 @@ pub(crate) async fn payment_return(
         .await?
         .ok_or(PortalError::NotFound)?;
     let language = t.language();
-    let paid_at = record.updated_at.to_zoned(tenant.time_zone.time_zone());
+    let credited_at = state
+        .store
+        .bill_payment(&tenant.id, &local_id)
+        .await?
+        .and_then(|r| r.applied_at)
+        .unwrap_or(record.updated_at);
+    let paid_at = credited_at.to_zoned(tenant.time_zone.time_zone());
     let brand = super::crediting::brand_name(outcome.card_brand.as_deref());
     let contact = t.args(
         "receipt-contact",
