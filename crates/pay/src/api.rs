@@ -202,6 +202,16 @@ pub(crate) fn payment_json(payment: &Payment, public_url: &str, next_url: Option
     })
 }
 
+/// A payment as the API shows it after the fact (no one-time link).
+fn payment_response(state: &PayState, payment: &Payment) -> Response {
+    Json(payment_json(
+        payment,
+        state.config.public_url.trim_end_matches('/'),
+        None,
+    ))
+    .into_response()
+}
+
 fn json_response(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, body).into_response();
@@ -282,12 +292,7 @@ pub(crate) async fn get_payment(
         .payment(&merchant.tenant_id, &id)
         .await?
         .ok_or(PayError::NotFound)?;
-    Ok(Json(payment_json(
-        &payment,
-        state.config.public_url.trim_end_matches('/'),
-        None,
-    ))
-    .into_response())
+    Ok(payment_response(&state, &payment))
 }
 
 pub(crate) async fn payment_events(
@@ -459,12 +464,7 @@ pub(crate) async fn cancel_payment(
     let (_, payment) = owned_payment(&state, &headers, &id).await?;
     // A retried request (same Idempotency-Key) gets the result again.
     if payment.status == PaymentStatus::Cancelled && headers.contains_key("idempotency-key") {
-        return Ok(Json(payment_json(
-            &payment,
-            state.config.public_url.trim_end_matches('/'),
-            None,
-        ))
-        .into_response());
+        return Ok(payment_response(&state, &payment));
     }
     if payment.status == PaymentStatus::Authorised {
         let reference = format!("{}.{}", payment.id, payment.attempts);
@@ -480,12 +480,7 @@ pub(crate) async fn cancel_payment(
         PaymentChange::default(),
     )
     .await?;
-    Ok(Json(payment_json(
-        &cancelled,
-        state.config.public_url.trim_end_matches('/'),
-        None,
-    ))
-    .into_response())
+    Ok(payment_response(&state, &cancelled))
 }
 
 /// `POST /v1/payments/{id}/capture`: captures an authorised payment.
@@ -496,12 +491,7 @@ pub(crate) async fn capture_payment(
 ) -> Result<Response, PayError> {
     let (_, payment) = owned_payment(&state, &headers, &id).await?;
     if payment.status == PaymentStatus::Success && headers.contains_key("idempotency-key") {
-        return Ok(Json(payment_json(
-            &payment,
-            state.config.public_url.trim_end_matches('/'),
-            None,
-        ))
-        .into_response());
+        return Ok(payment_response(&state, &payment));
     }
     if payment.status != PaymentStatus::Authorised {
         return Err(PayError::StateConflict(format!(
@@ -526,12 +516,7 @@ pub(crate) async fn capture_payment(
         },
     )
     .await?;
-    Ok(Json(payment_json(
-        &captured,
-        state.config.public_url.trim_end_matches('/'),
-        None,
-    ))
-    .into_response())
+    Ok(payment_response(&state, &captured))
 }
 
 #[derive(Deserialize)]
