@@ -46,6 +46,16 @@ pub struct Config {
     /// `smtp://user:pass@host:587` (STARTTLS) or `smtps://…`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// The Ed25519 seed that signs audit checkpoints; created on first use,
+    /// default `secrets/audit-checkpoint.key` in `data_dir`. Never in the
+    /// database, so a copy of the database cannot forge a checkpoint.
+    pub audit_key_file: Option<PathBuf>,
+    /// Where `civicpay audit checkpoint` appends its signed lines when no
+    /// `--out` is given. Put it on storage the database's owner cannot
+    /// rewrite (another host, a write-once bucket mounted here).
+    pub audit_checkpoint_file: Option<PathBuf>,
+    /// A witness that receives each signed checkpoint as a JSON POST.
+    pub audit_checkpoint_url: Option<String>,
 }
 
 impl Default for Config {
@@ -70,6 +80,9 @@ impl Default for Config {
             mail_outbox: None,
             smtp_url: None,
             mail_from: "civicpay <receipts@localhost>".to_owned(),
+            audit_key_file: None,
+            audit_checkpoint_file: None,
+            audit_checkpoint_url: None,
         }
     }
 }
@@ -211,6 +224,17 @@ impl Config {
         self.secret(self.service_key_file.as_deref(), "portal-pay.key")
     }
 
+    /// The seed of the key that signs audit checkpoints.
+    pub fn audit_key_seed(&self) -> anyhow::Result<[u8; 32]> {
+        self.secret(self.audit_key_file.as_deref(), "audit-checkpoint.key")
+    }
+
+    pub fn audit_checkpoint_file(&self) -> PathBuf {
+        self.audit_checkpoint_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoints.jsonl"))
+    }
+
     fn secret(&self, configured: Option<&Path>, name: &str) -> anyhow::Result<[u8; 32]> {
         let path = configured
             .map(Path::to_path_buf)
@@ -219,7 +243,7 @@ impl Config {
             create_secret_file(&path)?;
         }
         let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read the form key {}", path.display()))?;
+            .with_context(|| format!("cannot read the key {}", path.display()))?;
         parse_hex_key(text.trim())
             .with_context(|| format!("{} must hold 64 hexadecimal digits", path.display()))
     }
@@ -247,7 +271,7 @@ fn create_secret_file(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(hex.as_bytes())?;
     file.sync_all()?;
-    tracing::info!(path = %path.display(), "generated a new form-token key");
+    tracing::info!(path = %path.display(), "generated a new secret key");
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! `civicpay`: one binary for every job — serve the sites, run the demo,
 //! migrate the database, import bills, manage API keys.
 
+mod audit;
 mod config;
 mod services;
 
@@ -44,7 +45,7 @@ struct ServeArgs {
 }
 
 #[derive(Args, Clone, Default)]
-struct DatabaseArgs {
+pub(crate) struct DatabaseArgs {
     /// Folder for the embedded database and generated secrets.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -94,6 +95,11 @@ enum Command {
     Webhooks {
         #[command(subcommand)]
         command: WebhooksCommand,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Cities on this deployment.
     Tenant {
@@ -226,7 +232,7 @@ fn serve_flags(args: &ServeArgs) -> FlagOverrides {
     }
 }
 
-fn database_flags(args: &DatabaseArgs) -> FlagOverrides {
+pub(crate) fn database_flags(args: &DatabaseArgs) -> FlagOverrides {
     FlagOverrides {
         data_dir: args.data_dir.clone(),
         database_url: args.database_url.clone(),
@@ -234,7 +240,7 @@ fn database_flags(args: &DatabaseArgs) -> FlagOverrides {
     }
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
@@ -244,7 +250,10 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-async fn tenant_by_slug(store: &Store, slug: &str) -> anyhow::Result<civicpay_core::Tenant> {
+pub(crate) async fn tenant_by_slug(
+    store: &Store,
+    slug: &str,
+) -> anyhow::Result<civicpay_core::Tenant> {
     let parsed = TenantSlug::parse(slug).map_err(|e| anyhow::anyhow!("--tenant {slug:?} {e}"))?;
     match store.tenant_by_slug(&parsed).await? {
         Some(t) => Ok(t),
@@ -427,6 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             println!("delivery {id} queued; a running server sends it within seconds");
         }
+        Command::Audit { command } => return audit::run(config_file, command).await,
         Command::Tenant {
             command: TenantCommand::List { database },
         } => {

@@ -176,3 +176,102 @@ fn the_readme_documents_every_test_card() {
         );
     }
 }
+
+/// Runs store calls from a synchronous test, against the data folder's
+/// SQLite file, as someone with access to the database would.
+fn with_store<T>(dir: &DataDir, f: impl AsyncFnOnce(civicpay_store::Store) -> T) -> T {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("portal.db").display());
+        let store = civicpay_store::Store::connect(&url).await.unwrap();
+        let out = f(store.clone()).await;
+        store.close().await;
+        out
+    })
+}
+
+#[test]
+fn audit_verify_passes_a_clean_log_and_catches_a_rewritten_one() {
+    use civicpay_audit::{Action, ChainId, NewEntry};
+    let dir = DataDir::new("audit");
+    let seeded = dir.civicpay(&["demo", "--no-serve"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    with_store(&dir, async |store| {
+        for i in 0..5 {
+            store
+                .append_audit(NewEntry::new(
+                    ChainId::Platform,
+                    "cli",
+                    Action::TenantCreated,
+                    format!("tenant:{i}"),
+                    serde_json::json!({}),
+                ))
+                .await
+                .unwrap();
+        }
+    });
+    let empty_city = dir.civicpay(&["audit", "checkpoint", "--tenant", "springfield"]);
+    assert!(!empty_city.status.success());
+    assert!(
+        text(&empty_city.stderr).contains("empty"),
+        "{}",
+        text(&empty_city.stderr)
+    );
+
+    let checkpoint = dir.civicpay(&["audit", "checkpoint"]);
+    assert!(checkpoint.status.success(), "{}", text(&checkpoint.stderr));
+    assert!(
+        text(&checkpoint.stdout).contains("\"seq\":5"),
+        "{}",
+        text(&checkpoint.stdout)
+    );
+    let clean = dir.civicpay(&["audit", "verify"]);
+    assert!(
+        clean.status.success(),
+        "{}{}",
+        text(&clean.stdout),
+        text(&clean.stderr)
+    );
+    assert!(text(&clean.stdout).contains("ok      platform: 5 entries, 1 checkpoints held"));
+
+    // Remove the last two entries and rewind the head: only the signed
+    // checkpoint, kept outside the database, still knows.
+    with_store(&dir, async |store| {
+        civicpay_store::testing::execute_behind_the_back(
+            &store,
+            "DROP TRIGGER audit_entries_no_delete; \
+             DELETE FROM audit_entries WHERE seq > 3; \
+             UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_entries WHERE chain = 'platform' AND seq = 3);",
+        )
+        .await
+        .unwrap();
+    });
+    let caught = dir.civicpay(&["audit", "verify"]);
+    assert_eq!(caught.status.code(), Some(1));
+    let report = text(&caught.stdout);
+    assert!(report.contains("BROKEN  platform"), "{report}");
+    assert!(
+        report.contains("entry 5: recorded by the signed checkpoint but the log ends at entry 3"),
+        "{report}"
+    );
+
+    // A checkpoint file from someone else's key is refused, not trusted.
+    let forged = dir.write(
+        "forged.jsonl",
+        &civicpay_audit::CheckpointKey::from_seed(&[1; 32])
+            .sign(
+                &ChainId::Platform,
+                3,
+                civicpay_audit::ChainHash([0; 32]),
+                jiff::Timestamp::now(),
+            )
+            .to_line(),
+    );
+    let refused = dir.civicpay(&["audit", "verify", "--checkpoints", &forged]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("signature does not verify"),
+        "{}",
+        text(&refused.stderr)
+    );
+}

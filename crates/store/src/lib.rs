@@ -15,6 +15,7 @@
 //! listings in [`tenants`].
 
 pub mod api_keys;
+pub mod audit_log;
 pub mod bill_import;
 pub mod bill_payments;
 pub mod bill_types;

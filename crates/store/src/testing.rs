@@ -121,6 +121,15 @@ impl TestDb {
     }
 }
 
+/// Runs SQL behind the application's back, as someone holding the database
+/// would: for tests that tamper with what the application wrote.
+pub async fn execute_behind_the_back(store: &Store, sql: &str) -> Result<(), StoreError> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
 /// Replaces the database name in a PostgreSQL URL.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -13,6 +13,7 @@ use civicpay_store::{Store, StoreError, demo, store_test};
 use std::io::Cursor;
 use std::time::Duration;
 
+mod audit;
 mod pay;
 
 async fn springfield(store: &Store) -> Tenant {

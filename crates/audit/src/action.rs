@@ -1,0 +1,119 @@
+use serde::{Deserialize, Serialize};
+
+/// What was done. Stored by its code, so that entries written by an older
+/// or newer build still verify and display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    SignInSucceeded,
+    SignInFailed,
+    SignInLocked,
+    SignedOut,
+    SignedOutEverywhere,
+    StaffCreated,
+    StaffEnrolled,
+    StaffRoleChanged,
+    StaffDisabled,
+    SecondFactorEnrolled,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    PhonePaymentStarted,
+    PhonePaymentFinished,
+    RefundRequested,
+    RefundApproved,
+    RefundRejected,
+    RefundIssued,
+    PaymentVoided,
+    ReportViewed,
+    ExportDownloaded,
+    SettingChanged,
+    BillTypeChanged,
+    TenantCreated,
+    TamperAlarm,
+    CspViolation,
+    IncidentScopeRun,
+}
+
+impl Action {
+    pub const ALL: [Action; 27] = [
+        Action::SignInSucceeded,
+        Action::SignInFailed,
+        Action::SignInLocked,
+        Action::SignedOut,
+        Action::SignedOutEverywhere,
+        Action::StaffCreated,
+        Action::StaffEnrolled,
+        Action::StaffRoleChanged,
+        Action::StaffDisabled,
+        Action::SecondFactorEnrolled,
+        Action::RecoveryCodeUsed,
+        Action::RecoveryCodesRegenerated,
+        Action::PhonePaymentStarted,
+        Action::PhonePaymentFinished,
+        Action::RefundRequested,
+        Action::RefundApproved,
+        Action::RefundRejected,
+        Action::RefundIssued,
+        Action::PaymentVoided,
+        Action::ReportViewed,
+        Action::ExportDownloaded,
+        Action::SettingChanged,
+        Action::BillTypeChanged,
+        Action::TenantCreated,
+        Action::TamperAlarm,
+        Action::CspViolation,
+        Action::IncidentScopeRun,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::SignInSucceeded => "sign_in.succeeded",
+            Action::SignInFailed => "sign_in.failed",
+            Action::SignInLocked => "sign_in.locked",
+            Action::SignedOut => "sign_out",
+            Action::SignedOutEverywhere => "sign_out.everywhere",
+            Action::StaffCreated => "staff.created",
+            Action::StaffEnrolled => "staff.enrolled",
+            Action::StaffRoleChanged => "staff.role_changed",
+            Action::StaffDisabled => "staff.disabled",
+            Action::SecondFactorEnrolled => "second_factor.enrolled",
+            Action::RecoveryCodeUsed => "second_factor.recovery_code_used",
+            Action::RecoveryCodesRegenerated => "second_factor.recovery_codes_regenerated",
+            Action::PhonePaymentStarted => "payment.phone_started",
+            Action::PhonePaymentFinished => "payment.phone_finished",
+            Action::RefundRequested => "refund.requested",
+            Action::RefundApproved => "refund.approved",
+            Action::RefundRejected => "refund.rejected",
+            Action::RefundIssued => "refund.issued",
+            Action::PaymentVoided => "payment.voided",
+            Action::ReportViewed => "report.viewed",
+            Action::ExportDownloaded => "export.downloaded",
+            Action::SettingChanged => "setting.changed",
+            Action::BillTypeChanged => "bill_type.changed",
+            Action::TenantCreated => "tenant.created",
+            Action::TamperAlarm => "integrity.tamper_alarm",
+            Action::CspViolation => "integrity.csp_violation",
+            Action::IncidentScopeRun => "incident.scope",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.code() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_round_trip() {
+        let mut codes: Vec<_> = Action::ALL.iter().map(|a| a.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Action::ALL.len());
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.code()), Some(a));
+        }
+        assert_eq!(Action::parse("nonsense"), None);
+    }
+}
