@@ -57,6 +57,14 @@ uuid_id!(
     /// One refund of a payment.
     RefundId
 );
+uuid_id!(
+    /// One staff member's account.
+    StaffId
+);
+uuid_id!(
+    /// A refund someone asked for, waiting for or past its approval.
+    RefundRequestId
+);
 
 #[cfg(test)]
 mod tests {

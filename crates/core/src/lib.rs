@@ -36,6 +36,7 @@ pub mod import;
 pub mod language;
 pub mod money;
 pub mod payment;
+pub mod staff;
 pub mod tenant;
 
 pub use bill::{
@@ -43,7 +44,8 @@ pub use bill::{
     LineItem, ReferenceLabel, VerificationKind, VerificationValue,
 };
 pub use error::ParseError;
-pub use id::{BillId, BillTypeId, PaymentId, RefundId, TenantId};
+pub use id::{BillId, BillTypeId, PaymentId, RefundId, RefundRequestId, StaffId, TenantId};
 pub use language::{Language, LocalizedText};
 pub use money::{Currency, DecimalStyle, Money};
+pub use staff::{Permission, Role};
 pub use tenant::{Contact, Tenant, TenantSlug, TimeZoneName};

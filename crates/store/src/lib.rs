@@ -24,7 +24,9 @@ pub mod demo;
 mod error;
 pub mod pay;
 pub mod rate_limits;
+pub mod refund_requests;
 mod rows;
+pub mod staff;
 pub mod tenants;
 pub mod testing;
 

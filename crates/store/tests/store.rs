@@ -15,6 +15,7 @@ use std::time::Duration;
 
 mod audit;
 mod pay;
+mod staff;
 
 async fn springfield(store: &Store) -> Tenant {
     demo::seed(store, 5).await.unwrap();
