@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod services;
+mod staff;
 
 use anyhow::{Context, bail};
 use civicpay_core::TenantSlug;
@@ -95,6 +96,11 @@ enum Command {
     Webhooks {
         #[command(subcommand)]
         command: WebhooksCommand,
+    },
+    /// Staff accounts for the console.
+    Staff {
+        #[command(subcommand)]
+        command: staff::StaffCommand,
     },
     /// The tamper-evident audit log.
     Audit {
@@ -436,6 +442,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             println!("delivery {id} queued; a running server sends it within seconds");
         }
+        Command::Staff { command } => staff::run(config_file, command).await?,
         Command::Audit { command } => return audit::run(config_file, command).await,
         Command::Tenant {
             command: TenantCommand::List { database },

@@ -26,6 +26,15 @@ impl TotpSecret {
         TotpSecret(Secret::new_stack(bytes).to_base32())
     }
 
+    /// A secret derived from a server-held seed, so the enrolment page shows
+    /// the same QR code on every reload without storing it before it is
+    /// confirmed.
+    pub fn from_seed(seed: &[u8; 32]) -> TotpSecret {
+        let mut bytes = [0u8; 20];
+        bytes.copy_from_slice(seed.get(..20).unwrap_or(&[0; 20]));
+        TotpSecret(Secret::new_stack(bytes).to_base32())
+    }
+
     pub fn from_base32(s: &str) -> Option<TotpSecret> {
         Secret::try_from_base32(s).ok()?;
         Some(TotpSecret(s.to_owned()))

@@ -67,7 +67,7 @@ struct AllocationRequest {
     amount: i64,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> PayError {
+pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> PayError {
     PayError::Invalid {
         field,
         message: message.into(),
@@ -523,14 +523,17 @@ pub(crate) async fn capture_payment(
 pub(crate) struct ListQuery {
     reference: Option<String>,
     status: Option<String>,
+    channel: Option<String>,
+    amount: Option<i64>,
+    card_last4: Option<String>,
     from: Option<String>,
     to: Option<String>,
     page: Option<i64>,
     per_page: Option<i64>,
 }
 
-/// `GET /v1/payments?reference=&status=&from=&to=&page=&per_page=`; `from`
-/// and `to` are RFC 3339 times; newest first.
+/// `GET /v1/payments?reference=&status=&channel=&amount=&card_last4=&from=&to=&page=&per_page=`;
+/// `amount` in minor units, `from` and `to` RFC 3339 times; newest first.
 pub(crate) async fn list_payments(
     State(state): State<PayState>,
     headers: HeaderMap,
@@ -557,6 +560,19 @@ pub(crate) async fn list_payments(
     {
         return Err(invalid("status", format!("unknown status {status:?}")));
     }
+    if let Some(channel) = &query.channel
+        && !["web", "moto"].contains(&channel.as_str())
+    {
+        return Err(invalid(
+            "channel",
+            format!("unknown channel {channel:?}: use web or moto"),
+        ));
+    }
+    if let Some(last4) = &query.card_last4
+        && (last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(invalid("card_last4", "card_last4 must be four digits"));
+    }
     let per_page = query.per_page.unwrap_or(50).clamp(1, 500);
     let page = query.page.unwrap_or(1).max(1);
     let filter = civicpay_store::pay::PaymentFilter {
@@ -564,6 +580,9 @@ pub(crate) async fn list_payments(
         status: query.status.clone(),
         from: time("from", &query.from)?,
         to: time("to", &query.to)?,
+        channel: query.channel.clone(),
+        amount: query.amount,
+        card_last4: query.card_last4.clone(),
         limit: per_page,
         offset: (page - 1).saturating_mul(per_page),
     };

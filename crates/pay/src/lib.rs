@@ -13,6 +13,7 @@ mod csp_reports;
 mod error;
 mod openapi;
 pub mod reconcile;
+mod reports;
 mod secrets;
 mod views;
 pub mod webhooks;

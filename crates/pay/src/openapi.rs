@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 pub(crate) type Operation = (&'static str, &'static str, &'static str);
 
 /// Every API path with its operations.
-pub(crate) const API: [(&str, &[Operation]); 8] = [
+pub(crate) const API: [(&str, &[Operation]); 9] = [
     (
         "/v1/payments",
         &[
@@ -66,6 +66,14 @@ pub(crate) const API: [(&str, &[Operation]); 8] = [
         &[("get", "getRefund", "One refund of a payment")],
     ),
     (
+        "/v1/reports/ledger",
+        &[(
+            "get",
+            "getLedgerReport",
+            "Captures and refunds per GL code between two times, each payment matched against the acquirer",
+        )],
+    ),
+    (
         "/v1/alerts/declines",
         &[(
             "get",
@@ -85,6 +93,7 @@ pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
         "/v1/payments/{id}/capture" => post(api::capture_payment),
         "/v1/payments/{id}/refunds" => post(api::create_refund).get(api::list_refunds),
         "/v1/payments/{id}/refunds/{refund_id}" => get(api::get_refund),
+        "/v1/reports/ledger" => get(crate::reports::ledger_report),
         "/v1/alerts/declines" => get(api::declines),
         _ => MethodRouter::new(),
     }

@@ -31,6 +31,9 @@ pub enum PortalError {
     TooLarge { limit: usize },
     #[error("a valid API key is required")]
     Unauthorized,
+    /// Signed in, but the role does not allow this.
+    #[error("your role does not allow this")]
+    Forbidden,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
@@ -71,6 +74,7 @@ impl IntoResponse for PortalError {
             PortalError::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, "unauthorized", self.to_string())
             }
+            PortalError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", self.to_string()),
             PortalError::PayUnavailable => {
                 (StatusCode::BAD_GATEWAY, "pay_unavailable", self.to_string())
             }
@@ -150,6 +154,10 @@ pub(crate) async fn render_error_pages(request: Request, next: Next) -> Response
             "form_expired" => (
                 t.get("error-forbidden-title"),
                 t.get("error-forbidden-body"),
+            ),
+            "forbidden" => (
+                t.get("error-not-permitted-title"),
+                t.get("error-not-permitted-body"),
             ),
             "pay_unavailable" => (
                 t.get("pay-unavailable-title"),

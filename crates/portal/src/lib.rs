@@ -8,6 +8,7 @@ mod page;
 mod pay_client;
 mod receipt_mail;
 mod routes;
+pub mod staff;
 mod views;
 
 pub use error::PortalError;
@@ -40,6 +41,10 @@ pub struct PortalConfig {
     pub pay: Option<PayLink>,
     /// Where receipts go; `None` sends none.
     pub mail: Option<Mail>,
+    /// A staff session ends after this long without a request...
+    pub staff_idle_timeout: Duration,
+    /// ...and after this long whatever happens.
+    pub staff_session_lifetime: Duration,
 }
 
 /// How the portal reaches the pay service's API.
@@ -74,6 +79,8 @@ impl Default for PortalConfig {
             api_body_limit: 32 * 1024 * 1024,
             pay: None,
             mail: None,
+            staff_idle_timeout: Duration::from_secs(15 * 60),
+            staff_session_lifetime: Duration::from_secs(8 * 3600),
         }
     }
 }
@@ -147,6 +154,7 @@ pub fn app(state: AppState) -> Router {
             get(routes::resident::payment_return),
         )
         .merge(api)
+        .merge(staff::router(&state))
         .fallback(routes::resident::not_found)
         .method_not_allowed_fallback(routes::resident::method_not_allowed)
         .with_state(state)

@@ -82,4 +82,38 @@ impl<'a> PayClient<'a> {
             .await;
         Self::read(sent).await
     }
+
+    /// Any GET of the API, `path` with its query already encoded.
+    pub async fn get(&self, tenant_id: &TenantId, path: &str) -> Result<Value, PortalError> {
+        let sent = self
+            .http
+            .get(format!("{}{path}", self.link.api_url.trim_end_matches('/')))
+            .bearer_auth(self.key(tenant_id))
+            .send()
+            .await;
+        Self::read(sent).await
+    }
+
+    /// Refunds part or all of a payment; the idempotency key makes a retry
+    /// (a double click, a timeout) refund once.
+    pub async fn refund(
+        &self,
+        tenant_id: &TenantId,
+        payment_id: &str,
+        idempotency_key: &str,
+        amount_minor: i64,
+    ) -> Result<Value, PortalError> {
+        let sent = self
+            .http
+            .post(format!(
+                "{}/v1/payments/{payment_id}/refunds",
+                self.link.api_url.trim_end_matches('/')
+            ))
+            .bearer_auth(self.key(tenant_id))
+            .header("Idempotency-Key", idempotency_key)
+            .json(&serde_json::json!({ "amount": amount_minor }))
+            .send()
+            .await;
+        Self::read(sent).await
+    }
 }

@@ -9,6 +9,7 @@
 
 mod boundary;
 mod browser;
+mod staff;
 
 use axum::Router;
 use axum::body::Body;

@@ -151,6 +151,41 @@ impl Store {
         .collect()
     }
 
+    /// Staff search: a bill reference of any type, or part of the payer's
+    /// name. At most 50, soonest due first.
+    pub async fn search_bills(
+        &self,
+        tenant_id: &TenantId,
+        reference: &BillReference,
+        name_part: &str,
+    ) -> Result<Vec<Bill>, StoreError> {
+        let escaped: String = name_part
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        sqlx::query(
+            "SELECT id, tenant_id, bill_type_id, external_id, reference, verification_key,
+                    payer_name, postal_address, email, line_items, currency, amount_due,
+                    amount_paid, due_date, created_at, updated_at,
+                    CAST(CASE WHEN cancelled THEN 1 ELSE 0 END AS BIGINT) AS cancelled
+             FROM bills
+             WHERE tenant_id = $1 AND (reference_key = $2 OR LOWER(payer_name) LIKE $3 ESCAPE '\\')
+             ORDER BY due_date DESC, id LIMIT 50",
+        )
+        .bind(tenant_id.as_str())
+        .bind(reference.canonical())
+        .bind(format!("%{escaped}%"))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(bill_from_row)
+        .collect()
+    }
+
     pub async fn bill(
         &self,
         tenant_id: &TenantId,

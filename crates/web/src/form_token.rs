@@ -50,6 +50,20 @@ impl FormTokens {
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
+    /// A value derived from the form key for another purpose (the label
+    /// keeps purposes apart), e.g. a secret that must be the same on every
+    /// instance and every reload without being stored.
+    pub fn derive_secret(&self, purpose: &str, input: &str) -> [u8; 32] {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
+            return [0; 32];
+        };
+        mac.update(b"civicpay-derived:");
+        mac.update(purpose.as_bytes());
+        mac.update(b":");
+        mac.update(input.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The token for the nonce in `cookie`, or a new nonce and its cookie.
     pub fn issue(&self, cookie: Option<&str>) -> IssuedToken {
         if let Some(nonce) = cookie.filter(|n| is_nonce(n)) {

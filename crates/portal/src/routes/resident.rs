@@ -12,6 +12,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use civicpay_core::payment::Channel;
 use civicpay_core::{
     Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, Tenant,
     TenantSlug, VerificationValue,
@@ -62,7 +63,7 @@ async fn find_bill_type(
 }
 
 /// Adds the form cookie to a page that carries a form, for a new visitor.
-fn with_form_cookie(mut response: Response, issued: &IssuedToken) -> Response {
+pub(crate) fn with_form_cookie(mut response: Response, issued: &IssuedToken) -> Response {
     if let Some(cookie) = &issued.set_cookie
         && let Ok(value) = HeaderValue::from_str(cookie)
     {
@@ -72,7 +73,7 @@ fn with_form_cookie(mut response: Response, issued: &IssuedToken) -> Response {
 }
 
 /// A posted form, if it could be read and carries this browser's token.
-fn checked_form<T>(
+pub(crate) fn checked_form<T>(
     state: &AppState,
     ctx: &PageContext,
     form: Result<Form<T>, FormRejection>,
@@ -424,13 +425,42 @@ pub(crate) async fn pay_bill(
             "bill-nothing-to-pay",
         ));
     }
+    let return_path = |local_id: &str| format!("/{}/payments/{local_id}/return", tenant.slug);
+    let next_url = start_bill_payment(
+        &state,
+        link,
+        &tenant,
+        &bill,
+        Channel::Web,
+        t.language(),
+        &return_path,
+        None,
+    )
+    .await?;
+    Ok(Redirect::to(&next_url).into_response())
+}
+
+/// Records a payment for a bill here, asks pay for it (on the web or by
+/// phone), and returns the card page's one-time link. `return_path` makes
+/// the portal path pay sends the browser back to, from the local id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn start_bill_payment(
+    state: &AppState,
+    link: &crate::PayLink,
+    tenant: &Tenant,
+    bill: &Bill,
+    channel: Channel,
+    language: civicpay_core::Language,
+    return_path: &(dyn Fn(&str) -> String + Sync),
+    started_by: Option<&str>,
+) -> Result<String, PortalError> {
     let bill_type_name = state
         .store
         .bill_types(&tenant.id)
         .await?
         .into_iter()
         .find(|b| b.id == bill.bill_type_id)
-        .map(|b| b.name.get(t.language()).to_owned())
+        .map(|b| b.name.get(language).to_owned())
         .unwrap_or_default();
     let amount = bill.balance();
     let local_id = state
@@ -442,12 +472,12 @@ pub(crate) async fn pay_bill(
         "currency": amount.currency().code(),
         "reference": bill.reference.as_str(),
         "description": format!("{bill_type_name} {}", bill.reference),
-        "return_url": format!("{}/{}/payments/{local_id}/return", link.portal_public_url.trim_end_matches('/'), tenant.slug),
+        "return_url": format!("{}{}", link.portal_public_url.trim_end_matches('/'), return_path(&local_id)),
         "email": bill.email,
-        "language": t.lang(),
-        "metadata": { "bill_id": bill.id.as_str(), "bill_payment_id": local_id },
+        "language": language.code(),
+        "metadata": { "bill_id": bill.id.as_str(), "bill_payment_id": local_id, "started_by": started_by },
         "allocations": bill.line_items.iter().map(|i| serde_json::json!({ "gl_code": i.gl_code.as_str(), "amount": i.amount.minor() })).collect::<Vec<_>>(),
-        "channel": "web",
+        "channel": channel.code(),
     });
     let client = PayClient::new(link)?;
     let created = client.create_payment(&tenant.id, &local_id, &body).await?;
@@ -463,7 +493,7 @@ pub(crate) async fn pay_bill(
         .store
         .attach_pay_payment(&tenant.id, &local_id, pay_id)
         .await?;
-    Ok(Redirect::to(next_url).into_response())
+    Ok(next_url.to_owned())
 }
 
 fn message_page(

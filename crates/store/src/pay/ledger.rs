@@ -100,4 +100,66 @@ impl PayStore {
         .map(|r| Ok((crate::rows::text(r, "gl_code")?, int(r, "revenue")?)))
         .collect()
     }
+
+    /// Captures and refunds credited per GL code between two instants (a
+    /// city's day), both positive.
+    pub async fn ledger_between(
+        &self,
+        tenant_id: &TenantId,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<GlDay>, StoreError> {
+        sqlx::query(
+            "SELECT gl_code,
+                    CAST(SUM(CASE WHEN refund_id IS NULL THEN -amount ELSE 0 END) AS BIGINT) AS captured,
+                    CAST(SUM(CASE WHEN refund_id IS NOT NULL THEN amount ELSE 0 END) AS BIGINT) AS refunded
+             FROM ledger_postings
+             WHERE tenant_id = $1 AND account = 'revenue' AND at >= $2 AND at < $3
+             GROUP BY gl_code ORDER BY gl_code",
+        )
+        .bind(tenant_id.as_str())
+        .bind(to_micros(from))
+        .bind(to_micros(to))
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(GlDay {
+                gl_code: crate::rows::text(r, "gl_code")?,
+                captured: int(r, "captured")?,
+                refunded: int(r, "refunded")?,
+            })
+        })
+        .collect()
+    }
+
+    /// The payments with ledger activity between two instants, for matching
+    /// against the acquirer's records.
+    pub async fn payments_posted_between(
+        &self,
+        tenant_id: &TenantId,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<PaymentId>, StoreError> {
+        sqlx::query(
+            "SELECT DISTINCT payment_id FROM ledger_postings
+             WHERE tenant_id = $1 AND at >= $2 AND at < $3 ORDER BY payment_id",
+        )
+        .bind(tenant_id.as_str())
+        .bind(to_micros(from))
+        .bind(to_micros(to))
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(|r| crate::rows::parsed(r, "payment_id", PaymentId::parse))
+        .collect()
+    }
+}
+
+/// One GL code's day: money captured and refunded, in minor units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlDay {
+    pub gl_code: String,
+    pub captured: i64,
+    pub refunded: i64,
 }

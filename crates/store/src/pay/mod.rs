@@ -15,7 +15,7 @@ mod webhooks;
 pub use card_page::LinkRefusal;
 pub use csp_reports::CspReport;
 pub use jobs::AwaitingOutcome;
-pub use ledger::UNALLOCATED_GL;
+pub use ledger::{GlDay, UNALLOCATED_GL};
 pub use merchants::Merchant;
 pub use payments::{
     Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, PaymentFilter,

@@ -50,6 +50,10 @@ pub struct PaymentFilter {
     pub status: Option<String>,
     pub from: Option<jiff::Timestamp>,
     pub to: Option<jiff::Timestamp>,
+    pub channel: Option<String>,
+    /// Exact amount in minor units.
+    pub amount: Option<i64>,
+    pub card_last4: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -281,6 +285,9 @@ impl PayStore {
                AND (CAST($3 AS TEXT) IS NULL OR status = $3)
                AND (CAST($4 AS BIGINT) IS NULL OR created_at >= $4)
                AND (CAST($5 AS BIGINT) IS NULL OR created_at < $5)
+               AND (CAST($8 AS TEXT) IS NULL OR channel = $8)
+               AND (CAST($9 AS BIGINT) IS NULL OR amount = $9)
+               AND (CAST($10 AS TEXT) IS NULL OR card_last4 = $10)
              ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7",
         )
         .bind(tenant_id.as_str())
@@ -290,6 +297,9 @@ impl PayStore {
         .bind(filter.to.map(to_micros))
         .bind(filter.limit)
         .bind(filter.offset)
+        .bind(filter.channel.as_deref())
+        .bind(filter.amount)
+        .bind(filter.card_last4.as_deref())
         .fetch_all(self.store.pool())
         .await?
         .iter()

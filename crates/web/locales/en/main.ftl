@@ -80,6 +80,8 @@ error-rate-limited-body = { $minutes ->
 }
 error-forbidden-title = This form has expired
 error-forbidden-body = For your security, the form could not be accepted. Go back, reload the page and try again.
+error-not-permitted-title = You do not have access to this page
+error-not-permitted-body = Your role does not allow this. Ask your city's civicpay administrator if you need it.
 error-bad-request-title = Something in the request was not right
 error-bad-request-body = The information sent could not be read. Go back and try again.
 error-server-title = Sorry, there is a problem with the service

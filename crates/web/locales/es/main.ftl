@@ -80,6 +80,8 @@ error-rate-limited-body = { $minutes ->
 }
 error-forbidden-title = Este formulario ha caducado
 error-forbidden-body = Por su seguridad, no se pudo aceptar el formulario. Vuelva atrás, recargue la página e inténtelo de nuevo.
+error-not-permitted-title = No tiene acceso a esta página
+error-not-permitted-body = Su función no lo permite. Pida acceso al administrador de civicpay de su ciudad si lo necesita.
 error-bad-request-title = Algo en la solicitud no es correcto
 error-bad-request-body = No se pudo leer la información enviada. Vuelva atrás e inténtelo de nuevo.
 error-server-title = Lo sentimos, hay un problema con el servicio

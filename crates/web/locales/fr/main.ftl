@@ -80,6 +80,8 @@ error-rate-limited-body = { $minutes ->
 }
 error-forbidden-title = Ce formulaire a expiré
 error-forbidden-body = Pour votre sécurité, le formulaire n'a pas pu être accepté. Revenez en arrière, rechargez la page et réessayez.
+error-not-permitted-title = Vous n'avez pas accès à cette page
+error-not-permitted-body = Votre rôle ne le permet pas. Adressez-vous à l'administrateur civicpay de votre ville si vous en avez besoin.
 error-bad-request-title = Un élément de la demande est incorrect
 error-bad-request-body = Les renseignements envoyés n'ont pas pu être lus. Revenez en arrière et réessayez.
 error-server-title = Désolés, le service éprouve un problème

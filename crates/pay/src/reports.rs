@@ -1,0 +1,96 @@
+//! `GET /v1/reports/ledger?from=&to=`: what the ledger says was captured
+//! and refunded per GL code in a window (a city's day), and every payment
+//! with activity in it matched against the acquirer's own record, so the
+//! city's finance staff see any difference between our books and the
+//! money that actually moved.
+
+use crate::PayState;
+use crate::api::{authenticate, invalid};
+use crate::error::PayError;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use civicpay_gateway::StatusInquiry;
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Window {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn instant(field: &'static str, value: Option<&str>) -> Result<jiff::Timestamp, PayError> {
+    value
+        .ok_or_else(|| invalid(field, format!("{field} is required")))?
+        .parse()
+        .map_err(|_| {
+            invalid(
+                field,
+                format!("{field} must be an RFC 3339 time like 2026-11-23T05:00:00Z"),
+            )
+        })
+}
+
+pub(crate) async fn ledger_report(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+    Query(window): Query<Window>,
+) -> Result<Response, PayError> {
+    let merchant = authenticate(&state, &headers).await?;
+    let from = instant("from", window.from.as_deref())?;
+    let to = instant("to", window.to.as_deref())?;
+    if to <= from {
+        return Err(invalid("to", "to must be after from"));
+    }
+    let tenant = &merchant.tenant_id;
+    let by_gl = state.store.ledger_between(tenant, from, to).await?;
+    let mut checked = 0u64;
+    let (mut acquirer_captured, mut acquirer_refunded) = (0i64, 0i64);
+    let mut differences = Vec::new();
+    for id in state
+        .store
+        .payments_posted_between(tenant, from, to)
+        .await?
+    {
+        let Some(ours) = state.store.payment(tenant, &id).await? else {
+            continue;
+        };
+        checked += 1;
+        // The acquirer knows each card attempt by `{payment}.{attempt}`.
+        let reference = format!("{}.{}", ours.id, ours.attempts);
+        let (captured, refunded, problem) = match state.connector.status(&reference).await {
+            Ok(StatusInquiry::Captured {
+                captured, refunded, ..
+            }) => (captured, refunded, None),
+            Ok(other) => (0, 0, Some(format!("the acquirer reports {other:?}"))),
+            Err(e) => (0, 0, Some(format!("the acquirer could not be asked: {e}"))),
+        };
+        acquirer_captured += captured;
+        acquirer_refunded += refunded;
+        let mismatch = captured != ours.captured.minor() || refunded != ours.refunded.minor();
+        if problem.is_some() || mismatch {
+            differences.push(json!({
+                "payment_id": id.as_str(),
+                "reference": ours.reference,
+                "ours": { "captured": ours.captured.minor(), "refunded": ours.refunded.minor() },
+                "acquirer": { "captured": captured, "refunded": refunded },
+                "problem": problem,
+            }));
+        }
+    }
+    Ok(Json(json!({
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "currency": merchant.currency.code(),
+        "by_gl": by_gl.iter().map(|g| json!({ "gl_code": g.gl_code, "captured": g.captured, "refunded": g.refunded })).collect::<Vec<_>>(),
+        "acquirer": {
+            "payments_checked": checked,
+            "captured": acquirer_captured,
+            "refunded": acquirer_refunded,
+        },
+        "differences": differences,
+    }))
+    .into_response())
+}

@@ -1,0 +1,524 @@
+//! The console's home, the audit log view, staff management and city
+//! settings, and the platform operator's list of cities.
+
+use super::guard::StaffContext;
+use super::views::{
+    AuditPage, AuditRow, Choice, Chrome, DashboardPage, MemberRow, PlatformPage, SettingsPage,
+    TeamPage, Tile, layout,
+};
+use crate::AppState;
+use crate::error::PortalError;
+use crate::page::PageContext;
+use crate::routes::resident::{checked_form, with_form_cookie};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use civicpay_audit::Action;
+use civicpay_core::{Money, Permission, Role, StaffId};
+use civicpay_store::audit_log::AuditFilter;
+use civicpay_store::staff::StaffStatus;
+use serde::Deserialize;
+use serde_json::json;
+
+pub(crate) async fn dashboard(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let prefix = staff.scope.prefix();
+    let mut tiles = Vec::new();
+    let mut tile = |permission: Permission, path: &str, label: &'static str, hint: String| {
+        if staff.allows(permission) {
+            tiles.push(Tile {
+                href: format!("{prefix}{path}"),
+                label,
+                hint,
+            });
+        }
+    };
+    tile(
+        Permission::LookUpBills,
+        "/bills",
+        "Find a bill",
+        "Look up a resident's bill and take a payment by phone.".into(),
+    );
+    tile(
+        Permission::ViewPayments,
+        "/payments",
+        "Payments",
+        "Search payments by date, reference, status, channel, amount or card.".into(),
+    );
+    if staff.allows(Permission::ApproveRefunds) {
+        let city = staff.scope.city()?;
+        let waiting = state.store.refund_requests(&city.id, None).await?.len();
+        tile(
+            Permission::ApproveRefunds,
+            "/refunds",
+            "Refund approvals",
+            format!("{waiting} waiting for a second person."),
+        );
+    }
+    tile(
+        Permission::ViewReports,
+        "/reports/reconciliation",
+        "Daily reconciliation",
+        "Captures, refunds and net per bill type and GL code, checked against the acquirer.".into(),
+    );
+    tile(
+        Permission::ViewAuditLog,
+        "/audit",
+        "Audit log",
+        "Every sign-in, payment action, refund, export and setting change.".into(),
+    );
+    tile(
+        Permission::ManageStaff,
+        "/team",
+        "Staff",
+        "Invite people, change roles, disable accounts.".into(),
+    );
+    tile(
+        Permission::ManageSettings,
+        "/settings",
+        "Settings",
+        "Refund approval threshold.".into(),
+    );
+    let left = state.store.unused_recovery_codes(&staff.staff.id).await?;
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let page = DashboardPage {
+        layout: layout(
+            "Staff console",
+            staff.scope.tenant.as_ref(),
+            ctx.path(),
+            false,
+        ),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        tiles,
+        recovery_codes_left: left,
+        codes_action: format!("{prefix}/recovery-codes"),
+        form_token: issued.token.clone(),
+    };
+    Ok(with_form_cookie(page.into_response(), &issued))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AuditQuery {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    before: Option<u64>,
+}
+
+/// A day in the city's time zone as the UTC instants it starts and ends.
+pub(crate) fn day_bounds(
+    tenant: &civicpay_core::Tenant,
+    date: jiff::civil::Date,
+) -> Result<(jiff::Timestamp, jiff::Timestamp), PortalError> {
+    let tz = tenant.time_zone.time_zone();
+    let start = date
+        .to_zoned(tz.clone())
+        .map_err(|_| PortalError::BadRequest("date out of range".into()))?;
+    let end = date
+        .tomorrow()
+        .and_then(|d| d.to_zoned(tz))
+        .map_err(|_| PortalError::BadRequest("date out of range".into()))?;
+    Ok((start.timestamp(), end.timestamp()))
+}
+
+fn optional_date(field: &str, value: &str) -> Result<Option<jiff::civil::Date>, PortalError> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    value.trim().parse().map(Some).map_err(|_| {
+        PortalError::BadRequest(format!("{field}: {value:?} is not a date like 2026-11-23"))
+    })
+}
+
+pub(crate) async fn audit_log(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let from = optional_date("from", &query.from)?
+        .map(|d| day_bounds(city, d).map(|(start, _)| start))
+        .transpose()?;
+    let to = optional_date("to", &query.to)?
+        .map(|d| day_bounds(city, d).map(|(_, end)| end))
+        .transpose()?;
+    let filter = AuditFilter {
+        action: (!query.action.is_empty()).then(|| query.action.clone()),
+        actor: (!query.actor.trim().is_empty()).then(|| query.actor.trim().to_owned()),
+        from,
+        to,
+        before_seq: query.before,
+        limit: 100,
+    };
+    let entries = state
+        .store
+        .audit_entries(&staff.scope.chain(), &filter)
+        .await?;
+    let tz = city.time_zone.time_zone();
+    let rows: Vec<AuditRow> = entries
+        .iter()
+        .map(|e| AuditRow {
+            seq: e.seq,
+            at: e
+                .at
+                .to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+                .to_string(),
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            target: e.target.clone(),
+            details: e.details.clone(),
+        })
+        .collect();
+    let older = (rows.len() == 100)
+        .then(|| rows.last().map(|r| r.seq))
+        .flatten()
+        .map(|seq| {
+            let mut url = url::form_urlencoded::Serializer::new(String::new());
+            url.append_pair("action", &query.action)
+                .append_pair("actor", &query.actor)
+                .append_pair("from", &query.from)
+                .append_pair("to", &query.to)
+                .append_pair("before", &seq.to_string());
+            format!("{}?{}", ctx.path(), url.finish())
+        });
+    let mut actions = vec![Choice {
+        value: "",
+        label: "Any action",
+        selected: query.action.is_empty(),
+    }];
+    actions.extend(Action::ALL.iter().map(|a| Choice {
+        value: a.code(),
+        label: a.code(),
+        selected: query.action == a.code(),
+    }));
+    state
+        .store
+        .append_audit(staff.note(Action::ReportViewed, "audit-log", json!({ "action": query.action, "actor": query.actor, "from": query.from, "to": query.to })))
+        .await?;
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let page = AuditPage {
+        layout: layout("Audit log", Some(city), ctx.path(), false),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        actions,
+        actor: query.actor,
+        from: query.from,
+        to: query.to,
+        rows,
+        older,
+    };
+    Ok(with_form_cookie(page.into_response(), &issued))
+}
+
+fn role_choices(selected: Option<Role>) -> Vec<Choice> {
+    Role::CITY_ROLES
+        .iter()
+        .map(|r| Choice {
+            value: r.code(),
+            label: r.code(),
+            selected: Some(*r) == selected,
+        })
+        .collect()
+}
+
+async fn team_page(
+    state: &AppState,
+    staff: &StaffContext,
+    ctx: &PageContext,
+    error: Option<String>,
+    enrolment_link: Option<String>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let prefix = staff.scope.prefix();
+    let members = state
+        .store
+        .list_staff(Some(&city.id))
+        .await?
+        .into_iter()
+        .map(|m| MemberRow {
+            // Nobody changes their own role or locks themselves out.
+            action: (m.status != StaffStatus::Invited && m.id != staff.staff.id)
+                .then(|| format!("{prefix}/team/{}", m.id)),
+            roles: role_choices(Some(m.role)),
+            disabled: m.status == StaffStatus::Disabled,
+            email: m.email,
+            role: m.role.code(),
+            status: m.status.code(),
+        })
+        .collect();
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = TeamPage {
+        layout: layout("Staff", Some(city), ctx.path(), error.is_some()),
+        chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
+        members,
+        roles: role_choices(None),
+        form_token: issued.token.clone(),
+        invite_action: format!("{prefix}/team/invite"),
+        error,
+        enrolment_link,
+    };
+    Ok(with_form_cookie((status, page).into_response(), &issued))
+}
+
+pub(crate) async fn team(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    team_page(&state, &staff, &ctx, None, None).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct InviteForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub(crate) async fn invite(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    form: Result<Form<InviteForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &InviteForm| f.form_token.as_deref())?;
+    let city = staff.scope.city()?;
+    let role = match Role::parse(&form.role) {
+        Ok(r) if r != Role::PlatformOperator => r,
+        _ => {
+            return team_page(
+                &state,
+                &staff,
+                &ctx,
+                Some(format!("Role {:?} is not a city role", form.role)),
+                None,
+            )
+            .await;
+        }
+    };
+    let public = state
+        .config
+        .pay
+        .as_ref()
+        .map_or_else(String::new, |p| p.portal_public_url.clone());
+    match super::invite_staff(
+        &state.store,
+        Some(city),
+        &form.email,
+        role,
+        &staff.actor(),
+        &public,
+    )
+    .await
+    {
+        Ok((_, link)) => team_page(&state, &staff, &ctx, None, Some(link)).await,
+        Err(PortalError::BadRequest(message)) => {
+            team_page(&state, &staff, &ctx, Some(message), None).await
+        }
+        Err(other) => Err(other),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct MemberForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    disabled: Option<String>,
+}
+
+pub(crate) async fn update_member(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Path((_, member)): Path<(String, String)>,
+    form: Result<Form<MemberForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &MemberForm| f.form_token.as_deref())?;
+    let city = staff.scope.city()?;
+    let member = StaffId::parse(&member).map_err(|_| PortalError::NotFound)?;
+    if member == staff.staff.id {
+        return Err(PortalError::Forbidden);
+    }
+    let role = Role::parse(&form.role)
+        .ok()
+        .filter(|r| *r != Role::PlatformOperator)
+        .ok_or_else(|| {
+            PortalError::BadRequest(format!("role {:?} is not a city role", form.role))
+        })?;
+    let status = if form.disabled.is_some() {
+        StaffStatus::Disabled
+    } else {
+        StaffStatus::Active
+    };
+    let before = state
+        .store
+        .staff_by_id(Some(&city.id), &member)
+        .await?
+        .ok_or(PortalError::NotFound)?;
+    let action = if status == StaffStatus::Disabled {
+        Action::StaffDisabled
+    } else {
+        Action::StaffRoleChanged
+    };
+    let changed = state
+        .store
+        .update_staff(
+            Some(&city.id),
+            &member,
+            role,
+            status,
+            staff.note(action, format!("staff:{}", before.email), json!({ "role": { "from": before.role.code(), "to": role.code() }, "status": { "from": before.status.code(), "to": status.code() } })),
+        )
+        .await?;
+    if !changed {
+        return Err(PortalError::NotFound);
+    }
+    Ok(Redirect::to(&format!("{}/team", staff.scope.prefix())).into_response())
+}
+
+async fn settings_page(
+    state: &AppState,
+    staff: &StaffContext,
+    ctx: &PageContext,
+    typed: Option<String>,
+    error: Option<String>,
+    saved: bool,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let threshold = match typed {
+        Some(t) => t,
+        None => Money::from_minor(
+            state.store.refund_approval_threshold(&city.id).await?,
+            city.currency,
+        )
+        .format(civicpay_core::Language::En),
+    };
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = SettingsPage {
+        layout: layout("Settings", Some(city), ctx.path(), error.is_some()),
+        chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
+        form_token: issued.token.clone(),
+        threshold,
+        error,
+        saved,
+    };
+    Ok(with_form_cookie((status, page).into_response(), &issued))
+}
+
+pub(crate) async fn settings(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    settings_page(&state, &staff, &ctx, None, None, false).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SettingsForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    threshold: String,
+}
+
+pub(crate) async fn save_settings(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    form: Result<Form<SettingsForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &SettingsForm| {
+        f.form_token.as_deref()
+    })?;
+    let city = staff.scope.city()?;
+    let amount = match Money::parse(
+        &form.threshold,
+        city.currency,
+        civicpay_core::DecimalStyle::Point,
+    ) {
+        Ok(m) if m.minor() >= 0 => m,
+        _ => {
+            let error = format!(
+                "Refund approval threshold: {:?} is not an amount like 100.00",
+                form.threshold
+            );
+            return settings_page(
+                &state,
+                &staff,
+                &ctx,
+                Some(form.threshold),
+                Some(error),
+                false,
+            )
+            .await;
+        }
+    };
+    let before = state.store.refund_approval_threshold(&city.id).await?;
+    state
+        .store
+        .set_refund_approval_threshold(
+            &city.id,
+            amount.minor(),
+            staff.note(
+                Action::SettingChanged,
+                "refund_approval_threshold",
+                json!({ "from": before, "to": amount.minor() }),
+            ),
+        )
+        .await?;
+    settings_page(&state, &staff, &ctx, None, None, true).await
+}
+
+pub(crate) async fn platform_home(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let cities = state
+        .store
+        .list_tenants()
+        .await?
+        .into_iter()
+        .map(|t| {
+            (
+                t.name.get(t.default_language).to_owned(),
+                t.slug.to_string(),
+                t.currency.code().to_owned(),
+                t.time_zone.as_str().to_owned(),
+            )
+        })
+        .collect();
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let page = PlatformPage {
+        layout: layout("Platform console", None, ctx.path(), false),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        cities,
+    };
+    Ok(with_form_cookie(page.into_response(), &issued))
+}

@@ -1,0 +1,853 @@
+//! Bills and payments in the console: finding a bill, taking a card over
+//! the phone (on pay's masked card page, never here), searching payments,
+//! and refunds, with a second person's approval above the city's threshold.
+
+use super::admin::day_bounds;
+use super::guard::StaffContext;
+use super::views::{
+    BillRow, BillSearchPage, Choice, Chrome, ConsoleMessage, Fact, PaymentListPage, PaymentPage,
+    PaymentRow, PendingRefund, RefundApprovalsPage, RefundRow, layout,
+};
+use crate::AppState;
+use crate::error::PortalError;
+use crate::page::PageContext;
+use crate::pay_client::PayClient;
+use crate::routes::resident::{checked_form, start_bill_payment, with_form_cookie};
+use crate::views::{Link, SummaryError};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use civicpay_audit::Action;
+use civicpay_core::payment::Channel;
+use civicpay_core::staff::{may_approve, needs_approval};
+use civicpay_core::{
+    BillId, BillReference, DecimalStyle, Language, Money, PaymentId, Permission, RefundRequestId,
+    Tenant,
+};
+use civicpay_store::refund_requests::{NewRefundRequest, RefundRequest, RefundRequestStatus};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+fn money(minor: i64, tenant: &Tenant) -> String {
+    Money::from_minor(minor, tenant.currency).format(Language::En)
+}
+
+fn when(at: jiff::Timestamp, tenant: &Tenant) -> String {
+    at.to_zoned(tenant.time_zone.time_zone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+fn message(
+    staff: &StaffContext,
+    ctx: &PageContext,
+    token: &str,
+    title: &str,
+    body: Vec<String>,
+    link: Option<Link>,
+) -> Response {
+    ConsoleMessage {
+        layout: layout(title, staff.scope.tenant.as_ref(), ctx.path(), false),
+        chrome: Some(Chrome::new(staff, ctx.path(), token)),
+        body,
+        link,
+    }
+    .into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct BillQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub(crate) async fn bill_search(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Query(query): Query<BillQuery>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let text = query.q.trim();
+    let mut rows = Vec::new();
+    if !text.is_empty() {
+        let types = state.store.bill_types(&city.id).await?;
+        let reference = BillReference::parse(text)
+            .map_err(|e| PortalError::BadRequest(format!("search: {e}")))?;
+        let can_take = staff.allows(Permission::TakePhonePayments) && state.config.pay.is_some();
+        for bill in state.store.search_bills(&city.id, &reference, text).await? {
+            rows.push(BillRow {
+                bill_type: types
+                    .iter()
+                    .find(|t| t.id == bill.bill_type_id)
+                    .map(|t| t.name.get(Language::En).to_owned())
+                    .unwrap_or_default(),
+                payer: bill.payer_name.clone(),
+                due: bill.due_date.to_string(),
+                balance: bill.balance().format(Language::En),
+                status: bill.status.code().replace('_', " "),
+                phone_payment: (can_take && bill.is_payable())
+                    .then(|| format!("{}/bills/{}/phone-payment", staff.scope.prefix(), bill.id)),
+                reference: bill.reference.to_string(),
+            });
+        }
+    }
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let page = BillSearchPage {
+        layout: layout("Find a bill", Some(city), ctx.path(), false),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        query: query.q.clone(),
+        searched: !text.is_empty(),
+        rows,
+        form_token: issued.token.clone(),
+    };
+    Ok(with_form_cookie(page.into_response(), &issued))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TokenOnly {
+    #[serde(default)]
+    form_token: Option<String>,
+}
+
+pub(crate) async fn start_phone_payment(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Path((_, bill_id)): Path<(String, String)>,
+    form: Result<Form<TokenOnly>, FormRejection>,
+) -> Result<Response, PortalError> {
+    checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
+    let city = staff.scope.city()?;
+    let link = state
+        .config
+        .pay
+        .as_ref()
+        .ok_or(PortalError::PayUnavailable)?;
+    let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
+    let bill = state
+        .store
+        .bill(&city.id, &bill_id)
+        .await?
+        .ok_or(PortalError::NotFound)?;
+    if !bill.is_payable() {
+        return Err(PortalError::BadRequest(
+            "this bill has nothing left to pay".into(),
+        ));
+    }
+    let prefix = staff.scope.prefix();
+    let return_path = |local: &str| format!("{prefix}/phone-payments/{local}/return");
+    let actor = staff.actor();
+    let next_url = start_bill_payment(
+        &state,
+        link,
+        city,
+        &bill,
+        Channel::Moto,
+        Language::En,
+        &return_path,
+        Some(&actor),
+    )
+    .await?;
+    state
+        .store
+        .append_audit(staff.note(
+            Action::PhonePaymentStarted,
+            format!("bill:{}", bill.reference),
+            json!({ "bill_id": bill.id.as_str(), "amount": bill.balance().minor() }),
+        ))
+        .await?;
+    Ok(Redirect::to(&next_url).into_response())
+}
+
+pub(crate) async fn phone_payment_return(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Path((_, local)): Path<(String, String)>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let link = state.config.pay.as_ref().ok_or(PortalError::NotFound)?;
+    let record = state
+        .store
+        .bill_payment(&city.id, &local)
+        .await?
+        .ok_or(PortalError::NotFound)?;
+    let pay_id = record.pay_payment_id.clone().ok_or(PortalError::NotFound)?;
+    let payment = PayClient::new(link)?.payment(&city.id, &pay_id).await?;
+    crate::routes::crediting::credit(&state, city, &local, &payment).await?;
+    let outcome = crate::routes::crediting::outcome_of(&payment);
+    state
+        .store
+        .append_audit(staff.note(
+            Action::PhonePaymentFinished,
+            format!("payment:{pay_id}"),
+            json!({ "status": outcome.status, "captured": outcome.captured }),
+        ))
+        .await?;
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let (title, body) = if outcome.status == "success" {
+        (
+            "Phone payment taken",
+            vec![format!(
+                "{} was paid with {} •••• {}.",
+                money(outcome.captured, city),
+                crate::routes::crediting::brand_name(outcome.card_brand.as_deref()),
+                outcome.card_last4.unwrap_or_default()
+            )],
+        )
+    } else {
+        (
+            "Phone payment not completed",
+            vec![format!(
+                "The payment's status is {}. Nothing was charged unless the payment page below says so.",
+                outcome.status
+            )],
+        )
+    };
+    let page = message(
+        &staff,
+        &ctx,
+        &issued.token,
+        title,
+        body,
+        Some(Link {
+            href: format!("{}/payments/{pay_id}", staff.scope.prefix()),
+            label: "See the payment".to_owned(),
+        }),
+    );
+    Ok(with_form_cookie(page, &issued))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PaymentQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    last4: String,
+}
+
+const STATUSES: [(&str, &str); 8] = [
+    ("", "Any status"),
+    ("success", "Succeeded"),
+    ("failed", "Failed"),
+    ("created", "Not started"),
+    ("submitted", "In progress"),
+    ("cancelled", "Cancelled"),
+    ("expired", "Expired"),
+    ("error", "Error"),
+];
+const CHANNELS: [(&str, &str); 3] = [("", "Any channel"), ("web", "Online"), ("moto", "Phone")];
+
+fn choices(options: &[(&'static str, &'static str)], selected: &str) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|(value, label)| Choice {
+            value,
+            label,
+            selected: *value == selected,
+        })
+        .collect()
+}
+
+/// The pay API's list query for the console's filters, or what is wrong
+/// with them.
+fn list_query(city: &Tenant, q: &PaymentQuery) -> Result<String, String> {
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    url.append_pair("per_page", "200");
+    let date = |field: &str, value: &str| -> Result<Option<jiff::civil::Date>, String> {
+        if value.trim().is_empty() {
+            return Ok(None);
+        }
+        value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{field}: {value:?} is not a date like 2026-11-23"))
+    };
+    if let Some(d) = date("From", &q.from)? {
+        let (start, _) = day_bounds(city, d).map_err(|e| e.to_string())?;
+        url.append_pair("from", &start.to_string());
+    }
+    if let Some(d) = date("To", &q.to)? {
+        let (_, end) = day_bounds(city, d).map_err(|e| e.to_string())?;
+        url.append_pair("to", &end.to_string());
+    }
+    if !q.reference.trim().is_empty() {
+        url.append_pair("reference", q.reference.trim());
+    }
+    if STATUSES
+        .iter()
+        .any(|(v, _)| !v.is_empty() && *v == q.status)
+    {
+        url.append_pair("status", &q.status);
+    }
+    if CHANNELS
+        .iter()
+        .any(|(v, _)| !v.is_empty() && *v == q.channel)
+    {
+        url.append_pair("channel", &q.channel);
+    }
+    if !q.amount.trim().is_empty() {
+        let amount = Money::parse(&q.amount, city.currency, DecimalStyle::Point)
+            .map_err(|_| format!("Amount: {:?} is not an amount like 84.20", q.amount))?;
+        url.append_pair("amount", &amount.minor().to_string());
+    }
+    let last4 = q.last4.trim();
+    if !last4.is_empty() {
+        if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("Card's last four digits: type exactly four digits".to_owned());
+        }
+        url.append_pair("card_last4", last4);
+    }
+    Ok(format!("/v1/payments?{}", url.finish()))
+}
+
+pub(crate) async fn payment_list(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Query(query): Query<PaymentQuery>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let link = state
+        .config
+        .pay
+        .as_ref()
+        .ok_or(PortalError::PayUnavailable)?;
+    let (rows, error) = match list_query(city, &query) {
+        Err(e) => (Vec::new(), Some(e)),
+        Ok(path) => {
+            let listed = PayClient::new(link)?.get(&city.id, &path).await?;
+            let rows = listed
+                .get("results")
+                .and_then(Value::as_array)
+                .map(|results| {
+                    results
+                        .iter()
+                        .map(|p| payment_row(&staff, city, p))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (rows, None)
+        }
+    };
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = PaymentListPage {
+        layout: layout("Payments", Some(city), ctx.path(), error.is_some()),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        statuses: choices(&STATUSES, &query.status),
+        channels: choices(&CHANNELS, &query.channel),
+        from: query.from,
+        to: query.to,
+        reference: query.reference,
+        last4: query.last4,
+        amount: query.amount,
+        error,
+        rows,
+    };
+    Ok(with_form_cookie((status, page).into_response(), &issued))
+}
+
+fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn number(v: &Value, pointer: &str) -> i64 {
+    v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+fn card_text(p: &Value) -> String {
+    if p.get("card").is_some_and(|c| !c.is_null()) {
+        format!(
+            "{} •••• {}",
+            crate::routes::crediting::brand_name(Some(text(p, "/card/brand"))),
+            text(p, "/card/last4")
+        )
+    } else {
+        String::new()
+    }
+}
+
+fn created_text(p: &Value, city: &Tenant) -> String {
+    text(p, "/created_at")
+        .parse::<jiff::Timestamp>()
+        .map(|t| when(t, city))
+        .unwrap_or_default()
+}
+
+fn payment_row(staff: &StaffContext, city: &Tenant, p: &Value) -> PaymentRow {
+    PaymentRow {
+        href: format!(
+            "{}/payments/{}",
+            staff.scope.prefix(),
+            text(p, "/payment_id")
+        ),
+        created: created_text(p, city),
+        reference: text(p, "/reference").to_owned(),
+        amount: money(number(p, "/amount"), city),
+        status: text(p, "/state/status").to_owned(),
+        channel: if text(p, "/channel") == "moto" {
+            "phone"
+        } else {
+            "online"
+        }
+        .to_owned(),
+        card: card_text(p),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RefundForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
+}
+
+struct RefundErrors {
+    amount: Option<String>,
+    reason: Option<String>,
+}
+
+/// What is left to refund: captured, less refunded, less requests that are
+/// waiting or on their way.
+fn refundable(payment: &Value, requests: &[RefundRequest]) -> i64 {
+    let in_flight: i64 = requests
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.status,
+                RefundRequestStatus::Pending | RefundRequestStatus::Approved
+            )
+        })
+        .map(|r| r.amount.minor())
+        .sum();
+    number(payment, "/captured_amount") - number(payment, "/refunded_amount") - in_flight
+}
+
+async fn payment_page(
+    state: &AppState,
+    staff: &StaffContext,
+    ctx: &PageContext,
+    payment_id: &PaymentId,
+    form: Option<(&RefundForm, RefundErrors)>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let link = state
+        .config
+        .pay
+        .as_ref()
+        .ok_or(PortalError::PayUnavailable)?;
+    let payment = PayClient::new(link)?
+        .payment(&city.id, payment_id.as_str())
+        .await
+        .map_err(|_| PortalError::NotFound)?;
+    let requests = state
+        .store
+        .refund_requests(&city.id, Some(payment_id.as_str()))
+        .await?;
+    let team = state.store.list_staff(Some(&city.id)).await?;
+    let who = |id: &civicpay_core::StaffId| {
+        team.iter()
+            .find(|m| &m.id == id)
+            .map_or_else(String::new, |m| m.email.clone())
+    };
+    let left = refundable(&payment, &requests);
+    let threshold = state.store.refund_approval_threshold(&city.id).await?;
+    let facts = vec![
+        Fact {
+            label: "Reference",
+            value: text(&payment, "/reference").to_owned(),
+        },
+        Fact {
+            label: "Description",
+            value: text(&payment, "/description").to_owned(),
+        },
+        Fact {
+            label: "Amount",
+            value: money(number(&payment, "/amount"), city),
+        },
+        Fact {
+            label: "Status",
+            value: text(&payment, "/state/status").to_owned(),
+        },
+        Fact {
+            label: "Channel",
+            value: if text(&payment, "/channel") == "moto" {
+                "phone".into()
+            } else {
+                "online".into()
+            },
+        },
+        Fact {
+            label: "Card",
+            value: card_text(&payment),
+        },
+        Fact {
+            label: "Captured",
+            value: money(number(&payment, "/captured_amount"), city),
+        },
+        Fact {
+            label: "Refunded",
+            value: money(number(&payment, "/refunded_amount"), city),
+        },
+        Fact {
+            label: "Created",
+            value: created_text(&payment, city),
+        },
+        Fact {
+            label: "Payment id",
+            value: payment_id.to_string(),
+        },
+    ];
+    let refunds = requests
+        .iter()
+        .map(|r| RefundRow {
+            requested: when(r.requested_at, city),
+            amount: r.amount.format(Language::En),
+            reason: r.reason.clone(),
+            status: match (&r.failure, r.status) {
+                (Some(why), _) => format!("failed: {why}"),
+                (None, s) => s.code().to_owned(),
+            },
+            by: who(&r.requested_by),
+        })
+        .collect();
+    let (typed, errors) = match form {
+        Some((f, e)) => ((f.amount.clone(), f.reason.clone()), e),
+        None => (
+            (String::new(), String::new()),
+            RefundErrors {
+                amount: None,
+                reason: None,
+            },
+        ),
+    };
+    let summary: Vec<SummaryError> = [("#amount", &errors.amount), ("#reason", &errors.reason)]
+        .into_iter()
+        .filter_map(|(href, e)| e.clone().map(|message| SummaryError { href, message }))
+        .collect();
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let status = if summary.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = PaymentPage {
+        layout: layout(
+            &format!("Payment {}", text(&payment, "/reference")),
+            Some(city),
+            ctx.path(),
+            !summary.is_empty(),
+        ),
+        chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
+        facts,
+        refunds,
+        refund_action: (staff.allows(Permission::RequestRefunds) && left > 0)
+            .then(|| format!("{}/payments/{payment_id}/refund", staff.scope.prefix())),
+        refundable: money(left, city),
+        threshold: money(threshold, city),
+        form_token: issued.token.clone(),
+        errors: summary,
+        amount_error: errors.amount,
+        reason_error: errors.reason,
+        amount: typed.0,
+        reason: typed.1,
+    };
+    Ok(with_form_cookie((status, page).into_response(), &issued))
+}
+
+pub(crate) async fn payment_detail(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Path((_, payment)): Path<(String, String)>,
+) -> Result<Response, PortalError> {
+    let payment = PaymentId::parse(&payment).map_err(|_| PortalError::NotFound)?;
+    payment_page(&state, &staff, &ctx, &payment, None).await
+}
+
+/// Sends an approved request to pay and records the answer.
+async fn issue_refund(
+    state: &AppState,
+    staff: &StaffContext,
+    city: &Tenant,
+    request: &RefundRequestId,
+) -> Result<(), PortalError> {
+    let link = state
+        .config
+        .pay
+        .as_ref()
+        .ok_or(PortalError::PayUnavailable)?;
+    let record = state
+        .store
+        .refund_request(&city.id, request)
+        .await?
+        .ok_or(PortalError::NotFound)?;
+    let answer = PayClient::new(link)?
+        .refund(
+            &city.id,
+            &record.pay_payment_id,
+            request.as_str(),
+            record.amount.minor(),
+        )
+        .await;
+    let outcome = match &answer {
+        Ok(refund) if text(refund, "/status") == "success" => {
+            Ok(text(refund, "/refund_id").to_owned())
+        }
+        Ok(refund) => Err(format!("the acquirer answered {}", text(refund, "/status"))),
+        Err(e) => Err(e.to_string()),
+    };
+    state
+        .store
+        .finish_refund_request(
+            &city.id,
+            request,
+            outcome.as_deref().map_err(String::as_str),
+            staff.note(
+                Action::RefundIssued,
+                format!("payment:{}", record.pay_payment_id),
+                json!({ "request": request.as_str(), "amount": record.amount.minor(), "outcome": outcome.as_ref().map_or_else(|e| e.clone(), |_| "success".to_owned()) }),
+            ),
+        )
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn request_refund(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Path((_, payment)): Path<(String, String)>,
+    form: Result<Form<RefundForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &RefundForm| f.form_token.as_deref())?;
+    let city = staff.scope.city()?;
+    let link = state
+        .config
+        .pay
+        .as_ref()
+        .ok_or(PortalError::PayUnavailable)?;
+    let payment_id = PaymentId::parse(&payment).map_err(|_| PortalError::NotFound)?;
+    let payment = PayClient::new(link)?
+        .payment(&city.id, payment_id.as_str())
+        .await
+        .map_err(|_| PortalError::NotFound)?;
+    let requests = state
+        .store
+        .refund_requests(&city.id, Some(payment_id.as_str()))
+        .await?;
+    let left = refundable(&payment, &requests);
+    let amount = Money::parse(&form.amount, city.currency, DecimalStyle::Point);
+    let errors = RefundErrors {
+        amount: match &amount {
+            Ok(m) if m.minor() > 0 && m.minor() <= left => None,
+            Ok(_) => Some(format!(
+                "Enter an amount between 0.01 and {}",
+                money(left, city)
+            )),
+            Err(_) => Some("Enter the amount to refund, like 20.00".to_owned()),
+        },
+        reason: match form.reason.trim().chars().count() {
+            0 => Some("Say why the payment is being refunded".to_owned()),
+            n if n > 200 => Some("Keep the reason under 200 characters".to_owned()),
+            _ => None,
+        },
+    };
+    let Ok(amount) = amount
+        .ok()
+        .filter(|_| errors.amount.is_none() && errors.reason.is_none())
+        .ok_or(())
+    else {
+        return payment_page(&state, &staff, &ctx, &payment_id, Some((&form, errors))).await;
+    };
+    let threshold = state.store.refund_approval_threshold(&city.id).await?;
+    let waits = needs_approval(amount.minor(), threshold);
+    let reason = form.reason.trim();
+    let request = state
+        .store
+        .create_refund_request(
+            &city.id,
+            NewRefundRequest {
+                pay_payment_id: payment_id.as_str(),
+                amount,
+                reason,
+                requested_by: &staff.staff.id,
+                status: if waits { RefundRequestStatus::Pending } else { RefundRequestStatus::Approved },
+            },
+            |id| {
+                staff.note(
+                    Action::RefundRequested,
+                    format!("payment:{payment_id}"),
+                    json!({ "request": id.as_str(), "amount": amount.minor(), "reason": reason, "needs_approval": waits }),
+                )
+            },
+        )
+        .await?;
+    if !waits {
+        issue_refund(&state, &staff, city, &request).await?;
+    }
+    Ok(Redirect::to(&format!("{}/payments/{payment_id}", staff.scope.prefix())).into_response())
+}
+
+pub(crate) async fn pending_refunds(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let team = state.store.list_staff(Some(&city.id)).await?;
+    let prefix = staff.scope.prefix();
+    let pending = state
+        .store
+        .refund_requests(&city.id, None)
+        .await?
+        .into_iter()
+        .map(|r| PendingRefund {
+            payment_href: format!("{prefix}/payments/{}", r.pay_payment_id),
+            requested: when(r.requested_at, city),
+            amount: r.amount.format(Language::En),
+            reason: r.reason.clone(),
+            by: team
+                .iter()
+                .find(|m| m.id == r.requested_by)
+                .map_or_else(String::new, |m| m.email.clone()),
+            action: format!("{prefix}/refunds/{}/decision", r.id),
+            own: r.requested_by == staff.staff.id,
+        })
+        .collect();
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let page = RefundApprovalsPage {
+        layout: layout("Refund approvals", Some(city), ctx.path(), false),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        pending,
+        form_token: issued.token.clone(),
+    };
+    Ok(with_form_cookie(page.into_response(), &issued))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DecisionForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    decision: String,
+}
+
+pub(crate) async fn decide_refund(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Path((_, request)): Path<(String, String)>,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &DecisionForm| {
+        f.form_token.as_deref()
+    })?;
+    let city = staff.scope.city()?;
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(PortalError::BadRequest(format!(
+                "decision {other:?}: use approve or reject"
+            )));
+        }
+    };
+    let id = RefundRequestId::parse(&request).map_err(|_| PortalError::NotFound)?;
+    let record = state
+        .store
+        .refund_request(&city.id, &id)
+        .await?
+        .ok_or(PortalError::NotFound)?;
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let back = Some(Link {
+        href: format!("{}/refunds", staff.scope.prefix()),
+        label: "Back to refund approvals".to_owned(),
+    });
+    if let Err(refusal) = may_approve(
+        staff.staff.id.clone(),
+        staff.staff.role,
+        &record.requested_by,
+        record.status == RefundRequestStatus::Pending,
+    ) {
+        let why = match refusal {
+            civicpay_core::staff::ApprovalRefusal::OwnRequest => {
+                "You asked for this refund, so someone else must approve or reject it."
+            }
+            civicpay_core::staff::ApprovalRefusal::NotASupervisor => {
+                "Only the supervisor role and above can decide refunds."
+            }
+            civicpay_core::staff::ApprovalRefusal::AlreadyDecided => {
+                "This refund has already been decided."
+            }
+        };
+        let page = message(
+            &staff,
+            &ctx,
+            &issued.token,
+            "Refund not decided",
+            vec![why.to_owned()],
+            back,
+        );
+        return Ok(with_form_cookie(
+            (StatusCode::FORBIDDEN, page).into_response(),
+            &issued,
+        ));
+    }
+    let action = if approve {
+        Action::RefundApproved
+    } else {
+        Action::RefundRejected
+    };
+    let decided = state
+        .store
+        .decide_refund_request(
+            &city.id,
+            &id,
+            &staff.staff.id,
+            approve,
+            staff.note(action, format!("payment:{}", record.pay_payment_id), json!({ "request": id.as_str(), "amount": record.amount.minor(), "requested_by": record.requested_by.as_str() })),
+        )
+        .await?;
+    if !decided {
+        let page = message(
+            &staff,
+            &ctx,
+            &issued.token,
+            "Refund not decided",
+            vec!["Someone else decided this refund first.".to_owned()],
+            back,
+        );
+        return Ok(with_form_cookie(
+            (StatusCode::CONFLICT, page).into_response(),
+            &issued,
+        ));
+    }
+    if approve {
+        issue_refund(&state, &staff, city, &id).await?;
+    }
+    Ok(Redirect::to(&format!("{}/refunds", staff.scope.prefix())).into_response())
+}

@@ -1,0 +1,269 @@
+//! The daily reconciliation: per day in the city's time zone, what the
+//! ledger captured and refunded per bill type and GL code, matched payment
+//! by payment against the acquirer's records, on screen and as CSV.
+
+use super::admin::day_bounds;
+use super::guard::StaffContext;
+use super::views::{Chrome, Fact, ReconRow, ReconciliationPage, layout};
+use crate::AppState;
+use crate::error::PortalError;
+use crate::page::PageContext;
+use crate::pay_client::PayClient;
+use crate::routes::resident::with_form_cookie;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use civicpay_audit::Action;
+use civicpay_core::{Language, Money, Permission, Tenant};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DayQuery {
+    #[serde(default)]
+    date: String,
+}
+
+struct Day {
+    date: jiff::civil::Date,
+    rows: Vec<(String, String, i64, i64)>,
+    acquirer: (u64, i64, i64),
+    differences: Vec<String>,
+}
+
+fn the_day(city: &Tenant, typed: &str) -> Result<jiff::civil::Date, PortalError> {
+    if typed.trim().is_empty() {
+        return Ok(jiff::Timestamp::now()
+            .to_zoned(city.time_zone.time_zone())
+            .date());
+    }
+    typed.trim().parse().map_err(|_| {
+        PortalError::BadRequest(format!("date: {typed:?} is not a date like 2026-11-23"))
+    })
+}
+
+async fn day_report(
+    state: &AppState,
+    city: &Tenant,
+    date: jiff::civil::Date,
+) -> Result<Day, PortalError> {
+    let link = state
+        .config
+        .pay
+        .as_ref()
+        .ok_or(PortalError::PayUnavailable)?;
+    let (from, to) = day_bounds(city, date)?;
+    let path = format!(
+        "/v1/reports/ledger?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("from", &from.to_string())
+            .append_pair("to", &to.to_string())
+            .finish()
+    );
+    let report = PayClient::new(link)?.get(&city.id, &path).await?;
+    let types = state.store.bill_types(&city.id).await?;
+    let type_of = |gl: &str| {
+        let names: Vec<&str> = types
+            .iter()
+            .filter(|t| t.gl_code.as_str() == gl)
+            .map(|t| t.name.get(Language::En))
+            .collect();
+        if names.is_empty() {
+            "(other)".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    let number = |v: &Value, key: &str| v.get(key).and_then(Value::as_i64).unwrap_or(0);
+    let rows = report
+        .get("by_gl")
+        .and_then(Value::as_array)
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| {
+                    let gl = l.get("gl_code").and_then(Value::as_str).unwrap_or_default();
+                    (
+                        type_of(gl),
+                        gl.to_owned(),
+                        number(l, "captured"),
+                        number(l, "refunded"),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let acquirer = report.get("acquirer").cloned().unwrap_or_default();
+    let money = |minor: i64| Money::from_minor(minor, city.currency).format(Language::En);
+    let differences = report
+        .get("differences")
+        .and_then(Value::as_array)
+        .map(|ds| {
+            ds.iter()
+                .map(|d| {
+                    let ours = d.get("ours").cloned().unwrap_or_default();
+                    let theirs = d.get("acquirer").cloned().unwrap_or_default();
+                    let problem = d.get("problem").and_then(Value::as_str).map(|p| format!(" ({p})")).unwrap_or_default();
+                    format!(
+                        "Payment {} (reference {}): our ledger captured {} and refunded {}; the acquirer captured {} and refunded {}{problem}",
+                        d.get("payment_id").and_then(Value::as_str).unwrap_or_default(),
+                        d.get("reference").and_then(Value::as_str).unwrap_or_default(),
+                        money(number(&ours, "captured")),
+                        money(number(&ours, "refunded")),
+                        money(number(&theirs, "captured")),
+                        money(number(&theirs, "refunded")),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Day {
+        date,
+        rows,
+        acquirer: (
+            acquirer
+                .get("payments_checked")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            number(&acquirer, "captured"),
+            number(&acquirer, "refunded"),
+        ),
+        differences,
+    })
+}
+
+pub(crate) async fn reconciliation(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    Query(query): Query<DayQuery>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let day = day_report(&state, city, the_day(city, &query.date)?).await?;
+    let money = |minor: i64| Money::from_minor(minor, city.currency).format(Language::En);
+    let (captured, refunded) = day
+        .rows
+        .iter()
+        .fold((0, 0), |(c, r), row| (c + row.2, r + row.3));
+    state
+        .store
+        .append_audit(staff.note(
+            Action::ReportViewed,
+            "reconciliation",
+            json!({ "date": day.date.to_string() }),
+        ))
+        .await?;
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let page = ReconciliationPage {
+        layout: layout("Daily reconciliation", Some(city), ctx.path(), false),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        date: day.date.to_string(),
+        time_zone: city.time_zone.as_str().to_owned(),
+        rows: day
+            .rows
+            .iter()
+            .map(|(bill_type, gl, c, r)| ReconRow {
+                bill_type: bill_type.clone(),
+                gl_code: gl.clone(),
+                captures: money(*c),
+                refunds: money(*r),
+                net: money(c - r),
+            })
+            .collect(),
+        total_captures: money(captured),
+        total_refunds: money(refunded),
+        total_net: money(captured - refunded),
+        acquirer: vec![
+            Fact {
+                label: "Payments matched with the acquirer",
+                value: day.acquirer.0.to_string(),
+            },
+            Fact {
+                label: "Captured, by the acquirer's records",
+                value: money(day.acquirer.1),
+            },
+            Fact {
+                label: "Refunded, by the acquirer's records",
+                value: money(day.acquirer.2),
+            },
+        ],
+        differences: day.differences,
+        csv_href: staff.allows(Permission::ExportData).then(|| {
+            format!(
+                "{}/reports/reconciliation.csv?date={}",
+                staff.scope.prefix(),
+                day.date
+            )
+        }),
+    };
+    Ok(with_form_cookie(page.into_response(), &issued))
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula.
+fn cell(s: &str) -> String {
+    let guarded = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if guarded.contains([',', '"', '\n']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+pub(crate) async fn reconciliation_csv(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    Query(query): Query<DayQuery>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let day = day_report(&state, city, the_day(city, &query.date)?).await?;
+    let decimal = |minor: i64| Money::from_minor(minor, city.currency).to_decimal_string();
+    let mut csv = String::from("date,time_zone,currency,bill_type,gl_code,captured,refunded,net\n");
+    for (bill_type, gl, c, r) in &day.rows {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            day.date,
+            city.time_zone.as_str(),
+            city.currency.code(),
+            cell(bill_type),
+            cell(gl),
+            decimal(*c),
+            decimal(*r),
+            decimal(c - r)
+        ));
+    }
+    for d in &day.differences {
+        csv.push_str(&format!(
+            "{},{},{},DIFFERENCE,,,,{}\n",
+            day.date,
+            city.time_zone.as_str(),
+            city.currency.code(),
+            cell(d)
+        ));
+    }
+    state
+        .store
+        .append_audit(staff.note(
+            Action::ExportDownloaded,
+            "reconciliation.csv",
+            json!({ "date": day.date.to_string(), "rows": day.rows.len(), "differences": day.differences.len() }),
+        ))
+        .await?;
+    let mut response = csv.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}-reconciliation-{}.csv\"",
+        city.slug, day.date
+    )) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}

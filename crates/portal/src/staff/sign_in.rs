@@ -1,0 +1,666 @@
+//! Signing in (password, then a second factor), enrolment from a one-time
+//! link, and signing out. Every attempt, good or bad, is in the audit log.
+
+use super::guard::{ConsoleScope, StaffContext, current_session};
+use super::views::{Chrome, EnrolPage, RecoveryCodesPage, SecondFactorPage, SignInPage, layout};
+use crate::AppState;
+use crate::error::PortalError;
+use crate::page::PageContext;
+use crate::routes::resident::{checked_form, with_form_cookie};
+use crate::views::{Link, SummaryError};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use civicpay_audit::Action;
+use civicpay_identity::{
+    Password, PasswordHash, RecoveryCode, RecoveryCodes, SessionToken, TotpSecret,
+    check_password_policy, lockout_after,
+};
+use civicpay_store::staff::{Enrolment, SessionStage, StaffStatus};
+use serde::Deserialize;
+use serde_json::json;
+
+/// How long the password step is good for before the second factor.
+const SECOND_FACTOR_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+const GENERIC_FAILURE: &str = "The e-mail address or password is not right.";
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn after(duration: jiff::SignedDuration) -> Result<jiff::Timestamp, PortalError> {
+    jiff::Timestamp::now()
+        .checked_add(duration)
+        .map_err(|_| PortalError::Internal("clock out of range"))
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(jiff::Timestamp::now().as_second()).unwrap_or(0)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SignInForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn sign_in_page(
+    state: &AppState,
+    scope: &ConsoleScope,
+    ctx: &PageContext,
+    email: &str,
+    error: Option<String>,
+) -> Response {
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = SignInPage {
+        layout: layout(
+            "Staff sign-in",
+            scope.tenant.as_ref(),
+            ctx.path(),
+            error.is_some(),
+        ),
+        action: format!("{}/sign-in", scope.prefix()),
+        form_token: issued.token.clone(),
+        email: email.to_owned(),
+        error,
+    };
+    with_form_cookie((status, page).into_response(), &issued)
+}
+
+pub(crate) async fn sign_in_form(
+    State(state): State<AppState>,
+    scope: ConsoleScope,
+    ctx: PageContext,
+) -> Response {
+    sign_in_page(&state, &scope, &ctx, "", None)
+}
+
+pub(crate) async fn sign_in_submit(
+    State(state): State<AppState>,
+    scope: ConsoleScope,
+    ctx: PageContext,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &SignInForm| f.form_token.as_deref())?;
+    let decision = state
+        .store
+        .rate_limit_hit(
+            &format!("staff-sign-in:{}", ctx.client_ip),
+            30,
+            std::time::Duration::from_secs(600),
+            jiff::Timestamp::now(),
+        )
+        .await?;
+    if let civicpay_store::rate_limits::RateDecision::Limited { retry_after } = decision {
+        return Err(PortalError::RateLimited { retry_after });
+    }
+    let email = form.email.trim().to_lowercase();
+    let password = Password::new(form.password);
+    let staff = state
+        .store
+        .staff_by_email(scope.tenant_id(), &email)
+        .await?;
+    let ip = ctx.client_ip.to_string();
+    let Some(staff) = staff.filter(|s| s.status == StaffStatus::Active) else {
+        tokio::task::spawn_blocking(move || PasswordHash::verify_nothing(&password))
+            .await
+            .map_err(|_| PortalError::Internal("password check failed"))?;
+        state
+            .store
+            .append_audit(scope.note(
+                "anonymous",
+                Action::SignInFailed,
+                format!("staff:{email}"),
+                json!({ "reason": "no active account", "ip": ip }),
+            ))
+            .await?;
+        return Ok(sign_in_page(
+            &state,
+            &scope,
+            &ctx,
+            &email,
+            Some(GENERIC_FAILURE.to_owned()),
+        ));
+    };
+    let actor = format!("staff:{}", staff.email);
+    if staff.locked_until > jiff::Timestamp::now() {
+        state
+            .store
+            .append_audit(scope.note(
+                &actor,
+                Action::SignInLocked,
+                actor.clone(),
+                json!({ "ip": ip }),
+            ))
+            .await?;
+        let minutes = (staff.locked_until - jiff::Timestamp::now())
+            .get_minutes()
+            .max(0)
+            + 1;
+        return Ok(sign_in_page(
+            &state,
+            &scope,
+            &ctx,
+            &email,
+            Some(format!(
+                "Too many failed attempts. This account is locked; try again in {minutes} minutes."
+            )),
+        ));
+    }
+    let stored = PasswordHash::from_stored(staff.password_hash.clone().unwrap_or_default());
+    let right = tokio::task::spawn_blocking(move || stored.verify(&password))
+        .await
+        .map_err(|_| PortalError::Internal("password check failed"))?;
+    if !right {
+        state
+            .store
+            .record_failed_sign_in(
+                scope.tenant_id(),
+                &staff.id,
+                lockout_after,
+                scope.note(
+                    &actor,
+                    Action::SignInFailed,
+                    actor.clone(),
+                    json!({ "reason": "wrong password", "ip": ip }),
+                ),
+            )
+            .await?;
+        return Ok(sign_in_page(
+            &state,
+            &scope,
+            &ctx,
+            &email,
+            Some(GENERIC_FAILURE.to_owned()),
+        ));
+    }
+    let token = SessionToken::generate();
+    state
+        .store
+        .create_staff_session(
+            &token.stored_hash(),
+            &staff.id,
+            SessionStage::SecondFactor,
+            after(SECOND_FACTOR_WINDOW)?,
+        )
+        .await?;
+    let response = Redirect::to(&format!("{}/second-factor", scope.prefix())).into_response();
+    Ok(with_cookie(
+        response,
+        &scope.session_cookie(&token, state.config.served_over_tls),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct CodeForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+fn second_factor_page(
+    state: &AppState,
+    scope: &ConsoleScope,
+    ctx: &PageContext,
+    error: Option<String>,
+) -> Response {
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = SecondFactorPage {
+        layout: layout(
+            "Enter your code",
+            scope.tenant.as_ref(),
+            ctx.path(),
+            error.is_some(),
+        ),
+        action: format!("{}/second-factor", scope.prefix()),
+        form_token: issued.token.clone(),
+        error,
+    };
+    with_form_cookie((status, page).into_response(), &issued)
+}
+
+pub(crate) async fn second_factor_form(
+    State(state): State<AppState>,
+    scope: ConsoleScope,
+    ctx: PageContext,
+    headers: HeaderMap,
+) -> Result<Response, PortalError> {
+    if current_session(&state, &scope, &headers, SessionStage::SecondFactor)
+        .await?
+        .is_none()
+    {
+        return Ok(Redirect::to(&format!("{}/sign-in", scope.prefix())).into_response());
+    }
+    Ok(second_factor_page(&state, &scope, &ctx, None))
+}
+
+pub(crate) async fn second_factor_submit(
+    State(state): State<AppState>,
+    scope: ConsoleScope,
+    ctx: PageContext,
+    headers: HeaderMap,
+    form: Result<Form<CodeForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &CodeForm| f.form_token.as_deref())?;
+    let Some((staff, half_hash)) =
+        current_session(&state, &scope, &headers, SessionStage::SecondFactor).await?
+    else {
+        return Ok(Redirect::to(&format!("{}/sign-in", scope.prefix())).into_response());
+    };
+    let actor = format!("staff:{}", staff.email);
+    let ip = ctx.client_ip.to_string();
+    let secret = staff
+        .totp_secret
+        .as_deref()
+        .and_then(TotpSecret::from_base32);
+    let totp_step = secret.and_then(|s| {
+        s.verify(
+            &form.code,
+            unix_now(),
+            Some(civicpay_identity::TotpStep(staff.totp_last_step)),
+        )
+    });
+    let method = match totp_step {
+        Some(step) if state.store.accept_totp_step(&staff.id, step.0).await? => Some("totp"),
+        _ => {
+            let code = RecoveryCode::parse(&form.code);
+            if form.code.len() >= 10
+                && state
+                    .store
+                    .use_recovery_code(&staff.id, &code.stored_hash())
+                    .await?
+            {
+                state
+                    .store
+                    .append_audit(scope.note(
+                        &actor,
+                        Action::RecoveryCodeUsed,
+                        actor.clone(),
+                        json!({ "ip": ip }),
+                    ))
+                    .await?;
+                Some("recovery code")
+            } else {
+                None
+            }
+        }
+    };
+    let Some(method) = method else {
+        let failures = state
+            .store
+            .record_failed_sign_in(
+                scope.tenant_id(),
+                &staff.id,
+                lockout_after,
+                scope.note(
+                    &actor,
+                    Action::SignInFailed,
+                    actor.clone(),
+                    json!({ "reason": "wrong second factor", "ip": ip }),
+                ),
+            )
+            .await?;
+        if lockout_after(failures).is_some() {
+            state.store.end_staff_session(&half_hash).await?;
+            let page = sign_in_page(
+                &state,
+                &scope,
+                &ctx,
+                &staff.email,
+                Some("Too many failed attempts. This account is locked for a while; try again later.".to_owned()),
+            );
+            return Ok(with_cookie(page, &scope.clear_cookie()));
+        }
+        return Ok(second_factor_page(
+            &state,
+            &scope,
+            &ctx,
+            Some("That code is not right. Codes change every 30 seconds and work once.".to_owned()),
+        ));
+    };
+    let token = SessionToken::generate();
+    let lifetime = jiff::SignedDuration::try_from(state.config.staff_session_lifetime)
+        .map_err(|_| PortalError::Internal("session lifetime out of range"))?;
+    state
+        .store
+        .promote_staff_session(
+            &half_hash,
+            &token.stored_hash(),
+            &staff.id,
+            after(lifetime)?,
+            scope.note(
+                &actor,
+                Action::SignInSucceeded,
+                actor.clone(),
+                json!({ "second_factor": method, "ip": ip }),
+            ),
+        )
+        .await?;
+    let response = Redirect::to(&format!("{}/", scope.prefix())).into_response();
+    Ok(with_cookie(
+        response,
+        &scope.session_cookie(&token, state.config.served_over_tls),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct EnrolForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+    #[serde(default)]
+    code: String,
+}
+
+struct EnrolErrors {
+    password: Option<String>,
+    confirm: Option<String>,
+    code: Option<String>,
+}
+
+fn enrolment_secret(state: &AppState, token_hash: &str) -> TotpSecret {
+    TotpSecret::from_seed(
+        &state
+            .form_tokens
+            .derive_secret("staff-totp-enrolment", token_hash),
+    )
+}
+
+fn enrol_page(
+    state: &AppState,
+    scope: &ConsoleScope,
+    ctx: &PageContext,
+    email: &str,
+    token_hash: &str,
+    errors: EnrolErrors,
+) -> Response {
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let secret = enrolment_secret(state, token_hash);
+    let issuer = scope.tenant.as_ref().map_or_else(
+        || "civicpay platform".to_owned(),
+        |t| format!("{} civicpay", t.name.get(t.default_language)),
+    );
+    let summary: Vec<SummaryError> = [
+        ("#password", &errors.password),
+        ("#confirm", &errors.confirm),
+        ("#code", &errors.code),
+    ]
+    .into_iter()
+    .filter_map(|(href, e)| e.clone().map(|message| SummaryError { href, message }))
+    .collect();
+    let status = if summary.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = EnrolPage {
+        layout: layout(
+            "Set up your staff account",
+            scope.tenant.as_ref(),
+            ctx.path(),
+            !summary.is_empty(),
+        ),
+        action: ctx.path().to_owned(),
+        form_token: issued.token.clone(),
+        email: email.to_owned(),
+        qr_svg: secret.qr_svg(&issuer, email),
+        secret: secret.base32().to_owned(),
+        errors: summary,
+        password_error: errors.password,
+        confirm_error: errors.confirm,
+        code_error: errors.code,
+    };
+    with_form_cookie((status, page).into_response(), &issued)
+}
+
+fn link_not_valid(scope: &ConsoleScope, path: &str) -> Response {
+    let page = super::views::ConsoleMessage {
+        layout: layout(
+            "This link does not work",
+            scope.tenant.as_ref(),
+            path,
+            false,
+        ),
+        chrome: None,
+        body: vec![
+            "This enrolment link has been used, has expired, or was copied incompletely."
+                .to_owned(),
+            "Ask your city's civicpay administrator for a new one.".to_owned(),
+        ],
+        link: None,
+    };
+    (StatusCode::NOT_FOUND, page).into_response()
+}
+
+pub(crate) async fn enrol_form(
+    State(state): State<AppState>,
+    scope: ConsoleScope,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let Some(token) = params
+        .get("token")
+        .and_then(|t| SessionToken::from_cookie(t))
+    else {
+        return Ok(link_not_valid(&scope, ctx.path()));
+    };
+    let hash = token.stored_hash();
+    let Some(staff) = state
+        .store
+        .staff_by_enrolment_token(scope.tenant_id(), &hash, jiff::Timestamp::now())
+        .await?
+    else {
+        return Ok(link_not_valid(&scope, ctx.path()));
+    };
+    Ok(enrol_page(
+        &state,
+        &scope,
+        &ctx,
+        &staff.email,
+        &hash,
+        EnrolErrors {
+            password: None,
+            confirm: None,
+            code: None,
+        },
+    ))
+}
+
+pub(crate) async fn enrol_submit(
+    State(state): State<AppState>,
+    scope: ConsoleScope,
+    Path(params): Path<std::collections::HashMap<String, String>>,
+    ctx: PageContext,
+    form: Result<Form<EnrolForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &EnrolForm| f.form_token.as_deref())?;
+    let Some(token) = params
+        .get("token")
+        .and_then(|t| SessionToken::from_cookie(t))
+    else {
+        return Ok(link_not_valid(&scope, ctx.path()));
+    };
+    let hash = token.stored_hash();
+    let Some(staff) = state
+        .store
+        .staff_by_enrolment_token(scope.tenant_id(), &hash, jiff::Timestamp::now())
+        .await?
+    else {
+        return Ok(link_not_valid(&scope, ctx.path()));
+    };
+    let password = Password::new(form.password);
+    let city_name = scope
+        .tenant
+        .as_ref()
+        .map(|t| t.name.get(t.default_language).to_owned())
+        .unwrap_or_default();
+    let mut errors = EnrolErrors {
+        password: check_password_policy(&password, &[&staff.email, &city_name, "civicpay"])
+            .err()
+            .map(|p| format!("Choose another password: {p}")),
+        confirm: (form.confirm != password.expose())
+            .then(|| "The two passwords are not the same".to_owned()),
+        code: None,
+    };
+    let secret = enrolment_secret(&state, &hash);
+    let step = secret.verify(&form.code, unix_now(), None);
+    if step.is_none() {
+        errors.code = Some("Enter the 6-digit code your app shows now".to_owned());
+    }
+    let Some(step) = step.filter(|_| errors.password.is_none() && errors.confirm.is_none()) else {
+        return Ok(enrol_page(
+            &state,
+            &scope,
+            &ctx,
+            &staff.email,
+            &hash,
+            errors,
+        ));
+    };
+    let password_hash = tokio::task::spawn_blocking(move || PasswordHash::create(&password))
+        .await
+        .map_err(|_| PortalError::Internal("password hashing failed"))?;
+    let codes = RecoveryCodes::generate();
+    let actor = format!("staff:{}", staff.email);
+    let done = state
+        .store
+        .complete_enrolment(
+            scope.tenant_id(),
+            &staff.id,
+            &hash,
+            Enrolment {
+                password_hash: password_hash.as_str(),
+                totp_secret: secret.base32(),
+                totp_step: step.0,
+                recovery_code_hashes: &codes.stored,
+            },
+            scope.note(
+                &actor,
+                Action::SecondFactorEnrolled,
+                actor.clone(),
+                json!({ "second_factor": "totp", "recovery_codes": codes.stored.len() }),
+            ),
+        )
+        .await?;
+    if !done {
+        return Ok(link_not_valid(&scope, ctx.path()));
+    }
+    let page = RecoveryCodesPage {
+        layout: layout(
+            "Your recovery codes",
+            scope.tenant.as_ref(),
+            ctx.path(),
+            false,
+        ),
+        chrome: None,
+        codes: codes.shown,
+        next: Link {
+            href: format!("{}/sign-in", scope.prefix()),
+            label: "I have stored them: sign in".to_owned(),
+        },
+    };
+    Ok(page.into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TokenOnly {
+    #[serde(default)]
+    form_token: Option<String>,
+}
+
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    scope: ConsoleScope,
+    ctx: PageContext,
+    headers: HeaderMap,
+    form: Result<Form<TokenOnly>, FormRejection>,
+) -> Result<Response, PortalError> {
+    checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
+    if let Some((staff, hash)) =
+        current_session(&state, &scope, &headers, SessionStage::SignedIn).await?
+    {
+        state.store.end_staff_session(&hash).await?;
+        let actor = format!("staff:{}", staff.email);
+        state
+            .store
+            .append_audit(scope.note(&actor, Action::SignedOut, actor.clone(), json!({})))
+            .await?;
+    }
+    let response = Redirect::to(&format!("{}/sign-in", scope.prefix())).into_response();
+    Ok(with_cookie(response, &scope.clear_cookie()))
+}
+
+pub(crate) async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    form: Result<Form<TokenOnly>, FormRejection>,
+) -> Result<Response, PortalError> {
+    checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
+    let ended = state
+        .store
+        .end_all_staff_sessions(
+            &staff.staff.id,
+            staff.note(Action::SignedOutEverywhere, staff.actor(), json!({})),
+        )
+        .await?;
+    tracing::info!(sessions = ended, "staff member signed out everywhere");
+    let response = Redirect::to(&format!("{}/sign-in", staff.scope.prefix())).into_response();
+    Ok(with_cookie(response, &staff.scope.clear_cookie()))
+}
+
+pub(crate) async fn regenerate_recovery_codes(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    form: Result<Form<TokenOnly>, FormRejection>,
+) -> Result<Response, PortalError> {
+    checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
+    let codes = RecoveryCodes::generate();
+    state
+        .store
+        .regenerate_recovery_codes(
+            &staff.staff.id,
+            &codes.stored,
+            staff.note(Action::RecoveryCodesRegenerated, staff.actor(), json!({})),
+        )
+        .await?;
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let page = RecoveryCodesPage {
+        layout: layout(
+            "Your new recovery codes",
+            staff.scope.tenant.as_ref(),
+            ctx.path(),
+            false,
+        ),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        codes: codes.shown,
+        next: Link {
+            href: format!("{}/", staff.scope.prefix()),
+            label: "Back to the console".to_owned(),
+        },
+    };
+    Ok(page.into_response())
+}

@@ -1,0 +1,360 @@
+//! The console's pages. Staff pages are in English for now (the resident
+//! pages are translated; see the closing note).
+
+use super::guard::StaffContext;
+use super::{Access, ROUTES};
+use crate::views::{Layout, Link};
+use askama::Template;
+use askama_web::WebTemplate;
+use civicpay_core::{Language, Tenant};
+use civicpay_web::Translator;
+
+pub(crate) fn layout(title: &str, tenant: Option<&Tenant>, path: &str, has_errors: bool) -> Layout {
+    let mut layout = Layout::new(
+        Translator::new(Language::En),
+        title.to_owned(),
+        tenant,
+        path,
+        has_errors,
+    );
+    layout.languages.clear();
+    if let Some(city) = &mut layout.city {
+        city.href = format!("{}staff/", city.href);
+    }
+    layout
+}
+
+pub(crate) struct NavLink {
+    pub href: String,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// The strip at the top of every signed-in page: who, what they may open,
+/// and the sign-out buttons.
+pub(crate) struct Chrome {
+    pub who: String,
+    pub nav: Vec<NavLink>,
+    pub prefix: String,
+    pub form_token: String,
+}
+
+const NAV: [(&str, &str); 9] = [
+    ("/", "Home"),
+    ("/bills", "Bills"),
+    ("/payments", "Payments"),
+    ("/refunds", "Refund approvals"),
+    ("/reports/reconciliation", "Reconciliation"),
+    ("/audit", "Audit log"),
+    ("/team", "Staff"),
+    ("/settings", "Settings"),
+    ("/recovery-codes", ""),
+];
+
+impl Chrome {
+    pub fn new(ctx: &StaffContext, path: &str, form_token: &str) -> Chrome {
+        let prefix = ctx.scope.prefix();
+        let nav = if ctx.scope.tenant.is_none() {
+            vec![NavLink {
+                href: format!("{prefix}/"),
+                label: "Cities",
+                current: true,
+            }]
+        } else {
+            NAV.iter()
+                .filter(|(_, label)| !label.is_empty())
+                .filter(|(route, _)| {
+                    ROUTES.iter().any(|(r, access)| {
+                        r == route
+                            && match access {
+                                Access::SignedIn => true,
+                                Access::Needs(p) => ctx.allows(*p),
+                            }
+                    })
+                })
+                .map(|(route, label)| {
+                    let href = if *route == "/" {
+                        format!("{prefix}/")
+                    } else {
+                        format!("{prefix}{route}")
+                    };
+                    NavLink {
+                        current: path == href,
+                        href,
+                        label,
+                    }
+                })
+                .collect()
+        };
+        Chrome {
+            who: format!(
+                "{} ({})",
+                ctx.staff.email,
+                ctx.staff.role.code().replace('_', " ")
+            ),
+            nav,
+            prefix,
+            form_token: form_token.to_owned(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/sign_in.html")]
+pub(crate) struct SignInPage {
+    pub layout: Layout,
+    pub action: String,
+    pub form_token: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/second_factor.html")]
+pub(crate) struct SecondFactorPage {
+    pub layout: Layout,
+    pub action: String,
+    pub form_token: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/enrol.html")]
+pub(crate) struct EnrolPage {
+    pub layout: Layout,
+    pub action: String,
+    pub form_token: String,
+    pub email: String,
+    pub qr_svg: String,
+    pub secret: String,
+    pub errors: Vec<crate::views::SummaryError>,
+    pub password_error: Option<String>,
+    pub confirm_error: Option<String>,
+    pub code_error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/codes.html")]
+pub(crate) struct RecoveryCodesPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub codes: Vec<String>,
+    pub next: Link,
+}
+
+/// A page of the signed-in console with free-form sections.
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/message.html")]
+pub(crate) struct ConsoleMessage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub body: Vec<String>,
+    pub link: Option<Link>,
+}
+
+pub(crate) struct Tile {
+    pub href: String,
+    pub label: &'static str,
+    pub hint: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/dashboard.html")]
+pub(crate) struct DashboardPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub tiles: Vec<Tile>,
+    pub recovery_codes_left: u32,
+    pub codes_action: String,
+    pub form_token: String,
+}
+
+pub(crate) struct BillRow {
+    pub reference: String,
+    pub bill_type: String,
+    pub payer: String,
+    pub due: String,
+    pub balance: String,
+    pub status: String,
+    pub phone_payment: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/bills.html")]
+pub(crate) struct BillSearchPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub query: String,
+    pub searched: bool,
+    pub rows: Vec<BillRow>,
+    pub form_token: String,
+}
+
+pub(crate) struct PaymentRow {
+    pub href: String,
+    pub created: String,
+    pub reference: String,
+    pub amount: String,
+    pub status: String,
+    pub channel: String,
+    pub card: String,
+}
+
+pub(crate) struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/payments.html")]
+pub(crate) struct PaymentListPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub from: String,
+    pub to: String,
+    pub reference: String,
+    pub last4: String,
+    pub amount: String,
+    pub statuses: Vec<Choice>,
+    pub channels: Vec<Choice>,
+    pub error: Option<String>,
+    pub rows: Vec<PaymentRow>,
+}
+
+pub(crate) struct Fact {
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub(crate) struct RefundRow {
+    pub requested: String,
+    pub amount: String,
+    pub reason: String,
+    pub status: String,
+    pub by: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/payment.html")]
+pub(crate) struct PaymentPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub facts: Vec<Fact>,
+    pub refunds: Vec<RefundRow>,
+    pub refund_action: Option<String>,
+    pub refundable: String,
+    pub threshold: String,
+    pub form_token: String,
+    pub errors: Vec<crate::views::SummaryError>,
+    pub amount_error: Option<String>,
+    pub reason_error: Option<String>,
+    pub amount: String,
+    pub reason: String,
+}
+
+pub(crate) struct PendingRefund {
+    pub payment_href: String,
+    pub requested: String,
+    pub amount: String,
+    pub reason: String,
+    pub by: String,
+    pub action: String,
+    pub own: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/refunds.html")]
+pub(crate) struct RefundApprovalsPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub pending: Vec<PendingRefund>,
+    pub form_token: String,
+}
+
+pub(crate) struct ReconRow {
+    pub bill_type: String,
+    pub gl_code: String,
+    pub captures: String,
+    pub refunds: String,
+    pub net: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/reconciliation.html")]
+pub(crate) struct ReconciliationPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub date: String,
+    pub time_zone: String,
+    pub rows: Vec<ReconRow>,
+    pub total_captures: String,
+    pub total_refunds: String,
+    pub total_net: String,
+    pub acquirer: Vec<Fact>,
+    pub differences: Vec<String>,
+    pub csv_href: Option<String>,
+}
+
+pub(crate) struct AuditRow {
+    pub seq: u64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub details: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/audit.html")]
+pub(crate) struct AuditPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub actions: Vec<Choice>,
+    pub actor: String,
+    pub from: String,
+    pub to: String,
+    pub rows: Vec<AuditRow>,
+    pub older: Option<String>,
+}
+
+pub(crate) struct MemberRow {
+    pub email: String,
+    pub role: &'static str,
+    pub status: &'static str,
+    pub action: Option<String>,
+    pub roles: Vec<Choice>,
+    pub disabled: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/team.html")]
+pub(crate) struct TeamPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub members: Vec<MemberRow>,
+    pub roles: Vec<Choice>,
+    pub form_token: String,
+    pub invite_action: String,
+    pub error: Option<String>,
+    pub enrolment_link: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/settings.html")]
+pub(crate) struct SettingsPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub form_token: String,
+    pub threshold: String,
+    pub error: Option<String>,
+    pub saved: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/platform.html")]
+pub(crate) struct PlatformPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub cities: Vec<(String, String, String, String)>,
+}

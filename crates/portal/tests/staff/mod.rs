@@ -1,0 +1,658 @@
+//! The staff console over HTTP: enrolment, sign-in with both factors,
+//! lock-out, session expiry, CSRF, and every route for every role.
+
+use super::*;
+use civicpay_core::{Role, StaffId, Tenant};
+use civicpay_identity::{SessionToken, TotpSecret};
+use civicpay_portal::staff::{Access, PLATFORM_ROUTES, ROUTES, STAFF_COOKIE, invite_staff};
+use civicpay_store::staff::SessionStage;
+use std::time::Duration;
+
+const PASSWORD: &str = "maple lantern quietly forty herons";
+
+impl Page {
+    fn location(&self) -> &str {
+        self.header("location").unwrap_or_default()
+    }
+
+    fn staff_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{STAFF_COOKIE}=")))
+            .map(|c| c.split(';').next().unwrap().to_owned())
+    }
+
+    fn between(&self, start: &str, end: &str) -> String {
+        let from = self
+            .body
+            .find(start)
+            .unwrap_or_else(|| panic!("{start:?} in {}", self.body))
+            + start.len();
+        let len = self.body[from..].find(end).unwrap();
+        self.body[from..from + len].to_owned()
+    }
+}
+
+impl Portal {
+    async fn tenant(&self, slug: &str) -> Tenant {
+        self.store
+            .tenant_by_slug(&TenantSlug::parse(slug).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn send_with_cookies(&self, mut request: Request<Body>, cookies: &[&str]) -> Page {
+        if !cookies.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, cookies.join("; ").parse().unwrap());
+        }
+        self.send(request).await
+    }
+
+    async fn get_as(&self, uri: &str, cookie: &str) -> Page {
+        self.send_with_cookies(Request::get(uri).body(Body::empty()).unwrap(), &[cookie])
+            .await
+    }
+
+    /// Posts a form carrying the form token of `page`, with the staff cookie.
+    async fn post_as(&self, uri: &str, page: &Page, cookie: &str, fields: &[(&str, &str)]) -> Page {
+        let mut body = form_urlencoded(&[("form_token", page.form_token().as_str())]);
+        if !fields.is_empty() {
+            body.push('&');
+            body.push_str(&form_urlencoded(fields));
+        }
+        let form_cookie = page.form_cookie_or_default();
+        self.send_with_cookies(
+            Request::post(uri)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+            &[cookie, &form_cookie],
+        )
+        .await
+    }
+}
+
+impl Page {
+    /// The form cookie this page set, or the one every test browser uses.
+    fn form_cookie_or_default(&self) -> String {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("civicpay_form="))
+            .map_or_else(
+                || FORM_COOKIE.get().cloned().unwrap_or_default(),
+                |c| c.split(';').next().unwrap().to_owned(),
+            )
+    }
+}
+
+/// Tests keep one form cookie per browser; pages after the first do not
+/// set it again.
+static FORM_COOKIE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn now() -> u64 {
+    jiff::Timestamp::now().as_second() as u64
+}
+
+/// Invites and enrols someone through the real pages; returns their
+/// authenticator secret.
+async fn enrol(portal: &Portal, tenant: &str, email: &str, role: Role) -> TotpSecret {
+    let city = portal.tenant(tenant).await;
+    let (_, link) = invite_staff(
+        &portal.store,
+        Some(&city),
+        email,
+        role,
+        "test",
+        "http://portal.test",
+    )
+    .await
+    .unwrap();
+    let path = link.strip_prefix("http://portal.test").unwrap();
+    let page = portal.get(path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<svg"),
+        "the QR code is drawn on the server"
+    );
+    assert!(!page.body.contains("<script"));
+    let secret =
+        TotpSecret::from_base32(&page.between("<code class=\"secret\">", "</code>")).unwrap();
+    let _ = FORM_COOKIE.set(page.form_cookie());
+
+    let weak = portal
+        .post_form(
+            path,
+            &page,
+            &[
+                ("password", "password1234"),
+                ("confirm", "password1234"),
+                ("code", &secret.code_at(now())),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        weak.error_summary().contains("too common"),
+        "{}",
+        weak.error_summary()
+    );
+
+    let done = portal
+        .post_form(
+            path,
+            &page,
+            &[
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+                ("code", &secret.code_at(now())),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("recovery codes"));
+    let again = portal.get(path).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "the link works once");
+    secret
+}
+
+/// Signs in through both steps and returns the session cookie.
+async fn sign_in(portal: &Portal, tenant: &str, email: &str, secret: &TotpSecret) -> String {
+    let prefix = format!("/{tenant}/staff");
+    let form = portal.get(&format!("{prefix}/sign-in")).await;
+    let step_one = portal
+        .post_form(
+            &format!("{prefix}/sign-in"),
+            &form,
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(step_one.status, StatusCode::SEE_OTHER, "{}", step_one.body);
+    assert_eq!(step_one.location(), format!("{prefix}/second-factor"));
+    let half = step_one.staff_cookie().unwrap();
+    // The password alone opens nothing.
+    let refused = portal.get_as(&format!("{prefix}/"), &half).await;
+    assert_eq!(refused.location(), format!("{prefix}/sign-in"));
+
+    let code_page = portal
+        .get_as(&format!("{prefix}/second-factor"), &half)
+        .await;
+    assert_eq!(code_page.status, StatusCode::OK);
+    // The code one step ahead: the one enrolment used is spent.
+    let step_two = portal
+        .post_as(
+            &format!("{prefix}/second-factor"),
+            &code_page,
+            &half,
+            &[("code", &secret.code_at(now() + 30))],
+        )
+        .await;
+    assert_eq!(step_two.status, StatusCode::SEE_OTHER, "{}", step_two.body);
+    let full = step_two.staff_cookie().unwrap();
+    assert_ne!(full, half, "the session token changes at sign-in");
+    full
+}
+
+#[tokio::test]
+async fn a_clerk_enrols_and_signs_in_with_password_and_code() {
+    let portal = Portal::new().await;
+    let secret = enrol(&portal, "springfield", "Ana@Springfield.gov", Role::Clerk).await;
+    let cookie = sign_in(&portal, "springfield", "ana@springfield.gov", &secret).await;
+    let home = portal.get_as("/springfield/staff/", &cookie).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    assert!(home.body.contains("ana@springfield.gov (clerk)"));
+    assert!(home.body.contains("Find a bill"));
+    assert!(
+        !home.body.contains("Audit log"),
+        "a clerk's menu shows only what a clerk may open"
+    );
+    assert_security_headers(&home, "staff console");
+
+    // A wrong code is refused and counted; a replayed one too.
+    let form = portal.get("/springfield/staff/sign-in").await;
+    let half = portal
+        .post_form(
+            "/springfield/staff/sign-in",
+            &form,
+            &[("email", "ana@springfield.gov"), ("password", PASSWORD)],
+        )
+        .await
+        .staff_cookie()
+        .unwrap();
+    let code_page = portal
+        .get_as("/springfield/staff/second-factor", &half)
+        .await;
+    let replay = portal
+        .post_as(
+            "/springfield/staff/second-factor",
+            &code_page,
+            &half,
+            &[("code", &secret.code_at(now() + 30))],
+        )
+        .await;
+    assert_eq!(
+        replay.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a code works once"
+    );
+    // The same session cookie in another city's console opens nothing.
+    let elsewhere = portal.get_as("/lac-vert/staff/", &cookie).await;
+    assert_eq!(elsewhere.location(), "/lac-vert/staff/sign-in");
+
+    // Signing out ends the session on the server.
+    let out = portal
+        .post_as("/springfield/staff/sign-out", &home, &cookie, &[])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = portal.get_as("/springfield/staff/", &cookie).await;
+    assert_eq!(after.location(), "/springfield/staff/sign-in");
+
+    // Every step is in the city's audit log.
+    let chain = civicpay_audit::ChainId::Tenant(portal.tenant("springfield").await.id);
+    let entries = portal
+        .store
+        .audit_entries(
+            &chain,
+            &civicpay_store::audit_log::AuditFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
+    for expected in [
+        "staff.created",
+        "second_factor.enrolled",
+        "sign_in.succeeded",
+        "sign_in.failed",
+        "sign_out",
+    ] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_and_messages_do_not_say_which_emails_exist() {
+    let portal = Portal::new().await;
+    let _secret = enrol(
+        &portal,
+        "springfield",
+        "bo@springfield.gov",
+        Role::Supervisor,
+    )
+    .await;
+    let form = portal.get("/springfield/staff/sign-in").await;
+    let unknown = portal
+        .post_form(
+            "/springfield/staff/sign-in",
+            &form,
+            &[("email", "nobody@springfield.gov"), ("password", PASSWORD)],
+        )
+        .await;
+    let wrong = portal
+        .post_form(
+            "/springfield/staff/sign-in",
+            &form,
+            &[
+                ("email", "bo@springfield.gov"),
+                ("password", "not the password at all"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        unknown.error_summary(),
+        wrong.error_summary().replace("bo@", "nobody@")
+    );
+    for _ in 0..4 {
+        portal
+            .post_form(
+                "/springfield/staff/sign-in",
+                &form,
+                &[
+                    ("email", "bo@springfield.gov"),
+                    ("password", "still not it, sorry"),
+                ],
+            )
+            .await;
+    }
+    let locked = portal
+        .post_form(
+            "/springfield/staff/sign-in",
+            &form,
+            &[("email", "bo@springfield.gov"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(locked.body.contains("locked"), "{}", locked.error_summary());
+    assert!(
+        locked.staff_cookie().is_none(),
+        "the right password does not get in while locked"
+    );
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let portal = Portal::with(PortalConfig {
+        staff_idle_timeout: Duration::from_millis(300),
+        ..PortalConfig::default()
+    })
+    .await;
+    let secret = enrol(&portal, "springfield", "cy@springfield.gov", Role::Finance).await;
+    let cookie = sign_in(&portal, "springfield", "cy@springfield.gov", &secret).await;
+    assert_eq!(
+        portal.get_as("/springfield/staff/", &cookie).await.status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let expired = portal.get_as("/springfield/staff/", &cookie).await;
+    assert_eq!(expired.status, StatusCode::SEE_OTHER);
+    assert_eq!(expired.location(), "/springfield/staff/sign-in");
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn staff_forms_without_a_form_token_are_refused() {
+    let portal = Portal::new().await;
+    let secret = enrol(
+        &portal,
+        "springfield",
+        "dee@springfield.gov",
+        Role::Administrator,
+    )
+    .await;
+    let cookie = sign_in(&portal, "springfield", "dee@springfield.gov", &secret).await;
+    for (uri, body) in [
+        (
+            "/springfield/staff/sign-in",
+            "email=dee%40springfield.gov&password=x",
+        ),
+        (
+            "/springfield/staff/team/invite",
+            "email=new%40springfield.gov&role=clerk",
+        ),
+        ("/springfield/staff/settings", "threshold=1.00"),
+        ("/springfield/staff/sign-out-everywhere", ""),
+    ] {
+        let refused = portal
+            .send_with_cookies(
+                Request::post(uri)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .unwrap(),
+                &[&cookie],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{uri}");
+    }
+    let threshold = portal
+        .store
+        .refund_approval_threshold(&portal.tenant("springfield").await.id)
+        .await
+        .unwrap();
+    assert_eq!(threshold, 10_000, "nothing changed");
+    portal.finish().await;
+}
+
+/// A signed-in session made directly in the store, for the role matrix.
+async fn session(portal: &Portal, tenant: Option<&Tenant>, role: Role) -> (StaffId, String) {
+    let email = format!("{}-{}@city.gov", role.code(), uuid_suffix());
+    let (id, link) = invite_staff(
+        &portal.store,
+        tenant,
+        &email,
+        role,
+        "test",
+        "http://portal.test",
+    )
+    .await
+    .unwrap();
+    let token_hash = SessionToken::from_cookie(link.rsplit('/').next().unwrap())
+        .unwrap()
+        .stored_hash();
+    portal
+        .store
+        .complete_enrolment(
+            tenant.map(|t| &t.id),
+            &id,
+            &token_hash,
+            civicpay_store::staff::Enrolment {
+                password_hash: "x",
+                totp_secret: "JBSWY3DPEHPK3PXP",
+                totp_step: 1,
+                recovery_code_hashes: &[],
+            },
+            civicpay_audit::NewEntry::new(
+                civicpay_audit::ChainId::Platform,
+                "test",
+                civicpay_audit::Action::StaffEnrolled,
+                "x",
+                serde_json::json!({}),
+            ),
+        )
+        .await
+        .unwrap();
+    let token = SessionToken::generate();
+    portal
+        .store
+        .create_staff_session(
+            &token.stored_hash(),
+            &id,
+            SessionStage::SignedIn,
+            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+        )
+        .await
+        .unwrap();
+    (id, format!("{STAFF_COOKIE}={}", token.expose()))
+}
+
+fn uuid_suffix() -> String {
+    civicpay_core::StaffId::generate().as_str().replace('-', "")
+}
+
+/// What a role gets at a route: GET, or POST with a valid form token,
+/// whichever the route answers.
+async fn try_route(
+    portal: &Portal,
+    prefix: &str,
+    route: &str,
+    cookie: &str,
+    token_page: &Page,
+) -> Page {
+    let dummy = "0194a1a2-0000-7000-8000-000000000000";
+    let path = route
+        .replace("{bill}", dummy)
+        .replace("{local}", dummy)
+        .replace("{payment}", dummy)
+        .replace("{request}", dummy)
+        .replace("{staff}", dummy);
+    let uri = if path == "/" {
+        format!("{prefix}/")
+    } else {
+        format!("{prefix}{path}")
+    };
+    let got = portal.get_as(&uri, cookie).await;
+    if got.status != StatusCode::METHOD_NOT_ALLOWED {
+        return got;
+    }
+    portal
+        .post_as(
+            &uri,
+            token_page,
+            cookie,
+            &[("role", "clerk"), ("decision", "approve")],
+        )
+        .await
+}
+
+#[tokio::test]
+async fn every_route_admits_exactly_the_roles_that_may_use_it() {
+    let portal = Portal::new().await;
+    let springfield = portal.tenant("springfield").await;
+    let token_page = portal.get("/springfield/staff/sign-in").await;
+    let _ = FORM_COOKIE.set(token_page.form_cookie());
+    let mut checked = 0;
+    for role in Role::CITY_ROLES {
+        let (_, cookie) = session(&portal, Some(&springfield), role).await;
+        // Signing out everywhere ends the session, so it goes last.
+        let ordered = ROUTES
+            .iter()
+            .filter(|(r, _)| *r != "/sign-out-everywhere")
+            .chain(ROUTES.iter().filter(|(r, _)| *r == "/sign-out-everywhere"));
+        for &(route, access) in ordered {
+            let allowed = match access {
+                Access::SignedIn => true,
+                Access::Needs(p) => role.allows(p),
+            };
+            let page = try_route(&portal, "/springfield/staff", route, &cookie, &token_page).await;
+            let what = format!(
+                "{} at {route}: {} {}",
+                role.code(),
+                page.status,
+                page.location()
+            );
+            if allowed {
+                assert_ne!(page.status, StatusCode::FORBIDDEN, "{what}");
+                assert!(
+                    !page.location().ends_with("/sign-in") || route == "/sign-out-everywhere",
+                    "{what}"
+                );
+                assert!(
+                    page.status != StatusCode::INTERNAL_SERVER_ERROR,
+                    "{what}: {}",
+                    page.body
+                );
+            } else {
+                assert_eq!(page.status, StatusCode::FORBIDDEN, "{what}");
+            }
+            checked += 1;
+        }
+        // A city's staff cannot open the platform console, and without a
+        // session nothing opens at all.
+        let platform = portal.get_as("/staff/", &cookie).await;
+        assert_eq!(platform.location(), "/staff/sign-in", "{}", role.code());
+    }
+    for (route, _) in ROUTES {
+        let anonymous = try_route(&portal, "/springfield/staff", route, "x=y", &token_page).await;
+        assert_eq!(
+            anonymous.location(),
+            "/springfield/staff/sign-in",
+            "anonymous at {route}"
+        );
+    }
+    let (_, operator) = session(&portal, None, Role::PlatformOperator).await;
+    let cities = portal.get_as("/staff/", &operator).await;
+    assert!(cities.body.contains("/lac-vert/"), "{}", cities.body);
+    for (route, _) in ROUTES {
+        let page = try_route(&portal, "/springfield/staff", route, &operator, &token_page).await;
+        assert!(
+            page.status == StatusCode::FORBIDDEN || page.location().ends_with("/sign-in"),
+            "the platform operator sees no city's console: {route} {}",
+            page.status
+        );
+    }
+    for (route, _) in PLATFORM_ROUTES {
+        let page = try_route(&portal, "/staff", route, &operator, &token_page).await;
+        assert!(
+            page.status.is_success() || page.status == StatusCode::SEE_OTHER,
+            "operator at {route}: {}",
+            page.status
+        );
+        assert!(!page.location().ends_with("/sign-in") || route == "/sign-out-everywhere");
+    }
+    assert_eq!(checked, ROUTES.len() * Role::CITY_ROLES.len());
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
+    let portal = Portal::new().await;
+    let springfield = portal.tenant("springfield").await;
+    let (_, admin) = session(&portal, Some(&springfield), Role::Administrator).await;
+    let team = portal.get_as("/springfield/staff/team", &admin).await;
+    assert_eq!(team.status, StatusCode::OK);
+    let _ = FORM_COOKIE.set(team.form_cookie_or_default());
+    let invited = portal
+        .post_as(
+            "/springfield/staff/team/invite",
+            &team,
+            &admin,
+            &[("email", "eve@springfield.gov"), ("role", "supervisor")],
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+    assert!(invited.body.contains("/springfield/staff/enrol/"));
+    let duplicate = portal
+        .post_as(
+            "/springfield/staff/team/invite",
+            &team,
+            &admin,
+            &[("email", "eve@springfield.gov"), ("role", "clerk")],
+        )
+        .await;
+    assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(duplicate.body.contains("already exists"));
+    let bad_role = portal
+        .post_as(
+            "/springfield/staff/team/invite",
+            &team,
+            &admin,
+            &[
+                ("email", "x@springfield.gov"),
+                ("role", "platform_operator"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_role.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let settings = portal.get_as("/springfield/staff/settings", &admin).await;
+    let bad = portal
+        .post_as(
+            "/springfield/staff/settings",
+            &settings,
+            &admin,
+            &[("threshold", "lots")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("is not an amount"));
+    let saved = portal
+        .post_as(
+            "/springfield/staff/settings",
+            &settings,
+            &admin,
+            &[("threshold", "250.00")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert_eq!(
+        portal
+            .store
+            .refund_approval_threshold(&springfield.id)
+            .await
+            .unwrap(),
+        25_000
+    );
+
+    let (_, auditor) = session(&portal, Some(&springfield), Role::Auditor).await;
+    let log = portal
+        .get_as("/springfield/staff/audit?action=setting.changed", &auditor)
+        .await;
+    assert_eq!(log.status, StatusCode::OK);
+    assert!(
+        log.body.contains("refund_approval_threshold"),
+        "{}",
+        log.body
+    );
+    assert!(log.body.contains("staff:administrator-"));
+    portal.finish().await;
+}
