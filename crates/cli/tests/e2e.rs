@@ -748,3 +748,361 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
         "the scan finds a planted copy"
     );
 }
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// One member of staff with their own browser (cookie jar).
+struct StaffMember {
+    jar: Jar,
+    email: String,
+}
+
+const STAFF_PASSWORD: &str = "maple lantern quietly forty herons";
+
+/// Follows an enrolment link, sets the password and authenticator, then
+/// signs in with both factors.
+async fn enrol_and_sign_in(
+    client: &reqwest::Client,
+    portal: &str,
+    link_path: &str,
+    email: &str,
+) -> StaffMember {
+    use civicpay_identity::TotpSecret;
+    let mut jar = Jar::default();
+    let page = get(client, &mut jar, &format!("{portal}{link_path}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(email), "{page}");
+    let secret =
+        TotpSecret::from_base32(between(&page, "<code class=\"secret\">", "</code>")).unwrap();
+    let token = between(&page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let enrolled = post(
+        client,
+        &mut jar,
+        &format!("{portal}{link_path}"),
+        &[
+            ("form_token", &token),
+            ("password", STAFF_PASSWORD),
+            ("confirm", STAFF_PASSWORD),
+            ("code", &secret.code_at(unix_now())),
+        ],
+    )
+    .await;
+    assert_eq!(enrolled.status(), 200);
+    let sign_in = format!("{portal}/springfield/staff/sign-in");
+    let form = get(client, &mut jar, &sign_in).await.text().await.unwrap();
+    let token = between(&form, "name=\"form_token\" value=\"", "\"").to_owned();
+    let first = post(
+        client,
+        &mut jar,
+        &sign_in,
+        &[
+            ("form_token", &token),
+            ("email", email),
+            ("password", STAFF_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(first.status(), 303, "{email}");
+    let second = post(
+        client,
+        &mut jar,
+        &format!("{portal}/springfield/staff/second-factor"),
+        &[
+            ("form_token", &token),
+            ("code", &secret.code_at(unix_now() + 30)),
+        ],
+    )
+    .await;
+    assert_eq!(second.status(), 303, "{email}");
+    StaffMember {
+        jar,
+        email: email.to_owned(),
+    }
+}
+
+impl StaffMember {
+    async fn page(&mut self, client: &reqwest::Client, url: &str) -> (reqwest::StatusCode, String) {
+        let response = get(client, &mut self.jar, url).await;
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn submit(
+        &mut self,
+        client: &reqwest::Client,
+        url: &str,
+        token_from: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = between(token_from, "name=\"form_token\" value=\"", "\"").to_owned();
+        let mut form = vec![("form_token", token.as_str())];
+        form.extend_from_slice(fields);
+        post(client, &mut self.jar, url, &form).await
+    }
+}
+
+/// The issue's whole story through the real binary: an administrator made
+/// on the command line creates staff, a clerk takes a phone payment on
+/// pay's card page, a supervisor's refund above the threshold is approved
+/// by another (not by themself), finance downloads the day's
+/// reconciliation, the auditor sees all of it, and the chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_take_a_phone_payment_refund_it_with_approval_and_reconcile() {
+    let (running, portal, pay) = start_demo("staff").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let civicpay = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_civicpay"))
+            .args(args)
+            .env("CIVICPAY_DATA_DIR", &running.dir)
+            .env("CIVICPAY_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let created = civicpay(&[
+        "staff",
+        "create",
+        "--tenant",
+        "springfield",
+        "--email",
+        "admin@springfield.gov",
+        "--role",
+        "administrator",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let link = String::from_utf8(created.stdout).unwrap();
+    let link_path = &link.trim()[link.find("/springfield/").unwrap()..];
+    let mut admin = enrol_and_sign_in(&client, &portal, link_path, "admin@springfield.gov").await;
+
+    let (_, settings) = admin
+        .page(&client, &format!("{portal}/springfield/staff/settings"))
+        .await;
+    let saved = admin
+        .submit(
+            &client,
+            &format!("{portal}/springfield/staff/settings"),
+            &settings,
+            &[("threshold", "10.00")],
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+
+    let mut team = Vec::new();
+    for (email, role) in [
+        ("clerk@springfield.gov", "clerk"),
+        ("sup1@springfield.gov", "supervisor"),
+        ("sup2@springfield.gov", "supervisor"),
+        ("finance@springfield.gov", "finance"),
+        ("auditor@springfield.gov", "auditor"),
+    ] {
+        let (_, page) = admin
+            .page(&client, &format!("{portal}/springfield/staff/team"))
+            .await;
+        let invited = admin
+            .submit(
+                &client,
+                &format!("{portal}/springfield/staff/team/invite"),
+                &page,
+                &[("email", email), ("role", role)],
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        let link = between(&invited, "<code class=\"secret\">", "</code>").to_owned();
+        let path = link[link.find("/springfield/").unwrap()..].to_owned();
+        team.push(enrol_and_sign_in(&client, &portal, &path, email).await);
+    }
+    let [mut clerk, mut sup1, mut sup2, mut finance, mut auditor] = team.try_into().ok().unwrap();
+
+    // The clerk finds the citation and takes the card over the phone.
+    let (_, bills) = clerk
+        .page(
+            &client,
+            &format!("{portal}/springfield/staff/bills?q=PK-2026-004000"),
+        )
+        .await;
+    assert!(bills.contains("Take phone payment"), "{bills}");
+    let action = format!(
+        "/springfield/staff/bills/{}",
+        between(&bills, "action=\"/springfield/staff/bills/", "\"")
+    );
+    let started = clerk
+        .submit(&client, &format!("{portal}{action}"), &bills, &[])
+        .await;
+    assert_eq!(started.status(), 303);
+    let next_url = started.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        next_url.starts_with(&pay),
+        "the card is keyed on pay's origin, not the portal's: {next_url}"
+    );
+    let card_start = get(&client, &mut clerk.jar, &next_url).await;
+    let card_url = format!(
+        "{pay}{}",
+        card_start.headers()["location"].to_str().unwrap()
+    );
+    let card_page = get(&client, &mut clerk.jar, &card_url)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        card_page.contains("type=\"password\""),
+        "the card number is masked on a phone payment"
+    );
+    assert!(!card_page.contains("<script"));
+    let charged = clerk
+        .submit(
+            &client,
+            &card_url,
+            &card_page,
+            &[
+                ("cardholder_name", "Cy Roy"),
+                ("card_number", "4242 4242 4242 4242"),
+                ("expiry", "12/30"),
+                ("security_code", "123"),
+                ("postal_code", "62704"),
+                ("email", ""),
+            ],
+        )
+        .await;
+    assert_eq!(charged.status(), 303);
+    let back = charged.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        back.starts_with(&format!("{portal}/springfield/staff/phone-payments/")),
+        "{back}"
+    );
+    let (_, result) = clerk.page(&client, &back).await;
+    assert!(result.contains("Phone payment taken"), "{result}");
+    assert!(result.contains("Visa •••• 4242"));
+    let payment_path = between(&result, "<p><a href=\"", "\"").to_owned();
+    // A clerk may not refund.
+    let (status, _) = clerk
+        .page(&client, &format!("{portal}/springfield/staff/refunds"))
+        .await;
+    assert_eq!(status, 403);
+
+    // A supervisor asks for a refund above the threshold: it waits.
+    let (_, payment_page) = sup1.page(&client, &format!("{portal}{payment_path}")).await;
+    assert!(
+        payment_page.contains("Refund this payment"),
+        "{payment_page}"
+    );
+    let asked = sup1
+        .submit(
+            &client,
+            &format!("{portal}{payment_path}/refund"),
+            &payment_page,
+            &[
+                ("amount", "20.00"),
+                ("reason", "Citation dismissed on appeal"),
+            ],
+        )
+        .await;
+    assert_eq!(asked.status(), 303);
+    let (_, pending) = sup1
+        .page(&client, &format!("{portal}/springfield/staff/refunds"))
+        .await;
+    assert!(pending.contains("Your own request"), "{pending}");
+    let (_, pending_for_sup2) = sup2
+        .page(&client, &format!("{portal}/springfield/staff/refunds"))
+        .await;
+    let decision = format!(
+        "/springfield/staff/refunds/{}",
+        between(
+            &pending_for_sup2,
+            "action=\"/springfield/staff/refunds/",
+            "\""
+        )
+    );
+    // The requester cannot approve it, even by posting the form directly.
+    let own = sup1
+        .submit(
+            &client,
+            &format!("{portal}{decision}"),
+            &pending,
+            &[("decision", "approve")],
+        )
+        .await;
+    assert_eq!(own.status(), 403);
+    let approved = sup2
+        .submit(
+            &client,
+            &format!("{portal}{decision}"),
+            &pending_for_sup2,
+            &[("decision", "approve")],
+        )
+        .await;
+    assert_eq!(approved.status(), 303);
+    let (_, after) = sup1.page(&client, &format!("{portal}{payment_path}")).await;
+    assert!(after.contains("issued"), "{after}");
+
+    // Finance downloads the day; it agrees with the acquirer.
+    let (_, recon) = finance
+        .page(
+            &client,
+            &format!("{portal}/springfield/staff/reports/reconciliation"),
+        )
+        .await;
+    assert!(
+        recon.contains("Our ledger and the acquirer agree"),
+        "{recon}"
+    );
+    assert!(
+        recon.contains("<dt>Payments matched with the acquirer</dt><dd>1</dd>"),
+        "{recon}"
+    );
+    let csv_href = between(&recon, "<p><a href=\"", "\"").replace("&amp;", "&");
+    let csv = get(&client, &mut finance.jar, &format!("{portal}{csv_href}")).await;
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(
+        csv.starts_with("date,time_zone,currency,bill_type,gl_code,captured,refunded,net\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",20.00,"),
+        "the refund is in the day's figures: {csv}"
+    );
+    assert!(!csv.contains("DIFFERENCE"), "{csv}");
+
+    // The auditor sees every step, and the chain holds.
+    let (_, log) = auditor
+        .page(&client, &format!("{portal}/springfield/staff/audit"))
+        .await;
+    for action in [
+        "payment.phone_started",
+        "payment.phone_finished",
+        "refund.requested",
+        "refund.approved",
+        "refund.issued",
+        "export.downloaded",
+        "setting.changed",
+        "staff.created",
+    ] {
+        assert!(log.contains(action), "{action} in the audit log");
+    }
+    for who in [&clerk.email, &sup1.email, &sup2.email, &finance.email] {
+        assert!(log.contains(who.as_str()), "{who} in the audit log");
+    }
+    let verified = civicpay(&["audit", "verify", "--tenant", "springfield"]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}
