@@ -1106,3 +1106,164 @@ async fn staff_take_a_phone_payment_refund_it_with_approval_and_reconcile() {
         String::from_utf8_lossy(&verified.stdout)
     );
 }
+
+/// The console in a real browser with axe-core on every page: enrolment
+/// (with the server-drawn QR code), both sign-in steps, a phone payment
+/// keyed on pay's masked card page, and the pages that follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible() {
+    use civicpay_identity::TotpSecret;
+    use civicpay_testkit::{
+        Locator, assert_accessible, click_and_wait, enabled, start_browser, text_of,
+    };
+    if !enabled() {
+        eprintln!(
+            "browser tests skipped: set CIVICPAY_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
+        );
+        return;
+    }
+    let (running, portal, pay) = start_demo("staff-browser").await;
+    let created = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args([
+            "staff",
+            "create",
+            "--tenant",
+            "springfield",
+            "--email",
+            "dana@springfield.gov",
+            "--role",
+            "administrator",
+        ])
+        .env("CIVICPAY_DATA_DIR", &running.dir)
+        .env("CIVICPAY_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let link = String::from_utf8(created.stdout).unwrap();
+    let path = link.trim()[link.find("/springfield/").unwrap()..].to_owned();
+    let (_driver, client, _profile) = start_browser().await;
+    let type_into = |id: &'static str, value: String| {
+        let client = client.clone();
+        async move {
+            let field = client.find(Locator::Id(id)).await.unwrap();
+            field.clear().await.unwrap();
+            field.send_keys(&value).await.unwrap();
+        }
+    };
+
+    client.goto(&format!("{portal}{path}")).await.unwrap();
+    assert_accessible(&client, "enrolment").await;
+    let secret = TotpSecret::from_base32(&text_of(&client, "code.secret").await).unwrap();
+    type_into("password", STAFF_PASSWORD.into()).await;
+    type_into("confirm", "not the same at all".into()).await;
+    type_into("code", secret.code_at(unix_now())).await;
+    click_and_wait(&client, Locator::Css("main form button[type=submit]")).await;
+    assert!(
+        text_of(&client, ".error-summary")
+            .await
+            .contains("not the same")
+    );
+    assert_accessible(&client, "enrolment with errors").await;
+    type_into("password", STAFF_PASSWORD.into()).await;
+    type_into("confirm", STAFF_PASSWORD.into()).await;
+    type_into("code", secret.code_at(unix_now())).await;
+    click_and_wait(&client, Locator::Css("main form button[type=submit]")).await;
+    assert!(text_of(&client, "h1").await.contains("recovery codes"));
+    assert_accessible(&client, "recovery codes").await;
+    click_and_wait(&client, Locator::Css("main p a")).await;
+
+    assert_accessible(&client, "sign-in").await;
+    type_into("email", "dana@springfield.gov".into()).await;
+    type_into("password", STAFF_PASSWORD.into()).await;
+    click_and_wait(&client, Locator::Css("main form button[type=submit]")).await;
+    assert_accessible(&client, "second factor").await;
+    type_into("code", secret.code_at(unix_now() + 30)).await;
+    click_and_wait(&client, Locator::Css("main form button[type=submit]")).await;
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("Signed in as dana@springfield.gov")
+    );
+    assert_accessible(&client, "console home").await;
+
+    client
+        .goto(&format!(
+            "{portal}/springfield/staff/bills?q=PK-2026-004000"
+        ))
+        .await
+        .unwrap();
+    assert_accessible(&client, "bill search").await;
+    click_and_wait(
+        &client,
+        Locator::Css("form[action*='phone-payment'] button"),
+    )
+    .await;
+    let url = client.current_url().await.unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("{pay}/card/")),
+        "the card is keyed on pay's origin: {url}"
+    );
+    let number_type = client
+        .find(Locator::Id("card-number"))
+        .await
+        .unwrap()
+        .attr("type")
+        .await
+        .unwrap();
+    assert_eq!(
+        number_type.as_deref(),
+        Some("password"),
+        "masked while the clerk types"
+    );
+    assert_accessible(&client, "phone payment card page").await;
+    for (id, value) in [
+        ("cardholder-name", "Cy Roy"),
+        ("card-number", "4242 4242 4242 4242"),
+        ("expiry", "12/30"),
+        ("security-code", "123"),
+        ("postal-code", "62704"),
+    ] {
+        type_into(id, value.into()).await;
+    }
+    click_and_wait(&client, Locator::Css("button[type=submit]")).await;
+    let url = client.current_url().await.unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("{portal}/springfield/staff/phone-payments/")),
+        "{url}"
+    );
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("Phone payment taken")
+    );
+    assert_accessible(&client, "phone payment result").await;
+    click_and_wait(&client, Locator::Css("main p a")).await;
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("Refund this payment")
+    );
+    assert_accessible(&client, "payment page").await;
+
+    for (page, what) in [
+        ("/payments?channel=moto", "payment search"),
+        ("/refunds", "refund approvals"),
+        ("/reports/reconciliation", "reconciliation"),
+        ("/audit", "audit log"),
+        ("/team", "staff"),
+        ("/settings", "settings"),
+    ] {
+        client
+            .goto(&format!("{portal}/springfield/staff{page}"))
+            .await
+            .unwrap();
+        assert_accessible(&client, what).await;
+    }
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("Refunds above this amount")
+    );
+    client.close().await.unwrap();
+}
