@@ -1065,7 +1065,7 @@ async fn the_openapi_document_matches_the_routes() {
             assert!(operation["operationId"].is_string() && operation["responses"].is_object());
         }
     }
-    assert_eq!(operations, 10);
+    assert_eq!(operations, 11);
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
@@ -1132,3 +1132,86 @@ async fn an_expired_payment_shows_no_card_form() {
     );
     pay.finish().await;
 }
+
+on_both!(
+    the_ledger_report_matches_each_payment_with_the_acquirer,
+    async |pay: &Pay| {
+        let id = paid(pay, "LEDGER-1").await;
+        let refund = pay
+            .api(
+                "POST",
+                &format!("/v1/payments/{id}/refunds"),
+                Some(json!({"amount": 700})),
+                Some("l-1"),
+            )
+            .await;
+        assert_eq!(refund.status, StatusCode::CREATED);
+        let unpaid = pay.create("LEDGER-2").await;
+        let window = |from: &str, to: &str| format!("/v1/reports/ledger?from={from}&to={to}");
+        let day = pay
+            .api(
+                "GET",
+                &window("2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(day.status, StatusCode::OK, "{}", day.body);
+        let report = day.json();
+        assert_eq!(
+            report["by_gl"],
+            json!([{ "gl_code": "UNALLOCATED", "captured": 4200, "refunded": 700 }])
+        );
+        assert_eq!(
+            report["acquirer"],
+            json!({ "payments_checked": 1, "captured": 4200, "refunded": 700 })
+        );
+        assert_eq!(report["differences"], json!([]));
+        assert!(
+            !report
+                .to_string()
+                .contains(unpaid["payment_id"].as_str().unwrap())
+        );
+
+        let empty = pay
+            .api(
+                "GET",
+                &window("2000-01-01T00:00:00Z", "2000-01-02T00:00:00Z"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(empty.json()["by_gl"], json!([]));
+        for bad in [
+            "/v1/reports/ledger?from=yesterday&to=2100-01-01T00:00:00Z",
+            "/v1/reports/ledger?to=2100-01-01T00:00:00Z",
+            "/v1/reports/ledger?from=2100-01-01T00:00:00Z&to=2000-01-01T00:00:00Z",
+        ] {
+            let refused = pay.api("GET", bad, None, None).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{bad}: {}",
+                refused.body
+            );
+        }
+
+        let by = |query: &str| {
+            let uri = format!("/v1/payments?{query}");
+            async move { pay.api("GET", &uri, None, None).await }
+        };
+        let found = by("card_last4=4242&channel=web&amount=4200").await.json();
+        assert_eq!(found["results"].as_array().unwrap().len(), 1);
+        assert_eq!(found["results"][0]["payment_id"], id.as_str());
+        assert_eq!(by("card_last4=1111").await.json()["results"], json!([]));
+        assert_eq!(by("channel=moto").await.json()["results"], json!([]));
+        assert_eq!(
+            by("card_last4=42").await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(
+            by("channel=fax").await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+);

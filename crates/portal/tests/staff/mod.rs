@@ -201,7 +201,19 @@ async fn sign_in(portal: &Portal, tenant: &str, email: &str, secret: &TotpSecret
 
 #[tokio::test]
 async fn a_clerk_enrols_and_signs_in_with_password_and_code() {
-    let portal = Portal::new().await;
+    clerk_signs_in(Portal::new().await).await;
+}
+
+#[tokio::test]
+async fn a_clerk_enrols_and_signs_in_on_postgres() {
+    let Some(db) = TestDb::postgres().await.unwrap() else {
+        eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run this test on PostgreSQL");
+        return;
+    };
+    clerk_signs_in(Portal::on(db, PortalConfig::default()).await).await;
+}
+
+async fn clerk_signs_in(portal: Portal) {
     let secret = enrol(&portal, "springfield", "Ana@Springfield.gov", Role::Clerk).await;
     let cookie = sign_in(&portal, "springfield", "ana@springfield.gov", &secret).await;
     let home = portal.get_as("/springfield/staff/", &cookie).await;
