@@ -315,6 +315,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             println!();
+            println!(
+                "Staff console: {base}/springfield/staff/ — make yourself its administrator with"
+            );
+            println!(
+                "  cargo run --release -- staff create --tenant springfield --email you@example.org --role administrator"
+            );
+            println!("and open the link it prints.");
+            println!();
             if !no_serve {
                 serve(&config, store).await?;
             }
