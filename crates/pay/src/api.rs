@@ -40,6 +40,15 @@ pub(crate) async fn authenticate(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct Payer {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    postal_address: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CreatePaymentRequest {
     amount: i64,
     currency: String,
@@ -54,6 +63,10 @@ struct CreatePaymentRequest {
     metadata: Option<Value>,
     #[serde(default)]
     channel: Option<String>,
+    /// Who the bill is addressed to, kept so that a city can write to
+    /// everyone who typed into the card page if it is ever tampered with.
+    #[serde(default)]
+    payer: Option<Payer>,
     /// How to split the money across the city's GL codes: weights in minor
     /// units (a bill's line items), proportionally applied.
     #[serde(default)]
@@ -154,6 +167,18 @@ fn validate(
     if allocations.len() > 50 {
         return Err(invalid("allocations", "at most 50 allocations"));
     }
+    let optional = |field: &'static str, value: Option<&str>, max: usize| match value.map(str::trim)
+    {
+        None | Some("") => Ok(None),
+        Some(v) => bounded(field, v, max).map(Some),
+    };
+    let payer = request.payer.as_ref();
+    let payer_name = optional("payer.name", payer.and_then(|p| p.name.as_deref()), 200)?;
+    let payer_address = optional(
+        "payer.postal_address",
+        payer.and_then(|p| p.postal_address.as_deref()),
+        500,
+    )?;
     let ttl = jiff::SignedDuration::try_from(state.config.payment_ttl)
         .unwrap_or(jiff::SignedDuration::from_mins(90));
     Ok(NewPayment {
@@ -168,6 +193,8 @@ fn validate(
         channel,
         expires_at: jiff::Timestamp::now() + ttl,
         allocations,
+        payer_name,
+        payer_address,
     })
 }
 

@@ -562,6 +562,51 @@ pub(crate) async fn submit(
         .as_ref()
         .ok()
         .map(|n| SecurityCode::parse(&form.security_code, n.brand()));
+    // Whatever happens next, this is what was typed into this build of the
+    // page: the record an incident's scope is read from.
+    // Only the last four digits ever leave the form field, even of a number
+    // that does not parse.
+    let mut last4: Vec<char> = form
+        .card_number
+        .chars()
+        .rev()
+        .filter(char::is_ascii_digit)
+        .take(4)
+        .collect();
+    last4.reverse();
+    let elements: Vec<&str> = [
+        ("name", &form.cardholder_name),
+        ("card_number", &form.card_number),
+        ("expiry", &form.expiry),
+        ("security_code", &form.security_code),
+        ("postal_code", &form.postal_code),
+        ("email", &form.email),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.trim().is_empty())
+    .map(|(k, _)| k)
+    .collect();
+    state
+        .store
+        .record_card_attempt(
+            &payment.tenant_id,
+            &civicpay_store::pay::CardAttempt {
+                payment_id: payment.id.to_string(),
+                at: jiff::Timestamp::now(),
+                build_id: crate::integrity::build_id().to_owned(),
+                channel: payment.channel.code().to_owned(),
+                amount: payment.amount.minor(),
+                currency: payment.amount.currency().code().to_owned(),
+                language: payment.language.code().to_owned(),
+                cardholder_name: typed.name.clone(),
+                postal_code: typed.postal_code.clone(),
+                email: (!typed.email.is_empty()).then(|| typed.email.clone()),
+                card_brand: number.as_ref().ok().map(|n| n.brand().code().to_owned()),
+                card_last4: (last4.len() == 4).then(|| last4.iter().collect()),
+                elements: elements.join(","),
+            },
+        )
+        .await?;
     let mut errors = FieldErrors::none();
     errors.name = typed
         .name
@@ -788,4 +833,84 @@ async fn settle(
     )
     .await?;
     Ok(status_page(t, city, &finished))
+}
+
+/// `GET /card/probe/{token}`: the card page exactly as a payer's browser
+/// receives it, for a payment that does not exist, so the tamper monitor
+/// can look without anyone being charged. The token works once.
+pub(crate) async fn probe(
+    State(state): State<PayState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, PayError> {
+    let tenant_id = state
+        .store
+        .use_card_probe(&hash_secret(&token))
+        .await?
+        .ok_or(PayError::NotFound)?;
+    let merchant = state
+        .store
+        .merchant(&tenant_id)
+        .await?
+        .ok_or(PayError::NotFound)?;
+    let now = jiff::Timestamp::now();
+    let payment = Payment {
+        id: PaymentId::generate(),
+        tenant_id,
+        status: PaymentStatus::Started,
+        amount: civicpay_core::Money::from_minor(100, merchant.currency),
+        reference: "integrity-probe".to_owned(),
+        description: "Integrity check: no payment is taken".to_owned(),
+        return_url: String::new(),
+        email: None,
+        language: civicpay_core::Language::En,
+        metadata: serde_json::json!({}),
+        channel: civicpay_core::payment::Channel::Web,
+        card_brand: None,
+        card_last4: None,
+        authorisation_code: None,
+        failure_code: None,
+        attempts: 0,
+        captured: civicpay_core::Money::zero(merchant.currency),
+        refunded: civicpay_core::Money::zero(merchant.currency),
+        expires_at: now,
+        created_at: now,
+        updated_at: now,
+    };
+    let t = translator(&headers, Some(payment.language));
+    let issued = state.form_tokens.issue(None);
+    Ok(card_page(
+        &state,
+        t,
+        &merchant.name,
+        &payment,
+        issued.token,
+        &Typed::default(),
+        FieldErrors::none(),
+        None,
+    ))
+}
+
+/// `POST /v1/probes`: a one-time link (five minutes) to the card page for
+/// the tamper monitor.
+pub(crate) async fn create_probe(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+) -> Result<Response, PayError> {
+    let merchant = crate::api::authenticate(&state, &headers).await?;
+    let token = new_secret();
+    let expires_at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5);
+    state
+        .store
+        .create_card_probe(&merchant.tenant_id, &hash_secret(&token), expires_at)
+        .await?;
+    let url = format!(
+        "{}/card/probe/{token}",
+        state.config.public_url.trim_end_matches('/')
+    );
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({ "probe_url": url, "expires_at": expires_at.to_string() })),
+    )
+        .into_response())
 }

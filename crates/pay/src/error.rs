@@ -138,6 +138,12 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !is_api && let Ok(build) = HeaderValue::from_str(crate::integrity::build_id()) {
+        h.insert(
+            header::HeaderName::from_static(crate::integrity::BUILD_HEADER),
+            build,
+        );
+    }
     h.insert(
         header::HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(), geolocation=(), microphone=(), payment=(), usb=()"),

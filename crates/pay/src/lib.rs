@@ -11,6 +11,7 @@ mod api;
 mod card_page;
 mod csp_reports;
 mod error;
+pub mod integrity;
 mod openapi;
 pub mod reconcile;
 mod reports;
@@ -109,6 +110,7 @@ pub fn app(state: PayState) -> Router {
     }
     router
         .route("/card/start/{token}", get(card_page::start))
+        .route("/card/probe/{token}", get(card_page::probe))
         .route(
             "/card/{tenant}/{payment}",
             get(card_page::show).post(card_page::submit),

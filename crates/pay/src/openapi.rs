@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 pub(crate) type Operation = (&'static str, &'static str, &'static str);
 
 /// Every API path with its operations.
-pub(crate) const API: [(&str, &[Operation]); 9] = [
+pub(crate) const API: [(&str, &[Operation]); 10] = [
     (
         "/v1/payments",
         &[
@@ -66,6 +66,14 @@ pub(crate) const API: [(&str, &[Operation]); 9] = [
         &[("get", "getRefund", "One refund of a payment")],
     ),
     (
+        "/v1/probes",
+        &[(
+            "post",
+            "createProbe",
+            "A one-time link that shows the card page to the tamper monitor, with no payment behind it",
+        )],
+    ),
+    (
         "/v1/reports/ledger",
         &[(
             "get",
@@ -94,6 +102,7 @@ pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
         "/v1/payments/{id}/refunds" => post(api::create_refund).get(api::list_refunds),
         "/v1/payments/{id}/refunds/{refund_id}" => get(api::get_refund),
         "/v1/reports/ledger" => get(crate::reports::ledger_report),
+        "/v1/probes" => post(crate::card_page::create_probe),
         "/v1/alerts/declines" => get(api::declines),
         _ => MethodRouter::new(),
     }

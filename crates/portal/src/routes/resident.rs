@@ -478,6 +478,7 @@ pub(crate) async fn start_bill_payment(
         "metadata": { "bill_id": bill.id.as_str(), "bill_payment_id": local_id, "started_by": started_by },
         "allocations": bill.line_items.iter().map(|i| serde_json::json!({ "gl_code": i.gl_code.as_str(), "amount": i.amount.minor() })).collect::<Vec<_>>(),
         "channel": channel.code(),
+        "payer": { "name": bill.payer_name, "postal_address": bill.postal_address },
     });
     let client = PayClient::new(link)?;
     let created = client.create_payment(&tenant.id, &local_id, &body).await?;

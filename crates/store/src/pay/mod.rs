@@ -3,6 +3,7 @@
 //! history, and idempotency records. No column holds card data beyond brand
 //! and last four digits.
 
+mod card_attempts;
 mod card_page;
 mod csp_reports;
 mod jobs;
@@ -12,6 +13,7 @@ mod payments;
 mod refunds;
 mod webhooks;
 
+pub use card_attempts::{CardAttempt, ScopeFilter, ScopedAttempt};
 pub use card_page::LinkRefusal;
 pub use csp_reports::CspReport;
 pub use jobs::AwaitingOutcome;

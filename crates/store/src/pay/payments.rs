@@ -22,6 +22,9 @@ pub struct NewPayment {
     /// How captured money splits across the city's GL codes: (code, weight
     /// in minor units). Empty: all to [`super::UNALLOCATED_GL`].
     pub allocations: Vec<(String, i64)>,
+    /// The bill's addressee, for incident notices.
+    pub payer_name: Option<String>,
+    pub payer_address: Option<String>,
 }
 
 /// A client's `Idempotency-Key` and a hash of the request it came with.
@@ -198,8 +201,9 @@ impl PayStore {
         };
         sqlx::query(
             "INSERT INTO payments (id, tenant_id, status, amount, currency, reference, description, return_url,
-                 email, language, metadata, channel, next_token_hash, expires_at, created_at, updated_at, allocations)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)",
+                 email, language, metadata, channel, next_token_hash, expires_at, created_at, updated_at, allocations,
+                 payer_name, payer_address)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18)",
         )
         .bind(payment.id.as_str())
         .bind(payment.tenant_id.as_str())
@@ -217,6 +221,8 @@ impl PayStore {
         .bind(to_micros(payment.expires_at))
         .bind(to_micros(now))
         .bind(to_json(&new.allocations)?)
+        .bind(new.payer_name.as_deref())
+        .bind(new.payer_address.as_deref())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
