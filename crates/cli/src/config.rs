@@ -56,6 +56,9 @@ pub struct Config {
     pub audit_checkpoint_file: Option<PathBuf>,
     /// A witness that receives each signed checkpoint as a JSON POST.
     pub audit_checkpoint_url: Option<String>,
+    /// Where the tamper monitor also posts its alarms (signed like pay's
+    /// webhooks, with the secret derived for "alarms").
+    pub alarm_webhook_url: Option<String>,
 }
 
 impl Default for Config {
@@ -83,6 +86,7 @@ impl Default for Config {
             audit_key_file: None,
             audit_checkpoint_file: None,
             audit_checkpoint_url: None,
+            alarm_webhook_url: None,
         }
     }
 }

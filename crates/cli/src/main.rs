@@ -3,6 +3,7 @@
 
 mod audit;
 mod config;
+mod integrity;
 mod services;
 mod staff;
 
@@ -102,6 +103,14 @@ enum Command {
         #[command(subcommand)]
         command: staff::StaffCommand,
     },
+    /// The card page's build manifest.
+    Integrity {
+        #[command(subcommand)]
+        command: integrity::IntegrityCommand,
+    },
+    /// Watch the live card page and raise an alarm if it differs from its
+    /// build's manifest (PCI DSS 4.0 req. 11.6.1).
+    Monitor(integrity::MonitorArgs),
     /// The tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -451,6 +460,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("delivery {id} queued; a running server sends it within seconds");
         }
         Command::Staff { command } => staff::run(config_file, command).await?,
+        Command::Integrity { command } => integrity::manifest(config_file, command).await?,
+        Command::Monitor(args) => return integrity::monitor(config_file, args).await,
         Command::Audit { command } => return audit::run(config_file, command).await,
         Command::Tenant {
             command: TenantCommand::List { database },

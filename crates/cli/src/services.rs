@@ -67,6 +67,25 @@ async fn wait(mut shutdown: watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
+/// The pay service's state as this deployment configures it.
+pub fn pay_state(
+    config: &Config,
+    store: PayStore,
+    connector: SimulatorConnector,
+) -> anyhow::Result<PayState> {
+    Ok(PayState::new(
+        store,
+        Arc::new(connector),
+        PayConfig {
+            public_url: config.pay_public_url(),
+            served_over_tls: config.served_over_tls,
+            trusted_proxies: config.trusted_proxies.clone(),
+            ..PayConfig::default()
+        },
+        config.pay_form_key()?,
+    ))
+}
+
 pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
     let (stop, shutdown) = watch::channel(false);
     let pay_store = prepare_pay(config, &portal_store).await?;
@@ -78,17 +97,7 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
         gateway_url,
         Duration::from_secs(config.gateway_timeout_secs.max(1)),
     )?;
-    let pay_state = PayState::new(
-        pay_store,
-        Arc::new(connector),
-        PayConfig {
-            public_url: config.pay_public_url(),
-            served_over_tls: config.served_over_tls,
-            trusted_proxies: config.trusted_proxies.clone(),
-            ..PayConfig::default()
-        },
-        config.pay_form_key()?,
-    );
+    let pay_state = pay_state(config, pay_store, connector)?;
     let mut portal_config = config.portal();
     portal_config.pay = Some(civicpay_portal::PayLink {
         api_url: config.pay_public_url(),

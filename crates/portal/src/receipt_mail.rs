@@ -39,11 +39,6 @@ impl Mail {
         to: &str,
         receipt: &Receipt,
     ) -> Result<(), String> {
-        let to: Mailbox = to.parse().map_err(|e| format!("receipt address: {e}"))?;
-        let from: Mailbox = self
-            .from
-            .parse()
-            .map_err(|e| format!("sender address: {e}"))?;
         let mut body = vec![
             t.get("receipt-title"),
             String::new(),
@@ -61,12 +56,29 @@ impl Mail {
         ));
         body.push(String::new());
         body.push(receipt.contact.clone());
+        self.send_text(
+            to,
+            &format!("{} – {}", t.get("receipt-title"), receipt.city),
+            &body.join("\n"),
+        )
+        .await
+    }
+
+    /// A plain-text message to one address (receipts, security alarms).
+    pub async fn send_text(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| format!("recipient address {to:?}: {e}"))?;
+        let from: Mailbox = self
+            .from
+            .parse()
+            .map_err(|e| format!("sender address: {e}"))?;
         let message = Message::builder()
             .from(from)
             .to(to)
-            .subject(format!("{} – {}", t.get("receipt-title"), receipt.city))
+            .subject(subject)
             .header(ContentType::TEXT_PLAIN)
-            .body(body.join("\n"))
+            .body(body.to_owned())
             .map_err(|e| e.to_string())?;
         match &self.config {
             MailConfig::Outbox(dir) => {
