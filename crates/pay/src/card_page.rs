@@ -25,7 +25,7 @@ use zeroize::Zeroize;
 const SESSION_COOKIE: &str = "civicpay_card";
 
 /// The connection's peer address, when the server recorded one.
-pub(crate) struct Peer(Option<std::net::SocketAddr>);
+pub(crate) struct Peer(pub(crate) Option<std::net::SocketAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;

@@ -115,7 +115,10 @@ pub fn app(state: PayState) -> Router {
             "/card/{tenant}/{payment}",
             get(card_page::show).post(card_page::submit),
         )
-        .route("/csp-reports", post(csp_reports::receive))
+        .route(
+            "/csp-reports",
+            post(csp_reports::receive).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { PayError::NotFound })
         .with_state(state)

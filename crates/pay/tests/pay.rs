@@ -1461,3 +1461,73 @@ on_both!(
         assert_eq!(other_build, 0);
     }
 );
+
+on_both!(
+    a_csp_report_on_a_card_page_raises_an_alarm_to_the_city,
+    async |pay: &Pay| {
+        let merchant = pay
+            .state
+            .store
+            .merchant_for_api_key(&pay.key)
+            .await
+            .unwrap()
+            .unwrap();
+        let created = pay.create("CSP-ALARM").await;
+        let id = created["payment_id"].as_str().unwrap().to_owned();
+        let report = |uri: String| {
+            json!({"csp-report": {"document-uri": uri, "violated-directive": "script-src-elem", "blocked-uri": "https://cdn.evil.example/skim.js"}}).to_string()
+        };
+        let post = |body: String| {
+            pay.send(
+                Request::post("/csp-reports")
+                    .header(header::CONTENT_TYPE, "application/csp-report")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+        };
+        let on_card = post(report(format!(
+            "http://pay.test/card/{}/{id}",
+            merchant.tenant_id
+        )))
+        .await;
+        assert_eq!(on_card.status, StatusCode::NO_CONTENT);
+        let deliveries = pay
+            .state
+            .store
+            .webhook_deliveries(&merchant.tenant_id, &id)
+            .await
+            .unwrap();
+        let alarms: Vec<_> = deliveries
+            .iter()
+            .filter(|d| d.event_type == "integrity.csp_violation")
+            .collect();
+        assert_eq!(alarms.len(), 1, "{deliveries:?}");
+        // Elsewhere on pay (an error page), stored but no alarm to a city.
+        let elsewhere = post(report("http://pay.test/healthz".into())).await;
+        assert_eq!(elsewhere.status, StatusCode::NO_CONTENT);
+        assert_eq!(
+            pay.state
+                .store
+                .webhook_deliveries(&merchant.tenant_id, "")
+                .await
+                .unwrap()
+                .len(),
+            0
+        );
+
+        let huge = post(format!(
+            "{{\"csp-report\": {{\"document-uri\": \"{}\"}}}}",
+            "x".repeat(100 * 1024)
+        ))
+        .await;
+        assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let mut statuses = Vec::new();
+        for _ in 0..40 {
+            statuses.push(post(report("http://pay.test/healthz".into())).await.status);
+        }
+        assert!(
+            statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+            "reports are rate-limited per address"
+        );
+    }
+);

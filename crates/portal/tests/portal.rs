@@ -1005,3 +1005,81 @@ async fn pay_webhooks_are_verified_and_credit_a_bill_once() {
     assert_eq!(credited.status, civicpay_core::BillStatus::Paid);
     portal.finish().await;
 }
+
+#[tokio::test]
+async fn a_csp_alarm_from_pay_lands_in_the_audit_log_and_the_contacts_inbox() {
+    let service_key = [78u8; 32];
+    let outbox = std::env::temp_dir().join(format!(
+        "civicpay-alarm-outbox-{}",
+        civicpay_core::StaffId::generate()
+    ));
+    let config = PortalConfig {
+        pay: Some(civicpay_portal::PayLink {
+            api_url: "http://127.0.0.1:9".into(),
+            service_key,
+            portal_public_url: "http://portal.test".into(),
+            pay_public_url: "http://pay.test".into(),
+        }),
+        mail: Some(civicpay_portal::Mail {
+            config: civicpay_portal::MailConfig::Outbox(outbox.clone()),
+            from: "civicpay <alarms@city.test>".into(),
+        }),
+        ..PortalConfig::default()
+    };
+    let portal = Portal::with(config).await;
+    let tenant = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let body = serde_json::json!({
+        "id": "a1", "type": "integrity.csp_violation",
+        "alarm": {"document_uri": "https://pay.city/card/x/y", "violated_directive": "script-src-elem", "blocked_uri": "https://cdn.evil.example/skim.js"}
+    })
+    .to_string();
+    let secret = civicpay_web::service_key::portal_webhook_secret(&service_key, tenant.id.as_str());
+    let signed = civicpay_web::webhook_signature::sign(
+        &secret,
+        jiff::Timestamp::now().as_second(),
+        body.as_bytes(),
+    );
+    let reply = portal
+        .send(
+            Request::post("/api/v1/pay-webhooks/springfield")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("civicpay-signature", signed)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let chain = civicpay_audit::ChainId::Tenant(tenant.id.clone());
+    let entries = portal
+        .store
+        .audit_entries(
+            &chain,
+            &civicpay_store::audit_log::AuditFilter {
+                action: Some("integrity.csp_violation".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].details.contains("cdn.evil.example"));
+    let mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .flatten()
+        .map(|m| std::fs::read_to_string(m.path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("SECURITY ALARM") && mails[0].contains(&tenant.contact.email),
+        "{}",
+        mails[0]
+    );
+    let _ = std::fs::remove_dir_all(outbox);
+    portal.finish().await;
+}

@@ -132,6 +132,15 @@ pub(crate) async fn pay_webhook(
     })?;
     let event: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| PortalError::BadRequest(format!("webhook body is not JSON: {e}")))?;
+    if event.get("type").and_then(|t| t.as_str()) == Some("integrity.csp_violation") {
+        record_csp_alarm(
+            &state,
+            &tenant,
+            event.get("alarm").cloned().unwrap_or_default(),
+        )
+        .await?;
+        return Ok(StatusCode::OK);
+    }
     let payment = event.get("payment").cloned().unwrap_or_default();
     let Some(local_id) = payment
         .pointer("/metadata/bill_payment_id")
@@ -150,4 +159,56 @@ pub(crate) async fn pay_webhook(
     }
     super::crediting::credit(&state, &tenant, local_id, &payment).await?;
     Ok(StatusCode::OK)
+}
+
+/// A browser blocked something on one of the city's card pages: into the
+/// audit log, and to the city's contact at once.
+async fn record_csp_alarm(
+    state: &AppState,
+    tenant: &civicpay_core::Tenant,
+    alarm: serde_json::Value,
+) -> Result<(), PortalError> {
+    let text = |key: &str| {
+        alarm
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    tracing::error!(city = %tenant.slug, blocked = %text("blocked_uri"), "CSP ALARM on a card page");
+    state
+        .store
+        .append_audit(civicpay_audit::NewEntry::new(
+            civicpay_audit::ChainId::Tenant(tenant.id.clone()),
+            "system:pay",
+            civicpay_audit::Action::CspViolation,
+            text("document_uri"),
+            alarm.clone(),
+        ))
+        .await?;
+    if let Some(mail) = &state.config.mail {
+        let body = format!(
+            "A browser refused to load {} ({}) on a card page of {}:\n{}\n\n\
+             The card page loads no script; something tried to add one. Treat this as a possible \
+             skimming attack: run `civicpay monitor --once` and, if confirmed, `civicpay incident scope`.",
+            text("blocked_uri"),
+            text("violated_directive"),
+            tenant.slug,
+            text("document_uri"),
+        );
+        if let Err(e) = mail
+            .send_text(
+                &tenant.contact.email,
+                &format!(
+                    "SECURITY ALARM: blocked content on the card page ({})",
+                    tenant.slug
+                ),
+                &body,
+            )
+            .await
+        {
+            tracing::error!(error = %e, "could not e-mail the CSP alarm");
+        }
+    }
+    Ok(())
 }

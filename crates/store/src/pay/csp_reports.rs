@@ -54,4 +54,36 @@ impl PayStore {
         })
         .collect()
     }
+
+    /// Queues an alarm for a city's systems through its webhook endpoint
+    /// (retried like payment webhooks). `payment_id` may be empty.
+    pub async fn enqueue_alarm(
+        &self,
+        tenant_id: &civicpay_core::TenantId,
+        payment_id: &str,
+        event_type: &str,
+        details: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = jiff::Timestamp::now();
+        let payload = serde_json::json!({
+            "id": id,
+            "type": event_type,
+            "created_at": now.to_string(),
+            "alarm": details,
+        });
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (id, tenant_id, payment_id, event_type, payload, status, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+        )
+        .bind(id.as_str())
+        .bind(tenant_id.as_str())
+        .bind(payment_id)
+        .bind(event_type)
+        .bind(crate::rows::to_json(&payload)?)
+        .bind(to_micros(now))
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
 }
