@@ -3,6 +3,7 @@
 
 mod audit;
 mod config;
+mod incident;
 mod integrity;
 mod services;
 mod staff;
@@ -111,6 +112,11 @@ enum Command {
     /// Watch the live card page and raise an alarm if it differs from its
     /// build's manifest (PCI DSS 4.0 req. 11.6.1).
     Monitor(integrity::MonitorArgs),
+    /// After a suspected breach: who typed into the affected card pages.
+    Incident {
+        #[command(subcommand)]
+        command: incident::IncidentCommand,
+    },
     /// The tamper-evident audit log.
     Audit {
         #[command(subcommand)]
@@ -462,6 +468,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Staff { command } => staff::run(config_file, command).await?,
         Command::Integrity { command } => integrity::manifest(config_file, command).await?,
         Command::Monitor(args) => return integrity::monitor(config_file, args).await,
+        Command::Incident { command } => incident::run(config_file, command).await?,
         Command::Audit { command } => return audit::run(config_file, command).await,
         Command::Tenant {
             command: TenantCommand::List { database },

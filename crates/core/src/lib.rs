@@ -33,6 +33,7 @@ pub mod bill;
 pub mod error;
 pub mod id;
 pub mod import;
+pub mod incident;
 pub mod language;
 pub mod money;
 pub mod payment;

@@ -487,3 +487,107 @@ pay_store_test!(
         );
     }
 );
+
+async fn attempt_at(
+    store: &PayStore,
+    city: &Merchant,
+    reference: &str,
+    at: &str,
+    build: &str,
+    channel: &str,
+) -> String {
+    let Created::New { payment, .. } = store
+        .create_payment(&new_payment(city, reference), &token(), None, render)
+        .await
+        .unwrap()
+    else {
+        panic!("created");
+    };
+    store
+        .record_card_attempt(
+            &city.tenant_id,
+            &civicpay_store::pay::CardAttempt {
+                payment_id: payment.id.to_string(),
+                at: at.parse().unwrap(),
+                build_id: build.into(),
+                channel: channel.into(),
+                amount: 4_200,
+                currency: "USD".into(),
+                language: "en".into(),
+                cardholder_name: "Ana Diaz".into(),
+                postal_code: "62704".into(),
+                email: None,
+                card_brand: Some("visa".into()),
+                card_last4: Some("0002".into()),
+                elements: "name,card_number,expiry,security_code,postal_code".into(),
+            },
+        )
+        .await
+        .unwrap();
+    reference.to_owned()
+}
+
+pay_store_test!(
+    the_incident_scope_is_exactly_the_window_build_and_city_asked_for,
+    |store: PayStore| async move {
+        let city = merchant(&store, "springfield").await;
+        let other_city = merchant(&store, "shelbyville").await;
+        let mut expected = Vec::new();
+        expected.push(attempt_at(&store, &city, "IN-1", "2026-10-01T00:00:00Z", "b1", "web").await);
+        expected
+            .push(attempt_at(&store, &city, "IN-2", "2026-10-15T12:00:00Z", "b1", "moto").await);
+        expected.push(attempt_at(&store, &city, "IN-3", "2026-11-18T23:59:59Z", "b1", "web").await);
+        attempt_at(&store, &city, "BEFORE", "2026-09-30T23:59:59Z", "b1", "web").await;
+        attempt_at(&store, &city, "AFTER", "2026-11-19T00:00:00Z", "b1", "web").await;
+        attempt_at(
+            &store,
+            &city,
+            "OTHER-BUILD",
+            "2026-10-02T00:00:00Z",
+            "b2",
+            "web",
+        )
+        .await;
+        attempt_at(
+            &store,
+            &other_city,
+            "OTHER-CITY",
+            "2026-10-02T00:00:00Z",
+            "b1",
+            "web",
+        )
+        .await;
+        let scope = |filter: civicpay_store::pay::ScopeFilter| {
+            let store = store.clone();
+            let tenant = city.tenant_id.clone();
+            async move {
+                let mut seen = Vec::new();
+                store
+                    .incident_scope(&tenant, &filter, |a| {
+                        seen.push(a.reference);
+                        Ok(())
+                    })
+                    .await
+                    .unwrap();
+                seen
+            }
+        };
+        let window = civicpay_store::pay::ScopeFilter {
+            from: Some("2026-10-01T00:00:00Z".parse().unwrap()),
+            to: Some("2026-11-19T00:00:00Z".parse().unwrap()),
+            build_id: Some("b1".into()),
+            channel: None,
+        };
+        assert_eq!(scope(window.clone()).await, expected);
+        let phone_only = civicpay_store::pay::ScopeFilter {
+            channel: Some("moto".into()),
+            ..window.clone()
+        };
+        assert_eq!(scope(phone_only).await, ["IN-2"]);
+        let by_build = civicpay_store::pay::ScopeFilter {
+            build_id: Some("b2".into()),
+            ..Default::default()
+        };
+        assert_eq!(scope(by_build).await, ["OTHER-BUILD"]);
+    }
+);

@@ -1,0 +1,280 @@
+//! `civicpay incident scope`: everyone who typed into the card page in a
+//! time window or through a given page build, read from pay's database in
+//! one pass, as CSV (one line per attempt) or JSON (people and a summary
+//! for the regulator; the input of `incident letters`).
+
+use crate::config::Config;
+use crate::{DatabaseArgs, database_flags, open_store, tenant_by_slug};
+use anyhow::{Context, bail};
+use civicpay_audit::{Action, ChainId, NewEntry};
+use civicpay_core::incident::{AffectedPerson, PeopleIndex, ScopeAttempt, ScopeSummary};
+use civicpay_core::{Money, Tenant};
+use civicpay_store::pay::{PayStore, ScopeFilter, ScopedAttempt};
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub(crate) enum IncidentCommand {
+    /// List every card attempt in scope (succeeded or not: a skimmer takes
+    /// what was typed) with the people behind them, exactly and once each.
+    Scope(ScopeArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct ScopeArgs {
+    #[arg(long, value_name = "SLUG")]
+    tenant: String,
+    /// First day (in the city's time zone) or RFC 3339 time.
+    #[arg(long, value_name = "DATE", requires = "to")]
+    from: Option<String>,
+    /// Last day, inclusive, or RFC 3339 time (exclusive).
+    #[arg(long, value_name = "DATE", requires = "from")]
+    to: Option<String>,
+    /// Only attempts typed into this page build (see `integrity manifest`).
+    #[arg(long, value_name = "BUILD_ID", required_unless_present = "from")]
+    build: Option<String>,
+    #[arg(long, value_parser = ["web", "moto"])]
+    channel: Option<String>,
+    #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+    format: String,
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+/// The JSON scope: what `incident letters` reads.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ScopeReport {
+    pub city: ScopeCity,
+    pub window: ScopeWindow,
+    pub summary: ScopeSummary,
+    pub people: Vec<AffectedPerson>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ScopeCity {
+    pub slug: String,
+    pub name: String,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub time_zone: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ScopeWindow {
+    pub from: Option<jiff::Timestamp>,
+    pub to: Option<jiff::Timestamp>,
+    pub build: Option<String>,
+    pub channel: Option<String>,
+}
+
+/// A day in the city's zone (its start, or for `end` the next day's
+/// start) or an exact RFC 3339 time.
+fn instant(tenant: &Tenant, value: &str, end: bool, flag: &str) -> anyhow::Result<jiff::Timestamp> {
+    if let Ok(t) = value.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let date: jiff::civil::Date = value.parse().with_context(|| {
+        format!("--{flag} {value:?}: use a date like 2026-10-01 or an RFC 3339 time")
+    })?;
+    let day = if end { date.tomorrow()? } else { date };
+    Ok(day.to_zoned(tenant.time_zone.time_zone())?.timestamp())
+}
+
+fn brand(code: Option<&str>) -> &'static str {
+    match code {
+        Some("visa") => "Visa",
+        Some("mastercard") => "Mastercard",
+        Some("amex") => "American Express",
+        Some("discover") => "Discover",
+        _ => "Card",
+    }
+}
+
+fn as_attempt(a: &ScopedAttempt) -> ScopeAttempt {
+    ScopeAttempt {
+        name: a
+            .payer_name
+            .clone()
+            .unwrap_or_else(|| a.attempt.cardholder_name.clone()),
+        postal_address: a
+            .payer_address
+            .clone()
+            .unwrap_or_else(|| a.attempt.postal_code.clone()),
+        email: a.attempt.email.clone(),
+        language: a.attempt.language.clone(),
+        channel: a.attempt.channel.clone(),
+        card: a
+            .attempt
+            .card_last4
+            .as_ref()
+            .map(|l| format!("{} ending {l}", brand(a.attempt.card_brand.as_deref()))),
+        at: a.attempt.at,
+        elements: a
+            .attempt
+            .elements
+            .split(',')
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    let guarded = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+const CSV_HEADER: &str = "person,payer_name,cardholder_name,postal_address,postal_code,email,card_brand,card_last4,channel,time,amount,currency,reference,payment_status,build_id,data_elements,language\n";
+
+pub(crate) async fn run(
+    config_file: Option<&Path>,
+    command: IncidentCommand,
+) -> anyhow::Result<()> {
+    let IncidentCommand::Scope(args) = command;
+    let config = Config::load(config_file, database_flags(&args.database))?;
+    let store = open_store(&config).await?;
+    let tenant = tenant_by_slug(&store, &args.tenant).await?;
+    let pay = PayStore::connect(&config.pay_database_url()).await?;
+    pay.migrate().await?;
+    let filter = ScopeFilter {
+        from: args
+            .from
+            .as_deref()
+            .map(|v| instant(&tenant, v, false, "from"))
+            .transpose()?,
+        to: args
+            .to
+            .as_deref()
+            .map(|v| instant(&tenant, v, true, "to"))
+            .transpose()?,
+        build_id: args.build.clone(),
+        channel: args.channel.clone(),
+    };
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && to <= from
+    {
+        bail!("--to must be after --from");
+    }
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let csv = args.format == "csv";
+    if csv {
+        out.write_all(CSV_HEADER.as_bytes())?;
+    }
+    let tz = tenant.time_zone.time_zone();
+    let mut index = PeopleIndex::default();
+    let mut per_channel = std::collections::BTreeMap::<String, u64>::new();
+    let mut write_error = None;
+    pay.incident_scope(&tenant.id, &filter, |a| {
+        let person = index.add(as_attempt(&a)) + 1;
+        *per_channel.entry(a.attempt.channel.clone()).or_default() += 1;
+        if csv && write_error.is_none() {
+            let currency =
+                civicpay_core::Currency::parse(&a.attempt.currency).unwrap_or(tenant.currency);
+            let line = [
+                person.to_string(),
+                csv_cell(a.payer_name.as_deref().unwrap_or_default()),
+                csv_cell(&a.attempt.cardholder_name),
+                csv_cell(a.payer_address.as_deref().unwrap_or_default()),
+                csv_cell(&a.attempt.postal_code),
+                csv_cell(a.attempt.email.as_deref().unwrap_or_default()),
+                a.attempt.card_brand.clone().unwrap_or_default(),
+                a.attempt.card_last4.clone().unwrap_or_default(),
+                a.attempt.channel.clone(),
+                a.attempt
+                    .at
+                    .to_zoned(tz.clone())
+                    .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                    .to_string(),
+                Money::from_minor(a.attempt.amount, currency).to_decimal_string(),
+                a.attempt.currency.clone(),
+                csv_cell(&a.reference),
+                a.payment_status.clone(),
+                a.attempt.build_id.clone(),
+                csv_cell(&a.attempt.elements.replace(',', " ")),
+                a.attempt.language.clone(),
+            ]
+            .join(",");
+            if let Err(e) = writeln!(out, "{line}") {
+                write_error = Some(e);
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let (people, mut summary) = index.finish();
+    summary.attempts_per_channel = per_channel;
+    eprintln!(
+        "{}: {} people, {} card attempts ({}), {} to {}",
+        tenant.slug,
+        summary.people,
+        summary.attempts,
+        summary
+            .attempts_per_channel
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        summary
+            .first
+            .map_or_else(|| "-".to_owned(), |t| t.to_zoned(tz.clone()).to_string()),
+        summary
+            .last
+            .map_or_else(|| "-".to_owned(), |t| t.to_zoned(tz.clone()).to_string()),
+    );
+    store
+        .append_audit(NewEntry::new(
+            ChainId::Tenant(tenant.id.clone()),
+            format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())),
+            Action::IncidentScopeRun,
+            "incident-scope",
+            serde_json::json!({ "from": filter.from.map(|t| t.to_string()), "to": filter.to.map(|t| t.to_string()), "build": filter.build_id, "channel": filter.channel, "people": summary.people, "attempts": summary.attempts }),
+        ))
+        .await?;
+    if !csv {
+        let report = ScopeReport {
+            city: ScopeCity {
+                slug: tenant.slug.to_string(),
+                name: tenant.name.get(tenant.default_language).to_owned(),
+                contact_name: tenant.contact.name.clone(),
+                contact_phone: tenant.contact.phone.clone(),
+                contact_email: tenant.contact.email.clone(),
+                time_zone: tenant.time_zone.as_str().to_owned(),
+            },
+            window: ScopeWindow {
+                from: filter.from,
+                to: filter.to,
+                build: filter.build_id,
+                channel: filter.channel,
+            },
+            summary,
+            people,
+        };
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
