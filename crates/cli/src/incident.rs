@@ -20,6 +20,26 @@ pub(crate) enum IncidentCommand {
     /// List every card attempt in scope (succeeded or not: a skimmer takes
     /// what was typed) with the people behind them, exactly and once each.
     Scope(ScopeArgs),
+    /// Write one PDF notice letter per person in a JSON scope, a mailing
+    /// list for a mail house, and the breach record to keep.
+    Letters(LettersArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct LettersArgs {
+    /// The JSON written by `incident scope --format json`.
+    #[arg(long, value_name = "FILE")]
+    scope: PathBuf,
+    /// What the city says: discovered_on, what_happened, what_we_are_doing,
+    /// contact_phone, and optionally what_you_can_do, contact_hours,
+    /// steps_taken (TOML).
+    #[arg(long, value_name = "FILE")]
+    incident: PathBuf,
+    #[arg(long, value_parser = ["california", "generic"])]
+    template: String,
+    /// Folder for the letters, mailing.csv and breach-record.txt.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -113,7 +133,7 @@ fn as_attempt(a: &ScopedAttempt) -> ScopeAttempt {
             .attempt
             .card_last4
             .as_ref()
-            .map(|l| format!("{} ending {l}", brand(a.attempt.card_brand.as_deref()))),
+            .map(|l| format!("{} •••• {l}", brand(a.attempt.card_brand.as_deref()))),
         at: a.attempt.at,
         elements: a
             .attempt
@@ -144,7 +164,146 @@ pub(crate) async fn run(
     config_file: Option<&Path>,
     command: IncidentCommand,
 ) -> anyhow::Result<()> {
-    let IncidentCommand::Scope(args) = command;
+    match command {
+        IncidentCommand::Scope(args) => scope(config_file, args).await,
+        IncidentCommand::Letters(args) => letters(&args),
+    }
+}
+
+fn file_name(n: usize, name: &str) -> String {
+    let slug: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!(
+        "{n:05}-{}.pdf",
+        slug.get(..40.min(slug.len())).unwrap_or("person")
+    )
+}
+
+fn letters(args: &LettersArgs) -> anyhow::Result<()> {
+    let report: ScopeReport = serde_json::from_str(
+        &std::fs::read_to_string(&args.scope)
+            .with_context(|| format!("cannot read {}", args.scope.display()))?,
+    )
+    .with_context(|| {
+        format!(
+            "{} is not a scope from `incident scope --format json`",
+            args.scope.display()
+        )
+    })?;
+    let incident = civicpay_notices::Incident::parse(
+        &std::fs::read_to_string(&args.incident)
+            .with_context(|| format!("cannot read {}", args.incident.display()))?,
+    )
+    .with_context(|| args.incident.display().to_string())?;
+    let template = civicpay_notices::LetterTemplate::parse(&args.template)
+        .context("--template: california or generic")?;
+    let time_zone = jiff::tz::TimeZone::get(&report.city.time_zone)
+        .with_context(|| format!("unknown time zone {:?} in the scope", report.city.time_zone))?;
+    let dir = args.out.join("letters");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let contact = format!(
+        "{} · {} · {}",
+        report.city.contact_name, report.city.contact_phone, report.city.contact_email
+    );
+    let today = jiff::Timestamp::now().to_zoned(time_zone.clone()).date();
+    let mut mailing = String::from("letter,name,postal_address,language,email\n");
+    for (i, person) in report.people.iter().enumerate() {
+        let name = file_name(i + 1, &person.name);
+        let pdf = civicpay_notices::render_letter(&civicpay_notices::Letter {
+            city: &report.city.name,
+            city_contact: &contact,
+            city_email: &report.city.contact_email,
+            time_zone: &time_zone,
+            person,
+            incident: &incident,
+            template,
+            dated: today,
+        });
+        std::fs::write(dir.join(&name), pdf)?;
+        mailing.push_str(&format!(
+            "letters/{name},{},{},{},{}\n",
+            csv_cell(&person.name),
+            csv_cell(&person.postal_address),
+            person.language,
+            csv_cell(person.email.as_deref().unwrap_or_default())
+        ));
+    }
+    std::fs::write(args.out.join("mailing.csv"), mailing)?;
+    let summary = &report.summary;
+    let when = |t: Option<jiff::Timestamp>| {
+        t.map_or_else(
+            || "-".to_owned(),
+            |t| t.to_zoned(time_zone.clone()).to_string(),
+        )
+    };
+    let steps = if incident.steps_taken.is_empty() {
+        "-".to_owned()
+    } else {
+        incident
+            .steps_taken
+            .iter()
+            .map(|s| format!("- {s}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let record = format!(
+        "Record of breach of security safeguards\n\
+         Organisation: {city}\n\
+         Prepared: {today}\n\n\
+         What happened:\n{happened}\n\n\
+         When it happened: card details typed between {first} and {last}{build}\n\
+         When it was discovered: {discovered}\n\
+         Number of people affected: {people} ({attempts} card attempts; {channels})\n\
+         Personal information involved: {elements}\n\n\
+         Steps taken:\n{steps}\n\n\
+         What we are doing:\n{doing}\n\n\
+         Notification: {people} letters written on {today} ({template} template); mailing list in mailing.csv.\n\
+         Keep this record for at least 24 months.\n",
+        city = report.city.name,
+        happened = incident.what_happened,
+        first = when(summary.first),
+        last = when(summary.last),
+        build = report
+            .window
+            .build
+            .as_ref()
+            .map(|b| format!(", through page build {b}"))
+            .unwrap_or_default(),
+        discovered = incident.discovered_on,
+        people = summary.people,
+        attempts = summary.attempts,
+        channels = summary
+            .attempts_per_channel
+            .iter()
+            .map(|(c, n)| format!("{c}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        elements = summary
+            .data_elements
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        doing = incident.what_we_are_doing,
+        template = args.template,
+    );
+    std::fs::write(args.out.join("breach-record.txt"), record)?;
+    eprintln!(
+        "{} letters, mailing.csv and breach-record.txt written to {}",
+        report.people.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+async fn scope(config_file: Option<&Path>, args: ScopeArgs) -> anyhow::Result<()> {
     let config = Config::load(config_file, database_flags(&args.database))?;
     let store = open_store(&config).await?;
     let tenant = tenant_by_slug(&store, &args.tenant).await?;

@@ -1,5 +1,10 @@
 //! The `civicpay` binary as a city's staff would run it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -271,6 +276,332 @@ fn audit_verify_passes_a_clean_log_and_catches_a_rewritten_one() {
     assert!(!refused.status.success());
     assert!(
         text(&refused.stderr).contains("signature does not verify"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
+
+/// Seeds pay's database in the data folder with card attempts: who, when,
+/// through which build.
+/// (city, name, address, e-mail, language, time, build)
+type SeededAttempt<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    &'a str,
+);
+
+fn seed_attempts(dir: &DataDir, attempts: &[SeededAttempt<'_>]) {
+    use civicpay_store::pay::{CardAttempt, Created, Merchant, NewPayment, PayStore};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let portal = civicpay_store::Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("portal.db").display()
+        ))
+        .await
+        .unwrap();
+        let pay = PayStore::connect(&format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("pay.db").display()
+        ))
+        .await
+        .unwrap();
+        pay.migrate().await.unwrap();
+        for t in portal.list_tenants().await.unwrap() {
+            pay.upsert_merchant(&Merchant {
+                tenant_id: t.id.clone(),
+                slug: t.slug.clone(),
+                name: t.name.get(t.default_language).to_owned(),
+                currency: t.currency,
+            })
+            .await
+            .unwrap();
+        }
+        for &(city, name, address, email, language, at, build) in attempts {
+            let tenant = portal
+                .tenant_by_slug(&civicpay_core::TenantSlug::parse(city).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            let Created::New { payment, .. } = pay
+                .create_payment(
+                    &NewPayment {
+                        tenant_id: tenant.id.clone(),
+                        amount: civicpay_core::Money::from_minor(3_500, tenant.currency),
+                        reference: format!("PK-{name}"),
+                        description: "Parking citation".into(),
+                        return_url: "https://city.example/return".into(),
+                        email: email.map(Into::into),
+                        language: civicpay_core::Language::parse(language).unwrap(),
+                        metadata: serde_json::json!({}),
+                        channel: civicpay_core::payment::Channel::Web,
+                        expires_at: jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+                        allocations: vec![],
+                        payer_name: Some(name.into()),
+                        payer_address: Some(address.into()),
+                    },
+                    &uuid_like(),
+                    None,
+                    |_| (201, String::new()),
+                )
+                .await
+                .unwrap()
+            else {
+                panic!("created")
+            };
+            pay.record_card_attempt(
+                &tenant.id,
+                &CardAttempt {
+                    payment_id: payment.id.to_string(),
+                    at: at.parse().unwrap(),
+                    build_id: build.into(),
+                    channel: "web".into(),
+                    amount: 3_500,
+                    currency: tenant.currency.code().into(),
+                    language: language.into(),
+                    cardholder_name: name.into(),
+                    postal_code: "62704".into(),
+                    email: email.map(Into::into),
+                    card_brand: Some("visa".into()),
+                    card_last4: Some("4242".into()),
+                    elements: "name,card_number,expiry,security_code,postal_code".into(),
+                },
+            )
+            .await
+            .unwrap();
+        }
+        pay.close().await;
+        portal.close().await;
+    });
+}
+
+fn uuid_like() -> String {
+    format!(
+        "seed-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn pdf_text(path: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian's poppler-utils) turns the letters into text for this test");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn incident_scope_lists_exactly_who_typed_in_the_window_and_letters_are_written() {
+    let dir = DataDir::new("incident");
+    assert!(dir.civicpay(&["demo", "--no-serve"]).status.success());
+    seed_attempts(
+        &dir,
+        &[
+            (
+                "springfield",
+                "Ana Diaz",
+                "1 Elm St, Springfield, IL 62704",
+                Some("ana@example.org"),
+                "en",
+                "2026-10-05T15:00:00Z",
+                "b1",
+            ),
+            (
+                "springfield",
+                "Ana Diaz",
+                "1 Elm St, Springfield, IL 62704",
+                Some("ana@example.org"),
+                "en",
+                "2026-10-05T15:01:00Z",
+                "b1",
+            ),
+            (
+                "springfield",
+                "Luis Muñoz",
+                "9 Pine Rd, Springfield, IL 62701",
+                None,
+                "es",
+                "2026-11-02T18:30:00Z",
+                "b1",
+            ),
+            (
+                "springfield",
+                "Early Bird",
+                "5 Oak Dr, Springfield",
+                None,
+                "en",
+                "2026-09-30T04:59:59Z",
+                "b1",
+            ),
+            (
+                "lac-vert",
+                "Élise Côté",
+                "12 rue du Lac, Lac-Vert",
+                None,
+                "fr",
+                "2026-10-10T12:00:00Z",
+                "b1",
+            ),
+        ],
+    );
+    let scope_file = dir.path().join("scope.json");
+    let scope = dir.civicpay(&[
+        "incident",
+        "scope",
+        "--tenant",
+        "springfield",
+        "--from",
+        "2026-10-01",
+        "--to",
+        "2026-11-18",
+        "--format",
+        "json",
+        "--out",
+        scope_file.to_str().unwrap(),
+    ]);
+    assert!(scope.status.success(), "{}", text(&scope.stderr));
+    assert!(
+        text(&scope.stderr).contains("2 people, 3 card attempts (web 3)"),
+        "{}",
+        text(&scope.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&scope_file).unwrap()).unwrap();
+    let names: Vec<&str> = report["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Ana Diaz", "Luis Muñoz"],
+        "not Early Bird (before the window), not the other city"
+    );
+    assert_eq!(report["people"][0]["attempts"], 2);
+
+    let csv = dir.civicpay(&[
+        "incident",
+        "scope",
+        "--tenant",
+        "springfield",
+        "--build",
+        "b1",
+    ]);
+    let csv = text(&csv.stdout);
+    assert!(csv.starts_with("person,payer_name,"), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        5,
+        "a header and every attempt of the build: {csv}"
+    );
+    let none = dir.civicpay(&[
+        "incident",
+        "scope",
+        "--tenant",
+        "springfield",
+        "--build",
+        "other",
+    ]);
+    assert_eq!(text(&none.stdout).lines().count(), 1);
+    let bad = dir.civicpay(&[
+        "incident",
+        "scope",
+        "--tenant",
+        "springfield",
+        "--from",
+        "2026-10-01",
+    ]);
+    assert!(!bad.status.success());
+
+    let incident = dir.write(
+        "incident.toml",
+        "discovered_on = 2026-11-20\n\
+         what_happened = \"On November 19 we found that code on our payment page had been changed to copy card details.\"\n\
+         what_we_are_doing = \"We took the page offline, restored it and asked card networks to watch the affected cards.\"\n\
+         contact_phone = \"217-555-0100\"\n\
+         steps_taken = [\"Payment page taken offline\", \"Police informed\"]\n",
+    );
+    let out = dir.path().join("notices");
+    let letters = dir.civicpay(&[
+        "incident",
+        "letters",
+        "--scope",
+        scope_file.to_str().unwrap(),
+        "--incident",
+        &incident,
+        "--template",
+        "california",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(letters.status.success(), "{}", text(&letters.stderr));
+    let mut files: Vec<_> = std::fs::read_dir(out.join("letters"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2);
+    let english = pdf_text(&files[0]);
+    for heading in [
+        "Notice of Data Breach",
+        "What Happened",
+        "What Information Was Involved",
+        "What We Are Doing",
+        "What You Can Do",
+        "For More Information",
+    ] {
+        assert!(english.contains(heading), "{heading} in {english}");
+    }
+    assert!(
+        english.contains("Ana Diaz")
+            && english.contains("4242")
+            && english.contains("security freeze"),
+        "{english}"
+    );
+    assert!(english.contains("217-555-0100"));
+    let spanish = pdf_text(&files[1]);
+    assert!(
+        spanish.contains("Aviso de violación de datos")
+            && spanish.contains("Luis Muñoz")
+            && spanish.contains("4242"),
+        "{spanish}"
+    );
+    let mailing = std::fs::read_to_string(out.join("mailing.csv")).unwrap();
+    assert_eq!(mailing.lines().count(), 3);
+    assert!(mailing.contains("\"1 Elm St, Springfield, IL 62704\""));
+    let record = std::fs::read_to_string(out.join("breach-record.txt")).unwrap();
+    assert!(
+        record.contains("Number of people affected: 2") && record.contains("Police informed"),
+        "{record}"
+    );
+
+    let broken = dir.write("broken.toml", "what_happened = \"x\"\n");
+    let refused = dir.civicpay(&[
+        "incident",
+        "letters",
+        "--scope",
+        scope_file.to_str().unwrap(),
+        "--incident",
+        &broken,
+        "--template",
+        "generic",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("missing field"),
         "{}",
         text(&refused.stderr)
     );
