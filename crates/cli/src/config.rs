@@ -59,6 +59,10 @@ pub struct Config {
     /// Where the tamper monitor also posts its alarms (signed like pay's
     /// webhooks, with the secret derived for "alarms").
     pub alarm_webhook_url: Option<String>,
+    /// When set, `serve` checks its own card page against this build's
+    /// manifest this often (seconds); a separate `civicpay monitor` on
+    /// another host is stronger, since it does not trust this process.
+    pub monitor_interval_secs: Option<u64>,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
             audit_checkpoint_file: None,
             audit_checkpoint_url: None,
             alarm_webhook_url: None,
+            monitor_interval_secs: None,
         }
     }
 }
@@ -111,7 +116,8 @@ const OTHER_KNOWN_VARIABLES: [&str; 4] = [
     "CIVICPAY_BROWSER_TESTS",
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
-const KEYS: [&str; 10] = [
+/// Every configuration key, each also read from `CIVICPAY_<KEY>`.
+const KEYS: [&str; 24] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -122,6 +128,20 @@ const KEYS: [&str; 10] = [
     "lookup_window_secs",
     "form_key_file",
     "log_format",
+    "pay_database_url",
+    "pay_public_url",
+    "portal_public_url",
+    "gateway_url",
+    "gateway_timeout_secs",
+    "service_key_file",
+    "mail_outbox",
+    "smtp_url",
+    "mail_from",
+    "audit_key_file",
+    "audit_checkpoint_file",
+    "audit_checkpoint_url",
+    "alarm_webhook_url",
+    "monitor_interval_secs",
 ];
 
 impl Config {
@@ -297,6 +317,24 @@ fn parse_hex_key(s: &str) -> anyhow::Result<[u8; 32]> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn every_setting_is_a_known_key() {
+        let names = serde_json::to_value(Config::default()).unwrap();
+        let mut fields: Vec<&str> = names
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        let mut keys = KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(
+            fields, keys,
+            "a setting that cannot be set from the environment, or a key that is no setting"
+        );
+    }
 
     #[test]
     fn hex_keys_round_trip_and_bad_ones_are_refused() {

@@ -107,6 +107,101 @@ pub(crate) async fn manifest(
     Ok(())
 }
 
+/// One watched card page: where, for which city, against which manifest.
+pub(crate) struct Watch {
+    tenant: Tenant,
+    url: String,
+    manifest: Manifest,
+    key: String,
+    client: reqwest::Client,
+}
+
+impl Watch {
+    pub(crate) fn new(
+        config: &Config,
+        tenant: Tenant,
+        url: &str,
+        manifest: Manifest,
+    ) -> anyhow::Result<Watch> {
+        let key =
+            civicpay_web::service_key::portal_pay_key(&config.service_key()?, tenant.id.as_str());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()?;
+        Ok(Watch {
+            tenant,
+            url: url.to_owned(),
+            manifest,
+            key,
+            client,
+        })
+    }
+
+    /// Looks once; reports (and raises the alarm on) every difference.
+    pub(crate) async fn check(&self, config: &Config, store: &Store) -> Vec<String> {
+        let differences = match observe(&self.client, &self.url, &self.key).await {
+            Ok(observed) => {
+                let mut differences = compare(&self.manifest, &observed);
+                if let Some(served) = observed.headers.get(BUILD_HEADER)
+                    && served != &self.manifest.build_id
+                {
+                    differences.insert(
+                        0,
+                        format!(
+                            "the page says it is build {served:?}, the manifest is for {:?}",
+                            self.manifest.build_id
+                        ),
+                    );
+                }
+                differences
+            }
+            Err(e) => vec![format!("the card page could not be checked: {e:#}")],
+        };
+        if differences.is_empty() {
+            println!("ok: {} matches build {}", self.url, self.manifest.build_id);
+            tracing::info!(url = %self.url, build = %self.manifest.build_id, "card page matches its manifest");
+        } else {
+            println!(
+                "ALARM: {} differs from build {}:",
+                self.url, self.manifest.build_id
+            );
+            for d in &differences {
+                println!("  - {d}");
+            }
+            raise_alarm(config, store, &self.tenant, &self.url, &differences).await;
+        }
+        differences
+    }
+}
+
+/// The serve process watching its own card page, when
+/// `monitor_interval_secs` is set.
+pub(crate) async fn watch_self(config: Config, store: Store) {
+    let Some(every) = config.monitor_interval_secs.filter(|s| *s > 0) else {
+        return;
+    };
+    let watch = match pick_tenant(&store, None).await {
+        Ok(tenant) => match own_manifest(&config, &store, &tenant).await {
+            Ok(manifest) => Watch::new(&config, tenant, &config.pay_public_url(), manifest),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let watch = match watch {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "the card page monitor could not start");
+            return;
+        }
+    };
+    let mut ticks = tokio::time::interval(Duration::from_secs(every));
+    loop {
+        ticks.tick().await;
+        watch.check(&config, &store).await;
+    }
+}
+
 /// Fetches the card page through a fresh probe link, as a browser would.
 async fn observe(client: &reqwest::Client, url: &str, key: &str) -> anyhow::Result<ObservedPage> {
     let base = url.trim_end_matches('/');
@@ -227,43 +322,9 @@ pub(crate) async fn monitor(
         .with_context(|| format!("{} is not a civicpay manifest", file.display()))?,
         None => own_manifest(&config, &store, &tenant).await?,
     };
-    let key = civicpay_web::service_key::portal_pay_key(&config.service_key()?, tenant.id.as_str());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()?;
+    let watch = Watch::new(&config, tenant, &args.url, manifest)?;
     loop {
-        let differences = match observe(&client, &args.url, &key).await {
-            Ok(observed) => {
-                let mut differences = compare(&manifest, &observed);
-                if let Some(served) = observed.headers.get(BUILD_HEADER)
-                    && served != &manifest.build_id
-                {
-                    differences.insert(
-                        0,
-                        format!(
-                            "the page says it is build {served:?}, the manifest is for {:?}",
-                            manifest.build_id
-                        ),
-                    );
-                }
-                differences
-            }
-            Err(e) => vec![format!("the card page could not be checked: {e:#}")],
-        };
-        if differences.is_empty() {
-            println!("ok: {} matches build {}", args.url, manifest.build_id);
-            tracing::info!(url = %args.url, build = %manifest.build_id, "card page matches its manifest");
-        } else {
-            println!(
-                "ALARM: {} differs from build {}:",
-                args.url, manifest.build_id
-            );
-            for d in &differences {
-                println!("  - {d}");
-            }
-            raise_alarm(&config, &store, &tenant, &args.url, &differences).await;
-        }
+        let differences = watch.check(&config, &store).await;
         if args.once {
             return Ok(if differences.is_empty() {
                 ExitCode::SUCCESS

@@ -154,6 +154,10 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
             }
         })
     };
+    let watching = tokio::spawn(crate::integrity::watch_self(
+        config.clone(),
+        portal_store.clone(),
+    ));
     let pruning = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -180,6 +184,7 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
     .with_graceful_shutdown(wait(shutdown));
     let (portal_result, pay_result) = tokio::join!(portal, pay);
     pruning.abort();
+    watching.abort();
     reconciling.abort();
     delivering.abort();
     portal_result?;

@@ -1413,3 +1413,26 @@ async fn the_monitor_catches_each_change_to_the_card_page() {
         String::from_utf8_lossy(&verify.stdout)
     );
 }
+
+/// With `monitor_interval_secs` set, the serving process checks its own
+/// card page against its manifest on a timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_watches_its_own_card_page_when_configured() {
+    let (running, _portal, _pay) = start_demo_logging(
+        "self-watch",
+        Some(("info", "serve.log")),
+        &[("CIVICPAY_MONITOR_INTERVAL_SECS", "1")],
+    )
+    .await;
+    let log = running.dir.join("serve.log");
+    let mut seen = String::new();
+    for _ in 0..60 {
+        seen = std::fs::read_to_string(&log).unwrap_or_default();
+        if seen.contains("card page matches its manifest") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(seen.contains("card page matches its manifest"), "{seen}");
+    assert!(!seen.contains("TAMPER ALARM"), "{seen}");
+}
