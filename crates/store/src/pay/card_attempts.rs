@@ -132,6 +132,28 @@ impl PayStore {
         Ok(count)
     }
 
+    /// How many attempts a city had in a window, reading only their times:
+    /// the floor under [`PayStore::incident_scope`]'s cost (benchmarks).
+    pub async fn count_card_attempts_between(
+        &self,
+        tenant_id: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT at FROM card_attempts WHERE tenant_id = $1 AND at >= $2 AND at < $3",
+        )
+        .bind(tenant_id.as_str())
+        .bind(to_micros(from))
+        .bind(to_micros(to))
+        .fetch(self.store.pool());
+        let mut count = 0;
+        while rows.try_next().await?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+
     pub async fn create_card_probe(
         &self,
         tenant_id: &TenantId,

@@ -1,0 +1,58 @@
+//! `cargo run --release -p civicpay-bench -- all` (or one figure by name):
+//! each figure is printed with the limit measured beside it in the same
+//! run and their ratio. Data is generated with fixed seeds; timings are
+//! never asserted, only reported (BENCHMARKS.md records them).
+
+mod audit;
+mod card_page;
+mod report;
+mod scope;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "civicpay-bench", about = "civicpay benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    figure: Figure,
+}
+
+#[derive(Subcommand)]
+enum Figure {
+    /// Every figure below, one after another.
+    All,
+    /// Audit chain verification, entries per second, against plain SHA-256
+    /// over the same bytes.
+    Audit {
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: u64,
+    },
+    /// The card page: server time (p50, p99), bytes, JavaScript bytes.
+    CardPage {
+        #[arg(long, default_value_t = 2_000)]
+        requests: u64,
+    },
+    /// Incident scope over many card attempts, a seven-week window, on
+    /// SQLite (and PostgreSQL when CIVICPAY_TEST_POSTGRES_URL is set).
+    Scope {
+        #[arg(long, default_value_t = 10_000_000)]
+        attempts: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    report::machine();
+    match cli.figure {
+        Figure::All => {
+            audit::run(1_000_000)?;
+            card_page::run(2_000).await?;
+            scope::run(10_000_000).await?;
+        }
+        Figure::Audit { entries } => audit::run(entries)?,
+        Figure::CardPage { requests } => card_page::run(requests).await?,
+        Figure::Scope { attempts } => scope::run(attempts).await?,
+    }
+    Ok(())
+}
