@@ -27,6 +27,18 @@ async fn body_of(response: axum::response::Response) -> anyhow::Result<(usize, S
     ))
 }
 
+/// Every byte of every script element, tags included.
+fn javascript_bytes(html: &str) -> usize {
+    html.split("<script")
+        .skip(1)
+        .map(|rest| {
+            rest.find("</script>")
+                .map_or(rest.len(), |end| end + "</script>".len())
+                + "<script".len()
+        })
+        .sum()
+}
+
 pub async fn run(requests: u64) -> anyhow::Result<()> {
     let db = TestDb::sqlite_with(Schema::Pay).await?;
     let store = db.pay_store();
@@ -99,16 +111,7 @@ pub async fn run(requests: u64) -> anyhow::Result<()> {
         let (size, html) = body_of(page).await?;
         page_time.record(u64::try_from(clock.elapsed().as_micros()).unwrap_or(u64::MAX))?;
         bytes = size;
-        // Every byte of every script element, tags included.
-        js_bytes = html
-            .split("<script")
-            .skip(1)
-            .map(|rest| {
-                rest.find("</script>")
-                    .map_or(rest.len(), |end| end + "</script>".len())
-                    + "<script".len()
-            })
-            .sum();
+        js_bytes = javascript_bytes(&html);
         let clock = Instant::now();
         let bare = router
             .clone()
@@ -142,4 +145,22 @@ pub async fn run(requests: u64) -> anyhow::Result<()> {
     );
     db.finish().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planted_script_is_counted() {
+        assert_eq!(
+            javascript_bytes("<html><body><p>no script</p></body></html>"),
+            0
+        );
+        let planted = "<script>steal()</script>";
+        assert_eq!(
+            javascript_bytes(&format!("<head>{planted}</head>")),
+            planted.len()
+        );
+    }
 }

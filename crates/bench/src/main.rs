@@ -5,6 +5,7 @@
 
 mod audit;
 mod card_page;
+mod memory;
 mod report;
 mod scope;
 
@@ -32,6 +33,9 @@ enum Figure {
         #[arg(long, default_value_t = 2_000)]
         requests: u64,
     },
+    /// Resident memory of `civicpay demo` (the release binary beside this
+    /// one) once it is up and idle.
+    Memory,
     /// Incident scope over many card attempts, a seven-week window, on
     /// SQLite (and PostgreSQL when CIVICPAY_TEST_POSTGRES_URL is set).
     Scope {
@@ -49,7 +53,9 @@ async fn main() -> anyhow::Result<()> {
             audit::run(1_000_000)?;
             card_page::run(2_000).await?;
             scope::run(10_000_000).await?;
+            memory::run().await?;
         }
+        Figure::Memory => memory::run().await?,
         Figure::Audit { entries } => audit::run(entries)?,
         Figure::CardPage { requests } => card_page::run(requests).await?,
         Figure::Scope { attempts } => scope::run(attempts).await?,

@@ -1,0 +1,79 @@
+//! Idle memory: `civicpay demo` (the binary built beside this one) on a
+//! fresh data folder, its resident set size read from /proc once it
+//! answers. The limit beside it is a bare process of the same binary
+//! (`civicpay --version`), i.e. what the code and runtime cost alone.
+
+use crate::report::line;
+use std::time::Duration;
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let binary = std::env::current_exe()?.with_file_name("civicpay");
+    if !binary.exists() {
+        anyhow::bail!(
+            "build the binary first: cargo build --release (looked for {})",
+            binary.display()
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("civicpay-bench-memory-{}", std::process::id()));
+    let (portal, pay) = (free_port()?, free_port()?);
+    let mut child = std::process::Command::new(&binary)
+        .args([
+            "demo",
+            "--portal-addr",
+            &format!("127.0.0.1:{portal}"),
+            "--pay-addr",
+            &format!("127.0.0.1:{pay}"),
+        ])
+        .env("CIVICPAY_DATA_DIR", &dir)
+        .env("CIVICPAY_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", portal))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = rss_kb(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut bare = std::process::Command::new(&binary)
+        .arg("--help")
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let bare_kb = rss_kb(bare.id());
+    let _ = bare.wait();
+    line(
+        "idle RSS of civicpay demo (MB)",
+        idle.map_or_else(|| "?".to_owned(), |kb| format!("{:.1}", kb as f64 / 1024.0)),
+        bare_kb.map_or_else(
+            || "60 (target)".to_owned(),
+            |kb| format!("{:.1} (bare process); 60 target", kb as f64 / 1024.0),
+        ),
+        None,
+    );
+    Ok(())
+}
