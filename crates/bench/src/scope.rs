@@ -102,6 +102,14 @@ async fn one(db: TestDb, attempts: u64, name: &str) -> anyhow::Result<()> {
     let (_, summary) = index.finish();
     let scope = clock.elapsed();
 
+    // The same query with nothing done per row: what reading costs.
+    let clock = Instant::now();
+    store.incident_scope(&tenant, &filter, |_| Ok(())).await?;
+    println!(
+        "  ({name}: the scope query alone, rows read and decoded: {:.2} s)",
+        clock.elapsed().as_secs_f64()
+    );
+
     let clock = Instant::now();
     let bare = store.count_card_attempts_between(&tenant, from, to).await?;
     let limit = clock.elapsed();

@@ -91,64 +91,82 @@ impl PeopleIndex {
     }
 
     /// The index of the person this attempt belongs to, merging two known
-    /// people when the attempt shows they are one.
+    /// people when the attempt shows they are one. A known person is
+    /// updated in place, so a repeat attempt allocates nothing new.
     pub fn add(&mut self, attempt: ScopeAttempt) -> usize {
         self.attempts += 1;
-        let mut keys = vec![format!(
+        let name_key = format!(
             "n:{}|{}",
             normalise(&attempt.name),
             normalise(&attempt.postal_address)
-        )];
-        if let Some(email) = attempt.email.as_deref().filter(|e| !e.trim().is_empty()) {
-            keys.push(format!("e:{}", normalise(email)));
-        }
-        let person = AffectedPerson {
-            name: attempt.name.trim().to_owned(),
-            postal_address: attempt.postal_address.trim().to_owned(),
-            email: attempt.email.clone().filter(|e| !e.trim().is_empty()),
-            language: attempt.language.clone(),
-            attempts: 1,
-            cards: attempt.card.iter().cloned().collect(),
-            channels: [attempt.channel.clone()].into_iter().collect(),
-            data_elements: attempt.elements.iter().cloned().collect(),
-            first: attempt.at,
-            last: attempt.at,
-        };
-        let known: Vec<usize> = keys
-            .iter()
+        );
+        let email_key = attempt
+            .email
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| format!("e:{}", normalise(e)));
+        let mut roots: Vec<usize> = [Some(&name_key), email_key.as_ref()]
+            .into_iter()
+            .flatten()
             .filter_map(|k| self.keys.get(k).copied())
             .collect();
-        let mut roots: Vec<usize> = known.into_iter().map(|i| self.root(i)).collect();
+        for r in &mut roots {
+            *r = self.root(*r);
+        }
         roots.sort_unstable();
         roots.dedup();
         let target = match roots.first() {
             Some(&r) => r,
             None => {
                 self.parent.push(self.people.len());
-                self.people.push(None);
+                self.people.push(Some(AffectedPerson {
+                    name: attempt.name.trim().to_owned(),
+                    postal_address: attempt.postal_address.trim().to_owned(),
+                    email: attempt.email.clone().filter(|e| !e.trim().is_empty()),
+                    language: attempt.language.clone(),
+                    attempts: 0,
+                    cards: BTreeSet::new(),
+                    channels: BTreeSet::new(),
+                    data_elements: BTreeSet::new(),
+                    first: attempt.at,
+                    last: attempt.at,
+                }));
                 self.people.len() - 1
             }
         };
-        let mut merged = match self.people.get_mut(target).and_then(Option::take) {
-            Some(mut existing) => {
-                Self::merge_into(&mut existing, person);
-                existing
-            }
-            None => person,
-        };
         for &other in roots.iter().skip(1) {
-            if let Some(p) = self.people.get_mut(other).and_then(Option::take) {
-                Self::merge_into(&mut merged, p);
+            let taken = self.people.get_mut(other).and_then(Option::take);
+            if let (Some(from), Some(Some(into))) = (taken, self.people.get_mut(target)) {
+                Self::merge_into(into, from);
             }
             if let Some(slot) = self.parent.get_mut(other) {
                 *slot = target;
             }
         }
-        if let Some(slot) = self.people.get_mut(target) {
-            *slot = Some(merged);
+        if let Some(Some(person)) = self.people.get_mut(target) {
+            person.attempts += 1;
+            person.first = person.first.min(attempt.at);
+            person.last = person.last.max(attempt.at);
+            if person.email.is_none() {
+                person.email = attempt.email.filter(|e| !e.trim().is_empty());
+            }
+            if let Some(card) = attempt.card
+                && !person.cards.contains(&card)
+            {
+                person.cards.insert(card);
+            }
+            if !person.channels.contains(&attempt.channel) {
+                person.channels.insert(attempt.channel);
+            }
+            for e in attempt.elements {
+                if !person.data_elements.contains(&e) {
+                    person.data_elements.insert(e);
+                }
+            }
         }
-        for key in keys {
-            self.keys.insert(key, target);
+        self.keys.entry(name_key).or_insert(target);
+        if let Some(k) = email_key {
+            self.keys.entry(k).or_insert(target);
         }
         target
     }
