@@ -24,7 +24,7 @@ fn generate_sql(backend: Backend, attempts: u64, tenants: &[String; 3]) -> Strin
             attempts - 1
         ),
         Backend::Postgres => format!(
-            "WITH n(i) AS (SELECT generate_series(0, {})) ",
+            "WITH n(i) AS (SELECT generate_series(0::bigint, {})) ",
             attempts - 1
         ),
     };
