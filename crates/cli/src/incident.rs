@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::{DatabaseArgs, database_flags, open_store, tenant_by_slug};
 use anyhow::{Context, bail};
 use civicpay_audit::{Action, ChainId, NewEntry};
+use civicpay_core::export::csv_cell;
 use civicpay_core::incident::{AffectedPerson, PeopleIndex, ScopeAttempt, ScopeSummary};
 use civicpay_core::{Money, Tenant};
 use civicpay_store::pay::{PayStore, ScopeFilter, ScopedAttempt};
@@ -106,16 +107,6 @@ fn instant(tenant: &Tenant, value: &str, end: bool, flag: &str) -> anyhow::Resul
     Ok(day.to_zoned(tenant.time_zone.time_zone())?.timestamp())
 }
 
-fn brand(code: Option<&str>) -> &'static str {
-    match code {
-        Some("visa") => "Visa",
-        Some("mastercard") => "Mastercard",
-        Some("amex") => "American Express",
-        Some("discover") => "Discover",
-        _ => "Card",
-    }
-}
-
 fn as_attempt(a: &ScopedAttempt) -> ScopeAttempt {
     ScopeAttempt {
         name: a
@@ -129,11 +120,15 @@ fn as_attempt(a: &ScopedAttempt) -> ScopeAttempt {
         email: a.attempt.email.clone(),
         language: a.attempt.language.clone(),
         channel: a.attempt.channel.clone(),
-        card: a
-            .attempt
-            .card_last4
-            .as_ref()
-            .map(|l| format!("{} •••• {l}", brand(a.attempt.card_brand.as_deref()))),
+        card: a.attempt.card_last4.as_ref().map(|l| {
+            format!(
+                "{} •••• {l}",
+                match civicpay_core::export::card_brand_name(a.attempt.card_brand.as_deref()) {
+                    "" => "Card",
+                    name => name,
+                }
+            )
+        }),
         at: a.attempt.at,
         elements: a
             .attempt
@@ -142,19 +137,6 @@ fn as_attempt(a: &ScopedAttempt) -> ScopeAttempt {
             .filter(|e| !e.is_empty())
             .map(str::to_owned)
             .collect(),
-    }
-}
-
-fn csv_cell(s: &str) -> String {
-    let guarded = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
     }
 }
 

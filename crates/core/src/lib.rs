@@ -31,6 +31,7 @@ pub(crate) use string_conversions;
 
 pub mod bill;
 pub mod error;
+pub mod export;
 pub mod id;
 pub mod import;
 pub mod incident;

@@ -105,6 +105,13 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The pay service, for pages that need it.
+    pub(crate) fn pay_link(&self) -> Result<&PayLink, PortalError> {
+        self.config.pay.as_ref().ok_or(PortalError::PayUnavailable)
+    }
+}
+
 /// `scheme://host[:port]` of a URL, if it has one.
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;

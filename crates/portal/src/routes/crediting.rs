@@ -31,15 +31,7 @@ pub(crate) fn outcome_of(payment: &Value) -> PayOutcome {
     }
 }
 
-pub(crate) fn brand_name(code: Option<&str>) -> &'static str {
-    match code {
-        Some("visa") => "Visa",
-        Some("mastercard") => "Mastercard",
-        Some("amex") => "American Express",
-        Some("discover") => "Discover",
-        _ => "",
-    }
-}
+pub(crate) use civicpay_core::export::card_brand_name as brand_name;
 
 /// Records the outcome; if this call credited the bill, e-mails a receipt
 /// to the address the resident gave (or the bill's). Mail trouble is

@@ -4,7 +4,7 @@
 use super::guard::StaffContext;
 use super::views::{
     AuditPage, AuditRow, Choice, Chrome, DashboardPage, MemberRow, PlatformPage, SettingsPage,
-    TeamPage, Tile, layout,
+    TeamPage, Tile, form_status, layout,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -12,7 +12,6 @@ use crate::page::PageContext;
 use crate::routes::resident::{checked_form, with_form_cookie};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::Action;
 use civicpay_core::{Money, Permission, Role, StaffId};
@@ -257,11 +256,7 @@ async fn team_page(
         })
         .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = TeamPage {
         layout: layout("Staff", Some(city), ctx.path(), error.is_some()),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
@@ -415,11 +410,7 @@ async fn settings_page(
         .format(civicpay_core::Language::En),
     };
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = SettingsPage {
         layout: layout("Settings", Some(city), ctx.path(), error.is_some()),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),

@@ -6,7 +6,7 @@ use super::admin::day_bounds;
 use super::guard::StaffContext;
 use super::views::{
     BillRow, BillSearchPage, Choice, Chrome, ConsoleMessage, Fact, PaymentListPage, PaymentPage,
-    PaymentRow, PendingRefund, RefundApprovalsPage, RefundRow, layout,
+    PaymentRow, PendingRefund, RefundApprovalsPage, RefundRow, form_status, layout,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -120,11 +120,7 @@ pub(crate) async fn start_phone_payment(
 ) -> Result<Response, PortalError> {
     checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
     let city = staff.scope.city()?;
-    let link = state
-        .config
-        .pay
-        .as_ref()
-        .ok_or(PortalError::PayUnavailable)?;
+    let link = state.pay_link()?;
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
     let bill = state
         .store
@@ -321,11 +317,7 @@ pub(crate) async fn payment_list(
     Query(query): Query<PaymentQuery>,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
-    let link = state
-        .config
-        .pay
-        .as_ref()
-        .ok_or(PortalError::PayUnavailable)?;
+    let link = state.pay_link()?;
     let (rows, error) = match list_query(city, &query) {
         Err(e) => (Vec::new(), Some(e)),
         Ok(path) => {
@@ -344,11 +336,7 @@ pub(crate) async fn payment_list(
         }
     };
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = PaymentListPage {
         layout: layout("Payments", Some(city), ctx.path(), error.is_some()),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
@@ -446,6 +434,23 @@ fn refundable(payment: &Value, requests: &[RefundRequest]) -> i64 {
     number(payment, "/captured_amount") - number(payment, "/refunded_amount") - in_flight
 }
 
+/// A payment as pay knows it, with the refund requests made for it here.
+async fn payment_with_requests(
+    state: &AppState,
+    city: &Tenant,
+    payment_id: &PaymentId,
+) -> Result<(Value, Vec<RefundRequest>), PortalError> {
+    let payment = PayClient::new(state.pay_link()?)?
+        .payment(&city.id, payment_id.as_str())
+        .await
+        .map_err(|_| PortalError::NotFound)?;
+    let requests = state
+        .store
+        .refund_requests(&city.id, Some(payment_id.as_str()))
+        .await?;
+    Ok((payment, requests))
+}
+
 async fn payment_page(
     state: &AppState,
     staff: &StaffContext,
@@ -454,19 +459,7 @@ async fn payment_page(
     form: Option<(&RefundForm, RefundErrors)>,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
-    let link = state
-        .config
-        .pay
-        .as_ref()
-        .ok_or(PortalError::PayUnavailable)?;
-    let payment = PayClient::new(link)?
-        .payment(&city.id, payment_id.as_str())
-        .await
-        .map_err(|_| PortalError::NotFound)?;
-    let requests = state
-        .store
-        .refund_requests(&city.id, Some(payment_id.as_str()))
-        .await?;
+    let (payment, requests) = payment_with_requests(state, city, payment_id).await?;
     let team = state.store.list_staff(Some(&city.id)).await?;
     let who = |id: &civicpay_core::StaffId| {
         team.iter()
@@ -549,11 +542,7 @@ async fn payment_page(
         .filter_map(|(href, e)| e.clone().map(|message| SummaryError { href, message }))
         .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = if summary.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(!summary.is_empty());
     let page = PaymentPage {
         layout: layout(
             &format!("Payment {}", text(&payment, "/reference")),
@@ -595,11 +584,7 @@ async fn issue_refund(
     city: &Tenant,
     request: &RefundRequestId,
 ) -> Result<(), PortalError> {
-    let link = state
-        .config
-        .pay
-        .as_ref()
-        .ok_or(PortalError::PayUnavailable)?;
+    let link = state.pay_link()?;
     let record = state
         .store
         .refund_request(&city.id, request)
@@ -645,20 +630,8 @@ pub(crate) async fn request_refund(
 ) -> Result<Response, PortalError> {
     let form = checked_form(&state, &ctx, form, |f: &RefundForm| f.form_token.as_deref())?;
     let city = staff.scope.city()?;
-    let link = state
-        .config
-        .pay
-        .as_ref()
-        .ok_or(PortalError::PayUnavailable)?;
     let payment_id = PaymentId::parse(&payment).map_err(|_| PortalError::NotFound)?;
-    let payment = PayClient::new(link)?
-        .payment(&city.id, payment_id.as_str())
-        .await
-        .map_err(|_| PortalError::NotFound)?;
-    let requests = state
-        .store
-        .refund_requests(&city.id, Some(payment_id.as_str()))
-        .await?;
+    let (payment, requests) = payment_with_requests(&state, city, &payment_id).await?;
     let left = refundable(&payment, &requests);
     let amount = Money::parse(&form.amount, city.currency, DecimalStyle::Point);
     let errors = RefundErrors {

@@ -14,6 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use civicpay_audit::Action;
+use civicpay_core::export::csv_cell;
 use civicpay_core::{Language, Money, Permission, Tenant};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -47,11 +48,7 @@ async fn day_report(
     city: &Tenant,
     date: jiff::civil::Date,
 ) -> Result<Day, PortalError> {
-    let link = state
-        .config
-        .pay
-        .as_ref()
-        .ok_or(PortalError::PayUnavailable)?;
+    let link = state.pay_link()?;
     let (from, to) = day_bounds(city, date)?;
     let path = format!(
         "/v1/reports/ledger?{}",
@@ -199,20 +196,6 @@ pub(crate) async fn reconciliation(
     Ok(with_form_cookie(page.into_response(), &issued))
 }
 
-/// A CSV cell that a spreadsheet will not run as a formula.
-fn cell(s: &str) -> String {
-    let guarded = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if guarded.contains([',', '"', '\n']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
-}
-
 pub(crate) async fn reconciliation_csv(
     State(state): State<AppState>,
     staff: StaffContext,
@@ -228,8 +211,8 @@ pub(crate) async fn reconciliation_csv(
             day.date,
             city.time_zone.as_str(),
             city.currency.code(),
-            cell(bill_type),
-            cell(gl),
+            csv_cell(bill_type),
+            csv_cell(gl),
             decimal(*c),
             decimal(*r),
             decimal(c - r)
@@ -241,7 +224,7 @@ pub(crate) async fn reconciliation_csv(
             day.date,
             city.time_zone.as_str(),
             city.currency.code(),
-            cell(d)
+            csv_cell(d)
         ));
     }
     state

@@ -2,7 +2,9 @@
 //! link, and signing out. Every attempt, good or bad, is in the audit log.
 
 use super::guard::{ConsoleScope, StaffContext, current_session};
-use super::views::{Chrome, EnrolPage, RecoveryCodesPage, SecondFactorPage, SignInPage, layout};
+use super::views::{
+    Chrome, EnrolPage, RecoveryCodesPage, SecondFactorPage, SignInPage, form_status, layout,
+};
 use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
@@ -60,11 +62,7 @@ fn sign_in_page(
     error: Option<String>,
 ) -> Response {
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = SignInPage {
         layout: layout(
             "Staff sign-in",
@@ -219,11 +217,7 @@ fn second_factor_page(
     error: Option<String>,
 ) -> Response {
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = form_status(error.is_some());
     let page = SecondFactorPage {
         layout: layout(
             "Enter your code",
@@ -410,11 +404,7 @@ fn enrol_page(
     .into_iter()
     .filter_map(|(href, e)| e.clone().map(|message| SummaryError { href, message }))
     .collect();
-    let status = if summary.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(!summary.is_empty());
     let page = EnrolPage {
         layout: layout(
             "Set up your staff account",

@@ -24,6 +24,15 @@ pub(crate) fn layout(title: &str, tenant: Option<&Tenant>, path: &str, has_error
     layout
 }
 
+/// 422 for a form sent back with errors, else 200.
+pub(crate) fn form_status(has_errors: bool) -> axum::http::StatusCode {
+    if has_errors {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    }
+}
+
 pub(crate) struct NavLink {
     pub href: String,
     pub label: &'static str,
