@@ -5,6 +5,7 @@
 
 mod audit;
 mod card_page;
+mod load;
 mod memory;
 mod report;
 mod scope;
@@ -33,6 +34,14 @@ enum Figure {
         #[arg(long, default_value_t = 2_000)]
         requests: u64,
     },
+    /// Card payments per second end to end through the release binary,
+    /// the submit latency at half that rate, the bare-route and durable
+    /// transaction ceilings, and peak memory.
+    Load {
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+    },
     /// Resident memory of `civicpay demo` (the release binary beside this
     /// one) once it is up and idle.
     Memory,
@@ -52,10 +61,12 @@ async fn main() -> anyhow::Result<()> {
         Figure::All => {
             audit::run(1_000_000)?;
             card_page::run(2_000).await?;
-            scope::run(10_000_000).await?;
             memory::run().await?;
+            load::run(20).await?;
+            scope::run(10_000_000).await?;
         }
         Figure::Memory => memory::run().await?,
+        Figure::Load { seconds } => load::run(seconds).await?,
         Figure::Audit { entries } => audit::run(entries)?,
         Figure::CardPage { requests } => card_page::run(requests).await?,
         Figure::Scope { attempts } => scope::run(attempts).await?,
