@@ -82,8 +82,10 @@ impl SimStore {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .busy_timeout(std::time::Duration::from_secs(10));
+        // One connection: writers queue in order rather than sleeping in
+        // SQLite's busy handler, as in civicpay's own store.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .connect_with(options)
             .await?;
         sqlx::raw_sql(

@@ -327,14 +327,20 @@ fn resolve(base: &str, location: &str) -> String {
     }
 }
 
-/// One payer, start to finish. Returns the time of the card submission.
+/// The steps of one payment, as the client times them.
+const STEPS: [&str; 4] = ["create (API)", "start link", "card page", "card submit"];
+type Steps = [Duration; 4];
+
+/// One payer, start to finish, each step timed.
 async fn pay_once(
     client: &reqwest::Client,
     base: &str,
     key: &str,
     n: u64,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<Steps> {
     const RETURN: &str = "https://city.example/return";
+    let mut steps = Steps::default();
+    let clock = Instant::now();
     let created: serde_json::Value = client
         .post(format!("{base}/v1/payments"))
         .bearer_auth(key)
@@ -352,6 +358,8 @@ async fn pay_once(
         .pointer("/_links/next_url/href")
         .and_then(|v| v.as_str())
         .ok_or_else(|| anyhow::anyhow!("no next_url in {created}"))?;
+    steps[0] = clock.elapsed();
+    let clock = Instant::now();
     let started = client.get(next).send().await?;
     anyhow::ensure!(started.status() == 303, "start link: {}", started.status());
     let header = |r: &reqwest::Response, name: &str| {
@@ -364,6 +372,8 @@ async fn pay_once(
     let card_url = resolve(base, &header(&started, "location"));
     let mut jar = Jar::default();
     jar.take(&started);
+    steps[1] = clock.elapsed();
+    let clock = Instant::now();
     let page = client
         .get(&card_url)
         .header("cookie", jar.header())
@@ -372,6 +382,7 @@ async fn pay_once(
         .error_for_status()?;
     jar.take(&page);
     let page = page.text().await?;
+    steps[2] = clock.elapsed();
     let mut form = parse_form(&page)?;
     fill(&mut form, n);
     let action = if form.action.is_empty() {
@@ -387,7 +398,7 @@ async fn pay_once(
         .form(&form.fields)
         .send()
         .await?;
-    let took = clock.elapsed();
+    steps[3] = clock.elapsed();
     if !(paid.status() == 303 && header(&paid, "location").starts_with(RETURN)) {
         let status = paid.status();
         anyhow::bail!(
@@ -395,7 +406,7 @@ async fn pay_once(
             header(&paid, "location")
         );
     }
-    Ok(took)
+    Ok(steps)
 }
 
 fn client() -> anyhow::Result<reqwest::Client> {
@@ -409,7 +420,7 @@ struct Closed {
     done: u64,
     failed: u64,
     elapsed: Duration,
-    submit: Histogram<u64>,
+    steps: [Histogram<u64>; 4],
     first_error: Option<String>,
 }
 
@@ -418,12 +429,13 @@ struct Closed {
 async fn closed_loop<F, Fut>(seconds: u64, work: F) -> anyhow::Result<Closed>
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send,
+    Fut: std::future::Future<Output = anyhow::Result<Steps>> + Send,
 {
     let work = Arc::new(work);
     let counter = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
-    let histogram = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
+    let empty = Histogram::<u64>::new(3)?;
+    let histogram = Arc::new(Mutex::new([(); 4].map(|()| empty.clone())));
     let first_error = Arc::new(Mutex::new(None));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let clock = Instant::now();
@@ -440,8 +452,11 @@ where
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 match work(n).await {
-                    Ok(took) => {
-                        let _ = histogram.lock().await.record(micros(took));
+                    Ok(steps) => {
+                        let mut histograms = histogram.lock().await;
+                        for (h, took) in histograms.iter_mut().zip(steps) {
+                            let _ = h.record(micros(took));
+                        }
                     }
                     Err(e) => {
                         failed.fetch_add(1, Ordering::Relaxed);
@@ -455,14 +470,14 @@ where
         user.await?;
     }
     let elapsed = clock.elapsed();
-    let submit = histogram.lock().await.clone();
+    let steps = histogram.lock().await.clone();
     let failed = failed.load(Ordering::Relaxed);
     let first_error = first_error.lock().await.take();
     Ok(Closed {
-        done: submit.len(),
+        done: steps[3].len(),
         failed,
         elapsed,
-        submit,
+        steps,
         first_error,
     })
 }
@@ -493,8 +508,8 @@ async fn open_loop(
         );
         flights.spawn(async move {
             match pay_once(&client, &server.0, &server.1, first + n).await {
-                Ok(took) => {
-                    let _ = histogram.lock().await.record(micros(took));
+                Ok(steps) => {
+                    let _ = histogram.lock().await.record(micros(steps[3]));
                 }
                 Err(_) => {
                     failed.fetch_add(1, Ordering::Relaxed);
@@ -520,8 +535,9 @@ async fn durable_transactions(
     match database {
         Database::Sqlite => {
             let path = dir.join("bench-raw.db");
+            // One writing connection, as the store writes.
             pool = sqlx::any::AnyPoolOptions::new()
-                .max_connections(8)
+                .max_connections(1)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         sqlx::raw_sql(
@@ -599,7 +615,9 @@ async fn one(database: Database, seconds: u64) -> anyhow::Result<()> {
                     .error_for_status()?
                     .bytes()
                     .await?;
-                Ok(clock.elapsed())
+                let mut steps = Steps::default();
+                steps[3] = clock.elapsed();
+                Ok(steps)
             }
         })
         .await?
@@ -650,8 +668,8 @@ async fn one(database: Database, seconds: u64) -> anyhow::Result<()> {
         &format!("card submit at full load p50 / p99 (ms), {name}"),
         format!(
             "{:.1} / {:.1}",
-            payments.submit.value_at_quantile(0.5) as f64 / 1000.0,
-            payments.submit.value_at_quantile(0.99) as f64 / 1000.0
+            payments.steps[3].value_at_quantile(0.5) as f64 / 1000.0,
+            payments.steps[3].value_at_quantile(0.99) as f64 / 1000.0
         ),
         "-".into(),
         None,
@@ -669,6 +687,12 @@ async fn one(database: Database, seconds: u64) -> anyhow::Result<()> {
         "25 (p99 target)".into(),
         None,
     );
+    let steps: Vec<String> = STEPS
+        .iter()
+        .zip(&payments.steps)
+        .map(|(name, h)| format!("{name} {:.1}", h.value_at_quantile(0.5) as f64 / 1000.0))
+        .collect();
+    println!("  p50 per step at full load (ms): {}", steps.join(", "));
     if half_failed > 0 {
         println!("  {half_failed} failed at half rate");
     }

@@ -55,7 +55,7 @@ impl Store {
         .bind(key_hash(&key))
         .bind(label)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(ApiKeySecret(key))
     }

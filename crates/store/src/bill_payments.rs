@@ -50,7 +50,7 @@ impl Store {
         .bind(amount.minor())
         .bind(amount.currency().code())
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(id)
     }
@@ -69,7 +69,7 @@ impl Store {
         .bind(id)
         .bind(pay_payment_id)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

@@ -48,7 +48,7 @@ impl Store {
         .bind(bill_type.verification.code())
         .bind(bill_type.gl_code.as_str())
         .bind(position)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         BillTypeId::parse(&id).map_err(|e| StoreError::corrupt("bill_types.id", e))
     }

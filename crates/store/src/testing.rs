@@ -125,7 +125,7 @@ impl TestDb {
 /// would: for tests that tamper with what the application wrote.
 pub async fn execute_behind_the_back(store: &Store, sql: &str) -> Result<(), StoreError> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-        .execute(store.pool())
+        .execute(store.writer())
         .await?;
     Ok(())
 }

@@ -479,3 +479,62 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    a_large_batch_counts_every_row_and_the_last_line_of_a_repeated_bill_wins,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let before = store.count_bills(&tenant.id).await.unwrap();
+        let row = |i: usize, amount: &str| {
+            format!("B-{i},water,2222-{i:05},62704,Payer {i},{i} Elm St,,{amount},2026-12-15")
+        };
+        let first: Vec<String> = (0..45).map(|i| row(i, "10.00")).collect();
+        let refs: Vec<&str> = first.iter().map(String::as_str).collect();
+        let mut options = ImportOptions::new(ImportFormat::Csv);
+        options.batch_size = 1000;
+        let report = store
+            .import_bills(&tenant, csv(&refs), options)
+            .await
+            .unwrap();
+        assert_eq!(report.counts.inserted, 45);
+
+        // Rows 0–9 change, 10–44 stay, 45–59 are new, and B-3 appears
+        // again at the end with a third amount.
+        let mut second: Vec<String> = (0..60)
+            .map(|i| row(i, if i < 10 { "20.00" } else { "10.00" }))
+            .collect();
+        second.push(row(3, "30.00"));
+        let refs: Vec<&str> = second.iter().map(String::as_str).collect();
+        let mut options = ImportOptions::new(ImportFormat::Csv);
+        options.batch_size = 1000;
+        let report = store
+            .import_bills(&tenant, csv(&refs), options)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                report.counts.inserted,
+                report.counts.updated,
+                report.counts.unchanged
+            ),
+            (15, 11, 35)
+        );
+        let amount = |id: &'static str| {
+            let store = store.clone();
+            let tenant = tenant.id.clone();
+            async move {
+                store
+                    .bill_by_external_id(&tenant, &ExternalId::parse(id).unwrap())
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .amount_due
+                    .minor()
+            }
+        };
+        assert_eq!(amount("B-3").await, 3000);
+        assert_eq!(amount("B-4").await, 2000);
+        assert_eq!(amount("B-59").await, 1000);
+        assert_eq!(store.count_bills(&tenant.id).await.unwrap(), before + 60);
+    }
+);

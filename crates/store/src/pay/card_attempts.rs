@@ -76,7 +76,7 @@ impl PayStore {
         .bind(attempt.card_brand.as_deref())
         .bind(attempt.card_last4.as_deref())
         .bind(attempt.elements.as_str())
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(())
     }
@@ -167,7 +167,7 @@ impl PayStore {
         .bind(tenant_id.as_str())
         .bind(to_micros(Timestamp::now()))
         .bind(to_micros(expires_at))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(())
     }
@@ -179,7 +179,7 @@ impl PayStore {
         )
         .bind(token_hash)
         .bind(to_micros(Timestamp::now()))
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.store.writer())
         .await?;
         row.map(|r| crate::rows::parsed(&r, "tenant_id", TenantId::parse))
             .transpose()

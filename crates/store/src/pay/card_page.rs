@@ -33,7 +33,7 @@ impl PayStore {
         .bind(token_hash)
         .bind(session_hash)
         .bind(to_micros(now))
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.store.writer())
         .await?;
         if let Some(row) = opened {
             return Ok(Ok((

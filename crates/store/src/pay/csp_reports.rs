@@ -26,7 +26,7 @@ impl PayStore {
         .bind(report.violated_directive.as_str())
         .bind(report.blocked_uri.as_str())
         .bind(report.report.as_str())
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(())
     }
@@ -82,7 +82,7 @@ impl PayStore {
         .bind(event_type)
         .bind(crate::rows::to_json(&payload)?)
         .bind(to_micros(now))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(())
     }

@@ -28,7 +28,7 @@ impl PayStore {
         .bind(merchant.name.as_str())
         .bind(merchant.currency.code())
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(())
     }
@@ -65,7 +65,7 @@ impl PayStore {
         .bind(key_hash(&key))
         .bind(label)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(ApiKeySecret(key))
     }
@@ -86,7 +86,7 @@ impl PayStore {
         .bind(key_hash(key))
         .bind(label)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(())
     }

@@ -452,7 +452,7 @@ impl PayStore {
         Ok(
             sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
                 .bind(to_micros(before))
-                .execute(self.store.pool())
+                .execute(self.store.writer())
                 .await?
                 .rows_affected(),
         )

@@ -44,7 +44,7 @@ impl PayStore {
         .bind(url)
         .bind(secret)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?;
         Ok(())
     }
@@ -134,7 +134,7 @@ impl PayStore {
         )
         .bind(id)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.pool())
+        .execute(self.store.writer())
         .await?
         .rows_affected()
             == 1)
