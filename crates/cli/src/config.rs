@@ -50,6 +50,11 @@ pub struct Config {
     /// default `secrets/audit-checkpoint.key` in `data_dir`. Never in the
     /// database, so a copy of the database cannot forge a checkpoint.
     pub audit_key_file: Option<PathBuf>,
+    /// The folder of key-encryption keys for saved cards (one subfolder per
+    /// city); default `secrets/vault` in `data_dir`. Only pay reads it.
+    /// Keep it out of database backups: the database alone must open no
+    /// card.
+    pub vault_keys_dir: Option<PathBuf>,
     /// Where `civicpay audit checkpoint` appends its signed lines when no
     /// `--out` is given. Put it on storage the database's owner cannot
     /// rewrite (another host, a write-once bucket mounted here).
@@ -88,6 +93,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "civicpay <receipts@localhost>".to_owned(),
             audit_key_file: None,
+            vault_keys_dir: None,
             audit_checkpoint_file: None,
             audit_checkpoint_url: None,
             alarm_webhook_url: None,
@@ -117,7 +123,7 @@ const OTHER_KNOWN_VARIABLES: [&str; 4] = [
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
 /// Every configuration key, each also read from `CIVICPAY_<KEY>`.
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 25] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -138,6 +144,7 @@ const KEYS: [&str; 24] = [
     "smtp_url",
     "mail_from",
     "audit_key_file",
+    "vault_keys_dir",
     "audit_checkpoint_file",
     "audit_checkpoint_url",
     "alarm_webhook_url",
@@ -251,6 +258,12 @@ impl Config {
     /// The seed of the key that signs audit checkpoints.
     pub fn audit_key_seed(&self) -> anyhow::Result<[u8; 32]> {
         self.secret(self.audit_key_file.as_deref(), "audit-checkpoint.key")
+    }
+
+    pub fn vault_keys_dir(&self) -> PathBuf {
+        self.vault_keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secrets").join("vault"))
     }
 
     pub fn audit_checkpoint_file(&self) -> PathBuf {

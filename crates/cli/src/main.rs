@@ -5,6 +5,7 @@ mod audit;
 mod config;
 mod incident;
 mod integrity;
+mod keys;
 mod services;
 mod staff;
 
@@ -122,6 +123,11 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// The saved-card vault's keys.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// Cities on this deployment.
     Tenant {
         #[command(subcommand)]
@@ -216,7 +222,7 @@ enum TenantCommand {
     },
 }
 
-fn init_logging(config: &Config) {
+pub(crate) fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CIVICPAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -470,6 +476,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Monitor(args) => return integrity::monitor(config_file, args).await,
         Command::Incident { command } => incident::run(config_file, command).await?,
         Command::Audit { command } => return audit::run(config_file, command).await,
+        Command::Keys { command } => keys::run(command, config_file).await?,
         Command::Tenant {
             command: TenantCommand::List { database },
         } => {

@@ -606,3 +606,81 @@ fn incident_scope_lists_exactly_who_typed_in_the_window_and_letters_are_written(
         text(&refused.stderr)
     );
 }
+
+#[test]
+fn keys_rotate_reseals_saved_cards_and_deletes_the_old_key() {
+    use civicpay_pay::vault::Vault;
+    use civicpay_store::pay::PayStore;
+    use civicpay_vault::{CardNumber, Expiry, FingerprintKey};
+    let dir = DataDir::new("keys");
+    let seeded = dir.civicpay(&["demo", "--no-serve"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    // `keys rotate` also readies pay's database; run it once with no card.
+    let empty = dir.civicpay(&["keys", "rotate", "--tenant", "springfield"]);
+    assert!(empty.status.success(), "{}", text(&empty.stderr));
+    let keys = dir.path().join("secrets").join("vault");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let open_vault = || async {
+        let pay = PayStore::connect(&format!("sqlite://{}", dir.path().join("pay.db").display()))
+            .await
+            .unwrap();
+        let portal = civicpay_store::Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("portal.db").display()
+        ))
+        .await
+        .unwrap();
+        let tenant = portal
+            .tenant_by_slug(&civicpay_core::TenantSlug::parse("springfield").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        (Vault::new(pay, keys.clone()), tenant.id)
+    };
+    let tokens = runtime.block_on(async {
+        let (vault, tenant) = open_vault().await;
+        let mut tokens = Vec::new();
+        for _ in 0..5 {
+            let card = CardNumber::parse("4242 4242 4242 4242").unwrap();
+            let expiry = Expiry::parse("12/30", jiff::civil::date(2026, 11, 23)).unwrap();
+            let print = FingerprintKey::new([1; 32]).fingerprint(&card);
+            let saved = vault
+                .save(&tenant, "resident", &card, expiry, &print)
+                .await
+                .unwrap();
+            tokens.push(saved.token);
+        }
+        tokens
+    });
+    let city_keys = std::fs::read_dir(&keys)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let before = std::fs::read_to_string(city_keys.join("current")).unwrap();
+
+    let rotated = dir.civicpay(&["keys", "rotate", "--tenant", "springfield", "--batch", "2"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    let out = text(&rotated.stdout);
+    assert!(out.contains("5 cards re-sealed"), "{out}");
+    assert!(
+        out.contains(before.trim()),
+        "the old KEK is named as deleted: {out}"
+    );
+    assert!(!city_keys.join(format!("{}.kek", before.trim())).exists());
+    runtime.block_on(async {
+        let (vault, tenant) = open_vault().await;
+        for token in &tokens {
+            let (_, number) = vault.open(&tenant, "resident", token).await.unwrap();
+            assert_eq!(number.last4(), "4242");
+        }
+    });
+    let unknown = dir.civicpay(&["keys", "rotate", "--tenant", "atlantis"]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("atlantis"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}

@@ -32,6 +32,8 @@ pub enum PayError {
     StateConflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Vault(#[from] civicpay_vault::envelope::VaultError),
     #[error("internal error: {0}")]
     Internal(&'static str),
 }
@@ -54,7 +56,7 @@ impl IntoResponse for PayError {
             PayError::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_json", None),
             PayError::IdempotencyConflict => (StatusCode::CONFLICT, "idempotency_key_reused", None),
             PayError::StateConflict(_) => (StatusCode::CONFLICT, "invalid_state", None),
-            PayError::Store(_) | PayError::Internal(_) => {
+            PayError::Store(_) | PayError::Vault(_) | PayError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
             }

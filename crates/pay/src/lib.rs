@@ -16,6 +16,7 @@ mod openapi;
 pub mod reconcile;
 mod reports;
 mod secrets;
+pub mod vault;
 mod views;
 pub mod webhooks;
 

@@ -7,10 +7,11 @@
 //! - give up their digits only through [`CardNumber::expose_digits`] and
 //!   [`SecurityCode::expose_digits`], which only gateway connectors call.
 //!
-//! The security code is never stored anywhere (PCI DSS 3.3.1); a stored card
-//! number (saved cards, later) will be encrypted here too.
+//! The security code is never stored anywhere (PCI DSS 3.3.1); a saved card
+//! number is sealed here ([`envelope`]) before it reaches a database.
 
 mod card;
+pub mod envelope;
 mod error;
 mod fingerprint;
 

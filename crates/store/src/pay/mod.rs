@@ -1,7 +1,7 @@
 //! The pay service's own database (never the portal's): merchants (the
 //! cities, as pay knows them), pay API keys, payments with their event
 //! history, and idempotency records. No column holds card data beyond brand
-//! and last four digits.
+//! and last four digits, except saved cards, which are only ever sealed.
 
 mod card_attempts;
 mod card_page;
@@ -11,6 +11,7 @@ mod ledger;
 mod merchants;
 mod payments;
 mod refunds;
+mod vault;
 mod webhooks;
 
 pub use card_attempts::{CardAttempt, ScopeFilter, ScopedAttempt};
@@ -24,6 +25,7 @@ pub use payments::{
     TransitionError,
 };
 pub use refunds::{Refund, RefundRefusal};
+pub use vault::{StoredCard, StoredDataKey};
 pub use webhooks::{DeliveryRecord, DueDelivery, MAX_WEBHOOK_ATTEMPTS};
 
 use crate::{Backend, Store, StoreError};
@@ -48,7 +50,7 @@ impl PayStore {
             Backend::Sqlite => &PAY_SQLITE_MIGRATIONS,
             Backend::Postgres => &PAY_POSTGRES_MIGRATIONS,
         };
-        migrator.run(self.store.pool()).await?;
+        migrator.run(self.store.writer()).await?;
         Ok(())
     }
 
