@@ -343,6 +343,7 @@ fn seed_attempts(dir: &DataDir, attempts: &[SeededAttempt<'_>]) {
                         allocations: vec![],
                         payer_name: Some(name.into()),
                         payer_address: Some(address.into()),
+                        customer: None,
                     },
                     &uuid_like(),
                     None,

@@ -714,6 +714,61 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     .await;
     assert_eq!(moto.status(), 303);
 
+    // A signed-in resident saves a card: it goes into the vault, sealed.
+    let created: serde_json::Value = client
+        .post(format!("{pay}/v1/payments"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"amount": 1800, "currency": "USD", "reference": "SAVE-1", "description": "Water bill",
+                                  "return_url": format!("{portal}/"), "customer": "resident-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut jar = Jar::default();
+    let started = get(
+        &client,
+        &mut jar,
+        created["_links"]["next_url"]["href"].as_str().unwrap(),
+    )
+    .await;
+    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
+    let card_page = get(&client, &mut jar, &card_url)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(card_page.contains("name=\"save_card\""));
+    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let saved = post(
+        &client,
+        &mut jar,
+        &card_url,
+        &[
+            ("form_token", &card_token),
+            ("cardholder_name", "Ana Diaz"),
+            ("card_number", "4111 1111 1111 1111"),
+            ("expiry", "12/30"),
+            ("security_code", "315"),
+            ("postal_code", "62704"),
+            ("email", ""),
+            ("save_card", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 303);
+    let listed: serde_json::Value = client
+        .get(format!("{pay}/v1/customers/resident-1/cards"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["cards"][0]["last4"], "1111", "{listed}");
+
     // Let webhooks and logs settle, then stop the processes so every buffer
     // and WAL page is on disk.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -726,7 +781,8 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
         "the log really was verbose"
     );
     let moto_card = ("", "", "", "5555 5555 5555 4444", "482");
-    for (_, _, _, card, code) in cards.into_iter().chain([moto_card]) {
+    let saved_card = ("", "", "", "4111 1111 1111 1111", "315");
+    for (_, _, _, card, code) in cards.into_iter().chain([moto_card, saved_card]) {
         let compact = card.replace(' ', "");
         for needle in [
             compact.as_str(),

@@ -67,6 +67,10 @@ struct CreatePaymentRequest {
     /// everyone who typed into the card page if it is ever tampered with.
     #[serde(default)]
     payer: Option<Payer>,
+    /// The signed-in resident paying, as the portal names them; only such
+    /// a payment offers to save the card.
+    #[serde(default)]
+    customer: Option<String>,
     /// How to split the money across the city's GL codes: weights in minor
     /// units (a bill's line items), proportionally applied.
     #[serde(default)]
@@ -179,6 +183,13 @@ fn validate(
         payer.and_then(|p| p.postal_address.as_deref()),
         500,
     )?;
+    let customer = optional("customer", request.customer.as_deref(), 100)?;
+    if customer.is_some() && channel != Channel::Web {
+        return Err(invalid(
+            "customer",
+            "only a resident's own web payment can save their card",
+        ));
+    }
     let ttl = jiff::SignedDuration::try_from(state.config.payment_ttl)
         .unwrap_or(jiff::SignedDuration::from_mins(90));
     Ok(NewPayment {
@@ -195,6 +206,7 @@ fn validate(
         allocations,
         payer_name,
         payer_address,
+        customer,
     })
 }
 

@@ -5,7 +5,7 @@
 use crate::PayState;
 use crate::error::{PayError, ReturnOrigin};
 use crate::secrets::{hash_secret, new_secret};
-use crate::views::{CardPage, Field, Link, MessagePage, SummaryError};
+use crate::views::{CardPage, Field, Link, MessagePage, SaveOffer, SummaryError};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -190,6 +190,8 @@ struct Typed {
     name: String,
     postal_code: String,
     email: String,
+    /// The resident ticked "save this card".
+    save_card: bool,
 }
 
 struct FieldErrors {
@@ -224,6 +226,35 @@ impl FieldErrors {
         ]
         .iter()
         .any(|e| e.is_some())
+    }
+}
+
+/// Only a signed-in resident's own web payment, and only where the vault
+/// is configured, may save the card.
+fn offers_saving(state: &PayState, payment: &Payment) -> bool {
+    state.vault.is_some()
+        && payment.customer.is_some()
+        && payment.channel == civicpay_core::payment::Channel::Web
+}
+
+/// Seals the card for the resident after the acquirer approved it. A
+/// failure here never fails the payment: it is logged (without card data)
+/// and the resident can save the card next time.
+async fn save_card(
+    state: &PayState,
+    payment: &Payment,
+    number: &CardNumber,
+    expiry: Expiry,
+    fingerprint: &civicpay_vault::CardFingerprint,
+) {
+    let (Some(vault), Some(customer)) = (&state.vault, &payment.customer) else {
+        return;
+    };
+    if let Err(e) = vault
+        .save(&payment.tenant_id, customer, number, expiry, fingerprint)
+        .await
+    {
+        tracing::error!(payment = %payment.id, error = %e, "the approved card could not be saved");
     }
 }
 
@@ -347,7 +378,13 @@ fn card_page(
             field.autocomplete = "off";
         }
     }
+    let save_offer = offers_saving(state, payment).then(|| SaveOffer {
+        label: t.get("card-save"),
+        consent: t.get("card-save-consent"),
+        checked: typed.save_card,
+    });
     let page = CardPage {
+        save_offer,
         title: t.get("card-title"),
         submit: t.arg("card-submit", "amount", &amount),
         t,
@@ -486,6 +523,8 @@ pub(crate) struct CardForm {
     postal_code: String,
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    save_card: String,
 }
 
 impl Drop for CardForm {
@@ -552,6 +591,7 @@ pub(crate) async fn submit(
         name: form.cardholder_name.trim().chars().take(100).collect(),
         postal_code: form.postal_code.trim().chars().take(20).collect(),
         email: form.email.trim().chars().take(254).collect(),
+        save_card: form.save_card == "yes",
     };
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
@@ -716,6 +756,12 @@ pub(crate) async fn submit(
             capture: true,
         })
         .await;
+    if typed.save_card
+        && offers_saving(&state, &payment)
+        && matches!(outcome, AuthorisationOutcome::Approved { .. })
+    {
+        save_card(&state, &payment, &number, expiry, &fingerprint).await;
+    }
     drop((number, code));
     settle(&state, t, &city, &payment, token, &typed, outcome).await
 }
@@ -866,6 +912,7 @@ pub(crate) async fn probe(
         language: civicpay_core::Language::En,
         metadata: serde_json::json!({}),
         channel: civicpay_core::payment::Channel::Web,
+        customer: None,
         card_brand: None,
         card_last4: None,
         authorisation_code: None,

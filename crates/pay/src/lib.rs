@@ -15,6 +15,7 @@ pub mod integrity;
 mod openapi;
 pub mod reconcile;
 mod reports;
+mod saved_cards;
 mod secrets;
 pub mod vault;
 mod views;
@@ -50,6 +51,9 @@ pub struct PayConfig {
     /// Card submissions allowed per card (by fingerprint) per window.
     pub card_attempts_per_card: u32,
     pub velocity_window: Duration,
+    /// The saved-card key folder (see `vault_keys_dir`); `None`: no card
+    /// is ever saved and the card page never offers it.
+    pub vault_keys_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for PayConfig {
@@ -63,6 +67,7 @@ impl Default for PayConfig {
             card_attempts_per_address: 10,
             card_attempts_per_card: 5,
             velocity_window: Duration::from_secs(600),
+            vault_keys_dir: None,
         }
     }
 }
@@ -74,6 +79,7 @@ pub struct PayState {
     pub config: Arc<PayConfig>,
     pub form_tokens: FormTokens,
     pub fingerprints: civicpay_vault::FingerprintKey,
+    pub vault: Option<vault::Vault>,
 }
 
 impl PayState {
@@ -94,7 +100,12 @@ impl PayState {
                 .finalize()
                 .into()
         };
+        let vault = config
+            .vault_keys_dir
+            .clone()
+            .map(|dir| vault::Vault::new(store.clone(), dir));
         Self {
+            vault,
             store,
             connector,
             config: Arc::new(config),

@@ -3,14 +3,14 @@
 //! cannot list a route that does not exist, nor miss one that does.
 
 use crate::{PayState, api};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use serde_json::{Value, json};
 
 /// One operation: (HTTP method, operation id, summary).
 pub(crate) type Operation = (&'static str, &'static str, &'static str);
 
 /// Every API path with its operations.
-pub(crate) const API: [(&str, &[Operation]); 10] = [
+pub(crate) const API: [(&str, &[Operation]); 12] = [
     (
         "/v1/payments",
         &[
@@ -89,6 +89,22 @@ pub(crate) const API: [(&str, &[Operation]); 10] = [
             "Declined card attempts in the last hour, for card-testing alerts",
         )],
     ),
+    (
+        "/v1/customers/{customer}/cards",
+        &[(
+            "get",
+            "listSavedCards",
+            "A resident's saved cards: token, brand, last four and expiry (never the number)",
+        )],
+    ),
+    (
+        "/v1/customers/{customer}/cards/{token}",
+        &[(
+            "delete",
+            "deleteSavedCard",
+            "Forget a resident's saved card",
+        )],
+    ),
 ];
 
 /// The handlers for one path of [`API`].
@@ -104,6 +120,8 @@ pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
         "/v1/reports/ledger" => get(crate::reports::ledger_report),
         "/v1/probes" => post(crate::card_page::create_probe),
         "/v1/alerts/declines" => get(api::declines),
+        "/v1/customers/{customer}/cards" => get(crate::saved_cards::list),
+        "/v1/customers/{customer}/cards/{token}" => delete(crate::saved_cards::forget),
         _ => MethodRouter::new(),
     }
 }
@@ -140,9 +158,14 @@ pub(crate) fn document() -> Value {
             });
             if let Some(map) = operation.as_object_mut() {
                 let mut params = Vec::new();
-                for name in ["id", "refund_id"] {
+                for name in ["id", "refund_id", "customer", "token"] {
                     if path.contains(&format!("{{{name}}}")) {
-                        params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }));
+                        let format = if name.ends_with("id") {
+                            "uuid"
+                        } else {
+                            "string"
+                        };
+                        params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "format": format } }));
                     }
                 }
                 if !params.is_empty() {
@@ -193,6 +216,7 @@ pub(crate) fn document() -> Value {
                         "language": { "type": "string", "enum": ["en", "fr", "es"] },
                         "metadata": { "type": "object" },
                         "channel": { "type": "string", "enum": ["web", "moto"] },
+                        "customer": { "type": "string", "maxLength": 100, "description": "the signed-in resident paying (opaque); only then does the card page offer to save the card" },
                         "allocations": { "type": "array", "items": { "type": "object", "required": ["gl_code", "amount"], "properties": { "gl_code": { "type": "string" }, "amount": { "type": "integer", "minimum": 1 } } } }
                     }
                 }

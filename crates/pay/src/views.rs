@@ -38,7 +38,15 @@ pub(crate) struct CardPage {
     pub notice: Option<String>,
     pub errors: Vec<SummaryError>,
     pub fields: Vec<Field>,
+    pub save_offer: Option<SaveOffer>,
     pub submit: String,
+}
+
+/// "Save this card", with the consent it asks for.
+pub(crate) struct SaveOffer {
+    pub label: String,
+    pub consent: String,
+    pub checked: bool,
 }
 
 pub(crate) struct Link {

@@ -99,6 +99,10 @@ async fn start_pay_with(db: TestDb, base: PayConfig) -> Pay {
         .to_owned();
     let config = PayConfig {
         public_url: "http://pay.test".into(),
+        vault_keys_dir: base
+            .vault_keys_dir
+            .clone()
+            .or_else(|| Some(sim_dir.join("vault-keys"))),
         ..base
     };
     let state = PayState::new(store.clone(), Arc::new(connector), config, [5; 32]);
@@ -189,8 +193,21 @@ impl Pay {
         card: &str,
         code: &str,
     ) -> Reply {
+        self.submit_with(path, cookies, token, card, code, "").await
+    }
+
+    /// As `submit`, with more form fields (`&name=value…`).
+    async fn submit_with(
+        &self,
+        path: &str,
+        cookies: &str,
+        token: &str,
+        card: &str,
+        code: &str,
+        more: &str,
+    ) -> Reply {
         let body = format!(
-            "form_token={token}&cardholder_name=Ana+Diaz&card_number={}&expiry=12%2F30&security_code={code}&postal_code=62704&email=",
+            "form_token={token}&cardholder_name=Ana+Diaz&card_number={}&expiry=12%2F30&security_code={code}&postal_code=62704&email={more}",
             card.replace(' ', "+")
         );
         self.send(
@@ -1065,7 +1082,7 @@ async fn the_openapi_document_matches_the_routes() {
             assert!(operation["operationId"].is_string() && operation["responses"].is_object());
         }
     }
-    assert_eq!(operations, 12);
+    assert_eq!(operations, 14);
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
@@ -1529,5 +1546,118 @@ on_both!(
             statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
             "reports are rate-limited per address"
         );
+    }
+);
+
+on_both!(
+    a_resident_saves_a_card_only_when_they_ask_and_can_forget_it,
+    async |pay: &Pay| {
+        let for_resident = |reference: &str| {
+            let mut body = payment_body(reference);
+            body["customer"] = json!("resident-7");
+            body
+        };
+        let pay_with = async |body: Value, card: &str, more: &str| {
+            let created = pay.api("POST", "/v1/payments", Some(body), None).await;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+            let (path, cookies, page) = pay.open_card_page(&created.json()).await;
+            let offered = page.body.contains("name=\"save_card\"");
+            let reply = pay
+                .submit_with(&path, &cookies, &page.form_token(), card, "123", more)
+                .await;
+            (offered, page, reply)
+        };
+        let cards = async |customer: &str| {
+            let reply = pay
+                .api(
+                    "GET",
+                    &format!("/v1/customers/{customer}/cards"),
+                    None,
+                    None,
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            assert!(!reply.body.contains("4242424242424242"));
+            reply.json()["cards"].as_array().unwrap().clone()
+        };
+
+        // Offered to a signed-in resident, with the consent text; saved
+        // only when ticked and only once the acquirer approved.
+        let (offered, page, paid) =
+            pay_with(for_resident("S-1"), "4242 4242 4242 4242", "&save_card=yes").await;
+        assert!(offered);
+        assert!(page.body.contains("never its security code"));
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let saved = cards("resident-7").await;
+        assert_eq!(saved.len(), 1);
+        assert_eq!(
+            (
+                &saved[0]["brand"],
+                &saved[0]["last4"],
+                &saved[0]["exp_month"],
+                &saved[0]["exp_year"]
+            ),
+            (&json!("visa"), &json!("4242"), &json!(12), &json!(2030))
+        );
+        let token = saved[0]["token"].as_str().unwrap().to_owned();
+
+        let (_, _, unticked) = pay_with(for_resident("S-2"), "5555 5555 5555 4444", "").await;
+        assert_eq!(unticked.status, StatusCode::SEE_OTHER);
+        let (_, _, declined) =
+            pay_with(for_resident("S-3"), "4000 0000 0000 0002", "&save_card=yes").await;
+        assert_ne!(declined.status, StatusCode::SEE_OTHER);
+        // A guest's page has no offer, and a forged tick saves nothing.
+        let (offered, _, guest) =
+            pay_with(payment_body("S-4"), "4111 1111 1111 1111", "&save_card=yes").await;
+        assert!(!offered);
+        assert_eq!(guest.status, StatusCode::SEE_OTHER, "{}", guest.body);
+        assert_eq!(cards("resident-7").await.len(), 1);
+
+        // The number is sealed at rest; the city sees brand and last four.
+        let stored = pay
+            .state
+            .store
+            .saved_card(
+                &pay.state
+                    .store
+                    .merchant_for_api_key(&pay.key)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .tenant_id,
+                &token,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!format!("{stored:?}").contains("4242424242424242"));
+
+        // Phone payments never save cards.
+        let mut moto = for_resident("S-5");
+        moto["channel"] = json!("moto");
+        let refused = pay.api("POST", "/v1/payments", Some(moto), None).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.json()["field"], "customer");
+
+        // Only its owner forgets it.
+        let other = pay
+            .api(
+                "DELETE",
+                &format!("/v1/customers/resident-8/cards/{token}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        let forgotten = pay
+            .api(
+                "DELETE",
+                &format!("/v1/customers/resident-7/cards/{token}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(forgotten.status, StatusCode::NO_CONTENT);
+        assert!(cards("resident-7").await.is_empty());
     }
 );

@@ -51,6 +51,9 @@ pub struct Payment {
     pub language: Language,
     pub metadata: serde_json::Value,
     pub channel: Channel,
+    /// The signed-in resident paying, as the portal names them (opaque
+    /// here): only such a payment may offer to save the card.
+    pub customer: Option<String>,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
     pub authorisation_code: Option<String>,

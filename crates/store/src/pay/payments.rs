@@ -25,6 +25,8 @@ pub struct NewPayment {
     /// The bill's addressee, for incident notices.
     pub payer_name: Option<String>,
     pub payer_address: Option<String>,
+    /// The signed-in resident paying (see [`Payment::customer`]).
+    pub customer: Option<String>,
 }
 
 /// A client's `Idempotency-Key` and a hash of the request it came with.
@@ -118,6 +120,7 @@ pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
         channel: parsed(row, "channel", |s| {
             Channel::parse(s).ok_or("unknown channel")
         })?,
+        customer: opt_text(row, "customer")?,
         card_brand: opt_text(row, "card_brand")?,
         card_last4: opt_text(row, "card_last4")?,
         authorisation_code: opt_text(row, "authorisation_code")?,
@@ -188,6 +191,7 @@ impl PayStore {
             language: new.language,
             metadata: new.metadata.clone(),
             channel: new.channel,
+            customer: new.customer.clone(),
             card_brand: None,
             card_last4: None,
             authorisation_code: None,
@@ -202,8 +206,8 @@ impl PayStore {
         sqlx::query(
             "INSERT INTO payments (id, tenant_id, status, amount, currency, reference, description, return_url,
                  email, language, metadata, channel, next_token_hash, expires_at, created_at, updated_at, allocations,
-                 payer_name, payer_address)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18)",
+                 payer_name, payer_address, customer)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19)",
         )
         .bind(payment.id.as_str())
         .bind(payment.tenant_id.as_str())
@@ -223,6 +227,7 @@ impl PayStore {
         .bind(to_json(&new.allocations)?)
         .bind(new.payer_name.as_deref())
         .bind(new.payer_address.as_deref())
+        .bind(new.customer.as_deref())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -261,7 +266,7 @@ impl PayStore {
         id: &PaymentId,
     ) -> Result<Option<Payment>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language,
+            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
                     metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
                     captured_amount, refunded_amount, expires_at, created_at, updated_at
              FROM payments WHERE tenant_id = $1 AND id = $2",
@@ -282,7 +287,7 @@ impl PayStore {
         filter: &PaymentFilter,
     ) -> Result<Vec<Payment>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language,
+            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
                     metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
                     captured_amount, refunded_amount, expires_at, created_at, updated_at
              FROM payments
@@ -320,7 +325,7 @@ impl PayStore {
         reference: &str,
     ) -> Result<Vec<Payment>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language,
+            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
                     metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
                     captured_amount, refunded_amount, expires_at, created_at, updated_at
              FROM payments WHERE tenant_id = $1 AND reference = $2 ORDER BY created_at DESC, id DESC",
@@ -487,7 +492,7 @@ pub(super) async fn queue_webhook(
         return Ok(());
     }
     let row = sqlx::query(
-        "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language,
+        "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
                 metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
                 captured_amount, refunded_amount, expires_at, created_at, updated_at
          FROM payments WHERE tenant_id = $1 AND id = $2",

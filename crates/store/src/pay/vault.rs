@@ -202,6 +202,27 @@ impl PayStore {
         .transpose()
     }
 
+    /// `owner`'s saved cards, oldest first.
+    pub async fn saved_cards_of(
+        &self,
+        tenant: &TenantId,
+        owner: &str,
+    ) -> Result<Vec<StoredCard>, StoreError> {
+        sqlx::query(
+            "SELECT token, owner, key_version, sealed, brand, last4, exp_month, exp_year,
+                    fingerprint, created_at
+             FROM vault_cards WHERE tenant_id = $1 AND owner = $2
+             ORDER BY created_at, token",
+        )
+        .bind(tenant.as_str())
+        .bind(owner)
+        .fetch_all(self.store.pool())
+        .await?
+        .iter()
+        .map(card_from)
+        .collect()
+    }
+
     /// Up to `limit` cards sealed under a data key older than `version`.
     pub async fn cards_sealed_before(
         &self,

@@ -34,6 +34,7 @@ fn new_payment(merchant: &Merchant, reference: &str) -> NewPayment {
         allocations: vec![("WATER".into(), 3_000), ("SEWER".into(), 1_200)],
         payer_name: Some("Ana Diaz".into()),
         payer_address: Some("1 Elm St, Springfield".into()),
+        customer: None,
     }
 }
 

@@ -116,6 +116,8 @@ card-postal-code = Billing ZIP or postal code
 card-email = E-mail address for your receipt (optional)
 card-submit = Pay { $amount }
 card-secure-note = Your card details go only to this secure payment page, which runs no scripts. The city never sees your card number.
+card-save = Save this card for later payments
+card-save-consent = We keep your card number encrypted, never its security code, and use it only when you pay this city or set up automatic payments. You can remove it at any time from your account.
 card-attempts-left = { $count ->
     [one] You can try one more time.
    *[other] You can try { $count } more times.

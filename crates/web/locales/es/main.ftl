@@ -116,6 +116,8 @@ card-postal-code = Código postal de facturación
 card-email = Correo electrónico para su recibo (opcional)
 card-submit = Pagar { $amount }
 card-secure-note = Los datos de su tarjeta solo van a esta página de pago segura, que no ejecuta scripts. La ciudad nunca ve el número de su tarjeta.
+card-save = Guardar esta tarjeta para próximos pagos
+card-save-consent = Guardamos el número de su tarjeta cifrado, nunca su código de seguridad, y solo lo usamos cuando usted paga a esta ciudad o activa el pago automático. Puede eliminarla en cualquier momento desde su cuenta.
 card-attempts-left = { $count ->
     [one] Puede intentarlo una vez más.
    *[other] Puede intentarlo { $count } veces más.

@@ -116,6 +116,8 @@ card-postal-code = Code postal de facturation
 card-email = Adresse courriel pour votre reçu (facultatif)
 card-submit = Payer { $amount }
 card-secure-note = Les données de votre carte ne vont qu'à cette page de paiement sécurisée, qui n'exécute aucun script. La ville ne voit jamais votre numéro de carte.
+card-save = Enregistrer cette carte pour mes prochains paiements
+card-save-consent = Nous conservons le numéro de votre carte chiffré, jamais son code de sécurité, et ne l'utilisons que lorsque vous payez cette ville ou activez le paiement automatique. Vous pouvez la retirer à tout moment depuis votre compte.
 card-attempts-left = { $count ->
     [one] Vous pouvez essayer encore une fois.
    *[other] Vous pouvez essayer encore { $count } fois.
