@@ -393,6 +393,110 @@ async fn a_resident_pays_in_a_real_browser_and_every_page_is_accessible() {
     client.close().await.unwrap();
 }
 
+/// A pay API key for Springfield, from the CLI, as a city system gets one.
+fn pay_api_key(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args([
+            "api-key",
+            "create",
+            "--service",
+            "pay",
+            "--tenant",
+            "springfield",
+        ])
+        .env("CIVICPAY_DATA_DIR", dir)
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
+        .env("CIVICPAY_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A signed-in resident's payment offers to save the card: the offer is
+/// accessible, and ticking it saves the card (brand and last four only
+/// ever leave pay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saving_a_card_in_a_real_browser_is_accessible() {
+    use civicpay_testkit::{Locator, assert_accessible, click_and_wait, enabled, start_browser};
+    if !enabled() {
+        eprintln!("browser tests skipped: set CIVICPAY_BROWSER_TESTS=1");
+        return;
+    }
+    let (running, portal, pay) = start_demo("browser-save").await;
+    let key = pay_api_key(&running.dir, &[]);
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("{pay}/v1/payments"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"amount": 1800, "currency": "USD", "reference": "SAVE-2", "description": "Water bill",
+                                  "return_url": format!("{portal}/"), "customer": "resident-2", "language": "fr"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_driver, client, _profile) = start_browser().await;
+    client
+        .goto(created["_links"]["next_url"]["href"].as_str().unwrap())
+        .await
+        .unwrap();
+    let label = client
+        .find(Locator::Css("label[for=save-card]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        label,
+        "Enregistrer cette carte pour mes prochains paiements"
+    );
+    assert_accessible(&client, "card page with the offer to save the card").await;
+    for (id, value) in [
+        ("cardholder-name", "Ana Diaz"),
+        ("card-number", "4242 4242 4242 4242"),
+        ("expiry", "12/30"),
+        ("security-code", "123"),
+        ("postal-code", "62704"),
+    ] {
+        client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    client
+        .find(Locator::Css("label[for=save-card]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_and_wait(&client, Locator::Css("button[type=submit]")).await;
+    let url = client.current_url().await.unwrap().to_string();
+    assert!(url.starts_with(&portal), "back on the city's site: {url}");
+    client.close().await.unwrap();
+    let listed: serde_json::Value = http
+        .get(format!("{pay}/v1/customers/resident-2/cards"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["cards"][0]["last4"], "4242", "{listed}");
+}
+
 /// The resident closes the tab after paying: pay's signed webhook still
 /// tells the portal, and the bill is paid without the return visit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -644,30 +748,7 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     }
     // A phone (MOTO) payment, made through the pay API as a city system
     // would, with a pay key from the CLI: its card fields are masked.
-    let key_output = Command::new(env!("CARGO_BIN_EXE_civicpay"))
-        .args([
-            "api-key",
-            "create",
-            "--service",
-            "pay",
-            "--tenant",
-            "springfield",
-        ])
-        .env("CIVICPAY_DATA_DIR", &running.dir)
-        .env_remove("DATABASE_URL")
-        .envs(env.iter().copied())
-        .env("CIVICPAY_LOG", "trace")
-        .output()
-        .unwrap();
-    assert!(
-        key_output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&key_output.stderr)
-    );
-    let key = String::from_utf8(key_output.stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let key = pay_api_key(&running.dir, env);
     let created: serde_json::Value = client
         .post(format!("{pay}/v1/payments"))
         .bearer_auth(&key)
