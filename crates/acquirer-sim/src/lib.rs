@@ -58,7 +58,11 @@ pub struct AuthoriseRequest {
     pub amount: i64,
     pub currency: String,
     pub card_number: String,
-    pub security_code: String,
+    /// Required, except for a stored card charged by the merchant.
+    #[serde(default)]
+    pub security_code: Option<String>,
+    #[serde(default)]
+    pub stored_credential: bool,
     pub expiry: String,
     pub capture: bool,
 }
@@ -112,7 +116,11 @@ async fn authorise(
             "card number is not valid",
         );
     };
-    if SecurityCode::parse(&request.security_code, card.brand()).is_err()
+    let code_ok = match &request.security_code {
+        Some(code) => SecurityCode::parse(code, card.brand()).is_ok(),
+        None => request.stored_credential,
+    };
+    if !code_ok
         || Expiry::parse(&request.expiry, jiff::Zoned::now().date()).is_err()
         || request.amount <= 0
     {

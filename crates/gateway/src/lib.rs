@@ -25,7 +25,11 @@ pub struct AuthorisationRequest<'a> {
     pub payment_id: &'a str,
     pub amount: Money,
     pub card: &'a CardNumber,
-    pub security_code: &'a SecurityCode,
+    /// Absent only for a stored card charged by the merchant (autopay):
+    /// the security code is never stored, so it cannot be sent.
+    pub security_code: Option<&'a SecurityCode>,
+    /// A card on file, charged on the cardholder's standing instruction.
+    pub stored_credential: bool,
     pub expiry: Expiry,
     /// Capture at once (the usual case) or only authorise.
     pub capture: bool,

@@ -109,7 +109,8 @@ impl Connector for SimulatorConnector {
                 "amount": request.amount.minor(),
                 "currency": request.amount.currency().code(),
                 "card_number": request.card.expose_digits(),
-                "security_code": request.security_code.expose_digits(),
+                "security_code": request.security_code.map(civicpay_vault::SecurityCode::expose_digits),
+                "stored_credential": request.stored_credential,
                 "expiry": request.expiry.to_string(),
                 "capture": request.capture,
             });

@@ -71,6 +71,10 @@ struct CreatePaymentRequest {
     /// a payment offers to save the card.
     #[serde(default)]
     customer: Option<String>,
+    /// Charge this saved card of `customer` now, without the card page
+    /// (channel `autopay`).
+    #[serde(default)]
+    saved_card: Option<String>,
     /// How to split the money across the city's GL codes: weights in minor
     /// units (a bill's line items), proportionally applied.
     #[serde(default)]
@@ -145,9 +149,8 @@ fn validate(
     };
     let channel = match request.channel.as_deref() {
         None => Channel::Web,
-        Some(c) => {
-            Channel::parse(c).ok_or_else(|| invalid("channel", "channel must be web or moto"))?
-        }
+        Some(c) => Channel::parse(c)
+            .ok_or_else(|| invalid("channel", "channel must be web, moto or autopay"))?,
     };
     let metadata = request.metadata.unwrap_or_else(|| json!({}));
     if !metadata.is_object() || metadata.to_string().len() > 4096 {
@@ -184,11 +187,34 @@ fn validate(
         500,
     )?;
     let customer = optional("customer", request.customer.as_deref(), 100)?;
-    if customer.is_some() && channel != Channel::Web {
+    if customer.is_some() && channel == Channel::Moto {
         return Err(invalid(
             "customer",
-            "only a resident's own web payment can save their card",
+            "only a resident's own payment can save or use their card",
         ));
+    }
+    match (channel, request.saved_card.as_deref().map(str::trim)) {
+        (Channel::Autopay, Some(token)) if !token.is_empty() => {
+            if customer.is_none() {
+                return Err(invalid(
+                    "customer",
+                    "a saved card is charged only for the resident who saved it",
+                ));
+            }
+        }
+        (Channel::Autopay, _) => {
+            return Err(invalid(
+                "saved_card",
+                "an autopay payment names the saved card to charge",
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(invalid(
+                "channel",
+                "a saved card is charged with channel autopay",
+            ));
+        }
+        (_, None) => {}
     }
     let ttl = jiff::SignedDuration::try_from(state.config.payment_ttl)
         .unwrap_or(jiff::SignedDuration::from_mins(90));
@@ -269,6 +295,11 @@ pub(crate) async fn create_payment(
     let merchant = authenticate(&state, &headers).await?;
     let request: CreatePaymentRequest =
         serde_json::from_slice(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
+    let saved_card = request
+        .saved_card
+        .as_deref()
+        .map(str::trim)
+        .map(str::to_owned);
     let new = validate(request, &merchant, &state)?;
     let idempotency = match headers.get("idempotency-key") {
         None => None,
@@ -310,6 +341,27 @@ pub(crate) async fn create_payment(
             },
         )
         .await?;
+    if let Some(token) = saved_card {
+        // A retry (same Idempotency-Key) charges a payment the first request
+        // created but did not get to charge; a charged one is only reported.
+        let id = match &created {
+            Created::New { payment, .. } => payment.id.clone(),
+            Created::Replayed { body, .. } => serde_json::from_str::<Value>(body)
+                .ok()
+                .and_then(|v| {
+                    v.get("payment_id")
+                        .and_then(Value::as_str)
+                        .and_then(|id| PaymentId::parse(id).ok())
+                })
+                .ok_or(PayError::Internal("a replayed payment has no id"))?,
+            Created::KeyReused => return Err(PayError::IdempotencyConflict),
+        };
+        let payment = crate::saved_cards::charge(&state, &merchant.tenant_id, &id, &token).await?;
+        return Ok(json_response(
+            201,
+            payment_json(&payment, &public_url, None).to_string(),
+        ));
+    }
     match created {
         Created::New {
             status_code, body, ..

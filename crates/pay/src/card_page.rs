@@ -751,7 +751,8 @@ pub(crate) async fn submit(
             payment_id: &attempt_reference,
             amount: payment.amount,
             card: &number,
-            security_code: &code,
+            security_code: Some(&code),
+            stored_credential: false,
             expiry,
             capture: true,
         })

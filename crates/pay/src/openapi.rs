@@ -215,7 +215,8 @@ pub(crate) fn document() -> Value {
                         "email": { "type": "string", "format": "email" },
                         "language": { "type": "string", "enum": ["en", "fr", "es"] },
                         "metadata": { "type": "object" },
-                        "channel": { "type": "string", "enum": ["web", "moto"] },
+                        "channel": { "type": "string", "enum": ["web", "moto", "autopay"] },
+                        "saved_card": { "type": "string", "description": "with channel autopay and customer: charge this saved card now, without the card page" },
                         "customer": { "type": "string", "maxLength": 100, "description": "the signed-in resident paying (opaque); only then does the card page offer to save the card" },
                         "allocations": { "type": "array", "items": { "type": "object", "required": ["gl_code", "amount"], "properties": { "gl_code": { "type": "string" }, "amount": { "type": "integer", "minimum": 1 } } } }
                     }

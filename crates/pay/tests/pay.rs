@@ -1661,3 +1661,106 @@ on_both!(
         assert!(cards("resident-7").await.is_empty());
     }
 );
+
+on_both!(
+    autopay_charges_a_saved_card_once_without_its_security_code,
+    async |pay: &Pay| {
+        let mut body = payment_body("AP-0");
+        body["customer"] = json!("resident-9");
+        let created = pay.api("POST", "/v1/payments", Some(body), None).await;
+        let (path, cookies, page) = pay.open_card_page(&created.json()).await;
+        let saved = pay
+            .submit_with(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4242 4242 4242 4242",
+                "123",
+                "&save_card=yes",
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let cards = pay
+            .api("GET", "/v1/customers/resident-9/cards", None, None)
+            .await;
+        let token = cards.json()["cards"][0]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let autopay = |customer: &str, token: &str, channel: &str| {
+            json!({
+                "amount": 3100, "currency": "USD", "reference": "AP-1", "description": "Water bill, autopay",
+                "return_url": "https://city.example/springfield/account", "customer": customer,
+                "saved_card": token, "channel": channel
+            })
+        };
+        let first = pay
+            .api(
+                "POST",
+                "/v1/payments",
+                Some(autopay("resident-9", &token, "autopay")),
+                Some("autopay-AP-1"),
+            )
+            .await;
+        assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+        let charged = first.json();
+        assert_eq!(charged["state"]["status"], "success", "{charged}");
+        assert_eq!(charged["channel"], "autopay");
+        assert!(
+            charged["_links"]["next_url"].is_null(),
+            "no card page for autopay"
+        );
+
+        // The same instruction again (a retried job) is reported, not charged again.
+        let again = pay
+            .api(
+                "POST",
+                "/v1/payments",
+                Some(autopay("resident-9", &token, "autopay")),
+                Some("autopay-AP-1"),
+            )
+            .await;
+        assert_eq!(again.json()["payment_id"], charged["payment_id"]);
+        assert_eq!(again.json()["state"]["status"], "success");
+        let events = pay
+            .api(
+                "GET",
+                &format!(
+                    "/v1/payments/{}/events",
+                    charged["payment_id"].as_str().unwrap()
+                ),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            events.json()["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["event"] == "captured")
+                .count(),
+            1,
+            "{}",
+            events.body
+        );
+
+        // Another resident cannot use it; the rules of the request are enforced.
+        for (body, field) in [
+            (autopay("resident-10", &token, "autopay"), "saved_card"),
+            (autopay("resident-9", "", "autopay"), "saved_card"),
+            (autopay("resident-9", &token, "web"), "channel"),
+            (autopay("", &token, "autopay"), "customer"),
+        ] {
+            let refused = pay.api("POST", "/v1/payments", Some(body), None).await;
+            assert_eq!(
+                refused.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                refused.body
+            );
+            assert_eq!(refused.json()["field"], field, "{}", refused.body);
+        }
+    }
+);

@@ -17,6 +17,8 @@ use serde::Serialize;
 pub enum Channel {
     Web,
     Moto,
+    /// A saved card charged on the resident's standing instruction.
+    Autopay,
 }
 
 impl Channel {
@@ -24,6 +26,7 @@ impl Channel {
         match self {
             Channel::Web => "web",
             Channel::Moto => "moto",
+            Channel::Autopay => "autopay",
         }
     }
 
@@ -31,6 +34,7 @@ impl Channel {
         match s {
             "web" => Some(Channel::Web),
             "moto" => Some(Channel::Moto),
+            "autopay" => Some(Channel::Autopay),
             _ => None,
         }
     }

@@ -77,6 +77,8 @@ impl PaymentStatus {
 pub enum PaymentEvent {
     CardPageOpened,
     CardSubmitted,
+    /// A resident's saved card was charged without the card page (autopay).
+    SavedCardCharged,
     Authorised,
     Captured,
     /// Declined, and the resident may try another card.
@@ -91,9 +93,10 @@ pub enum PaymentEvent {
 }
 
 impl PaymentEvent {
-    pub const ALL: [PaymentEvent; 9] = [
+    pub const ALL: [PaymentEvent; 10] = [
         PaymentEvent::CardPageOpened,
         PaymentEvent::CardSubmitted,
+        PaymentEvent::SavedCardCharged,
         PaymentEvent::Authorised,
         PaymentEvent::Captured,
         PaymentEvent::DeclinedRetryAllowed,
@@ -108,8 +111,9 @@ use PaymentEvent as E;
 use PaymentStatus as S;
 
 /// Every allowed transition. Nothing else moves a payment.
-const PAYMENT_TRANSITIONS: [(S, E, S); 14] = [
+const PAYMENT_TRANSITIONS: [(S, E, S); 15] = [
     (S::Created, E::CardPageOpened, S::Started),
+    (S::Created, E::SavedCardCharged, S::Submitted),
     (S::Created, E::Cancelled, S::Cancelled),
     (S::Created, E::Expired, S::Expired),
     (S::Started, E::CardPageOpened, S::Started),
@@ -150,6 +154,7 @@ impl PaymentEvent {
         match self {
             E::CardPageOpened => "card_page_opened",
             E::CardSubmitted => "card_submitted",
+            E::SavedCardCharged => "saved_card_charged",
             E::Authorised => "authorised",
             E::Captured => "captured",
             E::DeclinedRetryAllowed => "declined_retry_allowed",
