@@ -31,10 +31,11 @@ pub enum Action {
     TamperAlarm,
     CspViolation,
     IncidentScopeRun,
+    VaultKeysRotated,
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::SignInLocked,
@@ -62,6 +63,7 @@ impl Action {
         Action::TamperAlarm,
         Action::CspViolation,
         Action::IncidentScopeRun,
+        Action::VaultKeysRotated,
     ];
 
     pub fn code(self) -> &'static str {
@@ -93,6 +95,7 @@ impl Action {
             Action::TamperAlarm => "integrity.tamper_alarm",
             Action::CspViolation => "integrity.csp_violation",
             Action::IncidentScopeRun => "incident.scope",
+            Action::VaultKeysRotated => "vault.keys_rotated",
         }
     }
 

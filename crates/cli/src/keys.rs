@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::{DatabaseArgs, database_flags, open_store, services, tenant_by_slug};
+use civicpay_audit::{Action, ChainId, NewEntry};
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -42,6 +43,26 @@ pub(crate) async fn run(
                 eprintln!("  {} cards re-sealed", r.resealed_cards);
             }
         })
+        .await?;
+    // Ids and counts only: nothing here opens a card.
+    store
+        .append_audit(NewEntry::new(
+            ChainId::Tenant(tenant.id.clone()),
+            format!(
+                "cli:{}",
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+            ),
+            Action::VaultKeysRotated,
+            "vault",
+            serde_json::json!({
+                "new_kek": rotation.new_kek,
+                "data_key_version": rotation.new_version,
+                "rewrapped_keys": rotation.rewrapped_keys,
+                "resealed_cards": rotation.resealed_cards,
+                "retired_versions": rotation.retired_versions,
+                "removed_keks": rotation.removed_keks,
+            }),
+        ))
         .await?;
     println!(
         "{}: new key-encryption key {}, data key version {}; {} data keys re-wrapped, {} cards re-sealed, versions retired {:?}, old key-encryption keys deleted {:?}",

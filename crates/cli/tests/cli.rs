@@ -677,6 +677,28 @@ fn keys_rotate_reseals_saved_cards_and_deletes_the_old_key() {
             assert_eq!(number.last4(), "4242");
         }
     });
+    // The rotation is in the city's audit log, and the log still verifies.
+    let entries = with_store(&dir, async |store| {
+        let tenant = store
+            .tenant_by_slug(&civicpay_core::TenantSlug::parse("springfield").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .audit_entries(
+                &civicpay_audit::ChainId::Tenant(tenant.id),
+                &civicpay_store::audit_log::AuditFilter {
+                    action: Some("vault.keys_rotated".into()),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+    });
+    assert_eq!(entries.len(), 2, "both rotations are in the log");
+    let verified = dir.civicpay(&["audit", "verify"]);
+    assert!(verified.status.success(), "{}", text(&verified.stdout));
     let unknown = dir.civicpay(&["keys", "rotate", "--tenant", "atlantis"]);
     assert!(!unknown.status.success());
     assert!(
