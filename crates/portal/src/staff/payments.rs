@@ -244,7 +244,21 @@ const STATUSES: [(&str, &str); 8] = [
     ("expired", "Expired"),
     ("error", "Error"),
 ];
-const CHANNELS: [(&str, &str); 3] = [("", "Any channel"), ("web", "Online"), ("moto", "Phone")];
+const CHANNELS: [(&str, &str); 4] = [
+    ("", "Any channel"),
+    ("web", "Online"),
+    ("moto", "Phone"),
+    ("autopay", "Autopay"),
+];
+
+/// How the console names pay's channel codes.
+fn channel_name(code: &str) -> &'static str {
+    match code {
+        "moto" => "phone",
+        "autopay" => "autopay",
+        _ => "online",
+    }
+}
 
 fn choices(options: &[(&'static str, &'static str)], selected: &str) -> Vec<Choice> {
     options
@@ -393,12 +407,7 @@ fn payment_row(staff: &StaffContext, city: &Tenant, p: &Value) -> PaymentRow {
         reference: text(p, "/reference").to_owned(),
         amount: money(number(p, "/amount"), city),
         status: text(p, "/state/status").to_owned(),
-        channel: if text(p, "/channel") == "moto" {
-            "phone"
-        } else {
-            "online"
-        }
-        .to_owned(),
+        channel: channel_name(text(p, "/channel")).to_owned(),
         card: card_text(p),
     }
 }
@@ -487,11 +496,7 @@ async fn payment_page(
         },
         Fact {
             label: "Channel",
-            value: if text(&payment, "/channel") == "moto" {
-                "phone".into()
-            } else {
-                "online".into()
-            },
+            value: channel_name(text(&payment, "/channel")).into(),
         },
         Fact {
             label: "Card",
@@ -823,4 +828,22 @@ pub(crate) async fn decide_refund(
         issue_refund(&state, &staff, city, &id).await?;
     }
     Ok(Redirect::to(&format!("{}/refunds", staff.scope.prefix())).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_channel_pay_reports_has_its_own_name() {
+        assert_eq!(channel_name("web"), "online");
+        assert_eq!(channel_name("moto"), "phone");
+        assert_eq!(channel_name("autopay"), "autopay");
+        for (code, _) in CHANNELS.iter().skip(1) {
+            assert!(
+                civicpay_core::payment::Channel::parse(code).is_some(),
+                "{code}"
+            );
+        }
+    }
 }
