@@ -13,6 +13,7 @@
 //! submit latency without coordinated omission, and /proc gives the peak
 //! resident set of the server.
 
+use crate::memory::{binary, free_port, status_kb};
 use crate::report::{line, rate};
 use hdrhistogram::Histogram;
 use scraper::{Html, Selector};
@@ -58,22 +59,6 @@ impl Drop for Server {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn binary() -> anyhow::Result<PathBuf> {
-    let binary = std::env::current_exe()?.with_file_name("civicpay");
-    anyhow::ensure!(
-        binary.exists(),
-        "build the binary first: cargo build --release (looked for {})",
-        binary.display()
-    );
-    Ok(binary)
 }
 
 /// Database names are made here from the process id, never from input.
@@ -195,17 +180,6 @@ async fn start(database: &Database) -> anyhow::Result<Server> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("civicpay demo did not answer on port {pay_port}")
-}
-
-fn status_kb(pid: u32, field: &str) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 fn micros(elapsed: Duration) -> u64 {

@@ -5,31 +5,37 @@
 use crate::report::line;
 use std::time::Duration;
 
-fn rss_kb(pid: u32) -> Option<u64> {
+/// A `kB` field of /proc/PID/status: `VmRSS:` now, `VmHWM:` at its peak.
+pub(crate) fn status_kb(pid: u32, field: &str) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
         .ok()
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
 }
 
-pub async fn run() -> anyhow::Result<()> {
+/// The `civicpay` binary built beside this one.
+pub(crate) fn binary() -> anyhow::Result<std::path::PathBuf> {
     let binary = std::env::current_exe()?.with_file_name("civicpay");
-    if !binary.exists() {
-        anyhow::bail!(
-            "build the binary first: cargo build --release (looked for {})",
-            binary.display()
-        );
-    }
+    anyhow::ensure!(
+        binary.exists(),
+        "build the binary first: cargo build --release (looked for {})",
+        binary.display()
+    );
+    Ok(binary)
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let binary = binary()?;
     let dir = std::env::temp_dir().join(format!("civicpay-bench-memory-{}", std::process::id()));
     let (portal, pay) = (free_port()?, free_port()?);
     let mut child = std::process::Command::new(&binary)
@@ -55,7 +61,7 @@ pub async fn run() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = rss_kb(child.id());
+    let idle = status_kb(child.id(), "VmRSS:");
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);

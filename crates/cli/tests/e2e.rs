@@ -393,6 +393,32 @@ async fn a_resident_pays_in_a_real_browser_and_every_page_is_accessible() {
     client.close().await.unwrap();
 }
 
+/// A payment created through pay's API as a city system would, and its
+/// card page opened like a browser: the cookies, the page's URL and HTML.
+async fn api_card_page(
+    client: &reqwest::Client,
+    pay: &str,
+    key: &str,
+    body: serde_json::Value,
+) -> (Jar, String, String) {
+    let created: serde_json::Value = client
+        .post(format!("{pay}/v1/payments"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut jar = Jar::default();
+    let next_url = created["_links"]["next_url"]["href"].as_str().unwrap();
+    let started = get(client, &mut jar, next_url).await;
+    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
+    let card_page = get(client, &mut jar, &card_url).await.text().await.unwrap();
+    (jar, card_url, card_page)
+}
+
 /// A pay API key for Springfield, from the CLI, as a city system gets one.
 fn pay_api_key(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_civicpay"))
@@ -749,29 +775,14 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     // A phone (MOTO) payment, made through the pay API as a city system
     // would, with a pay key from the CLI: its card fields are masked.
     let key = pay_api_key(&running.dir, env);
-    let created: serde_json::Value = client
-        .post(format!("{pay}/v1/payments"))
-        .bearer_auth(&key)
-        .json(&serde_json::json!({"amount": 2500, "currency": "USD", "reference": "MOTO-1", "description": "Phone payment",
-                                  "return_url": format!("{portal}/"), "channel": "moto"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut jar = Jar::default();
-    let next_url = created["_links"]["next_url"]["href"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let started = get(&client, &mut jar, &next_url).await;
-    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
-    let card_page = get(&client, &mut jar, &card_url)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let (mut jar, card_url, card_page) = api_card_page(
+        &client,
+        &pay,
+        &key,
+        serde_json::json!({"amount": 2500, "currency": "USD", "reference": "MOTO-1", "description": "Phone payment",
+                           "return_url": format!("{portal}/"), "channel": "moto"}),
+    )
+    .await;
     assert!(
         card_page.contains("type=\"password\" id=\"card-number\""),
         "MOTO card numbers are masked on screen"
@@ -796,30 +807,14 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     assert_eq!(moto.status(), 303);
 
     // A signed-in resident saves a card: it goes into the vault, sealed.
-    let created: serde_json::Value = client
-        .post(format!("{pay}/v1/payments"))
-        .bearer_auth(&key)
-        .json(&serde_json::json!({"amount": 1800, "currency": "USD", "reference": "SAVE-1", "description": "Water bill",
-                                  "return_url": format!("{portal}/"), "customer": "resident-1"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut jar = Jar::default();
-    let started = get(
+    let (mut jar, card_url, card_page) = api_card_page(
         &client,
-        &mut jar,
-        created["_links"]["next_url"]["href"].as_str().unwrap(),
+        &pay,
+        &key,
+        serde_json::json!({"amount": 1800, "currency": "USD", "reference": "SAVE-1", "description": "Water bill",
+                           "return_url": format!("{portal}/"), "customer": "resident-1"}),
     )
     .await;
-    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
-    let card_page = get(&client, &mut jar, &card_url)
-        .await
-        .text()
-        .await
-        .unwrap();
     assert!(card_page.contains("name=\"save_card\""));
     let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
     let saved = post(

@@ -56,6 +56,8 @@ impl Vault {
         Vault { store, keys }
     }
 
+    /// The city's key folder, made (with a first KEK) if it does not exist:
+    /// only where a key may have to be made, never on the read path.
     fn folder(&self, tenant: &TenantId) -> Result<KekFolder, VaultError> {
         KekFolder::open_or_create(&self.keys.join(tenant.as_str()))
     }
@@ -156,7 +158,8 @@ impl Vault {
             .data_key(tenant, stored.key_version)
             .await?
             .ok_or(PayError::Internal("a saved card's data key is missing"))?;
-        let key = self.unwrap(&self.folder(tenant)?, tenant, &key)?;
+        let folder = KekFolder::at(&self.keys.join(tenant.as_str()));
+        let key = self.unwrap(&folder, tenant, &key)?;
         let number = key.open_card(&stored.sealed, tenant.as_str(), &stored.token)?;
         Ok((SavedCard::from(&stored), number))
     }

@@ -489,13 +489,17 @@ store_test!(
             format!("B-{i},water,2222-{i:05},62704,Payer {i},{i} Elm St,,{amount},2026-12-15")
         };
         let first: Vec<String> = (0..45).map(|i| row(i, "10.00")).collect();
-        let refs: Vec<&str> = first.iter().map(String::as_str).collect();
-        let mut options = ImportOptions::new(ImportFormat::Csv);
-        options.batch_size = 1000;
-        let report = store
-            .import_bills(&tenant, csv(&refs), options)
-            .await
-            .unwrap();
+        // One batch for the whole file, so that it spans several statements.
+        let import_all = async |rows: &[String]| {
+            let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+            let mut options = ImportOptions::new(ImportFormat::Csv);
+            options.batch_size = 1000;
+            store
+                .import_bills(&tenant, csv(&refs), options)
+                .await
+                .unwrap()
+        };
+        let report = import_all(&first).await;
         assert_eq!(report.counts.inserted, 45);
 
         // Rows 0–9 change, 10–44 stay, 45–59 are new, and B-3 appears
@@ -504,13 +508,7 @@ store_test!(
             .map(|i| row(i, if i < 10 { "20.00" } else { "10.00" }))
             .collect();
         second.push(row(3, "30.00"));
-        let refs: Vec<&str> = second.iter().map(String::as_str).collect();
-        let mut options = ImportOptions::new(ImportFormat::Csv);
-        options.batch_size = 1000;
-        let report = store
-            .import_bills(&tenant, csv(&refs), options)
-            .await
-            .unwrap();
+        let report = import_all(&second).await;
         assert_eq!(
             (
                 report.counts.inserted,

@@ -189,11 +189,16 @@ pub struct KekFolder {
 }
 
 impl KekFolder {
+    /// The folder at `dir`, touching nothing: for reading keys that exist.
+    pub fn at(dir: &Path) -> KekFolder {
+        KekFolder {
+            dir: dir.to_owned(),
+        }
+    }
+
     /// Opens the folder, creating it (0700) and a first KEK if it is empty.
     pub fn open_or_create(dir: &Path) -> Result<KekFolder, VaultError> {
-        let folder = KekFolder {
-            dir: dir.to_owned(),
-        };
+        let folder = KekFolder::at(dir);
         let failed = |e: std::io::Error| VaultError::KeyFolder {
             path: dir.to_owned(),
             reason: e.to_string(),
