@@ -32,10 +32,14 @@ pub enum Action {
     CspViolation,
     IncidentScopeRun,
     VaultKeysRotated,
+    AutopayEnrolled,
+    AutopayCancelled,
+    AutopayCharged,
+    ResidentDeleted,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 32] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::SignInLocked,
@@ -64,6 +68,10 @@ impl Action {
         Action::CspViolation,
         Action::IncidentScopeRun,
         Action::VaultKeysRotated,
+        Action::AutopayEnrolled,
+        Action::AutopayCancelled,
+        Action::AutopayCharged,
+        Action::ResidentDeleted,
     ];
 
     pub fn code(self) -> &'static str {
@@ -96,6 +104,10 @@ impl Action {
             Action::CspViolation => "integrity.csp_violation",
             Action::IncidentScopeRun => "incident.scope",
             Action::VaultKeysRotated => "vault.keys_rotated",
+            Action::AutopayEnrolled => "autopay.enrolled",
+            Action::AutopayCancelled => "autopay.cancelled",
+            Action::AutopayCharged => "autopay.charged",
+            Action::ResidentDeleted => "resident.deleted",
         }
     }
 

@@ -215,6 +215,7 @@ impl Config {
             trusted_proxies: self.trusted_proxies.clone(),
             lookup_limit: self.lookup_limit,
             lookup_window: std::time::Duration::from_secs(self.lookup_window_secs.max(1)),
+            public_url: self.portal_public_url(),
             ..civicpay_portal::PortalConfig::default()
         }
     }

@@ -5,6 +5,7 @@ mod audit;
 mod config;
 mod incident;
 mod integrity;
+mod jobs;
 mod keys;
 mod services;
 mod staff;
@@ -122,6 +123,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Autopay and bill e-mails: one pass of what `serve` runs every minute.
+    Jobs {
+        #[command(subcommand)]
+        command: jobs::JobsCommand,
     },
     /// The saved-card vault's keys.
     Keys {
@@ -477,6 +483,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Incident { command } => incident::run(config_file, command).await?,
         Command::Audit { command } => return audit::run(config_file, command).await,
         Command::Keys { command } => keys::run(command, config_file).await?,
+        Command::Jobs { command } => jobs::run(command, config_file).await?,
         Command::Tenant {
             command: TenantCommand::List { database },
         } => {

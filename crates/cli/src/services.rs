@@ -13,6 +13,28 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// The portal's state, linked to the pay service.
+pub fn portal_state(config: &Config, store: Store) -> anyhow::Result<civicpay_portal::AppState> {
+    let mut portal_config = config.portal();
+    portal_config.pay = Some(civicpay_portal::PayLink {
+        api_url: config.pay_public_url(),
+        service_key: config.service_key()?,
+        portal_public_url: config.portal_public_url(),
+        pay_public_url: config.pay_public_url(),
+    });
+    Ok(civicpay_portal::AppState::new(
+        store,
+        portal_config,
+        config.form_key()?,
+    ))
+}
+
+/// How this process names itself in job claims.
+pub fn runner_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
 /// Opens pay's own database and registers every city of the portal with it,
 /// with the pay key the portal derives for that city.
 pub async fn prepare_pay(config: &Config, portal: &Store) -> anyhow::Result<PayStore> {
@@ -99,15 +121,7 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
         Duration::from_secs(config.gateway_timeout_secs.max(1)),
     )?;
     let pay_state = pay_state(config, pay_store, connector)?;
-    let mut portal_config = config.portal();
-    portal_config.pay = Some(civicpay_portal::PayLink {
-        api_url: config.pay_public_url(),
-        service_key: config.service_key()?,
-        portal_public_url: config.portal_public_url(),
-        pay_public_url: config.pay_public_url(),
-    });
-    let portal_state =
-        civicpay_portal::AppState::new(portal_store.clone(), portal_config, config.form_key()?);
+    let portal_state = portal_state(config, portal_store.clone())?;
 
     let portal_listener = tokio::net::TcpListener::bind(config.portal_addr)
         .await
@@ -159,6 +173,23 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
         config.clone(),
         portal_store.clone(),
     ));
+    let scheduling = {
+        let state = portal_state.clone();
+        tokio::spawn(async move {
+            let runner = runner_name();
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                match civicpay_portal::jobs::run_once(&state, &runner).await {
+                    Ok(report) if report != civicpay_portal::jobs::JobReport::default() => {
+                        tracing::info!(?report, "jobs")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "jobs failed"),
+                }
+            }
+        })
+    };
     let pruning = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -188,6 +219,7 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
     watching.abort();
     reconciling.abort();
     delivering.abort();
+    scheduling.abort();
     portal_result?;
     pay_result?;
     Ok(())

@@ -37,6 +37,16 @@ impl BillKind {
         }
     }
 
+    /// Bills that come again and again on one account (a water account,
+    /// a property roll), which is what autopay is for; a citation or a
+    /// permit is paid once.
+    pub fn is_recurring(self) -> bool {
+        matches!(
+            self,
+            BillKind::Utility | BillKind::PropertyTax | BillKind::BusinessLicence
+        )
+    }
+
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         BillKind::ALL
             .into_iter()

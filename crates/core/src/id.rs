@@ -65,6 +65,11 @@ uuid_id!(
     /// A refund someone asked for, waiting for or past its approval.
     RefundRequestId
 );
+uuid_id!(
+    /// A resident's account on the portal. Pay knows it only as the
+    /// opaque `customer` its saved cards belong to.
+    ResidentId
+);
 
 #[cfg(test)]
 mod tests {

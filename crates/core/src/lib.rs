@@ -38,6 +38,7 @@ pub mod incident;
 pub mod language;
 pub mod money;
 pub mod payment;
+pub mod resident;
 pub mod staff;
 pub mod tenant;
 
@@ -46,7 +47,9 @@ pub use bill::{
     LineItem, ReferenceLabel, VerificationKind, VerificationValue,
 };
 pub use error::ParseError;
-pub use id::{BillId, BillTypeId, PaymentId, RefundId, RefundRequestId, StaffId, TenantId};
+pub use id::{
+    BillId, BillTypeId, PaymentId, RefundId, RefundRequestId, ResidentId, StaffId, TenantId,
+};
 pub use language::{Language, LocalizedText};
 pub use money::{Currency, DecimalStyle, Money};
 pub use staff::{Permission, Role};

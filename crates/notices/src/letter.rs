@@ -39,7 +39,7 @@ pub struct Letter<'a> {
 }
 
 #[derive(Clone, Copy)]
-enum Style {
+pub(crate) enum Style {
     Letterhead,
     Small,
     Title,
@@ -262,10 +262,15 @@ fn paragraphs(letter: &Letter<'_>) -> Vec<(Style, String)> {
 
 /// The letter as PDF bytes.
 pub fn render_letter(letter: &Letter<'_>) -> Vec<u8> {
+    render_document(words(&letter.person.language).title, paragraphs(letter))
+}
+
+/// Paragraphs in their styles as PDF pages, breaking pages as needed.
+pub(crate) fn render_document(title: &str, paragraphs: Vec<(Style, String)>) -> Vec<u8> {
     let mut pages = Vec::new();
     let mut ops = Vec::new();
     let mut y = PAGE_HEIGHT - MARGIN;
-    for (style, text) in paragraphs(letter) {
+    for (style, text) in paragraphs {
         let (font, size) = style.font();
         let line_height = size * 1.35 / 72.0 * 25.4;
         if matches!(style, Style::Heading | Style::Title) {
@@ -307,7 +312,7 @@ pub fn render_letter(letter: &Letter<'_>) -> Vec<u8> {
         }
     }
     pages.push(PdfPage::new(Mm(PAGE_WIDTH), Mm(PAGE_HEIGHT), ops));
-    let mut document = PdfDocument::new(words(&letter.person.language).title);
+    let mut document = PdfDocument::new(title);
     document
         .with_pages(pages)
         .save(&PdfSaveOptions::default(), &mut Vec::new())

@@ -9,9 +9,11 @@
 //! matters when a city mails thousands.
 
 mod letter;
+mod receipt;
 mod text;
 
 pub use letter::{Letter, LetterTemplate, render_letter};
+pub use receipt::{Receipt, render_receipt};
 pub use text::Incident;
 
 #[derive(Debug, thiserror::Error)]

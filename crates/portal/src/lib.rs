@@ -3,7 +3,9 @@
 //! payments issue adds a separate `pay` service for that, and a test keeps
 //! this crate from depending on card-handling code.
 
+pub mod account;
 mod error;
+pub mod jobs;
 mod page;
 mod pay_client;
 mod receipt_mail;
@@ -45,6 +47,8 @@ pub struct PortalConfig {
     pub staff_idle_timeout: Duration,
     /// ...and after this long whatever happens.
     pub staff_session_lifetime: Duration,
+    /// Where browsers reach the portal, for links in e-mails.
+    pub public_url: String,
 }
 
 /// How the portal reaches the pay service's API.
@@ -81,6 +85,7 @@ impl Default for PortalConfig {
             mail: None,
             staff_idle_timeout: Duration::from_secs(15 * 60),
             staff_session_lifetime: Duration::from_secs(8 * 3600),
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -162,6 +167,7 @@ pub fn app(state: AppState) -> Router {
         )
         .merge(api)
         .merge(staff::router(&state))
+        .merge(account::router(&state))
         .fallback(routes::resident::not_found)
         .method_not_allowed_fallback(routes::resident::method_not_allowed)
         .with_state(state)

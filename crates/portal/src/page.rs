@@ -71,6 +71,14 @@ impl PageContext {
         self.uri.path()
     }
 
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    pub fn query(&self) -> &str {
+        self.uri.query().unwrap_or_default()
+    }
+
     pub fn form_cookie(&self) -> Option<&str> {
         cookie_value(&self.headers, COOKIE_NAME)
     }

@@ -94,6 +94,29 @@ impl<'a> PayClient<'a> {
         Self::read(sent).await
     }
 
+    /// Any DELETE of the API; true if pay deleted something, false if it
+    /// had nothing there.
+    pub async fn delete(&self, tenant_id: &TenantId, path: &str) -> Result<bool, PortalError> {
+        let response = self
+            .http
+            .delete(format!("{}{path}", self.link.api_url.trim_end_matches('/')))
+            .bearer_auth(self.key(tenant_id))
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "pay service unreachable");
+                PortalError::PayUnavailable
+            })?;
+        match response.status() {
+            s if s.is_success() => Ok(true),
+            reqwest::StatusCode::NOT_FOUND => Ok(false),
+            status => {
+                tracing::error!(%status, "pay service refused a delete");
+                Err(PortalError::PayUnavailable)
+            }
+        }
+    }
+
     /// Refunds part or all of a payment; the idempotency key makes a retry
     /// (a double click, a timeout) refund once.
     pub async fn refund(

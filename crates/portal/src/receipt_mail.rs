@@ -3,7 +3,7 @@
 //! with STARTTLS when `smtp_url` is set.
 
 use civicpay_web::Translator;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 
@@ -66,6 +66,19 @@ impl Mail {
 
     /// A plain-text message to one address (receipts, security alarms).
     pub async fn send_text(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+        self.send(to, subject, body, None).await
+    }
+
+    /// A message as plain text and, when given, the same words as HTML
+    /// (`multipart/alternative`): no images, no remote content, nothing
+    /// that reports back when it is opened.
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        html: Option<String>,
+    ) -> Result<(), String> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| format!("recipient address {to:?}: {e}"))?;
@@ -73,13 +86,16 @@ impl Mail {
             .from
             .parse()
             .map_err(|e| format!("sender address: {e}"))?;
-        let message = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body.to_owned())
-            .map_err(|e| e.to_string())?;
+        let builder = Message::builder().from(from).to(to).subject(subject);
+        let message = match html {
+            None => builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(body.to_owned()),
+            Some(html) => {
+                builder.multipart(MultiPart::alternative_plain_html(body.to_owned(), html))
+            }
+        }
+        .map_err(|e| e.to_string())?;
         match &self.config {
             MailConfig::Outbox(dir) => {
                 tokio::fs::create_dir_all(dir)

@@ -944,7 +944,7 @@ async fn pay_webhooks_are_verified_and_credit_a_bill_once() {
         .remove(0);
     let local = portal
         .store
-        .create_bill_payment(&tenant.id, &bill.id, bill.balance())
+        .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
         .await
         .unwrap();
     let body = serde_json::json!({

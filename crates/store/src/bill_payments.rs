@@ -4,7 +4,9 @@
 
 use crate::rows::{int, opt_text, parsed, text};
 use crate::{Store, StoreError, from_micros, to_micros};
-use civicpay_core::{BillId, Currency, Money, TenantId};
+use civicpay_core::{BillId, BillReference, BillTypeId, Currency, Money, ResidentId, TenantId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillPayment {
@@ -29,6 +31,38 @@ pub struct PayOutcome {
     pub captured: i64,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
+    /// The address the payer gave on the card page, kept (lower-cased) so
+    /// a guest payment appears in the history of an account that proves
+    /// the same address.
+    pub email: Option<String>,
+}
+
+fn bill_payment_from_row(r: &AnyRow) -> Result<BillPayment, StoreError> {
+    let currency = parsed(r, "currency", Currency::parse)?;
+    Ok(BillPayment {
+        id: text(r, "id")?,
+        tenant_id: parsed(r, "tenant_id", TenantId::parse)?,
+        bill_id: parsed(r, "bill_id", BillId::parse)?,
+        pay_payment_id: opt_text(r, "pay_payment_id")?,
+        amount: Money::from_minor(int(r, "amount")?, currency),
+        status: text(r, "status")?,
+        card_brand: opt_text(r, "card_brand")?,
+        card_last4: opt_text(r, "card_last4")?,
+        applied_at: r
+            .try_get::<Option<i64>, _>("applied_at")?
+            .map(from_micros)
+            .transpose()?,
+        created_at: from_micros(int(r, "created_at")?)?,
+        updated_at: from_micros(int(r, "updated_at")?)?,
+    })
+}
+
+/// A payment in a resident's history, with what it paid.
+#[derive(Debug, Clone)]
+pub struct ResidentPayment {
+    pub payment: BillPayment,
+    pub bill_type_id: BillTypeId,
+    pub reference: BillReference,
 }
 
 impl Store {
@@ -37,12 +71,13 @@ impl Store {
         tenant_id: &TenantId,
         bill_id: &BillId,
         amount: Money,
+        resident: Option<&ResidentId>,
     ) -> Result<String, StoreError> {
         let id = uuid::Uuid::now_v7().to_string();
         let now = to_micros(jiff::Timestamp::now());
         sqlx::query(
-            "INSERT INTO bill_payments (id, tenant_id, bill_id, amount, currency, status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'creating', $6, $6)",
+            "INSERT INTO bill_payments (id, tenant_id, bill_id, amount, currency, status, resident_id, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'creating', $7, $6, $6)",
         )
         .bind(id.as_str())
         .bind(tenant_id.as_str())
@@ -50,6 +85,7 @@ impl Store {
         .bind(amount.minor())
         .bind(amount.currency().code())
         .bind(now)
+        .bind(resident.map(ResidentId::as_str))
         .execute(self.writer())
         .await?;
         Ok(id)
@@ -88,28 +124,7 @@ impl Store {
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| {
-            let currency = parsed(&r, "currency", Currency::parse)?;
-            Ok(BillPayment {
-                id: text(&r, "id")?,
-                tenant_id: parsed(&r, "tenant_id", TenantId::parse)?,
-                bill_id: parsed(&r, "bill_id", BillId::parse)?,
-                pay_payment_id: opt_text(&r, "pay_payment_id")?,
-                amount: Money::from_minor(int(&r, "amount")?, currency),
-                status: text(&r, "status")?,
-                card_brand: opt_text(&r, "card_brand")?,
-                card_last4: opt_text(&r, "card_last4")?,
-                applied_at: {
-                    use sqlx::Row;
-                    r.try_get::<Option<i64>, _>("applied_at")?
-                        .map(from_micros)
-                        .transpose()?
-                },
-                created_at: from_micros(int(&r, "created_at")?)?,
-                updated_at: from_micros(int(&r, "updated_at")?)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(bill_payment_from_row).transpose()
     }
 
     /// Records what pay said; a first `success` adds the captured amount to
@@ -125,7 +140,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE bill_payments SET status = $3, card_brand = COALESCE($4, card_brand),
-                 card_last4 = COALESCE($5, card_last4), updated_at = $6
+                 card_last4 = COALESCE($5, card_last4), payer_email = COALESCE($7, payer_email),
+                 updated_at = $6
              WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id.as_str())
@@ -134,6 +150,7 @@ impl Store {
         .bind(outcome.card_brand.as_deref())
         .bind(outcome.card_last4.as_deref())
         .bind(now)
+        .bind(outcome.email.as_deref().map(str::to_lowercase))
         .execute(&mut *tx)
         .await?;
         let mut applied = false;
@@ -163,5 +180,39 @@ impl Store {
         }
         tx.commit().await?;
         Ok(applied)
+    }
+
+    /// Every finished payment a resident made: signed in, or as a guest
+    /// with `verified_email` (only ever an address the account proved).
+    /// Newest first.
+    pub async fn resident_payments(
+        &self,
+        tenant_id: &TenantId,
+        resident: &ResidentId,
+        verified_email: Option<&str>,
+    ) -> Result<Vec<ResidentPayment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.tenant_id, p.bill_id, p.pay_payment_id, p.amount, p.currency, p.status,
+                    p.card_brand, p.card_last4, p.applied_at, p.created_at, p.updated_at,
+                    b.bill_type_id, b.reference
+             FROM bill_payments p JOIN bills b ON b.tenant_id = p.tenant_id AND b.id = p.bill_id
+             WHERE p.tenant_id = $1 AND (p.resident_id = $2 OR p.payer_email = $3)
+               AND p.status NOT IN ('creating', 'created')
+             ORDER BY p.created_at DESC, p.id",
+        )
+        .bind(tenant_id.as_str())
+        .bind(resident.as_str())
+        .bind(verified_email.map(str::to_lowercase))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ResidentPayment {
+                    payment: bill_payment_from_row(r)?,
+                    bill_type_id: parsed(r, "bill_type_id", BillTypeId::parse)?,
+                    reference: parsed(r, "reference", BillReference::parse)?,
+                })
+            })
+            .collect()
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod api_keys;
 pub mod audit_log;
+pub mod autopay;
 pub mod bill_import;
 pub mod bill_payments;
 pub mod bill_types;
@@ -25,6 +26,7 @@ mod error;
 pub mod pay;
 pub mod rate_limits;
 pub mod refund_requests;
+pub mod residents;
 mod rows;
 pub mod staff;
 pub mod tenants;

@@ -28,6 +28,7 @@ pub(crate) fn outcome_of(payment: &Value) -> PayOutcome {
             .unwrap_or(0),
         card_brand: text_at("/card/brand"),
         card_last4: text_at("/card/last4"),
+        email: text_at("/email"),
     }
 }
 

@@ -14,8 +14,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::payment::Channel;
 use civicpay_core::{
-    Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, Tenant,
-    TenantSlug, VerificationValue,
+    Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, ResidentId,
+    Tenant, TenantSlug, VerificationValue,
 };
 use civicpay_store::rate_limits::RateDecision;
 use civicpay_web::Translator;
@@ -426,34 +426,75 @@ pub(crate) async fn pay_bill(
         ));
     }
     let return_path = |local_id: &str| format!("/{}/payments/{local_id}/return", tenant.slug);
-    let next_url = start_bill_payment(
+    // A signed-in resident pays as themselves: the card page may offer to
+    // save the card, and the payment joins their history.
+    let resident = crate::account::session(&state, &tenant, ctx.headers())
+        .await?
+        .map(|(r, _)| r.id);
+    let started = start_bill_payment(
         &state,
         link,
         &tenant,
         &bill,
-        Channel::Web,
-        t.language(),
-        &return_path,
-        None,
+        StartPayment {
+            channel: Channel::Web,
+            language: t.language(),
+            return_path: &return_path,
+            started_by: None,
+            resident: resident.as_ref(),
+            saved_card: None,
+            local_id: None,
+        },
     )
     .await?;
-    Ok(Redirect::to(&next_url).into_response())
+    Ok(Redirect::to(&started.next_url()?).into_response())
 }
 
-/// Records a payment for a bill here, asks pay for it (on the web or by
-/// phone), and returns the card page's one-time link. `return_path` makes
-/// the portal path pay sends the browser back to, from the local id.
-#[allow(clippy::too_many_arguments)]
+/// How a bill payment is being started, beyond the bill itself.
+pub(crate) struct StartPayment<'a> {
+    pub channel: Channel,
+    pub language: civicpay_core::Language,
+    /// Makes the portal path pay sends the browser back to, from the
+    /// local id.
+    pub return_path: &'a (dyn Fn(&str) -> String + Sync),
+    pub started_by: Option<&'a str>,
+    /// The signed-in resident paying: pay offers to save the card for
+    /// them, and the payment shows in their history.
+    pub resident: Option<&'a ResidentId>,
+    /// With channel autopay: the resident's saved card, charged at once.
+    pub saved_card: Option<&'a str>,
+    /// The payment record an earlier attempt made (an autopay run taken
+    /// over), so pay sees the same idempotency key and charges once.
+    pub local_id: Option<String>,
+}
+
+/// What pay made of a new payment, and the portal's record of it.
+pub(crate) struct Started {
+    pub local_id: String,
+    pub payment: serde_json::Value,
+}
+
+impl Started {
+    /// The card page's one-time link.
+    pub fn next_url(&self) -> Result<String, PortalError> {
+        self.payment
+            .pointer("/_links/next_url/href")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+            .ok_or(PortalError::PayUnavailable)
+    }
+}
+
+/// Records a payment for a bill here (unless `start.local_id` names one
+/// already made) and asks pay for it.
 pub(crate) async fn start_bill_payment(
     state: &AppState,
     link: &crate::PayLink,
     tenant: &Tenant,
     bill: &Bill,
-    channel: Channel,
-    language: civicpay_core::Language,
-    return_path: &(dyn Fn(&str) -> String + Sync),
-    started_by: Option<&str>,
-) -> Result<String, PortalError> {
+    start: StartPayment<'_>,
+) -> Result<Started, PortalError> {
+    let language = start.language;
     let bill_type_name = state
         .store
         .bill_types(&tenant.id)
@@ -463,38 +504,49 @@ pub(crate) async fn start_bill_payment(
         .map(|b| b.name.get(language).to_owned())
         .unwrap_or_default();
     let amount = bill.balance();
-    let local_id = state
-        .store
-        .create_bill_payment(&tenant.id, &bill.id, amount)
-        .await?;
-    let body = serde_json::json!({
+    let local_id = match start.local_id {
+        Some(id) => id,
+        None => {
+            state
+                .store
+                .create_bill_payment(&tenant.id, &bill.id, amount, start.resident)
+                .await?
+        }
+    };
+    let mut body = serde_json::json!({
         "amount": amount.minor(),
         "currency": amount.currency().code(),
         "reference": bill.reference.as_str(),
         "description": format!("{bill_type_name} {}", bill.reference),
-        "return_url": format!("{}{}", link.portal_public_url.trim_end_matches('/'), return_path(&local_id)),
+        "return_url": format!("{}{}", link.portal_public_url.trim_end_matches('/'), (start.return_path)(&local_id)),
         "email": bill.email,
         "language": language.code(),
-        "metadata": { "bill_id": bill.id.as_str(), "bill_payment_id": local_id, "started_by": started_by },
+        "metadata": { "bill_id": bill.id.as_str(), "bill_payment_id": local_id, "started_by": start.started_by },
         "allocations": bill.line_items.iter().map(|i| serde_json::json!({ "gl_code": i.gl_code.as_str(), "amount": i.amount.minor() })).collect::<Vec<_>>(),
-        "channel": channel.code(),
+        "channel": start.channel.code(),
         "payer": { "name": bill.payer_name, "postal_address": bill.postal_address },
     });
+    if let Some(object) = body.as_object_mut() {
+        if let Some(resident) = start.resident {
+            object.insert("customer".into(), resident.as_str().into());
+        }
+        if let Some(card) = start.saved_card {
+            object.insert("saved_card".into(), card.into());
+        }
+    }
     let client = PayClient::new(link)?;
     let created = client.create_payment(&tenant.id, &local_id, &body).await?;
-    let (Some(pay_id), Some(next_url)) = (
-        created.get("payment_id").and_then(|v| v.as_str()),
-        created
-            .pointer("/_links/next_url/href")
-            .and_then(|v| v.as_str()),
-    ) else {
+    let Some(pay_id) = created.get("payment_id").and_then(|v| v.as_str()) else {
         return Err(PortalError::PayUnavailable);
     };
     state
         .store
         .attach_pay_payment(&tenant.id, &local_id, pay_id)
         .await?;
-    Ok(next_url.to_owned())
+    Ok(Started {
+        local_id,
+        payment: created,
+    })
 }
 
 fn message_page(

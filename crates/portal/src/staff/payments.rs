@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
-use crate::routes::resident::{checked_form, start_bill_payment, with_form_cookie};
+use crate::routes::resident::{StartPayment, checked_form, start_bill_payment, with_form_cookie};
 use crate::views::{Link, SummaryError};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, Query, State};
@@ -140,12 +140,18 @@ pub(crate) async fn start_phone_payment(
         link,
         city,
         &bill,
-        Channel::Moto,
-        Language::En,
-        &return_path,
-        Some(&actor),
+        StartPayment {
+            channel: Channel::Moto,
+            language: Language::En,
+            return_path: &return_path,
+            started_by: Some(&actor),
+            resident: None,
+            saved_card: None,
+            local_id: None,
+        },
     )
-    .await?;
+    .await?
+    .next_url()?;
     state
         .store
         .append_audit(staff.note(

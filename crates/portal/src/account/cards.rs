@@ -1,0 +1,540 @@
+//! Saved cards and autopay. The cards live in pay's vault; the portal asks
+//! pay's API for a resident's tokens, brands, last fours and expiries and
+//! never sees more. Every change to autopay needs the password again,
+//! sends a notice to the account's address and goes in the city's audit
+//! log: autopay enrolments were a target in the breaches this replaces.
+
+use super::mail::ResidentMail;
+use super::views::{CardView, CardsPage, Choice, Field};
+use super::{Frame, Signed, TokenForm, field_error, password_matches};
+use crate::AppState;
+use crate::error::PortalError;
+use crate::page::PageContext;
+use crate::pay_client::PayClient;
+use crate::routes::crediting::brand_name;
+use crate::routes::resident::{checked_form, with_form_cookie};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use civicpay_audit::{Action, ChainId, NewEntry};
+use civicpay_core::{BillReference, BillType, BillTypeSlug, DecimalStyle, Money};
+use civicpay_identity::Password;
+use civicpay_store::StoreError;
+use civicpay_store::autopay::NewEnrolment;
+use civicpay_web::Translator;
+use serde::Deserialize;
+use serde_json::json;
+
+/// A saved card as the portal may know it.
+pub(crate) struct SavedCard {
+    pub token: String,
+    pub label: String,
+}
+
+fn safe_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= 100
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The resident's saved cards, from pay. Without a pay service there are
+/// none to show.
+pub(crate) async fn saved_cards(
+    state: &AppState,
+    signed: &Signed,
+    t: &Translator,
+) -> Result<Vec<SavedCard>, PortalError> {
+    let Some(link) = &state.config.pay else {
+        return Ok(Vec::new());
+    };
+    let listed = PayClient::new(link)?
+        .get(
+            &signed.tenant.id,
+            &format!("/v1/customers/{}/cards", signed.resident.id),
+        )
+        .await?;
+    Ok(listed
+        .get("cards")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let token = c.get("token")?.as_str()?.to_owned();
+            let last4 = c.get("last4")?.as_str()?;
+            let month = c.get("exp_month")?.as_u64()?;
+            let year = c.get("exp_year")?.as_u64()?;
+            let brand = brand_name(c.get("brand").and_then(|b| b.as_str()));
+            safe_token(&token).then(|| SavedCard {
+                label: format!(
+                    "{brand} •••• {last4}, {}",
+                    t.arg(
+                        "account-cards-expires",
+                        "date",
+                        format!("{month:02}/{year}")
+                    )
+                ),
+                token,
+            })
+        })
+        .collect())
+}
+
+pub(crate) async fn cards(
+    State(state): State<AppState>,
+    signed: Signed,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let frame = Frame::new(
+        &state,
+        &ctx,
+        &signed.tenant,
+        "account-cards-title",
+        Some(&signed),
+        false,
+    );
+    let t = frame.t.clone();
+    let cards = saved_cards(&state, &signed, &t)
+        .await?
+        .into_iter()
+        .map(|c| CardView {
+            remove_action: format!("{}/cards/{}/remove", signed.prefix(), c.token),
+            remove_label: t.arg("account-cards-remove", "card", &c.label),
+            label: c.label,
+        })
+        .collect();
+    let page = CardsPage {
+        layout: frame.layout,
+        nav: frame.nav,
+        flash: frame.flash,
+        form_token: frame.issued.token.clone(),
+        cards,
+    };
+    Ok(with_form_cookie(page.into_response(), &frame.issued))
+}
+
+fn note(signed: &Signed, action: Action, target: String, details: serde_json::Value) -> NewEntry {
+    NewEntry::new(
+        ChainId::Tenant(signed.tenant.id.clone()),
+        signed.actor(),
+        action,
+        target,
+        details,
+    )
+}
+
+/// Forgets a saved card at pay, and turns off any autopay of this
+/// resident's that used it (it could only fail from now on).
+pub(crate) async fn remove_card(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((_, token)): Path<(String, String)>,
+    ctx: PageContext,
+    form: Result<Form<TokenForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    checked_form(&state, &ctx, form, TokenForm::token)?;
+    if !safe_token(&token) {
+        return Err(PortalError::NotFound);
+    }
+    let link = state.pay_link()?;
+    let removed = PayClient::new(link)?
+        .delete(
+            &signed.tenant.id,
+            &format!("/v1/customers/{}/cards/{token}", signed.resident.id),
+        )
+        .await?;
+    if !removed {
+        return Err(PortalError::NotFound);
+    }
+    for enrolment in state
+        .store
+        .autopay_for_links(&signed.tenant.id, &signed.resident.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.resident_id == signed.resident.id && e.card_token == token)
+    {
+        if let Ok(reference) = BillReference::parse(&enrolment.reference_key) {
+            state
+                .store
+                .cancel_autopay(
+                    &signed.tenant.id,
+                    &signed.resident.id,
+                    &enrolment.bill_type_id,
+                    &reference,
+                    note(
+                        &signed,
+                        Action::AutopayCancelled,
+                        format!("account:{}", reference.canonical()),
+                        json!({ "reason": "card removed" }),
+                    ),
+                )
+                .await?;
+        }
+    }
+    Ok(Redirect::to(&format!("{}/cards?done=card-removed", signed.prefix())).into_response())
+}
+
+/// The linked, recurring bill account named in an autopay URL.
+async fn linked_account(
+    state: &AppState,
+    signed: &Signed,
+    bill_type: &str,
+    reference: &str,
+) -> Result<(BillType, BillReference), PortalError> {
+    let slug = BillTypeSlug::parse(bill_type).map_err(|_| PortalError::NotFound)?;
+    let bill_type = state
+        .store
+        .bill_type_by_slug(&signed.tenant.id, &slug)
+        .await?
+        .filter(|b| b.kind.is_recurring())
+        .ok_or(PortalError::NotFound)?;
+    let reference = BillReference::parse(reference).map_err(|_| PortalError::NotFound)?;
+    let linked = state
+        .store
+        .account_links(&signed.tenant.id, &signed.resident.id)
+        .await?
+        .into_iter()
+        .find(|l| {
+            l.bill_type_id == bill_type.id && l.reference.canonical() == reference.canonical()
+        })
+        .ok_or(PortalError::NotFound)?;
+    Ok((bill_type, linked.reference))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AutopayForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    card: String,
+    #[serde(default)]
+    cap: String,
+    #[serde(default)]
+    password: String,
+}
+
+struct AutopayErrors {
+    cap: Option<String>,
+    password: Option<String>,
+    taken: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn autopay_page(
+    state: &AppState,
+    ctx: &PageContext,
+    signed: &Signed,
+    bill_type: &BillType,
+    reference: &BillReference,
+    cards: &[SavedCard],
+    form: &AutopayForm,
+    errors: AutopayErrors,
+) -> Response {
+    let frame = Frame::new(
+        state,
+        ctx,
+        &signed.tenant,
+        "account-autopay-title",
+        Some(signed),
+        false,
+    );
+    let t = frame.t.clone();
+    if cards.is_empty() {
+        return frame.message("account-autopay-no-cards", None);
+    }
+    let (mut page, cookie) = frame.form(ctx.path().to_owned(), "account-autopay-submit");
+    page.caption = Some(format!(
+        "{} {}",
+        bill_type.name.get(t.language()),
+        reference
+    ));
+    page.intro = vec![t.get("account-autopay-intro")];
+    if errors.taken {
+        field_error(&mut page, "card", Some(t.get("account-autopay-taken")));
+    }
+    let cap_error = field_error(&mut page, "cap", errors.cap);
+    let password_error = field_error(&mut page, "password", errors.password);
+    page.fields = vec![
+        Field::new("card", "select", t.get("account-autopay-card"))
+            .value(form.card.clone())
+            .options(
+                cards
+                    .iter()
+                    .map(|c| Choice {
+                        value: c.token.clone(),
+                        label: c.label.clone(),
+                    })
+                    .collect(),
+            ),
+        Field::new("cap", "text", t.get("account-autopay-cap"))
+            .hint(t.arg(
+                "account-autopay-cap-hint",
+                "currency",
+                signed.tenant.currency.code(),
+            ))
+            .value(form.cap.clone())
+            .inputmode("decimal")
+            .error(cap_error),
+        Field::new(
+            "password",
+            "password",
+            t.get("account-field-current-password"),
+        )
+        .hint(t.get("account-autopay-password-hint"))
+        .autocomplete("current-password")
+        .error(password_error),
+    ];
+    page.after = vec![crate::views::Link {
+        href: format!("{}/cancel", ctx.path()),
+        label: t.get("account-autopay-cancel"),
+    }];
+    cookie.render(page)
+}
+
+pub(crate) async fn autopay_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((_, bill_type, reference)): Path<(String, String, String)>,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
+    let t = ctx.translator(Some(signed.tenant.default_language));
+    let cards = saved_cards(&state, &signed, &t).await?;
+    let current = state
+        .store
+        .autopay_for_links(&signed.tenant.id, &signed.resident.id)
+        .await?
+        .into_iter()
+        .find(|e| e.bill_type_id == bill_type.id && e.reference_key == reference.canonical());
+    let form = AutopayForm {
+        card: current
+            .as_ref()
+            .map(|c| c.card_token.clone())
+            .unwrap_or_default(),
+        cap: current
+            .as_ref()
+            .map(|c| c.cap.to_decimal_string())
+            .unwrap_or_default(),
+        ..AutopayForm::default()
+    };
+    Ok(autopay_page(
+        &state,
+        &ctx,
+        &signed,
+        &bill_type,
+        &reference,
+        &cards,
+        &form,
+        AutopayErrors {
+            cap: None,
+            password: None,
+            taken: false,
+        },
+    ))
+}
+
+pub(crate) async fn autopay_submit(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((_, bill_type, reference)): Path<(String, String, String)>,
+    ctx: PageContext,
+    form: Result<Form<AutopayForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, |f: &AutopayForm| {
+        f.form_token.as_deref()
+    })?;
+    let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
+    let t = ctx.translator(Some(signed.tenant.default_language));
+    let cards = saved_cards(&state, &signed, &t).await?;
+    let card = cards.iter().find(|c| c.token == form.card);
+    let cap = Money::parse(
+        &form.cap,
+        signed.tenant.currency,
+        DecimalStyle::for_language(t.language()),
+    )
+    .ok()
+    .filter(|m| m.minor() > 0);
+    let right = password_matches(
+        signed.resident.password_hash.as_deref(),
+        Password::new(form.password.clone()),
+    )
+    .await;
+    let (Some(card), Some(cap), true) = (card, cap, right) else {
+        let errors = AutopayErrors {
+            cap: cap.is_none().then(|| t.get("account-autopay-cap-error")),
+            password: (!right).then(|| t.get("account-error-password-wrong")),
+            taken: false,
+        };
+        return Ok(autopay_page(
+            &state, &ctx, &signed, &bill_type, &reference, &cards, &form, errors,
+        ));
+    };
+    let today = jiff::Timestamp::now()
+        .to_zoned(signed.tenant.time_zone.time_zone())
+        .date();
+    let enrolled = state
+        .store
+        .enrol_autopay(
+            &signed.tenant.id,
+            NewEnrolment {
+                resident_id: &signed.resident.id,
+                bill_type_id: &bill_type.id,
+                reference: &reference,
+                card_token: &card.token,
+                card_label: &card.label,
+                cap,
+                start_date: today,
+            },
+            note(
+                &signed,
+                Action::AutopayEnrolled,
+                format!("account:{}", reference.canonical()),
+                json!({ "bill_type": bill_type.slug.to_string(), "cap": cap.minor(), "card": card.label }),
+            ),
+        )
+        .await;
+    match enrolled {
+        Ok(()) => {}
+        Err(StoreError::AlreadyExists(_)) => {
+            let errors = AutopayErrors {
+                cap: None,
+                password: None,
+                taken: true,
+            };
+            return Ok(autopay_page(
+                &state, &ctx, &signed, &bill_type, &reference, &cards, &form, errors,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let mt = signed.mail_translator();
+    ResidentMail::new(mt.get("mail-autopay-subject"))
+        .says(mt.args(
+            "mail-autopay-on-body",
+            &[
+                ("reference", reference.as_str()),
+                ("card", &card.label),
+                ("cap", &cap.format(mt.language())),
+                ("phone", &signed.tenant.contact.phone),
+            ],
+        ))
+        .send(&state, &signed.tenant, &mt, signed.email())
+        .await;
+    Ok(Redirect::to(&format!("{}/?done=autopay-on", signed.prefix())).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PasswordOnlyForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    pub password: String,
+}
+
+impl PasswordOnlyForm {
+    pub fn token(&self) -> Option<&str> {
+        self.form_token.as_deref()
+    }
+}
+
+fn cancel_page(
+    state: &AppState,
+    ctx: &PageContext,
+    signed: &Signed,
+    caption: String,
+    error: Option<String>,
+) -> Response {
+    let frame = Frame::new(
+        state,
+        ctx,
+        &signed.tenant,
+        "account-autopay-cancel",
+        Some(signed),
+        false,
+    );
+    let t = frame.t.clone();
+    let (mut page, cookie) = frame.form(ctx.path().to_owned(), "account-autopay-cancel");
+    page.caption = Some(caption);
+    page.danger = true;
+    let error = field_error(&mut page, "password", error);
+    page.fields = vec![
+        Field::new(
+            "password",
+            "password",
+            t.get("account-field-current-password"),
+        )
+        .hint(t.get("account-autopay-password-hint"))
+        .autocomplete("current-password")
+        .error(error),
+    ];
+    cookie.render(page)
+}
+
+pub(crate) async fn autopay_cancel_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((_, bill_type, reference)): Path<(String, String, String)>,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
+    let t = ctx.translator(Some(signed.tenant.default_language));
+    let caption = format!("{} {}", bill_type.name.get(t.language()), reference);
+    Ok(cancel_page(&state, &ctx, &signed, caption, None))
+}
+
+pub(crate) async fn autopay_cancel(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((_, bill_type, reference)): Path<(String, String, String)>,
+    ctx: PageContext,
+    form: Result<Form<PasswordOnlyForm>, FormRejection>,
+) -> Result<Response, PortalError> {
+    let form = checked_form(&state, &ctx, form, PasswordOnlyForm::token)?;
+    let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
+    let t = ctx.translator(Some(signed.tenant.default_language));
+    if !password_matches(
+        signed.resident.password_hash.as_deref(),
+        Password::new(form.password),
+    )
+    .await
+    {
+        let caption = format!("{} {}", bill_type.name.get(t.language()), reference);
+        return Ok(cancel_page(
+            &state,
+            &ctx,
+            &signed,
+            caption,
+            Some(t.get("account-error-password-wrong")),
+        ));
+    }
+    let cancelled = state
+        .store
+        .cancel_autopay(
+            &signed.tenant.id,
+            &signed.resident.id,
+            &bill_type.id,
+            &reference,
+            note(
+                &signed,
+                Action::AutopayCancelled,
+                format!("account:{}", reference.canonical()),
+                json!({ "bill_type": bill_type.slug.to_string() }),
+            ),
+        )
+        .await?;
+    if cancelled {
+        let mt = signed.mail_translator();
+        ResidentMail::new(mt.get("mail-autopay-subject"))
+            .says(mt.args(
+                "mail-autopay-off-body",
+                &[
+                    ("reference", reference.as_str()),
+                    ("phone", &signed.tenant.contact.phone),
+                ],
+            ))
+            .send(&state, &signed.tenant, &mt, signed.email())
+            .await;
+    }
+    Ok(Redirect::to(&format!("{}/?done=autopay-off", signed.prefix())).into_response())
+}

@@ -1,0 +1,473 @@
+//! Resident accounts at `/{city}/account/`: sign-up, sign-in, linked bill
+//! accounts, history and receipts, saved cards (shown through pay's API:
+//! the portal holds a token, brand, last four and expiry, never a card),
+//! autopay, and the account's own settings.
+//!
+//! Same rules as the staff console: server-side sessions keyed by the
+//! SHA-256 of a cookie token (`HttpOnly`, `SameSite=Strict`, path limited
+//! to the city), an idle timeout and a lifetime, a form token on every
+//! form, and every signed-in route behind one guard listed in [`ROUTES`].
+
+mod bills;
+mod cards;
+mod history;
+pub(crate) mod mail;
+mod profile;
+mod sign_up;
+pub(crate) mod views;
+
+use crate::AppState;
+use crate::error::PortalError;
+use crate::page::PageContext;
+use crate::routes::resident::with_form_cookie;
+use crate::views::{Layout, Link};
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use civicpay_core::{Tenant, TenantSlug};
+use civicpay_identity::{Password, PasswordHash, SessionToken};
+use civicpay_store::residents::Resident;
+use civicpay_web::Translator;
+use civicpay_web::form_token::cookie_value;
+use std::collections::HashMap;
+use std::time::Duration;
+use views::{AccountNav, FormPage, NavLink};
+
+pub const RESIDENT_COOKIE: &str = "civicpay_resident";
+
+/// A resident session ends after this long without a request...
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// ...and after this long whatever happens.
+const SESSION_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
+
+/// Every signed-in route, below `/{tenant}/account`. The guard runs before
+/// each; the sign-up, sign-in, reset and e-mail-link routes are outside.
+pub const ROUTES: [&str; 16] = [
+    "/",
+    "/sign-out",
+    "/sign-out-everywhere",
+    "/link",
+    "/unlink",
+    "/payments",
+    "/payments/{payment}",
+    "/payments/{payment}/receipt.pdf",
+    "/cards",
+    "/cards/{token}/remove",
+    "/autopay/{bill_type}/{reference}",
+    "/autopay/{bill_type}/{reference}/cancel",
+    "/settings",
+    "/email",
+    "/password",
+    "/delete",
+];
+
+fn handlers(path: &str) -> MethodRouter<AppState> {
+    match path {
+        "/" => get(bills::home),
+        "/sign-out" => post(sign_up::sign_out),
+        "/sign-out-everywhere" => {
+            get(profile::sign_out_everywhere_form).post(profile::sign_out_everywhere)
+        }
+        "/link" => get(bills::link_form).post(bills::link_submit),
+        "/unlink" => post(bills::unlink),
+        "/payments" => get(history::payments),
+        "/payments/{payment}" => get(history::receipt),
+        "/payments/{payment}/receipt.pdf" => get(history::receipt_pdf),
+        "/cards" => get(cards::cards),
+        "/cards/{token}/remove" => post(cards::remove_card),
+        "/autopay/{bill_type}/{reference}" => get(cards::autopay_form).post(cards::autopay_submit),
+        "/autopay/{bill_type}/{reference}/cancel" => {
+            get(cards::autopay_cancel_form).post(cards::autopay_cancel)
+        }
+        "/settings" => get(profile::settings).post(profile::save_settings),
+        "/email" => get(profile::email_form).post(profile::email_submit),
+        "/password" => get(profile::password_form).post(profile::password_submit),
+        "/delete" => get(profile::delete_form).post(profile::delete_submit),
+        _ => MethodRouter::new(),
+    }
+}
+
+pub(crate) fn router(state: &AppState) -> Router<AppState> {
+    let prefix = "/{tenant}/account";
+    let mut router = Router::new()
+        .route(prefix, get(sign_up::account_redirect))
+        .route(
+            &format!("{prefix}/sign-up"),
+            get(sign_up::sign_up_form).post(sign_up::sign_up_submit),
+        )
+        .route(&format!("{prefix}/verify/{{token}}"), get(sign_up::verify))
+        .route(
+            &format!("{prefix}/sign-in"),
+            get(sign_up::sign_in_form).post(sign_up::sign_in_submit),
+        )
+        .route(
+            &format!("{prefix}/reset"),
+            get(sign_up::reset_form).post(sign_up::reset_submit),
+        )
+        .route(
+            &format!("{prefix}/reset/{{token}}"),
+            get(sign_up::new_password_form).post(sign_up::new_password_submit),
+        )
+        .route(
+            &format!("{prefix}/confirm-email/{{token}}"),
+            get(profile::confirm_email),
+        )
+        .route(&format!("{prefix}/goodbye"), get(profile::goodbye));
+    for path in ROUTES {
+        let full = if path == "/" {
+            format!("{prefix}/")
+        } else {
+            format!("{prefix}{path}")
+        };
+        router = router.route(
+            &full,
+            handlers(path).route_layer(middleware::from_fn_with_state(state.clone(), require)),
+        );
+    }
+    router
+}
+
+/// The city of an account page, from the path.
+pub(crate) struct City(pub Tenant);
+
+impl FromRequestParts<AppState> for City {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| PortalError::NotFound)?;
+        let slug = params.get("tenant").ok_or(PortalError::NotFound)?;
+        let slug = TenantSlug::parse(slug).map_err(|_| PortalError::NotFound)?;
+        let tenant = state
+            .store
+            .tenant_by_slug(&slug)
+            .await?
+            .ok_or(PortalError::NotFound)?;
+        Ok(City(tenant))
+    }
+}
+
+/// The signed-in resident, for handlers behind [`require`].
+#[derive(Clone)]
+pub(crate) struct Signed {
+    pub tenant: Tenant,
+    pub resident: Resident,
+    pub token_hash: String,
+}
+
+impl Signed {
+    pub fn prefix(&self) -> String {
+        prefix(&self.tenant)
+    }
+
+    /// The account's address (an active account always has one).
+    pub fn email(&self) -> &str {
+        self.resident.email.as_deref().unwrap_or_default()
+    }
+
+    pub fn actor(&self) -> String {
+        format!("resident:{}", self.resident.id)
+    }
+
+    /// The resident's own language, for e-mails.
+    pub fn mail_translator(&self) -> Translator {
+        Translator::new(self.resident.language)
+    }
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Signed>()
+            .cloned()
+            .ok_or(PortalError::Forbidden)
+    }
+}
+
+pub(crate) fn prefix(tenant: &Tenant) -> String {
+    format!("/{}/account", tenant.slug)
+}
+
+/// The live session behind the request's cookie, if any.
+pub(crate) async fn session(
+    state: &AppState,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+) -> Result<Option<(Resident, String)>, PortalError> {
+    let Some(token) = cookie_value(headers, RESIDENT_COOKIE).and_then(SessionToken::from_cookie)
+    else {
+        return Ok(None);
+    };
+    let hash = token.stored_hash();
+    Ok(state
+        .store
+        .resident_session(&tenant.id, &hash, IDLE_TIMEOUT)
+        .await?
+        .map(|r| (r, hash)))
+}
+
+async fn require(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let City(tenant) = match City::from_request_parts(&mut parts, &state).await {
+        Ok(city) => city,
+        Err(e) => return e.into_response(),
+    };
+    let mut request = Request::from_parts(parts, body);
+    let found = match session(&state, &tenant, request.headers()).await {
+        Ok(found) => found,
+        Err(e) => return e.into_response(),
+    };
+    let Some((resident, token_hash)) = found else {
+        return Redirect::to(&format!("{}/sign-in", prefix(&tenant))).into_response();
+    };
+    request.extensions_mut().insert(Signed {
+        tenant,
+        resident,
+        token_hash,
+    });
+    next.run(request).await
+}
+
+/// Starts a session and returns the cookie that carries it.
+pub(crate) async fn start_session(
+    state: &AppState,
+    tenant: &Tenant,
+    resident: &civicpay_core::ResidentId,
+) -> Result<String, PortalError> {
+    let token = SessionToken::generate();
+    let expires = jiff::Timestamp::now()
+        .checked_add(SESSION_LIFETIME)
+        .map_err(|_| PortalError::Internal("clock out of range"))?;
+    state
+        .store
+        .create_resident_session(&tenant.id, resident, &token.stored_hash(), expires)
+        .await?;
+    Ok(format!(
+        "{RESIDENT_COOKIE}={}; Path=/{}/; HttpOnly; SameSite=Strict{}",
+        token.expose(),
+        tenant.slug,
+        if state.config.served_over_tls {
+            "; Secure"
+        } else {
+            ""
+        }
+    ))
+}
+
+pub(crate) fn clear_cookie(tenant: &Tenant) -> String {
+    format!(
+        "{RESIDENT_COOKIE}=; Path=/{}/; Max-Age=0; HttpOnly; SameSite=Strict",
+        tenant.slug
+    )
+}
+
+pub(crate) fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Argon2 is slow on purpose; it runs off the async threads.
+pub(crate) async fn password_matches(stored: Option<&str>, typed: Password) -> bool {
+    let stored = stored.map(|s| PasswordHash::from_stored(s.to_owned()));
+    tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => hash.verify(&typed),
+        None => {
+            PasswordHash::verify_nothing(&typed);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub(crate) async fn hash_password(password: Password) -> Result<PasswordHash, PortalError> {
+    tokio::task::spawn_blocking(move || PasswordHash::create(&password))
+        .await
+        .map_err(|_| PortalError::Internal("password hashing failed"))
+}
+
+/// A full URL on this portal, for e-mails.
+pub(crate) fn public_link(state: &AppState, path: &str) -> String {
+    format!("{}{path}", state.config.public_url.trim_end_matches('/'))
+}
+
+/// Confirmation messages a redirect may ask a page to show, by code, so
+/// no text travels in a URL.
+fn flash(ctx: &PageContext, t: &Translator) -> Option<String> {
+    let code = ctx
+        .query()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("done="))?;
+    let key = match code {
+        "link-added" => "account-link-added",
+        "link-removed" => "account-link-removed",
+        "autopay-on" => "account-autopay-saved",
+        "autopay-off" => "account-autopay-cancelled",
+        "card-removed" => "account-cards-removed",
+        "settings" => "account-settings-saved",
+        "password" => "account-reset-done-title",
+        "email-sent" => "account-check-email-body",
+        "signed-out-everywhere" => "account-signed-out-everywhere",
+        "verified" => "account-verified-title",
+        _ => return None,
+    };
+    Some(t.get(key))
+}
+
+/// What every account page starts from: the translator, the layout, the
+/// bar (signed in only), a form token and any confirmation to show.
+pub(crate) struct Frame {
+    pub t: Translator,
+    pub layout: Layout,
+    pub nav: Option<AccountNav>,
+    pub flash: Option<String>,
+    pub issued: civicpay_web::form_token::IssuedToken,
+}
+
+impl Frame {
+    pub fn new(
+        state: &AppState,
+        ctx: &PageContext,
+        tenant: &Tenant,
+        title_key: &str,
+        signed: Option<&Signed>,
+        has_errors: bool,
+    ) -> Frame {
+        let t = ctx.translator(Some(tenant.default_language));
+        let issued = state.form_tokens.issue(ctx.form_cookie());
+        let nav = signed.map(|s| {
+            let prefix = s.prefix();
+            let links = [
+                ("/", "account-nav-home"),
+                ("/payments", "account-nav-payments"),
+                ("/cards", "account-nav-cards"),
+                ("/settings", "account-nav-settings"),
+            ]
+            .into_iter()
+            .map(|(path, key)| {
+                let href = format!("{prefix}{path}");
+                NavLink {
+                    current: ctx.path() == href,
+                    href,
+                    label: t.get(key),
+                }
+            })
+            .collect();
+            AccountNav {
+                who: t.arg("account-home-signed-in-as", "email", s.email()),
+                prefix,
+                links,
+                form_token: issued.token.clone(),
+            }
+        });
+        let layout = Layout::new(
+            t.clone(),
+            t.get(title_key),
+            Some(tenant),
+            ctx.path(),
+            has_errors,
+        );
+        Frame {
+            flash: flash(ctx, &t),
+            t,
+            layout,
+            nav,
+            issued,
+        }
+    }
+
+    /// A form page with this frame; the caller fills the fields.
+    pub fn form(self, action: String, submit_key: &str) -> (FormPage, IssuedCookie) {
+        let submit = self.t.get(submit_key);
+        let page = FormPage {
+            layout: self.layout,
+            nav: self.nav,
+            flash: self.flash,
+            caption: None,
+            intro: Vec::new(),
+            errors: Vec::new(),
+            show_form: true,
+            action,
+            form_token: self.issued.token.clone(),
+            fields: Vec::new(),
+            submit,
+            danger: false,
+            after: Vec::new(),
+        };
+        (page, IssuedCookie(self.issued))
+    }
+
+    /// A page that only tells something, with an optional link onward.
+    pub fn message(self, body_key: &str, link: Option<Link>) -> Response {
+        let body = self.t.get(body_key);
+        let (mut page, cookie) = self.form(String::new(), "account-sign-in-submit");
+        page.show_form = false;
+        page.intro = vec![body];
+        page.after.extend(link);
+        cookie.attach(page.into_response())
+    }
+}
+
+/// The form cookie a page's token belongs to, for a first-time visitor.
+pub(crate) struct IssuedCookie(civicpay_web::form_token::IssuedToken);
+
+impl IssuedCookie {
+    pub fn attach(&self, response: Response) -> Response {
+        with_form_cookie(response, &self.0)
+    }
+
+    /// Renders a form page: 422 when it shows errors.
+    pub fn render(&self, page: FormPage) -> Response {
+        let status = if page.errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        self.attach((status, page).into_response())
+    }
+}
+
+/// A form that carries nothing but its form token (buttons).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct TokenForm {
+    #[serde(default)]
+    form_token: Option<String>,
+}
+
+impl TokenForm {
+    pub fn token(&self) -> Option<&str> {
+        self.form_token.as_deref()
+    }
+}
+
+/// Adds an error to a page's summary and returns it for the field.
+pub(crate) fn field_error(
+    page: &mut FormPage,
+    id: &str,
+    message: Option<String>,
+) -> Option<String> {
+    if let Some(m) = &message {
+        page.errors.push(views::ErrorLink {
+            href: format!("#{id}"),
+            message: m.clone(),
+        });
+        page.layout.has_errors = true;
+    }
+    message
+}

@@ -1,0 +1,333 @@
+//! Autopay: on a bill's due date, pay its balance with the resident's
+//! saved card through the same path as any payment (channel `autopay`).
+//!
+//! Exactly once: each bill gets one run row (its primary key), runs are
+//! claimed so two instances never take the same one, and the portal's
+//! payment record is saved on the run before pay is asked, so a runner
+//! that takes over a stale claim asks pay again under the same
+//! idempotency key and pay charges once.
+
+use super::JobReport;
+use crate::AppState;
+use crate::account::mail::ResidentMail;
+use crate::error::PortalError;
+use crate::routes::crediting::outcome_of;
+use crate::routes::resident::{StartPayment, start_bill_payment};
+use civicpay_audit::{Action, ChainId, NewEntry};
+use civicpay_core::payment::Channel;
+use civicpay_core::resident::{AutopayDecision, autopay_decision};
+use civicpay_core::{Bill, Money, Tenant};
+use civicpay_store::autopay::{AutopayEnrolment, AutopayRun, RunStatus};
+use civicpay_store::residents::Resident;
+use civicpay_web::Translator;
+use serde_json::json;
+
+/// A claim older than this with no outcome is taken up again: long enough
+/// for any pay request to have ended (its client gives up after 15 s).
+const STALE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
+pub(super) async fn run(
+    state: &AppState,
+    tenant: &Tenant,
+    today: jiff::civil::Date,
+    runner: &str,
+    report: &mut JobReport,
+) -> Result<(), PortalError> {
+    report.scheduled += state.store.schedule_autopay(&tenant.id, today).await?;
+    let stale_before = jiff::Timestamp::now()
+        .checked_sub(STALE_AFTER)
+        .map_err(|_| PortalError::Internal("clock out of range"))?;
+    let mut seen = std::collections::HashSet::new();
+    while let Some(run) = state
+        .store
+        .claim_autopay_run(&tenant.id, runner, stale_before)
+        .await?
+    {
+        // A run left unsettled in this pass is not retried until it is
+        // stale; this guards against looping on it if the clock jumps.
+        if !seen.insert(run.bill_id.clone()) {
+            break;
+        }
+        settle(state, tenant, &run, report).await?;
+    }
+    Ok(())
+}
+
+fn note(tenant: &Tenant, bill: &Bill, status: RunStatus, details: serde_json::Value) -> NewEntry {
+    NewEntry::new(
+        ChainId::Tenant(tenant.id.clone()),
+        "system:autopay",
+        Action::AutopayCharged,
+        format!("bill:{}", bill.id),
+        json!({ "status": status.code(), "details": details }),
+    )
+}
+
+async fn finish(
+    state: &AppState,
+    tenant: &Tenant,
+    bill: &Bill,
+    status: RunStatus,
+    detail: &str,
+    details: serde_json::Value,
+) -> Result<(), PortalError> {
+    state
+        .store
+        .finish_autopay_run(
+            &tenant.id,
+            &bill.id,
+            status,
+            detail,
+            note(tenant, bill, status, details),
+        )
+        .await?;
+    Ok(())
+}
+
+async fn settle(
+    state: &AppState,
+    tenant: &Tenant,
+    run: &AutopayRun,
+    report: &mut JobReport,
+) -> Result<(), PortalError> {
+    let Some(bill) = state.store.bill(&tenant.id, &run.bill_id).await? else {
+        return Ok(());
+    };
+    let enrolment = state.store.autopay_for_bill(&tenant.id, &bill.id).await?;
+    let resident = state.store.resident(&tenant.id, &run.resident_id).await?;
+    let (Some(enrolment), Some(resident)) = (enrolment, resident) else {
+        report.skipped += 1;
+        return finish(
+            state,
+            tenant,
+            &bill,
+            RunStatus::Skipped,
+            "autopay was turned off",
+            json!({}),
+        )
+        .await;
+    };
+    let decision = if run.bill_payment_id.is_some() {
+        // Taken over from a runner that already asked pay: ask again
+        // under the same key, whatever the bill says now.
+        AutopayDecision::Pay(bill.balance())
+    } else {
+        autopay_decision(&bill, enrolment.cap)
+    };
+    let t = Translator::new(resident.language);
+    match decision {
+        AutopayDecision::NothingToPay => {
+            report.skipped += 1;
+            finish(
+                state,
+                tenant,
+                &bill,
+                RunStatus::Skipped,
+                "nothing to pay",
+                json!({}),
+            )
+            .await
+        }
+        AutopayDecision::OverCap { balance, cap } => {
+            report.skipped += 1;
+            finish(
+                state,
+                tenant,
+                &bill,
+                RunStatus::Skipped,
+                "over the resident's cap",
+                json!({ "balance": balance.minor(), "cap": cap.minor() }),
+            )
+            .await?;
+            let body = t.args(
+                "mail-autopay-over-cap-body",
+                &[
+                    ("reference", bill.reference.as_str()),
+                    ("amount", &balance.format(t.language())),
+                    ("cap", &cap.format(t.language())),
+                ],
+            );
+            tell(
+                state,
+                tenant,
+                &resident,
+                &t,
+                "mail-autopay-failed-subject",
+                body,
+                report,
+            )
+            .await;
+            Ok(())
+        }
+        AutopayDecision::Pay(amount) => {
+            charge(
+                state, tenant, run, &bill, &enrolment, &resident, amount, report,
+            )
+            .await
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn charge(
+    state: &AppState,
+    tenant: &Tenant,
+    run: &AutopayRun,
+    bill: &Bill,
+    enrolment: &AutopayEnrolment,
+    resident: &Resident,
+    amount: Money,
+    report: &mut JobReport,
+) -> Result<(), PortalError> {
+    let Some(link) = &state.config.pay else {
+        report.unsettled += 1;
+        return Ok(());
+    };
+    let local_id = match &run.bill_payment_id {
+        Some(id) => id.clone(),
+        None => {
+            let id = state
+                .store
+                .create_bill_payment(&tenant.id, &bill.id, amount, Some(&resident.id))
+                .await?;
+            state
+                .store
+                .set_autopay_payment(&tenant.id, &bill.id, &id)
+                .await?;
+            id
+        }
+    };
+    let return_path = |local: &str| format!("/{}/payments/{local}/return", tenant.slug);
+    let started = start_bill_payment(
+        state,
+        link,
+        tenant,
+        bill,
+        StartPayment {
+            channel: Channel::Autopay,
+            language: resident.language,
+            return_path: &return_path,
+            started_by: Some("autopay"),
+            resident: Some(&resident.id),
+            saved_card: Some(&enrolment.card_token),
+            local_id: Some(local_id.clone()),
+        },
+    )
+    .await;
+    let started = match started {
+        Ok(started) => started,
+        Err(PortalError::PayUnavailable) => {
+            tracing::warn!(city = %tenant.slug, bill = %bill.id, "autopay: pay did not answer; will retry");
+            report.unsettled += 1;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let outcome = outcome_of(&started.payment);
+    state
+        .store
+        .record_pay_outcome(&tenant.id, &started.local_id, &outcome)
+        .await?;
+    let pay_id = started
+        .payment
+        .get("payment_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let language = resident.language;
+    let t = Translator::new(language);
+    let finished = started
+        .payment
+        .pointer("/state/finished")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let args = |key: &str| {
+        t.args(
+            key,
+            &[
+                ("reference", bill.reference.as_str()),
+                ("amount", &amount.format(language)),
+                ("card", &enrolment.card_label),
+                ("payment", &pay_id),
+            ],
+        )
+    };
+    match (outcome.status.as_str(), finished) {
+        ("success", _) => {
+            report.paid += 1;
+            finish(
+                state,
+                tenant,
+                bill,
+                RunStatus::Paid,
+                &pay_id,
+                json!({ "amount": amount.minor(), "payment": pay_id }),
+            )
+            .await?;
+            let body = args("mail-autopay-paid-body");
+            tell(
+                state,
+                tenant,
+                resident,
+                &t,
+                "mail-autopay-paid-subject",
+                body,
+                report,
+            )
+            .await;
+        }
+        (_, true) => {
+            report.failed += 1;
+            finish(
+                state,
+                tenant,
+                bill,
+                RunStatus::Failed,
+                &outcome.status,
+                json!({ "amount": amount.minor(), "payment": pay_id }),
+            )
+            .await?;
+            let body = args("mail-autopay-failed-body");
+            tell(
+                state,
+                tenant,
+                resident,
+                &t,
+                "mail-autopay-failed-subject",
+                body,
+                report,
+            )
+            .await;
+        }
+        // Still in flight at pay (a slow acquirer): pay settles it, and a
+        // later pass asks again under the same key.
+        _ => report.unsettled += 1,
+    }
+    Ok(())
+}
+
+async fn tell(
+    state: &AppState,
+    tenant: &Tenant,
+    resident: &Resident,
+    t: &Translator,
+    subject_key: &str,
+    body: String,
+    report: &mut JobReport,
+) {
+    let Some(email) = &resident.email else {
+        return;
+    };
+    let sent = ResidentMail::new(t.get(subject_key))
+        .says(body)
+        .says(t.get("mail-open-account"))
+        .link(crate::account::public_link(
+            state,
+            &format!("{}/", crate::account::prefix(tenant)),
+        ))
+        .send(state, tenant, t, email)
+        .await;
+    if sent {
+        report.emails += 1;
+    }
+}
