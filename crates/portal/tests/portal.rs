@@ -7,6 +7,7 @@
     clippy::panic
 )]
 
+mod account;
 mod boundary;
 mod browser;
 mod staff;
@@ -139,6 +140,7 @@ struct Page {
     status: StatusCode,
     headers: axum::http::HeaderMap,
     body: String,
+    bytes: Vec<u8>,
 }
 
 impl Page {
@@ -148,7 +150,8 @@ impl Page {
         Page {
             status: parts.status,
             headers: parts.headers,
-            body: String::from_utf8(bytes.to_vec()).unwrap(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 

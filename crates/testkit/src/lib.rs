@@ -179,3 +179,63 @@ pub async fn text_of(client: &Client, css: &str) -> String {
         .await
         .unwrap()
 }
+
+/// E-mails in a file outbox, read the way a mail client would (MIME parts,
+/// transfer encodings and encoded headers undone) by `mail-parser`, so a
+/// test asserts on what the resident reads.
+pub mod outbox {
+    pub struct Email {
+        pub to: String,
+        pub subject: String,
+        pub text: String,
+        pub html: Option<String>,
+        /// The raw message, for checks on what was actually sent.
+        pub raw: Vec<u8>,
+    }
+
+    /// Every message in `dir`, oldest first.
+    pub fn read(dir: &std::path::Path) -> Vec<Email> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .map(|path| {
+                let raw = std::fs::read(path).unwrap();
+                let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+                Email {
+                    to: message
+                        .to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    subject: message.subject().unwrap_or_default().to_owned(),
+                    text: message
+                        .body_text(0)
+                        .map(|t| t.into_owned())
+                        .unwrap_or_default(),
+                    html: message.body_html(0).map(|h| h.into_owned()),
+                    raw: raw.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The messages to one address, oldest first.
+    pub fn to(dir: &std::path::Path, address: &str) -> Vec<Email> {
+        read(dir).into_iter().filter(|m| m.to == address).collect()
+    }
+
+    /// The first link in a message's text that contains `part`.
+    pub fn link(email: &Email, part: &str) -> String {
+        email
+            .text
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains(part))
+            .unwrap_or_else(|| panic!("no link with {part:?} in {}", email.text))
+            .to_owned()
+    }
+}

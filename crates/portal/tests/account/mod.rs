@@ -1,0 +1,874 @@
+//! Resident accounts over HTTP, on SQLite and PostgreSQL: sign-up with
+//! e-mail verification, messages that do not reveal who is registered,
+//! lock-out and reset, linking with proof, history and receipts, e-mail
+//! change and deletion, and the guard on every signed-in route.
+
+use super::*;
+use civicpay_core::{BillReference, ResidentId, Tenant};
+use civicpay_portal::account::{RESIDENT_COOKIE, ROUTES};
+use civicpay_portal::{Mail, MailConfig};
+use civicpay_store::bill_payments::PayOutcome;
+use civicpay_testkit::outbox;
+use civicpay_testkit::tempdir::Dir;
+use std::collections::BTreeMap;
+
+const PASSWORD: &str = "maple lantern quietly forty herons";
+const HOME: &str = "/springfield/account/";
+
+struct Town {
+    portal: Portal,
+    outbox: Dir,
+}
+
+impl Town {
+    async fn on(db: TestDb) -> Town {
+        let outbox = Dir::new("civicpay-outbox");
+        let config = PortalConfig {
+            mail: Some(Mail {
+                config: MailConfig::Outbox(outbox.path().to_owned()),
+                from: "payments@springfield.example".into(),
+            }),
+            public_url: "http://portal.test".into(),
+            ..PortalConfig::default()
+        };
+        Town {
+            portal: Portal::on(db, config).await,
+            outbox,
+        }
+    }
+
+    fn visitor(&self) -> Visitor<'_> {
+        Visitor {
+            portal: &self.portal,
+            jar: BTreeMap::new(),
+            last: None,
+        }
+    }
+
+    fn mail_to(&self, address: &str) -> Vec<outbox::Email> {
+        outbox::to(self.outbox.path(), address)
+    }
+
+    async fn springfield(&self) -> Tenant {
+        self.portal
+            .store
+            .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// A verified resident, signed in.
+    async fn resident(&self, email: &str) -> Visitor<'_> {
+        let mut v = self.visitor();
+        v.sign_up(email, PASSWORD).await;
+        let link = outbox::link(self.mail_to(email).last().unwrap(), "/verify/");
+        let verified = v.get(&path_of(&link)).await;
+        assert_eq!(verified.status, StatusCode::SEE_OTHER);
+        let signed_in = v.sign_in(email, PASSWORD).await;
+        assert_eq!(
+            signed_in.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            signed_in.body
+        );
+        v
+    }
+
+    async fn finish(self) {
+        self.portal.finish().await;
+    }
+}
+
+fn path_of(url: &str) -> String {
+    url.strip_prefix("http://portal.test").unwrap().to_owned()
+}
+
+/// One browser: a cookie jar and the last page with a form on it.
+struct Visitor<'a> {
+    portal: &'a Portal,
+    jar: BTreeMap<String, String>,
+    last: Option<String>,
+}
+
+impl Visitor<'_> {
+    fn cookies(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, page: &Page) {
+        for cookie in page.headers.get_all(header::SET_COOKIE) {
+            let pair = cookie.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() {
+                self.jar.remove(k);
+            } else {
+                self.jar.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        if page.body.contains("name=\"form_token\"") {
+            self.last = Some(page.form_token());
+        }
+    }
+
+    async fn get(&mut self, uri: &str) -> Page {
+        let mut request = Request::get(uri).body(Body::empty()).unwrap();
+        if !self.jar.is_empty() {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, self.cookies().parse().unwrap());
+        }
+        let page = self.portal.send(request).await;
+        self.keep(&page);
+        page
+    }
+
+    /// Posts a form from `uri`'s own page, as a browser would.
+    async fn submit(&mut self, uri: &str, fields: &[(&str, &str)]) -> Page {
+        let form = self.get(uri).await;
+        assert_eq!(form.status, StatusCode::OK, "{uri}: {}", form.body);
+        self.post(uri, fields).await
+    }
+
+    async fn post(&mut self, uri: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.last.clone().unwrap_or_default();
+        let mut body = form_urlencoded(&[("form_token", token.as_str())]);
+        body.push('&');
+        body.push_str(&form_urlencoded(fields));
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, self.cookies())
+            .body(Body::from(body))
+            .unwrap();
+        let page = self.portal.send(request).await;
+        self.keep(&page);
+        page
+    }
+
+    async fn sign_up(&mut self, email: &str, password: &str) -> Page {
+        self.submit(
+            "/springfield/account/sign-up",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        self.submit(
+            "/springfield/account/sign-in",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    fn signed_in(&self) -> bool {
+        self.jar.contains_key(RESIDENT_COOKIE)
+    }
+}
+
+/// The page without what differs from one request to the next.
+fn without_tokens(body: &str) -> String {
+    body.split("name=\"form_token\" value=\"")
+        .map(|part| part.split_once('"').map_or(part, |(_, rest)| rest))
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    test(TestDb::sqlite().await.unwrap()).await;
+    match TestDb::postgres().await.unwrap() {
+        Some(db) => test(db).await,
+        None => eprintln!("PostgreSQL skipped: set CIVICPAY_TEST_POSTGRES_URL"),
+    }
+}
+
+async fn sign_up_verify_sign_in_and_out(db: TestDb) {
+    let town = Town::on(db).await;
+    let mut ana = town.visitor();
+    let away = ana.get(HOME).await;
+    assert_eq!(
+        away.header("location"),
+        Some("/springfield/account/sign-in")
+    );
+
+    let weak = ana.sign_up("ana@example.org", "password1234").await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        weak.error_summary().contains("stronger password"),
+        "{}",
+        weak.body
+    );
+    let bad_email = ana.sign_up("ana@", PASSWORD).await;
+    assert!(
+        bad_email
+            .error_summary()
+            .contains("e-mail address in the right form")
+    );
+    assert!(town.mail_to("ana@example.org").is_empty());
+
+    let sent = ana.sign_up("Ana@Example.org", PASSWORD).await;
+    assert_eq!(sent.status, StatusCode::OK);
+    assert!(sent.body.contains("Check your e-mail"));
+    let early = ana.sign_in("ana@example.org", PASSWORD).await;
+    assert_eq!(
+        early.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unconfirmed"
+    );
+
+    let mails = town.mail_to("ana@example.org");
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert!(
+        mail.subject.starts_with("Confirm your e-mail address"),
+        "{}",
+        mail.subject
+    );
+    let html = mail.html.as_deref().expect("an HTML part beside the text");
+    assert!(
+        !html.contains("<img") && !html.contains("src="),
+        "no tracking: {html}"
+    );
+    let link = outbox::link(mail, "/verify/");
+    assert!(html.contains(&link), "the same link in both parts");
+    let verified = ana.get(&path_of(&link)).await;
+    assert_eq!(
+        verified.header("location"),
+        Some("/springfield/account/sign-in?done=verified")
+    );
+    let again = ana.get(&path_of(&link)).await;
+    assert!(
+        again.body.contains("This link no longer works"),
+        "single use"
+    );
+
+    let signed = ana.sign_in("ana@example.org", PASSWORD).await;
+    assert_eq!(signed.header("location"), Some(HOME));
+    let cookie = signed
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(RESIDENT_COOKIE))
+        .unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/springfield/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let home = ana.get(HOME).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Signed in as ana@example.org"));
+
+    // The session stays in its city.
+    let elsewhere = ana.get("/lac-vert/account/").await;
+    assert_eq!(elsewhere.status, StatusCode::SEE_OTHER);
+
+    // Signing out needs the form token, like every form.
+    ana.last = Some("forged".into());
+    let forged = ana.post("/springfield/account/sign-out", &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    ana.get(HOME).await;
+    let out = ana.post("/springfield/account/sign-out", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(!ana.signed_in());
+    assert_eq!(ana.get(HOME).await.status, StatusCode::SEE_OTHER);
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn residents_sign_up_verify_and_sign_in() {
+    on_both(sign_up_verify_sign_in_and_out).await;
+}
+
+async fn no_message_reveals_a_registration(db: TestDb) {
+    let town = Town::on(db).await;
+    let _ana = town.resident("ana@example.org").await;
+
+    let mut stranger = town.visitor();
+    let known = stranger.sign_up("ana@example.org", PASSWORD).await;
+    let unknown = stranger.sign_up("new@example.org", PASSWORD).await;
+    assert_eq!(known.status, unknown.status);
+    assert_eq!(without_tokens(&known.body), without_tokens(&unknown.body));
+    let warned = town.mail_to("ana@example.org");
+    assert!(
+        warned
+            .last()
+            .unwrap()
+            .subject
+            .starts_with("Someone tried to create an account"),
+        "the owner is told, with a way back in"
+    );
+    outbox::link(warned.last().unwrap(), "/springfield/account/reset");
+
+    let known = stranger
+        .submit(
+            "/springfield/account/reset",
+            &[("email", "ana@example.org")],
+        )
+        .await;
+    let unknown = stranger
+        .submit(
+            "/springfield/account/reset",
+            &[("email", "nobody@example.org")],
+        )
+        .await;
+    assert_eq!(without_tokens(&known.body), without_tokens(&unknown.body));
+    assert!(town.mail_to("nobody@example.org").is_empty());
+
+    let wrong = stranger
+        .sign_in("ana@example.org", "not the password at all")
+        .await;
+    let nobody = stranger
+        .sign_in("nobody@example.org", "not the password at all")
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong.error_summary(), nobody.error_summary());
+    assert_eq!(
+        without_tokens(&wrong.body).replace("ana@example.org", "<typed>"),
+        without_tokens(&nobody.body).replace("nobody@example.org", "<typed>"),
+        "only the address typed differs"
+    );
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn no_message_says_whether_an_address_is_registered() {
+    on_both(no_message_reveals_a_registration).await;
+}
+
+async fn lock_out_and_reset(db: TestDb) {
+    let town = Town::on(db).await;
+    let mut ana = town.resident("ana@example.org").await;
+    let mut thief = town.visitor();
+    for _ in 0..5 {
+        let failed = thief
+            .sign_in("ana@example.org", "wrong guess number one")
+            .await;
+        assert_eq!(failed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let locked = thief.sign_in("ana@example.org", PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "locked even with the right password"
+    );
+
+    let mut owner = town.visitor();
+    owner
+        .submit(
+            "/springfield/account/reset",
+            &[("email", "ana@example.org")],
+        )
+        .await;
+    let link = outbox::link(town.mail_to("ana@example.org").last().unwrap(), "/reset/");
+    let path = path_of(&link);
+    let weak = owner.submit(&path, &[("password", "short")]).await;
+    assert_eq!(
+        weak.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the link is not spent on a weak password"
+    );
+    let new_password = "copper kettle whistles under seven moons";
+    let done = owner.submit(&path, &[("password", new_password)]).await;
+    assert_eq!(
+        done.header("location"),
+        Some("/springfield/account/sign-in?done=password")
+    );
+    let reused = owner
+        .submit(&path, &[("password", "another fine long passphrase here")])
+        .await;
+    assert!(reused.body.contains("This link no longer works"));
+    assert!(
+        town.mail_to("ana@example.org")
+            .last()
+            .unwrap()
+            .subject
+            .starts_with("Your password was changed")
+    );
+    assert_eq!(
+        ana.get(HOME).await.status,
+        StatusCode::SEE_OTHER,
+        "a reset signs out every session"
+    );
+    assert_eq!(
+        owner.sign_in("ana@example.org", PASSWORD).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        owner.sign_in("ana@example.org", new_password).await.status,
+        StatusCode::SEE_OTHER
+    );
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn lock_out_then_reset_by_e_mail() {
+    on_both(lock_out_and_reset).await;
+}
+
+/// A payment the portal recorded for a bill, as pay would settle it.
+async fn paid(
+    store: &Store,
+    tenant: &Tenant,
+    bill: &civicpay_core::Bill,
+    resident: Option<&ResidentId>,
+    email: &str,
+) -> String {
+    let local = store
+        .create_bill_payment(&tenant.id, &bill.id, bill.balance(), resident)
+        .await
+        .unwrap();
+    store
+        .attach_pay_payment(&tenant.id, &local, &uuid_like())
+        .await
+        .unwrap();
+    store
+        .record_pay_outcome(
+            &tenant.id,
+            &local,
+            &PayOutcome {
+                status: "success".into(),
+                captured: bill.balance().minor(),
+                card_brand: Some("visa".into()),
+                card_last4: Some("4242".into()),
+                email: Some(email.into()),
+            },
+        )
+        .await
+        .unwrap();
+    local
+}
+
+fn uuid_like() -> String {
+    civicpay_core::PaymentId::generate().to_string()
+}
+
+fn pdf_text(pdf: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("pdftotext")
+        .args(["-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("pdftotext (poppler-utils)");
+    child.stdin.take().unwrap().write_all(pdf).unwrap();
+    String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+}
+
+async fn linking_history_and_receipts(db: TestDb) {
+    let town = Town::on(db).await;
+    let water = town.portal.sample("springfield", "water");
+    let mut ana = town.resident("ana@example.org").await;
+    let link = "/springfield/account/link";
+    let wrong = ana
+        .submit(
+            link,
+            &[
+                ("bill_type", "water"),
+                ("reference", &water.reference),
+                ("verification", "99999"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.error_summary().contains("could not find a bill"),
+        "{}",
+        wrong.body
+    );
+    let home = ana.get(HOME).await;
+    assert!(
+        !home.body.contains(&water.reference),
+        "nothing linked on wrong proof"
+    );
+
+    let linked = ana
+        .submit(
+            link,
+            &[
+                ("bill_type", "water"),
+                ("reference", &water.reference.to_lowercase()),
+                ("verification", &water.verification),
+            ],
+        )
+        .await;
+    assert_eq!(
+        linked.header("location"),
+        Some("/springfield/account/?done=link-added")
+    );
+    let home = ana.get("/springfield/account/?done=link-added").await;
+    assert!(home.body.contains("The account is added."));
+    assert!(home.body.contains(&water.reference), "{}", home.body);
+    let tenant = town.springfield().await;
+    let bill_type = town
+        .portal
+        .store
+        .bill_type_by_slug(
+            &tenant.id,
+            &civicpay_core::BillTypeSlug::parse("water").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let bills = town
+        .portal
+        .store
+        .bills_by_reference(
+            &tenant.id,
+            &bill_type.id,
+            &BillReference::parse(&water.reference).unwrap(),
+        )
+        .await
+        .unwrap();
+    for bill in &bills {
+        assert!(
+            home.body
+                .contains(&format!("/springfield/bills/{}/pay", bill.id))
+                || !bill.is_payable()
+        );
+    }
+
+    // A second member of the household links the same account.
+    let mut bo = town.resident("bo@example.org").await;
+    let both = bo
+        .submit(
+            link,
+            &[
+                ("bill_type", "water"),
+                ("reference", &water.reference),
+                ("verification", &water.verification),
+            ],
+        )
+        .await;
+    assert_eq!(both.status, StatusCode::SEE_OTHER);
+
+    // History: Ana's signed-in payment, and a guest payment with her
+    // address; Bo's payment is not hers.
+    let ana_id = town
+        .portal
+        .store
+        .resident_by_email(&tenant.id, "ana@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mine = paid(
+        &town.portal.store,
+        &tenant,
+        &bills[0],
+        Some(&ana_id),
+        "ana@example.org",
+    )
+    .await;
+    let parking = town.portal.sample("springfield", "parking");
+    let parking_type = town
+        .portal
+        .store
+        .bill_type_by_slug(
+            &tenant.id,
+            &civicpay_core::BillTypeSlug::parse("parking").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let ticket = town
+        .portal
+        .store
+        .bills_by_reference(
+            &tenant.id,
+            &parking_type.id,
+            &BillReference::parse(&parking.reference).unwrap(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let as_guest = paid(
+        &town.portal.store,
+        &tenant,
+        &ticket,
+        None,
+        "ANA@example.org",
+    )
+    .await;
+    let bo_id = town
+        .portal
+        .store
+        .resident_by_email(&tenant.id, "bo@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let bos = paid(
+        &town.portal.store,
+        &tenant,
+        &bills[bills.len() - 1],
+        Some(&bo_id),
+        "bo@example.org",
+    )
+    .await;
+
+    let history = ana.get("/springfield/account/payments").await;
+    assert!(
+        history
+            .body
+            .contains(&format!("/springfield/account/payments/{mine}"))
+    );
+    assert!(
+        history
+            .body
+            .contains(&format!("/springfield/account/payments/{as_guest}"))
+    );
+    assert!(
+        !history.body.contains(&bos),
+        "another resident's payment is not listed"
+    );
+    let receipt = ana
+        .get(&format!("/springfield/account/payments/{mine}"))
+        .await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    assert!(receipt.body.contains("Visa •••• 4242"), "{}", receipt.body);
+    assert!(receipt.body.contains("Fee"));
+    assert!(
+        receipt.body.contains("CST") || receipt.body.contains("CDT"),
+        "city time zone"
+    );
+    let pdf = ana
+        .get(&format!("/springfield/account/payments/{mine}/receipt.pdf"))
+        .await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    let text = pdf_text(&pdf.bytes);
+    assert!(text.contains("Springfield"), "letterhead: {text}");
+    assert!(text.contains(&water.reference), "{text}");
+    assert!(text.contains("Visa **** 4242"), "{text}");
+    assert_eq!(
+        ana.get(&format!("/springfield/account/payments/{bos}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "another resident's receipt"
+    );
+
+    // Unlinking takes the account off Ana's page only.
+    let unlinked = ana
+        .post(
+            "/springfield/account/unlink",
+            &[("bill_type", "water"), ("reference", &water.reference)],
+        )
+        .await;
+    assert_eq!(unlinked.status, StatusCode::SEE_OTHER);
+    assert!(!ana.get(HOME).await.body.contains(&water.reference));
+    assert!(bo.get(HOME).await.body.contains(&water.reference));
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn linked_accounts_history_and_receipts() {
+    on_both(linking_history_and_receipts).await;
+}
+
+async fn change_email_then_delete(db: TestDb) {
+    let town = Town::on(db).await;
+    let tenant = town.springfield().await;
+    let mut ana = town.resident("ana@example.org").await;
+    let wrong = ana
+        .submit(
+            "/springfield/account/email",
+            &[
+                ("email", "ana@new.example"),
+                ("password", "not my password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(town.mail_to("ana@new.example").is_empty());
+    let sent = ana
+        .submit(
+            "/springfield/account/email",
+            &[("email", "ana@new.example"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let link = outbox::link(
+        town.mail_to("ana@new.example").last().unwrap(),
+        "/confirm-email/",
+    );
+    let confirmed = ana.get(&path_of(&link)).await;
+    assert_eq!(confirmed.status, StatusCode::OK);
+    let notice = town.mail_to("ana@example.org");
+    let notice = notice.last().unwrap();
+    assert!(
+        notice
+            .subject
+            .starts_with("Your e-mail address was changed")
+    );
+    assert!(notice.text.contains("ana@new.example"));
+    let mut again = town.visitor();
+    assert_eq!(
+        again.sign_in("ana@new.example", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    let id = town
+        .portal
+        .store
+        .resident_by_email(&tenant.id, "ana@new.example")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let water = town.portal.sample("springfield", "water");
+    again
+        .submit(
+            "/springfield/account/link",
+            &[
+                ("bill_type", "water"),
+                ("reference", &water.reference),
+                ("verification", &water.verification),
+            ],
+        )
+        .await;
+    let bill_type = town
+        .portal
+        .store
+        .bill_type_by_slug(
+            &tenant.id,
+            &civicpay_core::BillTypeSlug::parse("water").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let bill = town
+        .portal
+        .store
+        .bills_by_reference(
+            &tenant.id,
+            &bill_type.id,
+            &BillReference::parse(&water.reference).unwrap(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let payment = paid(
+        &town.portal.store,
+        &tenant,
+        &bill,
+        Some(&id),
+        "ana@new.example",
+    )
+    .await;
+
+    let refused = again
+        .submit("/springfield/account/delete", &[("password", "wrong")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let deleted = again
+        .submit("/springfield/account/delete", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(
+        deleted.header("location"),
+        Some("/springfield/account/goodbye")
+    );
+    assert!(!again.signed_in());
+    assert_eq!(
+        ana.get(HOME).await.status,
+        StatusCode::SEE_OTHER,
+        "every session ended"
+    );
+    let gone = town
+        .portal
+        .store
+        .resident(&tenant.id, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gone.email, None);
+    assert_eq!(gone.password_hash, None);
+    assert!(
+        town.portal
+            .store
+            .account_links(&tenant.id, &id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let kept = town
+        .portal
+        .store
+        .bill_payment(&tenant.id, &payment)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        kept.applied_at.is_some(),
+        "the payment stays in the city's books"
+    );
+    assert!(
+        town.portal
+            .store
+            .resident_payments(&tenant.id, &id, Some("ana@new.example"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no longer linked to the person"
+    );
+    assert_eq!(
+        again.sign_in("ana@new.example", PASSWORD).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let filter = civicpay_store::audit_log::AuditFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    let entries = town
+        .portal
+        .store
+        .audit_entries(&civicpay_audit::ChainId::Tenant(tenant.id.clone()), &filter)
+        .await
+        .unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == civicpay_audit::Action::ResidentDeleted.code())
+    );
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn change_of_e_mail_tells_the_old_address_and_deletion_erases() {
+    on_both(change_email_then_delete).await;
+}
+
+#[tokio::test]
+async fn every_account_route_needs_a_session() {
+    let town = Town::on(TestDb::sqlite().await.unwrap()).await;
+    let mut v = town.visitor();
+    v.get("/springfield/account/sign-in").await;
+    for route in ROUTES {
+        let uri = format!(
+            "/springfield/account{}",
+            route
+                .replace("{payment}", "0193d4d2-7f2a-7c3e-9f00-000000000001")
+                .replace("{token}", "tok")
+                .replace("{bill_type}", "water")
+                .replace("{reference}", "1000-61166")
+        );
+        for page in [v.get(&uri).await, v.post(&uri, &[]).await] {
+            assert!(
+                page.status == StatusCode::SEE_OTHER
+                    && page.header("location") == Some("/springfield/account/sign-in")
+                    || page.status == StatusCode::METHOD_NOT_ALLOWED,
+                "{uri}: {} {}",
+                page.status,
+                page.body
+            );
+        }
+    }
+    town.finish().await;
+}
