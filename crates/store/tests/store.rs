@@ -15,6 +15,7 @@ use std::time::Duration;
 
 mod audit;
 mod pay;
+mod residents;
 mod staff;
 
 async fn springfield(store: &Store) -> Tenant {

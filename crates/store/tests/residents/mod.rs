@@ -1,0 +1,311 @@
+//! Resident accounts and autopay as stored: single-use tokens, sessions,
+//! one autopay per account, and runs that two racing runners never share.
+
+use civicpay_audit::{Action, ChainId, NewEntry};
+use civicpay_core::{BillReference, BillTypeSlug, Currency, Language, Money, Tenant, TenantSlug};
+use civicpay_store::autopay::{NewEnrolment, RunStatus};
+use civicpay_store::residents::TokenPurpose;
+use civicpay_store::{Store, StoreError, demo, store_test};
+use jiff::{SignedDuration, Timestamp};
+use std::collections::HashSet;
+use std::time::Duration;
+
+async fn springfield(store: &Store) -> Tenant {
+    demo::seed(store, 2).await.unwrap();
+    store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn later(minutes: i64) -> Timestamp {
+    Timestamp::now()
+        .checked_add(SignedDuration::from_mins(minutes))
+        .unwrap()
+}
+
+fn note(tenant: &Tenant) -> NewEntry {
+    NewEntry::new(
+        ChainId::Tenant(tenant.id.clone()),
+        "test",
+        Action::AutopayEnrolled,
+        "account",
+        serde_json::json!({}),
+    )
+}
+
+store_test!(
+    tokens_are_single_use_and_sessions_end_with_a_new_password,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let id = store
+            .create_resident(
+                &tenant.id,
+                "ana@example.org",
+                "hash",
+                Language::Fr,
+                "verify-1",
+                later(60),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .create_resident(
+                    &tenant.id,
+                    "ana@example.org",
+                    "hash",
+                    Language::En,
+                    "verify-2",
+                    later(60)
+                )
+                .await,
+            Err(StoreError::AlreadyExists(_))
+        ));
+        assert!(
+            store
+                .take_resident_token(&tenant.id, TokenPurpose::ResetPassword, "verify-1")
+                .await
+                .unwrap()
+                .is_none(),
+            "a token works only for its purpose"
+        );
+        let (taken, _) = store
+            .take_resident_token(&tenant.id, TokenPurpose::VerifyEmail, "verify-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken, id);
+        assert!(
+            store
+                .take_resident_token(&tenant.id, TokenPurpose::VerifyEmail, "verify-1")
+                .await
+                .unwrap()
+                .is_none(),
+            "and only once"
+        );
+        store
+            .issue_resident_token(
+                &tenant.id,
+                &id,
+                TokenPurpose::ResetPassword,
+                None,
+                "old",
+                later(-1),
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .take_resident_token(&tenant.id, TokenPurpose::ResetPassword, "old")
+                .await
+                .unwrap()
+                .is_none(),
+            "an expired token is refused"
+        );
+        store.verify_resident(&tenant.id, &id).await.unwrap();
+        store
+            .create_resident_session(&tenant.id, &id, "session-1", later(60))
+            .await
+            .unwrap();
+        let idle = Duration::from_secs(600);
+        let signed = store
+            .resident_session(&tenant.id, "session-1", idle)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(signed.language, Language::Fr);
+        let other = store
+            .tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .resident_session(&other.id, "session-1", idle)
+                .await
+                .unwrap()
+                .is_none(),
+            "a session belongs to its city"
+        );
+        store
+            .set_resident_password(&tenant.id, &id, "new-hash")
+            .await
+            .unwrap();
+        assert!(
+            store
+                .resident_session(&tenant.id, "session-1", idle)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+);
+
+store_test!(
+    autopay_takes_each_due_bill_once_and_racing_runners_never_share_one,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let ana = store
+            .create_resident(
+                &tenant.id,
+                "ana@example.org",
+                "h",
+                Language::En,
+                "t-ana",
+                later(60),
+            )
+            .await
+            .unwrap();
+        let bo = store
+            .create_resident(
+                &tenant.id,
+                "bo@example.org",
+                "h",
+                Language::En,
+                "t-bo",
+                later(60),
+            )
+            .await
+            .unwrap();
+        let water = store
+            .bill_type_by_slug(&tenant.id, &BillTypeSlug::parse("water").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let reference = BillReference::parse("9000-00001").unwrap();
+        let today = Timestamp::now()
+            .to_zoned(tenant.time_zone.time_zone())
+            .date();
+        // Twelve bills on one account, due from eleven days ago to today,
+        // and one due tomorrow.
+        let mut csv = String::from(
+            "external_id,bill_type,reference,verification,payer_name,postal_address,email,amount,due_date\n",
+        );
+        for i in 0..=12i64 {
+            let due = today
+                .checked_add(SignedDuration::from_hours(24 * (i - 11)))
+                .unwrap();
+            csv.push_str(&format!(
+                "AP-{i},water,9000-00001,62704,Ana Diaz,1 Elm St,,{}.00,{due}\n",
+                10 + i
+            ));
+        }
+        let report = store
+            .import_bills(
+                &tenant,
+                std::io::Cursor::new(csv.into_bytes()),
+                civicpay_store::bill_import::ImportOptions::new(
+                    civicpay_store::bill_import::ImportFormat::Csv,
+                ),
+            )
+            .await
+            .unwrap();
+        assert!(report.written, "{:?}", report.errors);
+        let start = today
+            .checked_sub(SignedDuration::from_hours(24 * 30))
+            .unwrap();
+        let enrolment = |resident| NewEnrolment {
+            resident_id: resident,
+            bill_type_id: &water.id,
+            reference: &reference,
+            card_token: "card-token",
+            card_label: "Visa •••• 4242",
+            cap: Money::from_minor(50_00, Currency::Usd),
+            start_date: start,
+        };
+        store
+            .enrol_autopay(&tenant.id, enrolment(&ana), note(&tenant))
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store
+                    .enrol_autopay(&tenant.id, enrolment(&bo), note(&tenant))
+                    .await,
+                Err(StoreError::AlreadyExists(_))
+            ),
+            "one instruction per account, whoever in the household set it"
+        );
+        store
+            .enrol_autopay(&tenant.id, enrolment(&ana), note(&tenant))
+            .await
+            .expect("its owner may change it");
+
+        assert_eq!(store.schedule_autopay(&tenant.id, today).await.unwrap(), 12);
+        assert_eq!(
+            store.schedule_autopay(&tenant.id, today).await.unwrap(),
+            0,
+            "a bill is taken on once"
+        );
+
+        let stale_before = Timestamp::now()
+            .checked_sub(SignedDuration::from_mins(10))
+            .unwrap();
+        let race = |runner: &'static str| {
+            let store = store.clone();
+            let tenant = tenant.id.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(run) = store
+                    .claim_autopay_run(&tenant, runner, stale_before)
+                    .await
+                    .unwrap()
+                {
+                    mine.push(run.bill_id);
+                    tokio::task::yield_now().await;
+                }
+                mine
+            })
+        };
+        let (a, b) = tokio::join!(race("runner-a"), race("runner-b"));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let all: HashSet<_> = a.iter().chain(b.iter()).cloned().collect();
+        assert_eq!(
+            a.len() + b.len(),
+            12,
+            "every run claimed once: {} + {}",
+            a.len(),
+            b.len()
+        );
+        assert_eq!(all.len(), 12, "no run claimed by both runners");
+
+        // A claim that goes stale is taken over, with its payment record.
+        let first = a.first().or(b.first()).unwrap().clone();
+        store
+            .set_autopay_payment(&tenant.id, &first, "local-1")
+            .await
+            .unwrap();
+        let later_cutoff = Timestamp::now()
+            .checked_add(SignedDuration::from_mins(1))
+            .unwrap();
+        let taken_over = store
+            .claim_autopay_run(&tenant.id, "runner-c", later_cutoff)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken_over.status, RunStatus::Claimed);
+        for bill in &all {
+            store
+                .finish_autopay_run(&tenant.id, bill, RunStatus::Paid, "ok", note(&tenant))
+                .await
+                .unwrap();
+        }
+        assert!(
+            store
+                .claim_autopay_run(&tenant.id, "runner-c", later_cutoff)
+                .await
+                .unwrap()
+                .is_none(),
+            "finished runs are never claimed again"
+        );
+        let (run, _) = store
+            .autopay_run(&tenant.id, &first)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(run.status, RunStatus::Paid);
+        assert_eq!(run.bill_payment_id.as_deref(), Some("local-1"));
+    }
+);
