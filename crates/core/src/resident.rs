@@ -63,15 +63,14 @@ pub fn notices_for(
     today: Date,
     reminder_days: u32,
     paperless: bool,
-    linked_on: Date,
+    linked_at: jiff::Timestamp,
 ) -> Vec<BillNotice> {
     let open = matches!(bill.status, BillStatus::Open | BillStatus::PartiallyPaid);
     if !open {
         return Vec::new();
     }
     let mut notices = Vec::new();
-    let created = bill.created_at.to_zoned(jiff::tz::TimeZone::UTC).date();
-    if paperless && created >= linked_on {
+    if paperless && bill.created_at >= linked_at {
         notices.push(BillNotice::NewBill);
     }
     let days_left = (bill.due_date - today).get_days();
@@ -143,7 +142,7 @@ mod tests {
     #[test]
     fn reminders_come_in_the_window_before_the_due_date_only() {
         let bill = bill_due("2026-12-10", 5_000, 0);
-        let linked = date("2026-01-01");
+        let linked = jiff::Timestamp::UNIX_EPOCH;
         let on = |today: &str| notices_for(&bill, date(today), 3, false, linked);
         assert_eq!(on("2026-12-06"), vec![]);
         assert_eq!(on("2026-12-07"), vec![BillNotice::DueReminder]);
@@ -159,14 +158,14 @@ mod tests {
     #[test]
     fn paperless_residents_hear_of_bills_that_arrive_after_linking() {
         let bill = bill_due("2026-12-30", 5_000, 0);
-        let created = bill.created_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let created = bill.created_at;
         let today = date("2026-12-01");
         assert_eq!(
             notices_for(&bill, today, 3, true, created),
             vec![BillNotice::NewBill]
         );
         assert_eq!(notices_for(&bill, today, 3, false, created), vec![]);
-        let later = created.tomorrow().unwrap_or(created);
+        let later = created + jiff::SignedDuration::from_secs(1);
         assert_eq!(notices_for(&bill, today, 3, true, later), vec![]);
     }
 

@@ -20,7 +20,6 @@ pub(super) async fn run(
     today: jiff::civil::Date,
     report: &mut JobReport,
 ) -> Result<(), PortalError> {
-    let zone = tenant.time_zone.time_zone();
     for resident in state.store.active_residents(&tenant.id).await? {
         let Some(email) = resident.email.clone() else {
             continue;
@@ -30,7 +29,6 @@ pub(super) async fn run(
             .autopay_for_links(&tenant.id, &resident.id)
             .await?;
         for link in state.store.account_links(&tenant.id, &resident.id).await? {
-            let linked_on = link.linked_at.to_zoned(zone.clone()).date();
             let autopay = autopays.iter().find(|a| {
                 a.bill_type_id == link.bill_type_id && a.reference_key == link.reference.canonical()
             });
@@ -44,7 +42,7 @@ pub(super) async fn run(
                     today,
                     resident.reminder_days,
                     resident.paperless,
-                    linked_on,
+                    link.linked_at,
                 ) {
                     if state
                         .store

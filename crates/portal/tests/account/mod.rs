@@ -23,14 +23,7 @@ struct Town {
 impl Town {
     async fn on(db: TestDb) -> Town {
         let outbox = Dir::new("civicpay-outbox");
-        let config = PortalConfig {
-            mail: Some(Mail {
-                config: MailConfig::Outbox(outbox.path().to_owned()),
-                from: "payments@springfield.example".into(),
-            }),
-            public_url: "http://portal.test".into(),
-            ..PortalConfig::default()
-        };
+        let config = outbox_config(&outbox);
         Town {
             portal: Portal::on(db, config).await,
             outbox,
@@ -871,4 +864,144 @@ async fn every_account_route_needs_a_session() {
         }
     }
     town.finish().await;
+}
+
+async fn french_reminders(db: TestDb) {
+    let town = Town::on(db).await;
+    let tenant = town.springfield().await;
+    let mut marie = town.visitor();
+    marie.get("/springfield/account/sign-up?lang=fr").await;
+    let sent = marie.sign_up("marie@example.org", PASSWORD).await;
+    assert!(
+        sent.body.contains("Consultez vos courriels"),
+        "{}",
+        sent.body
+    );
+    let welcome = town.mail_to("marie@example.org");
+    assert!(
+        welcome[0]
+            .subject
+            .starts_with("Confirmez votre adresse courriel")
+    );
+    marie
+        .get(&path_of(&outbox::link(&welcome[0], "/verify/")))
+        .await;
+    marie.sign_in("marie@example.org", PASSWORD).await;
+    marie
+        .submit(
+            "/springfield/account/settings",
+            &[
+                ("language", "fr"),
+                ("paperless", "yes"),
+                ("reminder_days", "3"),
+            ],
+        )
+        .await;
+    let today = jiff::Timestamp::now()
+        .to_zoned(tenant.time_zone.time_zone())
+        .date();
+    let due = |days: i64| {
+        today
+            .checked_add(jiff::SignedDuration::from_hours(24 * days))
+            .unwrap()
+    };
+    let csv = format!(
+        "external_id,bill_type,reference,verification,payer_name,postal_address,email,amount,due_date\n\
+         FR-1,water,7000-00001,62704,Marie Côté,1 Elm St,,61.50,{}\n",
+        due(2)
+    );
+    let import = |csv: String| {
+        let store = town.portal.store.clone();
+        let tenant = tenant.clone();
+        async move {
+            let report = store
+                .import_bills(
+                    &tenant,
+                    std::io::Cursor::new(csv.into_bytes()),
+                    civicpay_store::bill_import::ImportOptions::new(
+                        civicpay_store::bill_import::ImportFormat::Csv,
+                    ),
+                )
+                .await
+                .unwrap();
+            assert!(report.written, "{:?}", report.errors);
+        }
+    };
+    import(csv).await;
+    marie
+        .submit(
+            "/springfield/account/link",
+            &[
+                ("bill_type", "water"),
+                ("reference", "7000-00001"),
+                ("verification", "62704"),
+            ],
+        )
+        .await;
+    // A bill that arrives after linking: a paperless resident hears of it.
+    import(format!(
+        "external_id,bill_type,reference,verification,payer_name,postal_address,email,amount,due_date\n\
+         FR-2,water,7000-00001,62704,Marie Côté,1 Elm St,,48.00,{}\n",
+        due(30)
+    ))
+    .await;
+
+    let state = AppState::new(
+        town.portal.store.clone(),
+        outbox_config(&town.outbox),
+        [42; 32],
+    );
+    let before = town.mail_to("marie@example.org").len();
+    let report = civicpay_portal::jobs::run_once(&state, "test")
+        .await
+        .unwrap();
+    let mails = town.mail_to("marie@example.org");
+    let new: Vec<_> = mails[before..].iter().collect();
+    assert_eq!(report.emails, 2, "{report:?}");
+    let reminder = new
+        .iter()
+        .find(|m| m.subject.starts_with("Une facture arrive à échéance"))
+        .expect("a reminder in French");
+    assert!(reminder.text.contains("Bonjour,"));
+    assert!(
+        reminder.text.contains("61,50"),
+        "French amounts: {}",
+        reminder.text
+    );
+    assert!(
+        reminder
+            .text
+            .contains("http://portal.test/springfield/account/")
+    );
+    let new_bill = new
+        .iter()
+        .find(|m| m.subject.starts_with("Votre nouvelle facture est prête"))
+        .expect("a new-bill notice in French");
+    assert!(new_bill.text.contains("48,00"), "{}", new_bill.text);
+    assert!(
+        !new.iter()
+            .any(|m| m.text.contains("61,50") && m.subject.starts_with("Votre nouvelle")),
+        "a bill from before the link is not announced as new"
+    );
+    let again = civicpay_portal::jobs::run_once(&state, "test")
+        .await
+        .unwrap();
+    assert_eq!(again.emails, 0, "each e-mail is sent once");
+    town.finish().await;
+}
+
+fn outbox_config(outbox: &Dir) -> PortalConfig {
+    PortalConfig {
+        mail: Some(Mail {
+            config: MailConfig::Outbox(outbox.path().to_owned()),
+            from: "payments@springfield.example".into(),
+        }),
+        public_url: "http://portal.test".into(),
+        ..PortalConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn reminders_and_new_bills_reach_a_french_resident_in_french() {
+    on_both(french_reminders).await;
 }
