@@ -1568,3 +1568,342 @@ async fn serve_watches_its_own_card_page_when_configured() {
     assert!(seen.contains("card page matches its manifest"), "{seen}");
     assert!(!seen.contains("TAMPER ALARM"), "{seen}");
 }
+
+const RESIDENT_PASSWORD: &str = "copper kettle whistles under seven moons";
+
+/// Runs `civicpay` with the demo's data folder (and database, if `env`
+/// names PostgreSQL); returns its stdout.
+fn civicpay_in(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args(args)
+        .env("CIVICPAY_DATA_DIR", dir)
+        .env_remove("DATABASE_URL")
+        .envs(env.iter().copied())
+        .env("CIVICPAY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finished(child: std::process::Child) -> String {
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Posts the form on `url`'s page with its form token.
+async fn submit(
+    client: &reqwest::Client,
+    jar: &mut Jar,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = get(client, jar, url).await.text().await.unwrap();
+    let token = between(&page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let mut form = vec![("form_token", token.as_str())];
+    form.extend_from_slice(fields);
+    post(client, jar, url, &form).await
+}
+
+/// A French-speaking resident signs up, confirms her address from the
+/// e-mail, links her water account, pays a bill and saves the card, then
+/// turns on autopay; `runners` instances of `civicpay jobs run` race on the
+/// due date, and the bill is paid exactly once, with a receipt e-mail in
+/// French. Every file written is then scanned for the card number.
+async fn resident_autopay(name: &str, env: &[(&str, &str)], runners: usize) {
+    use civicpay_testkit::outbox;
+    let (running, portal, pay) =
+        start_demo_logging(name, Some(("debug", "civicpay.log")), env).await;
+    let dir = running.dir.clone();
+    let inbox = dir.join("outbox");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut jar = Jar::default();
+    let account = format!("{portal}/springfield/account");
+    get(&client, &mut jar, &format!("{account}/sign-up?lang=fr")).await;
+    let signed_up = submit(
+        &client,
+        &mut jar,
+        &format!("{account}/sign-up"),
+        &[
+            ("email", "marie@example.org"),
+            ("password", RESIDENT_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(signed_up.status(), 200);
+    let welcome = outbox::to(&inbox, "marie@example.org");
+    assert!(
+        welcome[0]
+            .subject
+            .starts_with("Confirmez votre adresse courriel")
+    );
+    let verify = outbox::link(&welcome[0], "/verify/");
+    assert_eq!(get(&client, &mut jar, &verify).await.status(), 303);
+    let signed_in = submit(
+        &client,
+        &mut jar,
+        &format!("{account}/sign-in"),
+        &[
+            ("email", "marie@example.org"),
+            ("password", RESIDENT_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(signed_in.status(), 303);
+
+    // Two bills on a new water account: one to pay by hand, one due today
+    // in Springfield (America/Chicago).
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("America/Chicago").unwrap())
+        .date();
+    let later = today
+        .checked_add(jiff::SignedDuration::from_hours(24 * 20))
+        .unwrap();
+    let bills = dir.join("bills.csv");
+    std::fs::write(
+        &bills,
+        format!(
+            "external_id,bill_type,reference,verification,payer_name,postal_address,email,amount,due_date\n\
+             AUTO-1,water,7000-00001,62704,Marie Côté,1 Elm St,,18.00,{later}\n\
+             AUTO-2,water,7000-00001,62704,Marie Côté,1 Elm St,,42.00,{today}\n"
+        ),
+    )
+    .unwrap();
+    finished(civicpay_in(
+        &dir,
+        env,
+        &[
+            "bills",
+            "import",
+            "--tenant",
+            "springfield",
+            bills.to_str().unwrap(),
+        ],
+    ));
+    let linked = submit(
+        &client,
+        &mut jar,
+        &format!("{account}/link"),
+        &[
+            ("bill_type", "water"),
+            ("reference", "7000-00001"),
+            ("verification", "62704"),
+        ],
+    )
+    .await;
+    assert_eq!(linked.status(), 303);
+
+    // Pay the later bill by hand, saving the card.
+    let home = get(&client, &mut jar, &format!("{account}/"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let pay_action = between(
+        &home,
+        "<form method=\"post\" action=\"/springfield/bills/",
+        "\"",
+    )
+    .to_owned();
+    let token = between(&home, "name=\"form_token\" value=\"", "\"").to_owned();
+    let to_pay = post(
+        &client,
+        &mut jar,
+        &format!("{portal}/springfield/bills/{pay_action}"),
+        &[("form_token", &token)],
+    )
+    .await;
+    let next_url = to_pay.headers()["location"].to_str().unwrap().to_owned();
+    let mut card_jar = Jar::default();
+    let started = get(&client, &mut card_jar, &next_url).await;
+    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
+    let card_page = get(&client, &mut card_jar, &card_url)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        card_page.contains("name=\"save_card\""),
+        "a signed-in resident is offered to save the card"
+    );
+    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let paid = post(
+        &client,
+        &mut card_jar,
+        &card_url,
+        &[
+            ("form_token", &card_token),
+            ("cardholder_name", "Marie Cote"),
+            ("card_number", "4242 4242 4242 4242"),
+            ("expiry", "12/30"),
+            ("security_code", "731"),
+            ("postal_code", "62704"),
+            ("email", ""),
+            ("save_card", "yes"),
+        ],
+    )
+    .await;
+    assert_eq!(paid.status(), 303);
+    let back = paid.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(get(&client, &mut jar, &back).await.status(), 200);
+    let cards = get(&client, &mut jar, &format!("{account}/cards"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(cards.contains("Visa •••• 4242"), "{cards}");
+
+    // Autopay, with the password again.
+    let home = get(&client, &mut jar, &format!("{account}/"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let autopay = format!(
+        "{portal}/springfield/account/autopay/{}",
+        between(&home, "href=\"/springfield/account/autopay/", "\"")
+    );
+    let form = get(&client, &mut jar, &autopay).await.text().await.unwrap();
+    let card = between(&form, "<option value=\"", "\"").to_owned();
+    let wrong = submit(
+        &client,
+        &mut jar,
+        &autopay,
+        &[
+            ("card", &card),
+            ("cap", "100,00"),
+            ("password", "not my password at all"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.status(), 422, "enrolment needs the password");
+    let on = submit(
+        &client,
+        &mut jar,
+        &autopay,
+        &[
+            ("card", &card),
+            ("cap", "100,00"),
+            ("password", RESIDENT_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(on.status(), 303);
+    let notice = outbox::to(&inbox, "marie@example.org");
+    assert!(
+        notice.iter().any(|m| m
+            .subject
+            .starts_with("Votre paiement automatique a été modifié")),
+        "an enrolment notice"
+    );
+
+    // The due date: runners race; the bill is paid once.
+    let runs: Vec<_> = (0..runners)
+        .map(|_| civicpay_in(&dir, env, &["jobs", "run", "--pay-url", &pay]))
+        .collect();
+    let reports: Vec<serde_json::Value> = runs
+        .into_iter()
+        .map(|r| serde_json::from_str(finished(r).trim()).unwrap())
+        .collect();
+    let paid_by_runners: u64 = reports.iter().map(|r| r["paid"].as_u64().unwrap()).sum();
+    assert!(paid_by_runners <= 1, "{reports:?}");
+    let again = serde_json::from_str::<serde_json::Value>(
+        finished(civicpay_in(&dir, env, &["jobs", "run", "--pay-url", &pay])).trim(),
+    )
+    .unwrap();
+    assert_eq!(again["paid"], 0, "nothing is paid twice: {again}");
+    let key = pay_api_key(&dir, env);
+    let listed: serde_json::Value = client
+        .get(format!("{pay}/v1/payments?reference=7000-00001"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payments = listed["results"].as_array().expect("a list of payments");
+    let autopaid: Vec<_> = payments
+        .iter()
+        .filter(|p| p["channel"] == "autopay")
+        .collect();
+    assert_eq!(autopaid.len(), 1, "one autopay payment: {listed}");
+    assert_eq!(autopaid[0]["state"]["status"], "success", "{listed}");
+    assert_eq!(autopaid[0]["amount"], 4200);
+    let history = get(&client, &mut jar, &format!("{account}/payments"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        history.matches("/springfield/account/payments/").count(),
+        2,
+        "{history}"
+    );
+    let receipts = outbox::to(&inbox, "marie@example.org");
+    assert!(
+        receipts.iter().any(|m| m
+            .subject
+            .starts_with("Votre paiement automatique a été effectué")
+            && m.text.contains("42,00")),
+        "an autopay receipt in French"
+    );
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut running = running;
+    running.stop();
+    for needle in [
+        "4242424242424242".as_bytes(),
+        b"4242 4242 4242 4242",
+        b"security_code=731",
+    ] {
+        assert_eq!(
+            occurrences(&dir, needle),
+            Vec::<String>::new(),
+            "{} was written",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    std::fs::write(dir.join("planted"), b"x 4242424242424242 x").unwrap();
+    assert_eq!(
+        occurrences(&dir, b"4242424242424242").len(),
+        1,
+        "the scan finds a planted copy"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_saves_a_card_and_autopay_pays_once() {
+    resident_autopay("autopay-sqlite", &[], 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_racing_job_runners_pay_once_on_postgres() {
+    use civicpay_store::testing::{Schema, TestDb};
+    let (Some(portal_db), Some(pay_db)) = (
+        TestDb::postgres_with(Schema::Portal).await.unwrap(),
+        TestDb::postgres_with(Schema::Pay).await.unwrap(),
+    ) else {
+        eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run on PostgreSQL");
+        return;
+    };
+    resident_autopay(
+        "autopay-postgres",
+        &[
+            ("DATABASE_URL", portal_db.url()),
+            ("CIVICPAY_PAY_DATABASE_URL", pay_db.url()),
+        ],
+        2,
+    )
+    .await;
+    portal_db.finish().await;
+    pay_db.finish().await;
+}
