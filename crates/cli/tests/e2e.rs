@@ -1907,3 +1907,144 @@ async fn two_racing_job_runners_pay_once_on_postgres() {
     portal_db.finish().await;
     pay_db.finish().await;
 }
+
+/// Every account page, signed out and in, with and without errors, in a
+/// real browser with axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_in_a_real_browser_are_accessible() {
+    use civicpay_testkit::{
+        Locator, assert_accessible, click_and_wait, enabled, outbox, start_browser, text_of,
+    };
+    if !enabled() {
+        eprintln!("browser tests skipped: set CIVICPAY_BROWSER_TESTS=1");
+        return;
+    }
+    let (running, portal, _pay) = start_demo("browser-account").await;
+    let (_driver, client, _profile) = start_browser().await;
+    let account = format!("{portal}/springfield/account");
+    let fill = |fields: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        async move {
+            for (id, value) in fields {
+                let field = client.find(Locator::Id(id)).await.unwrap();
+                field.clear().await.unwrap();
+                field.send_keys(&value).await.unwrap();
+            }
+        }
+    };
+    client.goto(&format!("{account}/sign-up")).await.unwrap();
+    assert_accessible(&client, "sign-up").await;
+    click_and_wait(
+        &client,
+        Locator::Css("form[novalidate] button[type=submit]"),
+    )
+    .await;
+    assert!(
+        text_of(&client, ".error-summary")
+            .await
+            .contains("e-mail address")
+    );
+    assert_accessible(&client, "sign-up with errors").await;
+    fill(vec![
+        ("email", "ana@example.org".into()),
+        ("password", RESIDENT_PASSWORD.into()),
+    ])
+    .await;
+    click_and_wait(
+        &client,
+        Locator::Css("form[novalidate] button[type=submit]"),
+    )
+    .await;
+    assert_eq!(text_of(&client, "h1").await, "Check your e-mail");
+    assert_accessible(&client, "check your e-mail").await;
+    let mail = outbox::to(&running.dir.join("outbox"), "ana@example.org");
+    client
+        .goto(&outbox::link(&mail[0], "/verify/"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&client, "h1").await, "Sign in");
+    assert_accessible(&client, "sign-in after confirming").await;
+    fill(vec![
+        ("email", "ana@example.org".into()),
+        ("password", RESIDENT_PASSWORD.into()),
+    ])
+    .await;
+    click_and_wait(
+        &client,
+        Locator::Css("form[novalidate] button[type=submit]"),
+    )
+    .await;
+    assert_eq!(text_of(&client, "h1").await, "Your account");
+    assert_accessible(&client, "account home, nothing linked").await;
+
+    client.goto(&format!("{account}/link")).await.unwrap();
+    assert_accessible(&client, "link an account").await;
+    client
+        .find(Locator::Id("bill_type"))
+        .await
+        .unwrap()
+        .select_by_value("water")
+        .await
+        .unwrap();
+    fill(vec![
+        ("reference", "1000-61166".into()),
+        ("verification", "00000".into()),
+    ])
+    .await;
+    click_and_wait(
+        &client,
+        Locator::Css("form[novalidate] button[type=submit]"),
+    )
+    .await;
+    assert_accessible(&client, "link with the wrong proof").await;
+    client
+        .find(Locator::Id("bill_type"))
+        .await
+        .unwrap()
+        .select_by_value("water")
+        .await
+        .unwrap();
+    fill(vec![("verification", "62703".into())]).await;
+    click_and_wait(
+        &client,
+        Locator::Css("form[novalidate] button[type=submit]"),
+    )
+    .await;
+    assert!(text_of(&client, "main").await.contains("1000-61166"));
+    assert_accessible(&client, "account home with a linked account and its bills").await;
+    for (path, what) in [
+        ("/payments", "payments"),
+        ("/cards", "saved cards"),
+        ("/settings", "settings"),
+        ("/email", "change of e-mail"),
+        ("/password", "change of password"),
+        ("/sign-out-everywhere", "sign out everywhere"),
+        ("/delete", "delete the account"),
+        ("/autopay/water/100061166", "autopay without a saved card"),
+    ] {
+        client.goto(&format!("{account}{path}")).await.unwrap();
+        assert_eq!(
+            client
+                .find_all(Locator::Css(".staff-nav"))
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{what}: a signed-in page"
+        );
+        assert_accessible(&client, what).await;
+    }
+    client.goto(&format!("{account}/password")).await.unwrap();
+    fill(vec![
+        ("current", "wrong".into()),
+        ("password", "short".into()),
+    ])
+    .await;
+    click_and_wait(
+        &client,
+        Locator::Css("form[novalidate] button[type=submit]"),
+    )
+    .await;
+    assert_accessible(&client, "change of password with errors").await;
+    client.close().await.unwrap();
+}
