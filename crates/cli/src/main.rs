@@ -350,6 +350,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("and open the link it prints.");
             println!();
+            println!(
+                "Resident accounts: {base}/springfield/account/sign-up — the confirmation e-mail lands in {}",
+                config.data_dir.join("outbox").display()
+            );
+            println!();
             if !no_serve {
                 serve(&config, store).await?;
             }

@@ -311,3 +311,4 @@ bill-pay-column = Pay
 account-link-reference = Account, citation or permit number
 account-link-verification = Second detail
 account-link-verification-hint = The detail named in brackets after the kind of bill: a ZIP or postal code, a licence plate or a last name.
+city-account-intro = See all your bills and payments in one place, save a card, and pay your utility bill automatically.

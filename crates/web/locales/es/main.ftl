@@ -311,3 +311,4 @@ bill-pay-column = Pagar
 account-link-reference = Número de cuenta, de multa o de permiso
 account-link-verification = Segundo dato
 account-link-verification-hint = El dato indicado entre paréntesis después del tipo de factura: un código postal, una matrícula o un apellido.
+city-account-intro = Vea todas sus facturas y pagos en un solo lugar, guarde una tarjeta y pague su factura de servicios automáticamente.

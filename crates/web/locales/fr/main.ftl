@@ -311,3 +311,4 @@ bill-pay-column = Payer
 account-link-reference = Numéro de compte, de constat ou de permis
 account-link-verification = Deuxième renseignement
 account-link-verification-hint = Le renseignement nommé entre parenthèses après le type de facture : un code postal, une plaque d'immatriculation ou un nom de famille.
+city-account-intro = Voyez toutes vos factures et tous vos paiements au même endroit, enregistrez une carte et payez votre facture de services automatiquement.
