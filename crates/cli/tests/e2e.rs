@@ -2019,6 +2019,7 @@ async fn account_pages_in_a_real_browser_are_accessible() {
         ("/email", "change of e-mail"),
         ("/password", "change of password"),
         ("/sign-out-everywhere", "sign out everywhere"),
+        ("/two-step", "two-step sign-in with its QR code"),
         ("/delete", "delete the account"),
         ("/autopay/water/100061166", "autopay without a saved card"),
     ] {

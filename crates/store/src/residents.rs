@@ -4,6 +4,7 @@
 
 use crate::audit_log::append_in;
 use crate::rows::{int, opt_text, parsed};
+use crate::staff::SessionStage;
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::resident::ResidentStatus;
@@ -20,6 +21,9 @@ pub struct Resident {
     pub email: Option<String>,
     pub status: ResidentStatus,
     pub password_hash: Option<String>,
+    /// The authenticator app's secret, when two-step sign-in is on.
+    pub totp_secret: Option<String>,
+    pub totp_last_step: u64,
     pub language: Language,
     pub paperless: bool,
     pub reminder_days: u32,
@@ -28,8 +32,8 @@ pub struct Resident {
     pub created_at: Timestamp,
 }
 
-const RESIDENT_COLUMNS: &str = "id, tenant_id, email, status, password_hash, language, paperless, \
-     reminder_days, failed_sign_ins, locked_until, created_at";
+const RESIDENT_COLUMNS: &str = "id, tenant_id, email, status, password_hash, totp_secret, \
+     totp_last_step, language, paperless, reminder_days, failed_sign_ins, locked_until, created_at";
 
 fn resident_from_row(row: &AnyRow) -> Result<Resident, StoreError> {
     Ok(Resident {
@@ -38,6 +42,8 @@ fn resident_from_row(row: &AnyRow) -> Result<Resident, StoreError> {
         email: opt_text(row, "email")?,
         status: parsed(row, "status", ResidentStatus::parse)?,
         password_hash: opt_text(row, "password_hash")?,
+        totp_secret: opt_text(row, "totp_secret")?,
+        totp_last_step: u64::try_from(int(row, "totp_last_step")?).unwrap_or(0),
         language: parsed(row, "language", Language::parse)?,
         paperless: int(row, "paperless")? != 0,
         reminder_days: u32::try_from(int(row, "reminder_days")?).unwrap_or(3),
@@ -292,6 +298,49 @@ impl Store {
         }
     }
 
+    /// Turns two-step sign-in on (with the secret and the step of the code
+    /// that confirmed it) or off (`None`).
+    pub async fn set_resident_totp(
+        &self,
+        tenant_id: &TenantId,
+        id: &ResidentId,
+        secret: Option<&str>,
+        step: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE residents SET totp_secret = $3, totp_last_step = $4, updated_at = $5 \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .bind(secret)
+        .bind(i64::try_from(step).unwrap_or(i64::MAX))
+        .bind(to_micros(Timestamp::now()))
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Accepts a TOTP step only if it is later than the last accepted,
+    /// atomically, so one code cannot sign in twice even in a race.
+    pub async fn accept_resident_totp_step(
+        &self,
+        tenant_id: &TenantId,
+        id: &ResidentId,
+        step: u64,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE residents SET totp_last_step = $3 \
+             WHERE tenant_id = $1 AND id = $2 AND totp_last_step < $3",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .bind(i64::try_from(step).unwrap_or(i64::MAX))
+        .execute(self.writer())
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
     pub async fn set_resident_preferences(
         &self,
         tenant_id: &TenantId,
@@ -348,28 +397,45 @@ impl Store {
         Ok(failures)
     }
 
-    /// A session for a resident who just proved who they are; clears the
-    /// failed-attempt count in the same transaction.
+    /// A session for a resident who proved who they are (`SignedIn`), or
+    /// half-way (`SecondFactor`: the password was right, the code is to
+    /// come). A full session clears the failed-attempt count and replaces
+    /// `replaces`, the half-way session, if any, so a token seen before
+    /// the second factor is worth nothing after it.
     pub async fn create_resident_session(
         &self,
         tenant_id: &TenantId,
         id: &ResidentId,
         token_hash: &str,
+        stage: SessionStage,
         expires_at: Timestamp,
+        replaces: Option<&str>,
     ) -> Result<(), StoreError> {
         let now = to_micros(Timestamp::now());
         let mut tx = self.begin_write().await?;
+        if let Some(old) = replaces {
+            sqlx::query("DELETE FROM resident_sessions WHERE tenant_id = $1 AND token_hash = $2")
+                .bind(tenant_id.as_str())
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
-            "INSERT INTO resident_sessions (token_hash, tenant_id, resident_id, created_at, last_seen_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $4, $5)",
+            "INSERT INTO resident_sessions (token_hash, tenant_id, resident_id, stage, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
         )
         .bind(token_hash)
         .bind(tenant_id.as_str())
         .bind(id.as_str())
+        .bind(stage.code())
         .bind(now)
         .bind(to_micros(expires_at))
         .execute(&mut *tx)
         .await?;
+        if stage == SessionStage::SecondFactor {
+            tx.commit().await?;
+            return Ok(());
+        }
         sqlx::query(
             "UPDATE residents SET failed_sign_ins = 0, locked_until = 0 WHERE tenant_id = $1 AND id = $2",
         )
@@ -381,20 +447,21 @@ impl Store {
         Ok(())
     }
 
-    /// The active resident behind a live session, which is touched; an
-    /// idle or expired session is deleted and not returned.
+    /// The active resident behind a live session and its stage; the
+    /// session is touched. An idle or expired session is deleted and not
+    /// returned.
     pub async fn resident_session(
         &self,
         tenant_id: &TenantId,
         token_hash: &str,
         idle_timeout: Duration,
-    ) -> Result<Option<Resident>, StoreError> {
+    ) -> Result<Option<(Resident, SessionStage)>, StoreError> {
         let now = Timestamp::now();
         let idle_cutoff = to_micros(now)
             .saturating_sub(i64::try_from(idle_timeout.as_micros()).unwrap_or(i64::MAX));
         let row = sqlx::query(
-            "SELECT s.last_seen_at, s.expires_at, r.id, r.tenant_id, r.email, r.status, r.password_hash, \
-                    r.language, r.paperless, r.reminder_days, r.failed_sign_ins, r.locked_until, r.created_at \
+            "SELECT s.stage, s.last_seen_at, s.expires_at, r.id, r.tenant_id, r.email, r.status, \
+                    r.password_hash, r.totp_secret, r.totp_last_step, r.language, r.paperless, r.reminder_days, r.failed_sign_ins, r.locked_until, r.created_at \
              FROM resident_sessions s JOIN residents r ON r.id = s.resident_id \
              WHERE s.tenant_id = $1 AND r.tenant_id = $1 AND s.token_hash = $2",
         )
@@ -421,7 +488,10 @@ impl Store {
         .bind(to_micros(now))
         .execute(self.writer())
         .await?;
-        Ok(Some(resident))
+        Ok(Some((
+            resident,
+            parsed(&row, "stage", SessionStage::parse)?,
+        )))
     }
 
     pub async fn end_resident_session(
@@ -499,7 +569,7 @@ impl Store {
             .await?;
         }
         sqlx::query(
-            "UPDATE residents SET email = NULL, password_hash = NULL, status = 'deleted', \
+            "UPDATE residents SET email = NULL, password_hash = NULL, totp_secret = NULL, status = 'deleted', \
              paperless = 0, failed_sign_ins = 0, locked_until = 0, updated_at = $3 \
              WHERE tenant_id = $1 AND id = $2",
         )

@@ -88,14 +88,14 @@ pub enum SessionStage {
 }
 
 impl SessionStage {
-    fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             SessionStage::SecondFactor => "second_factor",
             SessionStage::SignedIn => "signed_in",
         }
     }
 
-    fn parse(s: &str) -> Result<SessionStage, String> {
+    pub(crate) fn parse(s: &str) -> Result<SessionStage, String> {
         match s {
             "second_factor" => Ok(SessionStage::SecondFactor),
             "signed_in" => Ok(SessionStage::SignedIn),

@@ -115,6 +115,10 @@ pub(crate) async fn home(
         form_token: frame.issued.token.clone(),
         accounts,
         link_href: format!("{}/link", signed.prefix()),
+        two_step: signed.resident.totp_secret.is_none().then(|| Link {
+            href: format!("{}/two-step", signed.prefix()),
+            label: t.get("account-two-step-offer"),
+        }),
     };
     Ok(with_form_cookie(page.into_response(), &frame.issued))
 }

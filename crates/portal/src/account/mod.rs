@@ -14,6 +14,7 @@ mod history;
 pub(crate) mod mail;
 mod profile;
 mod sign_up;
+mod two_step;
 pub(crate) mod views;
 
 use crate::AppState;
@@ -31,6 +32,7 @@ use axum::routing::{MethodRouter, get, post};
 use civicpay_core::{Tenant, TenantSlug};
 use civicpay_identity::{Password, PasswordHash, SessionToken};
 use civicpay_store::residents::Resident;
+use civicpay_store::staff::SessionStage;
 use civicpay_web::Translator;
 use civicpay_web::form_token::cookie_value;
 use std::collections::HashMap;
@@ -46,7 +48,7 @@ const SESSION_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(
 
 /// Every signed-in route, below `/{tenant}/account`. The guard runs before
 /// each; the sign-up, sign-in, reset and e-mail-link routes are outside.
-pub const ROUTES: [&str; 16] = [
+pub const ROUTES: [&str; 17] = [
     "/",
     "/sign-out",
     "/sign-out-everywhere",
@@ -63,6 +65,7 @@ pub const ROUTES: [&str; 16] = [
     "/email",
     "/password",
     "/delete",
+    "/two-step",
 ];
 
 fn handlers(path: &str) -> MethodRouter<AppState> {
@@ -87,6 +90,7 @@ fn handlers(path: &str) -> MethodRouter<AppState> {
         "/email" => get(profile::email_form).post(profile::email_submit),
         "/password" => get(profile::password_form).post(profile::password_submit),
         "/delete" => get(profile::delete_form).post(profile::delete_submit),
+        "/two-step" => get(two_step::two_step).post(two_step::two_step_submit),
         _ => MethodRouter::new(),
     }
 }
@@ -115,6 +119,10 @@ pub(crate) fn router(state: &AppState) -> Router<AppState> {
         .route(
             &format!("{prefix}/confirm-email/{{token}}"),
             get(profile::confirm_email),
+        )
+        .route(
+            &format!("{prefix}/second-factor"),
+            get(two_step::second_factor_form).post(two_step::second_factor_submit),
         )
         .route(&format!("{prefix}/goodbye"), get(profile::goodbye));
     for path in ROUTES {
@@ -202,11 +210,21 @@ pub(crate) fn prefix(tenant: &Tenant) -> String {
     format!("/{}/account", tenant.slug)
 }
 
-/// The live session behind the request's cookie, if any.
+/// The live, fully signed-in session behind the request's cookie, if any.
 pub(crate) async fn session(
     state: &AppState,
     tenant: &Tenant,
     headers: &HeaderMap,
+) -> Result<Option<(Resident, String)>, PortalError> {
+    session_at(state, tenant, headers, SessionStage::SignedIn).await
+}
+
+/// The live session at `stage` behind the request's cookie, if any.
+pub(crate) async fn session_at(
+    state: &AppState,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    stage: SessionStage,
 ) -> Result<Option<(Resident, String)>, PortalError> {
     let Some(token) = cookie_value(headers, RESIDENT_COOKIE).and_then(SessionToken::from_cookie)
     else {
@@ -217,7 +235,8 @@ pub(crate) async fn session(
         .store
         .resident_session(&tenant.id, &hash, IDLE_TIMEOUT)
         .await?
-        .map(|r| (r, hash)))
+        .filter(|(_, at)| *at == stage)
+        .map(|(r, _)| (r, hash)))
 }
 
 async fn require(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -242,19 +261,43 @@ async fn require(State(state): State<AppState>, request: Request, next: Next) ->
     next.run(request).await
 }
 
-/// Starts a session and returns the cookie that carries it.
+/// Starts a full session (replacing the half-way one, if any) and returns
+/// the cookie that carries it.
 pub(crate) async fn start_session(
     state: &AppState,
     tenant: &Tenant,
     resident: &civicpay_core::ResidentId,
+    replaces: Option<&str>,
+) -> Result<String, PortalError> {
+    start_stage(state, tenant, resident, SessionStage::SignedIn, replaces).await
+}
+
+/// Starts a session at `stage`: a half-way one lasts five minutes.
+pub(crate) async fn start_stage(
+    state: &AppState,
+    tenant: &Tenant,
+    resident: &civicpay_core::ResidentId,
+    stage: SessionStage,
+    replaces: Option<&str>,
 ) -> Result<String, PortalError> {
     let token = SessionToken::generate();
+    let lifetime = match stage {
+        SessionStage::SignedIn => SESSION_LIFETIME,
+        SessionStage::SecondFactor => jiff::SignedDuration::from_mins(5),
+    };
     let expires = jiff::Timestamp::now()
-        .checked_add(SESSION_LIFETIME)
+        .checked_add(lifetime)
         .map_err(|_| PortalError::Internal("clock out of range"))?;
     state
         .store
-        .create_resident_session(&tenant.id, resident, &token.stored_hash(), expires)
+        .create_resident_session(
+            &tenant.id,
+            resident,
+            &token.stored_hash(),
+            stage,
+            expires,
+            replaces,
+        )
         .await?;
     Ok(format!(
         "{RESIDENT_COOKIE}={}; Path=/{}/; HttpOnly; SameSite=Strict{}",
@@ -321,6 +364,7 @@ fn flash(ctx: &PageContext, t: &Translator) -> Option<String> {
         "autopay-off" => "account-autopay-cancelled",
         "card-removed" => "account-cards-removed",
         "settings" => "account-settings-saved",
+        "two-step" => "account-settings-saved",
         "password" => "account-reset-done-title",
         "email-sent" => "account-check-email-body",
         "signed-out-everywhere" => "account-signed-out-everywhere",
@@ -401,6 +445,7 @@ impl Frame {
             flash: self.flash,
             caption: None,
             intro: Vec::new(),
+            qr: None,
             errors: Vec::new(),
             show_form: true,
             action,

@@ -93,6 +93,7 @@ pub(crate) async fn settings(
     ];
     let p = signed.prefix();
     page.after = [
+        ("/two-step", "account-two-step"),
         ("/email", "account-change-email"),
         ("/password", "account-change-password"),
         ("/sign-out-everywhere", "account-sign-out-everywhere"),
@@ -424,7 +425,7 @@ pub(crate) async fn password_submit(
         signed.email(),
     )
     .await;
-    let cookie = start_session(&state, &signed.tenant, &signed.resident.id).await?;
+    let cookie = start_session(&state, &signed.tenant, &signed.resident.id, None).await?;
     Ok(with_cookie(
         Redirect::to(&format!("{}/settings?done=password", signed.prefix())).into_response(),
         &cookie,

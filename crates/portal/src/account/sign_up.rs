@@ -365,7 +365,21 @@ pub(crate) async fn sign_in_submit(
             .await?;
         return Ok(sign_in_page(&state, &ctx, &tenant, &email, true));
     }
-    let cookie = start_session(&state, &tenant, &resident.id).await?;
+    if resident.totp_secret.is_some() {
+        let cookie = super::start_stage(
+            &state,
+            &tenant,
+            &resident.id,
+            civicpay_store::staff::SessionStage::SecondFactor,
+            None,
+        )
+        .await?;
+        return Ok(with_cookie(
+            Redirect::to(&format!("{}/second-factor", prefix(&tenant))).into_response(),
+            &cookie,
+        ));
+    }
+    let cookie = start_session(&state, &tenant, &resident.id, None).await?;
     Ok(with_cookie(
         Redirect::to(&format!("{}/", prefix(&tenant))).into_response(),
         &cookie,

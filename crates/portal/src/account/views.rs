@@ -97,6 +97,9 @@ pub struct FormPage {
     pub flash: Option<String>,
     pub caption: Option<String>,
     pub intro: Vec<String>,
+    /// An authenticator app's QR code (SVG drawn on the server) and its
+    /// key for typing in by hand.
+    pub qr: Option<(String, String)>,
     pub errors: Vec<ErrorLink>,
     /// False for a page that only tells something (a message page).
     pub show_form: bool,
@@ -138,6 +141,8 @@ pub struct HomePage {
     pub form_token: String,
     pub accounts: Vec<LinkedAccount>,
     pub link_href: String,
+    /// Offered until the resident turns two-step sign-in on.
+    pub two_step: Option<crate::views::Link>,
 }
 
 pub struct PaymentRow {

@@ -1005,3 +1005,104 @@ fn outbox_config(outbox: &Dir) -> PortalConfig {
 async fn reminders_and_new_bills_reach_a_french_resident_in_french() {
     on_both(french_reminders).await;
 }
+
+async fn two_step_sign_in(db: TestDb) {
+    let town = Town::on(db).await;
+    let mut ana = town.resident("ana@example.org").await;
+    let home = ana.get(HOME).await;
+    assert!(
+        home.body.contains("turn on two-step sign-in"),
+        "offered after sign-up"
+    );
+    let page = ana.get("/springfield/account/two-step").await;
+    assert!(page.body.contains("<svg"), "a QR code drawn on the server");
+    let key = page
+        .body
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let secret = civicpay_identity::TotpSecret::from_base32(&key).unwrap();
+    let now = u64::try_from(jiff::Timestamp::now().as_second()).unwrap();
+    let wrong = ana
+        .post("/springfield/account/two-step", &[("code", "000000")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let code = secret.code_at(now);
+    let on = ana
+        .post("/springfield/account/two-step", &[("code", &code)])
+        .await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
+    assert!(
+        town.mail_to("ana@example.org")
+            .last()
+            .unwrap()
+            .subject
+            .starts_with("Two-step sign-in was changed")
+    );
+    assert!(
+        !ana.get(HOME)
+            .await
+            .body
+            .contains("turn on two-step sign-in")
+    );
+
+    let mut again = town.visitor();
+    let half = again.sign_in("ana@example.org", PASSWORD).await;
+    assert_eq!(
+        half.header("location"),
+        Some("/springfield/account/second-factor")
+    );
+    assert_eq!(
+        again.get(HOME).await.status,
+        StatusCode::SEE_OTHER,
+        "a password alone opens nothing"
+    );
+    let replayed = again
+        .submit("/springfield/account/second-factor", &[("code", &code)])
+        .await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a code works once"
+    );
+    let next = secret.code_at(now + 30);
+    let done = again
+        .submit("/springfield/account/second-factor", &[("code", &next)])
+        .await;
+    assert_eq!(done.header("location"), Some(HOME));
+    assert_eq!(again.get(HOME).await.status, StatusCode::OK);
+
+    let off = again
+        .submit(
+            "/springfield/account/two-step",
+            &[("password", "wrong password")],
+        )
+        .await;
+    assert_eq!(
+        off.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "turning it off needs the password"
+    );
+    let off = again
+        .submit("/springfield/account/two-step", &[("password", PASSWORD)])
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    let mut third = town.visitor();
+    assert_eq!(
+        third
+            .sign_in("ana@example.org", PASSWORD)
+            .await
+            .header("location"),
+        Some(HOME)
+    );
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn two_step_sign_in_with_an_authenticator_app() {
+    on_both(two_step_sign_in).await;
+}

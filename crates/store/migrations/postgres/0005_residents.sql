@@ -19,6 +19,10 @@ CREATE TABLE residents (
     email           TEXT,
     status          TEXT NOT NULL,
     password_hash   TEXT,
+    -- The optional second factor; the last TOTP step accepted, so a code
+    -- works once.
+    totp_secret     TEXT,
+    totp_last_step  BIGINT NOT NULL DEFAULT 0,
     language        TEXT NOT NULL,
     paperless       BIGINT NOT NULL DEFAULT 0,
     reminder_days   BIGINT NOT NULL DEFAULT 3,
@@ -47,6 +51,8 @@ CREATE TABLE resident_sessions (
     token_hash   TEXT PRIMARY KEY,
     tenant_id    TEXT NOT NULL REFERENCES tenants (id),
     resident_id  TEXT NOT NULL REFERENCES residents (id),
+    -- 'second_factor' between a right password and a right code.
+    stage        TEXT NOT NULL,
     created_at   BIGINT NOT NULL,
     last_seen_at BIGINT NOT NULL,
     expires_at   BIGINT NOT NULL

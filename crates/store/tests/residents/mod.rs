@@ -5,6 +5,7 @@ use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::{BillReference, BillTypeSlug, Currency, Language, Money, Tenant, TenantSlug};
 use civicpay_store::autopay::{NewEnrolment, RunStatus};
 use civicpay_store::residents::TokenPurpose;
+use civicpay_store::staff::SessionStage;
 use civicpay_store::{Store, StoreError, demo, store_test};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashSet;
@@ -106,16 +107,49 @@ store_test!(
         );
         store.verify_resident(&tenant.id, &id).await.unwrap();
         store
-            .create_resident_session(&tenant.id, &id, "session-1", later(60))
+            .create_resident_session(
+                &tenant.id,
+                &id,
+                "half-1",
+                SessionStage::SecondFactor,
+                later(5),
+                None,
+            )
+            .await
+            .unwrap();
+        let (_, stage) = store
+            .resident_session(&tenant.id, "half-1", Duration::from_secs(600))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stage, SessionStage::SecondFactor);
+        store
+            .create_resident_session(
+                &tenant.id,
+                &id,
+                "session-1",
+                SessionStage::SignedIn,
+                later(60),
+                Some("half-1"),
+            )
             .await
             .unwrap();
         let idle = Duration::from_secs(600);
-        let signed = store
+        let (resident, signed) = store
             .resident_session(&tenant.id, "session-1", idle)
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(signed.language, Language::Fr);
+        assert_eq!(signed, SessionStage::SignedIn);
+        assert_eq!(resident.language, Language::Fr);
+        assert!(
+            store
+                .resident_session(&tenant.id, "half-1", idle)
+                .await
+                .unwrap()
+                .is_none(),
+            "the half-way session is replaced by the full one"
+        );
         let other = store
             .tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap())
             .await
