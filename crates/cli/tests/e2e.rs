@@ -510,6 +510,43 @@ async fn saving_a_card_in_a_real_browser_is_accessible() {
     click_and_wait(&client, Locator::Css("button[type=submit]")).await;
     let url = client.current_url().await.unwrap().to_string();
     assert!(url.starts_with(&portal), "back on the city's site: {url}");
+    // The next payment offers the saved card, asking its security code.
+    let again: serde_json::Value = http
+        .post(format!("{pay}/v1/payments"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"amount": 2400, "currency": "USD", "reference": "SAVE-3", "description": "Water bill",
+                                  "return_url": format!("{portal}/"), "customer": "resident-2", "language": "fr"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    client
+        .goto(again["_links"]["next_url"]["href"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        client
+            .find(Locator::Css("input[name=saved_card]"))
+            .await
+            .is_ok()
+    );
+    assert_accessible(&client, "card page offering a saved card").await;
+    client
+        .find(Locator::Id("saved-security-code"))
+        .await
+        .unwrap()
+        .send_keys("123")
+        .await
+        .unwrap();
+    click_and_wait(
+        &client,
+        Locator::Css("form[action$='/saved'] button[type=submit]"),
+    )
+    .await;
+    let url = client.current_url().await.unwrap().to_string();
+    assert!(url.starts_with(&portal), "paid with the saved card: {url}");
     client.close().await.unwrap();
     let listed: serde_json::Value = http
         .get(format!("{pay}/v1/customers/resident-2/cards"))

@@ -5,7 +5,10 @@
 use crate::PayState;
 use crate::error::{PayError, ReturnOrigin};
 use crate::secrets::{hash_secret, new_secret};
-use crate::views::{CardPage, Field, Link, MessagePage, SaveOffer, SummaryError};
+use crate::vault::SavedCard;
+use crate::views::{
+    CardPage, Field, Link, MessagePage, SaveOffer, SavedChoice, SavedSection, SummaryError,
+};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -192,6 +195,11 @@ struct Typed {
     email: String,
     /// The resident ticked "save this card".
     save_card: bool,
+    /// The signed-in resident's saved cards, offered above the form, the
+    /// one chosen, and what was wrong with paying with it.
+    saved_cards: Vec<SavedCard>,
+    saved_choice: String,
+    saved_error: Option<String>,
 }
 
 struct FieldErrors {
@@ -235,6 +243,24 @@ fn offers_saving(state: &PayState, payment: &Payment) -> bool {
     state.vault.is_some()
         && payment.customer.is_some()
         && payment.channel == civicpay_core::payment::Channel::Web
+}
+
+/// The saved cards a signed-in resident may pay with on this payment.
+async fn saved_cards(state: &PayState, payment: &Payment) -> Result<Vec<SavedCard>, PayError> {
+    let Some(customer) = payment
+        .customer
+        .as_deref()
+        .filter(|_| offers_saving(state, payment))
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(state
+        .store
+        .saved_cards_of(&payment.tenant_id, customer)
+        .await?
+        .iter()
+        .map(SavedCard::from)
+        .collect())
 }
 
 /// Seals the card for the resident after the acquirer approved it. A
@@ -383,7 +409,49 @@ fn card_page(
         consent: t.get("card-save-consent"),
         checked: typed.save_card,
     });
+    let saved = (!typed.saved_cards.is_empty()).then(|| SavedSection {
+        action: format!("/card/{}/{}/saved", payment.tenant_id, payment.id),
+        legend: t.get("card-saved-legend"),
+        cards: typed
+            .saved_cards
+            .iter()
+            .enumerate()
+            .map(|(i, c)| SavedChoice {
+                label: format!(
+                    "{} •••• {} ({:02}/{})",
+                    civicpay_core::export::card_brand_name(Some(&c.brand)),
+                    c.last4,
+                    c.exp_month,
+                    c.exp_year
+                ),
+                checked: c.token == typed.saved_choice || (typed.saved_choice.is_empty() && i == 0),
+                token: c.token.clone(),
+            })
+            .collect(),
+        code: field(
+            "saved-security-code",
+            "security_code",
+            "cc-csc",
+            "numeric",
+            t.get("card-security-code"),
+            Some(t.get("card-saved-code-hint")),
+            String::new(),
+            typed.saved_error.clone(),
+        ),
+        submit: t.arg("card-saved-submit", "amount", &amount),
+        new_card_heading: t.get("card-new-heading"),
+    });
+    if let Some(error) = &typed.saved_error {
+        summary.insert(
+            0,
+            SummaryError {
+                href: "#saved-security-code",
+                message: error.clone(),
+            },
+        );
+    }
     let page = CardPage {
+        saved,
         save_offer,
         title: t.get("card-title"),
         submit: t.arg("card-submit", "amount", &amount),
@@ -490,13 +558,17 @@ pub(crate) async fn show(
         return Ok(status_page(t, &city, &payment));
     }
     let issued = state.form_tokens.issue(cookie_value(&headers, FORM_COOKIE));
+    let typed = Typed {
+        saved_cards: saved_cards(&state, &payment).await?,
+        ..Typed::default()
+    };
     let mut response = card_page(
         &state,
         t,
         &city,
         &payment,
         issued.token.clone(),
-        &Typed::default(),
+        &typed,
         FieldErrors::none(),
         None,
     );
@@ -592,6 +664,8 @@ pub(crate) async fn submit(
         postal_code: form.postal_code.trim().chars().take(20).collect(),
         email: form.email.trim().chars().take(254).collect(),
         save_card: form.save_card == "yes",
+        saved_cards: saved_cards(&state, &payment).await?,
+        ..Typed::default()
     };
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::UTC)
@@ -680,9 +754,44 @@ pub(crate) async fn submit(
         ));
     }
 
-    // Card-testing defences: per address and per card, before any money moves.
-    let client = ClientIp::resolve(peer, &headers, &state.config.trusted_proxies);
     let fingerprint = state.fingerprints.fingerprint(&number);
+    if let Some(limited) =
+        velocity_limited(&state, peer, &headers, &payment, &fingerprint, &t).await?
+    {
+        return Ok(limited);
+    }
+    let email = (!typed.email.is_empty()).then(|| typed.email.clone());
+    let card = CardToCharge {
+        number: &number,
+        code: &code,
+        expiry,
+        stored_credential: false,
+    };
+    let (payment, outcome) = match charge(&state, &payment, card, email).await? {
+        Ok(charged) => charged,
+        Err(current) => return Ok(status_page(t, &city, &current)),
+    };
+    if typed.save_card
+        && offers_saving(&state, &payment)
+        && matches!(outcome, AuthorisationOutcome::Approved { .. })
+    {
+        save_card(&state, &payment, &number, expiry, &fingerprint).await;
+    }
+    drop((number, code));
+    settle(&state, t, &city, &payment, token, &typed, outcome).await
+}
+
+/// Card-testing defences, per address and per card, before any money
+/// moves: the page to show if a limit is reached.
+async fn velocity_limited(
+    state: &PayState,
+    peer: Option<std::net::SocketAddr>,
+    headers: &HeaderMap,
+    payment: &Payment,
+    fingerprint: &civicpay_vault::CardFingerprint,
+    t: &Translator,
+) -> Result<Option<Response>, PayError> {
+    let client = ClientIp::resolve(peer, headers, &state.config.trusted_proxies);
     let now = jiff::Timestamp::now();
     let window = state.config.velocity_window;
     for (bucket, limit) in [
@@ -704,13 +813,37 @@ pub(crate) async fn submit(
             let minutes = retry_after.as_secs().div_ceil(60).max(1);
             let title = t.get("error-rate-limited-title");
             let body = t.count("error-rate-limited-body", "minutes", minutes);
-            return Ok((
-                StatusCode::TOO_MANY_REQUESTS,
-                MessagePage::new(t, title, body, None),
-            )
-                .into_response());
+            return Ok(Some(
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    MessagePage::new(t.clone(), title, body, None),
+                )
+                    .into_response(),
+            ));
         }
     }
+    Ok(None)
+}
+
+/// A card about to be authorised: typed now, or saved and opened from the
+/// vault with a security code typed now.
+struct CardToCharge<'a> {
+    number: &'a CardNumber,
+    code: &'a SecurityCode,
+    expiry: Expiry,
+    /// A saved card: the acquirer is told it is on file.
+    stored_credential: bool,
+}
+
+/// Moves the payment to submitted and asks the acquirer. `Err` carries the
+/// payment as it stands when another submission got there first (a double
+/// click), for the status page.
+async fn charge(
+    state: &PayState,
+    payment: &Payment,
+    card: CardToCharge<'_>,
+    email: Option<String>,
+) -> Result<Result<(Payment, AuthorisationOutcome), Payment>, PayError> {
     let submitted = state
         .store
         .transition(
@@ -719,24 +852,22 @@ pub(crate) async fn submit(
             PaymentEvent::CardSubmitted,
             "card submitted",
             PaymentChange {
-                card_brand: Some(number.brand().code().to_owned()),
-                card_last4: Some(number.last4().to_owned()),
+                card_brand: Some(card.number.brand().code().to_owned()),
+                card_last4: Some(card.number.last4().to_owned()),
                 add_attempt: true,
-                email: (!typed.email.is_empty()).then(|| typed.email.clone()),
+                email,
                 ..PaymentChange::default()
             },
         )
         .await;
     let payment = match submitted {
         Ok(p) => p,
-        // A double click: the first submission is already on its way.
         Err(TransitionError::Illegal(_)) => {
-            let current = state
+            return Ok(Err(state
                 .store
                 .payment(&payment.tenant_id, &payment.id)
                 .await?
-                .ok_or(PayError::NotFound)?;
-            return Ok(status_page(t, &city, &current));
+                .ok_or(PayError::NotFound)?));
         }
         Err(TransitionError::NotFound) => return Err(PayError::NotFound),
         Err(TransitionError::Store(e)) => return Err(e.into()),
@@ -750,19 +881,171 @@ pub(crate) async fn submit(
         .authorise(AuthorisationRequest {
             payment_id: &attempt_reference,
             amount: payment.amount,
-            card: &number,
-            security_code: Some(&code),
-            stored_credential: false,
-            expiry,
+            card: card.number,
+            security_code: Some(card.code),
+            stored_credential: card.stored_credential,
+            expiry: card.expiry,
             capture: true,
         })
         .await;
-    if typed.save_card
-        && offers_saving(&state, &payment)
-        && matches!(outcome, AuthorisationOutcome::Approved { .. })
-    {
-        save_card(&state, &payment, &number, expiry, &fingerprint).await;
+    Ok(Ok((payment, outcome)))
+}
+
+/// The posted saved-card form. Not `Debug`, and wiped when dropped.
+#[derive(Deserialize, Default)]
+pub(crate) struct SavedCardForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    saved_card: String,
+    #[serde(default)]
+    security_code: String,
+}
+
+impl Drop for SavedCardForm {
+    fn drop(&mut self) {
+        self.security_code.zeroize();
     }
+}
+
+/// Pays with one of the signed-in resident's saved cards. The security
+/// code is typed again (it is never stored, and a payment the resident
+/// makes themselves is one the acquirer expects it for); autopay, which
+/// the resident is not there for, sends none.
+pub(crate) async fn submit_saved(
+    State(state): State<PayState>,
+    Path((tenant, payment)): Path<(String, String)>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    form: Result<Form<SavedCardForm>, FormRejection>,
+) -> Result<Response, PayError> {
+    let payment = session_payment(&state, &headers, &tenant, &payment).await?;
+    let payment = expire_if_due(&state, payment).await?;
+    let t = translator(&headers, Some(payment.language));
+    let city = city_name(&state, &payment).await?;
+    let Ok(Form(form)) = form else {
+        return Ok(message(
+            StatusCode::BAD_REQUEST,
+            t,
+            "error-bad-request-title",
+            "error-bad-request-body",
+            None,
+        ));
+    };
+    if !state
+        .form_tokens
+        .verify(cookie_value(&headers, FORM_COOKIE), Some(&form.form_token))
+    {
+        return Ok(message(
+            StatusCode::FORBIDDEN,
+            t,
+            "error-forbidden-title",
+            "error-forbidden-body",
+            None,
+        ));
+    }
+    if payment.status != PaymentStatus::Started {
+        return Ok(status_page(t, &city, &payment));
+    }
+    let token = form.form_token.clone();
+    let mut typed = Typed {
+        saved_cards: saved_cards(&state, &payment).await?,
+        saved_choice: form.saved_card.clone(),
+        ..Typed::default()
+    };
+    let (Some(vault), Some(customer)) = (&state.vault, payment.customer.as_deref()) else {
+        return Err(PayError::NotFound);
+    };
+    if typed.saved_cards.is_empty() {
+        return Err(PayError::NotFound);
+    }
+    let (card, number) = match vault
+        .open(&payment.tenant_id, customer, &form.saved_card)
+        .await
+    {
+        Ok(opened) => opened,
+        Err(PayError::NotFound) => {
+            typed.saved_error = Some(t.get("card-saved-error-choose"));
+            return Ok(card_page(
+                &state,
+                t,
+                &city,
+                &payment,
+                token,
+                &typed,
+                FieldErrors::none(),
+                None,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let code = SecurityCode::parse(&form.security_code, number.brand());
+    state
+        .store
+        .record_card_attempt(
+            &payment.tenant_id,
+            &civicpay_store::pay::CardAttempt {
+                payment_id: payment.id.to_string(),
+                at: jiff::Timestamp::now(),
+                build_id: crate::integrity::build_id().to_owned(),
+                channel: payment.channel.code().to_owned(),
+                amount: payment.amount.minor(),
+                currency: payment.amount.currency().code().to_owned(),
+                language: payment.language.code().to_owned(),
+                cardholder_name: String::new(),
+                postal_code: String::new(),
+                email: None,
+                card_brand: Some(card.brand.clone()),
+                card_last4: Some(card.last4.clone()),
+                elements: if form.security_code.trim().is_empty() {
+                    "saved_card".to_owned()
+                } else {
+                    "saved_card,security_code".to_owned()
+                },
+            },
+        )
+        .await?;
+    drop(form);
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let expiry = Expiry::parse(
+        &format!("{:02}/{:02}", card.exp_month, card.exp_year % 100),
+        today,
+    );
+    let problem = match (&code, &expiry) {
+        (Err(e), _) | (_, Err(e)) => Some(card_error_message(&t, *e)),
+        _ => None,
+    };
+    let (Ok(code), Ok(expiry), None) = (code, expiry, problem.clone()) else {
+        typed.saved_error = problem;
+        return Ok(card_page(
+            &state,
+            t,
+            &city,
+            &payment,
+            token,
+            &typed,
+            FieldErrors::none(),
+            None,
+        ));
+    };
+    let fingerprint = state.fingerprints.fingerprint(&number);
+    if let Some(limited) =
+        velocity_limited(&state, peer, &headers, &payment, &fingerprint, &t).await?
+    {
+        return Ok(limited);
+    }
+    let to_charge = CardToCharge {
+        number: &number,
+        code: &code,
+        expiry,
+        stored_credential: true,
+    };
+    let (payment, outcome) = match charge(&state, &payment, to_charge, None).await? {
+        Ok(charged) => charged,
+        Err(current) => return Ok(status_page(t, &city, &current)),
+    };
     drop((number, code));
     settle(&state, t, &city, &payment, token, &typed, outcome).await
 }

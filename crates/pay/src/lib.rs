@@ -128,6 +128,10 @@ pub fn app(state: PayState) -> Router {
             get(card_page::show).post(card_page::submit),
         )
         .route(
+            "/card/{tenant}/{payment}/saved",
+            post(card_page::submit_saved),
+        )
+        .route(
             "/csp-reports",
             post(csp_reports::receive).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
         )

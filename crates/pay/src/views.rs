@@ -39,7 +39,25 @@ pub(crate) struct CardPage {
     pub errors: Vec<SummaryError>,
     pub fields: Vec<Field>,
     pub save_offer: Option<SaveOffer>,
+    pub saved: Option<SavedSection>,
     pub submit: String,
+}
+
+/// A signed-in resident's saved cards, offered in a form of their own
+/// above the card form: choose one, type its security code, pay.
+pub(crate) struct SavedSection {
+    pub action: String,
+    pub legend: String,
+    pub cards: Vec<SavedChoice>,
+    pub code: Field,
+    pub submit: String,
+    pub new_card_heading: String,
+}
+
+pub(crate) struct SavedChoice {
+    pub token: String,
+    pub label: String,
+    pub checked: bool,
 }
 
 /// "Save this card", with the consent it asks for.

@@ -1764,3 +1764,95 @@ on_both!(
         }
     }
 );
+
+on_both!(
+    a_resident_pays_again_with_a_saved_card_and_a_fresh_security_code,
+    async |pay: &Pay| {
+        let for_resident = |reference: &str, customer: &str| {
+            let mut body = payment_body(reference);
+            body["customer"] = json!(customer);
+            body
+        };
+        let created = pay
+            .api(
+                "POST",
+                "/v1/payments",
+                Some(for_resident("RE-1", "resident-11")),
+                None,
+            )
+            .await;
+        let (path, cookies, page) = pay.open_card_page(&created.json()).await;
+        assert!(
+            !page.body.contains("name=\"saved_card\""),
+            "nothing saved yet, nothing offered"
+        );
+        let saved = pay
+            .submit_with(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4242 4242 4242 4242",
+                "123",
+                "&save_card=yes",
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+
+        let created = pay
+            .api(
+                "POST",
+                "/v1/payments",
+                Some(for_resident("RE-2", "resident-11")),
+                None,
+            )
+            .await;
+        let (path, cookies, page) = pay.open_card_page(&created.json()).await;
+        assert!(page.body.contains("Pay with a saved card"), "{}", page.body);
+        assert!(page.body.contains("Visa •••• 4242 (12/2030)"));
+        let token = page
+            .body
+            .split("name=\"saved_card\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let use_saved = async |card: &str, code: &str| {
+            pay.send(
+                Request::post(format!("{path}/saved"))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::COOKIE, &cookies)
+                    .body(Body::from(format!(
+                        "form_token={}&saved_card={card}&security_code={code}",
+                        page.form_token()
+                    )))
+                    .unwrap(),
+            )
+            .await
+        };
+        let no_code = use_saved(&token, "").await;
+        assert_eq!(
+            no_code.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the code is asked again"
+        );
+        assert!(no_code.body.contains("href=\"#saved-security-code\""));
+        let not_theirs = use_saved("someone-elses-token", "123").await;
+        assert_eq!(not_theirs.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(not_theirs.body.contains("Choose one of your saved cards"));
+        let paid = use_saved(&token, "123").await;
+        assert_eq!(paid.status, StatusCode::SEE_OTHER, "{}", paid.body);
+        let status = status_of(pay, &created.json()).await;
+        assert_eq!(status["state"]["status"], "success", "{status}");
+        assert_eq!(status["card"]["last4"], "4242");
+
+        // Another resident's page offers nothing of resident-11's, and a
+        // guest's page offers no saved cards at all.
+        for body in [for_resident("RE-3", "resident-12"), payment_body("RE-4")] {
+            let created = pay.api("POST", "/v1/payments", Some(body), None).await;
+            let (_, _, page) = pay.open_card_page(&created.json()).await;
+            assert!(!page.body.contains("name=\"saved_card\""));
+        }
+    }
+);
