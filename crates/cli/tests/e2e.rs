@@ -742,6 +742,12 @@ async fn no_file_any_process_wrote_holds_a_card_number_or_security_code() {
 /// (logs, outbox, the simulator's store, secrets) must stay clean there too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_canary_holds_on_postgres_too() {
+    on_postgres(async |env| canary("canary-postgres", env).await).await;
+}
+
+/// Runs `test` with the portal and pay on fresh PostgreSQL databases (the
+/// environment to start them with), or says it was skipped.
+async fn on_postgres(test: impl AsyncFnOnce(&[(&str, &str)])) {
     use civicpay_store::testing::{Schema, TestDb};
     let (Some(portal_db), Some(pay_db)) = (
         TestDb::postgres_with(Schema::Portal).await.unwrap(),
@@ -750,13 +756,10 @@ async fn the_canary_holds_on_postgres_too() {
         eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run on PostgreSQL");
         return;
     };
-    canary(
-        "canary-postgres",
-        &[
-            ("DATABASE_URL", portal_db.url()),
-            ("CIVICPAY_PAY_DATABASE_URL", pay_db.url()),
-        ],
-    )
+    test(&[
+        ("DATABASE_URL", portal_db.url()),
+        ("CIVICPAY_PAY_DATABASE_URL", pay_db.url()),
+    ])
     .await;
     portal_db.finish().await;
     pay_db.finish().await;
@@ -895,7 +898,19 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     );
     let moto_card = ("", "", "", "5555 5555 5555 4444", "482");
     let saved_card = ("", "", "", "4111 1111 1111 1111", "315");
-    for (_, _, _, card, code) in cards.into_iter().chain([moto_card, saved_card]) {
+    let typed: Vec<_> = cards
+        .into_iter()
+        .chain([moto_card, saved_card])
+        .map(|(_, _, _, card, code)| (card, code))
+        .collect();
+    assert_no_card_data(&dir, &typed);
+}
+
+/// No file under `dir` holds any of these card numbers (spaced or not) or
+/// security codes beside their field names; and the scan does find a copy
+/// planted on purpose.
+fn assert_no_card_data(dir: &std::path::Path, typed: &[(&str, &str)]) {
+    for (card, code) in typed {
         let compact = card.replace(' ', "");
         for needle in [
             compact.as_str(),
@@ -904,7 +919,7 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
             &format!("\"security_code\":\"{code}\""),
         ] {
             assert_eq!(
-                occurrences(&dir, needle.as_bytes()),
+                occurrences(dir, needle.as_bytes()),
                 Vec::<String>::new(),
                 "{needle} was written"
             );
@@ -912,7 +927,7 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     }
     std::fs::write(dir.join("planted"), b"x 4242424242424242 x").unwrap();
     assert_eq!(
-        occurrences(&dir, b"4242424242424242").len(),
+        occurrences(dir, b"4242424242424242").len(),
         1,
         "the scan finds a planted copy"
     );
@@ -1897,24 +1912,7 @@ async fn resident_autopay(name: &str, env: &[(&str, &str)], runners: usize) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut running = running;
     running.stop();
-    for needle in [
-        "4242424242424242".as_bytes(),
-        b"4242 4242 4242 4242",
-        b"security_code=731",
-    ] {
-        assert_eq!(
-            occurrences(&dir, needle),
-            Vec::<String>::new(),
-            "{} was written",
-            String::from_utf8_lossy(needle)
-        );
-    }
-    std::fs::write(dir.join("planted"), b"x 4242424242424242 x").unwrap();
-    assert_eq!(
-        occurrences(&dir, b"4242424242424242").len(),
-        1,
-        "the scan finds a planted copy"
-    );
+    assert_no_card_data(&dir, &[("4242 4242 4242 4242", "731")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1924,25 +1922,7 @@ async fn a_resident_saves_a_card_and_autopay_pays_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_racing_job_runners_pay_once_on_postgres() {
-    use civicpay_store::testing::{Schema, TestDb};
-    let (Some(portal_db), Some(pay_db)) = (
-        TestDb::postgres_with(Schema::Portal).await.unwrap(),
-        TestDb::postgres_with(Schema::Pay).await.unwrap(),
-    ) else {
-        eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run on PostgreSQL");
-        return;
-    };
-    resident_autopay(
-        "autopay-postgres",
-        &[
-            ("DATABASE_URL", portal_db.url()),
-            ("CIVICPAY_PAY_DATABASE_URL", pay_db.url()),
-        ],
-        2,
-    )
-    .await;
-    portal_db.finish().await;
-    pay_db.finish().await;
+    on_postgres(async |env| resident_autopay("autopay-postgres", env, 2).await).await;
 }
 
 /// Every account page, signed out and in, with and without errors, in a

@@ -623,6 +623,63 @@ fn card_error_message(t: &Translator, e: CardError) -> String {
     }
 }
 
+/// A form posted to a card page, once its payment, token and state are
+/// checked: the live payment, the page's language, the city's name and the
+/// form; or the page to answer with instead.
+trait CardPageForm {
+    fn form_token(&self) -> &str;
+}
+
+impl CardPageForm for CardForm {
+    fn form_token(&self) -> &str {
+        &self.form_token
+    }
+}
+
+impl CardPageForm for SavedCardForm {
+    fn form_token(&self) -> &str {
+        &self.form_token
+    }
+}
+
+async fn posted<F: CardPageForm>(
+    state: &PayState,
+    headers: &HeaderMap,
+    tenant: &str,
+    payment: &str,
+    form: Result<Form<F>, FormRejection>,
+) -> Result<Result<(Payment, Translator, String, F), Response>, PayError> {
+    let payment = session_payment(state, headers, tenant, payment).await?;
+    let payment = expire_if_due(state, payment).await?;
+    let t = translator(headers, Some(payment.language));
+    let city = city_name(state, &payment).await?;
+    let Ok(Form(form)) = form else {
+        return Ok(Err(message(
+            StatusCode::BAD_REQUEST,
+            t,
+            "error-bad-request-title",
+            "error-bad-request-body",
+            None,
+        )));
+    };
+    if !state
+        .form_tokens
+        .verify(cookie_value(headers, FORM_COOKIE), Some(form.form_token()))
+    {
+        return Ok(Err(message(
+            StatusCode::FORBIDDEN,
+            t,
+            "error-forbidden-title",
+            "error-forbidden-body",
+            None,
+        )));
+    }
+    if payment.status != PaymentStatus::Started {
+        return Ok(Err(status_page(t, &city, &payment)));
+    }
+    Ok(Ok((payment, t, city, form)))
+}
+
 pub(crate) async fn submit(
     State(state): State<PayState>,
     Path((tenant, payment)): Path<(String, String)>,
@@ -630,34 +687,10 @@ pub(crate) async fn submit(
     headers: HeaderMap,
     form: Result<Form<CardForm>, FormRejection>,
 ) -> Result<Response, PayError> {
-    let payment = session_payment(&state, &headers, &tenant, &payment).await?;
-    let payment = expire_if_due(&state, payment).await?;
-    let t = translator(&headers, Some(payment.language));
-    let city = city_name(&state, &payment).await?;
-    let Ok(Form(form)) = form else {
-        return Ok(message(
-            StatusCode::BAD_REQUEST,
-            t,
-            "error-bad-request-title",
-            "error-bad-request-body",
-            None,
-        ));
+    let (payment, t, city, form) = match posted(&state, &headers, &tenant, &payment, form).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
     };
-    if !state
-        .form_tokens
-        .verify(cookie_value(&headers, FORM_COOKIE), Some(&form.form_token))
-    {
-        return Ok(message(
-            StatusCode::FORBIDDEN,
-            t,
-            "error-forbidden-title",
-            "error-forbidden-body",
-            None,
-        ));
-    }
-    if payment.status != PaymentStatus::Started {
-        return Ok(status_page(t, &city, &payment));
-    }
     let token = form.form_token.clone();
     let typed = Typed {
         name: form.cardholder_name.trim().chars().take(100).collect(),
@@ -919,34 +952,10 @@ pub(crate) async fn submit_saved(
     headers: HeaderMap,
     form: Result<Form<SavedCardForm>, FormRejection>,
 ) -> Result<Response, PayError> {
-    let payment = session_payment(&state, &headers, &tenant, &payment).await?;
-    let payment = expire_if_due(&state, payment).await?;
-    let t = translator(&headers, Some(payment.language));
-    let city = city_name(&state, &payment).await?;
-    let Ok(Form(form)) = form else {
-        return Ok(message(
-            StatusCode::BAD_REQUEST,
-            t,
-            "error-bad-request-title",
-            "error-bad-request-body",
-            None,
-        ));
+    let (payment, t, city, form) = match posted(&state, &headers, &tenant, &payment, form).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
     };
-    if !state
-        .form_tokens
-        .verify(cookie_value(&headers, FORM_COOKIE), Some(&form.form_token))
-    {
-        return Ok(message(
-            StatusCode::FORBIDDEN,
-            t,
-            "error-forbidden-title",
-            "error-forbidden-body",
-            None,
-        ));
-    }
-    if payment.status != PaymentStatus::Started {
-        return Ok(status_page(t, &city, &payment));
-    }
     let token = form.form_token.clone();
     let mut typed = Typed {
         saved_cards: saved_cards(&state, &payment).await?,
