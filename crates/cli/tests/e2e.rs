@@ -157,13 +157,20 @@ async fn start_demo_logging(
         .unwrap();
     let running = Running { child, dir };
     let portal = format!("http://127.0.0.1:{portal_port}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{portal}/healthz")).await.is_ok() {
-            break;
+    let pay = format!("http://127.0.0.1:{pay_port}");
+    // Both services, however slow a loaded machine is to seed the demo.
+    for base in [&portal, &pay] {
+        let mut up = false;
+        for _ in 0..600 {
+            if reqwest::get(format!("{base}/healthz")).await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(up, "{base} did not start within a minute");
     }
-    (running, portal, format!("http://127.0.0.1:{pay_port}"))
+    (running, portal, pay)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
