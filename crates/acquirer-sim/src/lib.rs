@@ -8,11 +8,13 @@
 //! security code.
 
 mod cards;
+mod faults;
 mod store;
 
 pub use cards::{Behaviour, DeclineReason, TEST_CARDS};
+pub use faults::Faults;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,6 +29,8 @@ pub struct Simulator {
     store: SimStore,
     /// How long a "slow" or "lost" card keeps the caller waiting.
     pub slow_delay: Duration,
+    /// Failures injected into every request (none by default).
+    pub faults: Faults,
 }
 
 impl Simulator {
@@ -38,17 +42,28 @@ impl Simulator {
         Ok(Simulator {
             store: SimStore::open(data_dir).await?,
             slow_delay,
+            faults: Faults::default(),
         })
     }
 
     pub fn router(self) -> Router {
-        Router::new()
-            .route("/v1/authorisations", post(authorise))
+        let faults = self.faults;
+        let router = Router::new()
+            .route("/v1/authorisations", post(authorise).get(list_day))
             .route("/v1/authorisations/{payment_id}", get(inquire))
             .route("/v1/authorisations/{payment_id}/capture", post(capture))
             .route("/v1/authorisations/{payment_id}/void", post(void))
             .route("/v1/authorisations/{payment_id}/refunds", post(refund))
-            .with_state(self)
+            .route(
+                "/v1/authorisations/{payment_id}/refunds/{refund_id}",
+                get(inquire_refund),
+            )
+            .with_state(self);
+        if faults.any() {
+            router.layer(axum::middleware::from_fn_with_state(faults, faults::inject))
+        } else {
+            router
+        }
     }
 }
 
@@ -187,6 +202,48 @@ async fn inquire(State(sim): State<Simulator>, Path(payment_id): Path<String>) -
             "not_found",
             "no authorisation for this payment id",
         ),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DayQuery {
+    pub day: String,
+}
+
+/// `GET /v1/authorisations?day=YYYY-MM-DD`: every authorisation recorded
+/// that (UTC) day, as an acquirer's daily transaction report lists them.
+async fn list_day(State(sim): State<Simulator>, Query(query): Query<DayQuery>) -> Response {
+    let Ok(day) = query.day.parse::<jiff::civil::Date>() else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_day",
+            "day must be a date like 2026-11-30",
+        );
+    };
+    match sim.store.on_day(day).await {
+        Ok(list) => Json(serde_json::json!({
+            "day": day.to_string(),
+            "authorisations": list.iter().map(Authorisation::view).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /v1/authorisations/{payment_id}/refunds/{refund_id}`.
+async fn inquire_refund(
+    State(sim): State<Simulator>,
+    Path((payment_id, refund_id)): Path<(String, String)>,
+) -> Response {
+    match sim.store.refund_amount(&payment_id, &refund_id).await {
+        Ok(Some(amount)) => Json(serde_json::json!({
+            "payment_id": payment_id,
+            "refund_id": refund_id,
+            "amount": amount,
+        }))
+        .into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "no such refund"),
         Err(e) => internal(e),
     }
 }

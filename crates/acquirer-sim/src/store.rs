@@ -25,6 +25,8 @@ pub(crate) struct Authorisation {
     last4: String,
     authorisation_code: Option<String>,
     decline_reason: Option<String>,
+    /// When the acquirer recorded it, in UTC microseconds.
+    created_at: i64,
 }
 
 impl Authorisation {
@@ -39,6 +41,7 @@ impl Authorisation {
             last4: card.last4().to_owned(),
             authorisation_code: None,
             decline_reason: None,
+            created_at: jiff::Timestamp::now().as_microsecond(),
         }
     }
 
@@ -98,7 +101,8 @@ impl SimStore {
                  refunded INTEGER NOT NULL,
                  last4 TEXT NOT NULL,
                  authorisation_code TEXT,
-                 decline_reason TEXT
+                 decline_reason TEXT,
+                 created_at INTEGER NOT NULL DEFAULT 0
              );
              CREATE TABLE IF NOT EXISTS refunds (
                  refund_id TEXT PRIMARY KEY,
@@ -108,38 +112,77 @@ impl SimStore {
         )
         .execute(&pool)
         .await?;
+        // Records made before the daily listing existed have no time.
+        let columns: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM pragma_table_info('authorisations')")
+                .fetch_all(&pool)
+                .await?;
+        if !columns.iter().any(|c| c == "created_at") {
+            sqlx::query(
+                "ALTER TABLE authorisations ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0",
+            )
+            .execute(&pool)
+            .await?;
+        }
+        sqlx::query(
+            "CREATE INDEX IF NOT EXISTS authorisations_by_time ON authorisations (created_at)",
+        )
+        .execute(&pool)
+        .await?;
         Ok(SimStore { pool })
     }
 
     pub(crate) async fn get(&self, payment_id: &str) -> Result<Option<Authorisation>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT payment_id, status, amount, currency, captured, refunded, last4, authorisation_code, decline_reason
+            "SELECT payment_id, status, amount, currency, captured, refunded, last4, authorisation_code, decline_reason, created_at
              FROM authorisations WHERE payment_id = $1",
         )
         .bind(payment_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(Authorisation {
-                payment_id: r.try_get("payment_id")?,
-                status: r.try_get("status")?,
-                amount: r.try_get("amount")?,
-                currency: r.try_get("currency")?,
-                captured: r.try_get("captured")?,
-                refunded: r.try_get("refunded")?,
-                last4: r.try_get("last4")?,
-                authorisation_code: r.try_get("authorisation_code")?,
-                decline_reason: r.try_get("decline_reason")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(authorisation_from_row).transpose()
+    }
+
+    /// Every authorisation recorded on a UTC day, oldest first.
+    pub(crate) async fn on_day(
+        &self,
+        day: jiff::civil::Date,
+    ) -> Result<Vec<Authorisation>, sqlx::Error> {
+        let start = day
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?
+            .timestamp();
+        let end = start + jiff::SignedDuration::from_hours(24);
+        sqlx::query(
+            "SELECT payment_id, status, amount, currency, captured, refunded, last4, authorisation_code, decline_reason, created_at
+             FROM authorisations WHERE created_at >= $1 AND created_at < $2 ORDER BY created_at",
+        )
+        .bind(start.as_microsecond())
+        .bind(end.as_microsecond())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(authorisation_from_row)
+        .collect()
+    }
+
+    pub(crate) async fn refund_amount(
+        &self,
+        payment_id: &str,
+        refund_id: &str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT amount FROM refunds WHERE refund_id = $1 AND payment_id = $2")
+            .bind(refund_id)
+            .bind(payment_id)
+            .fetch_optional(&self.pool)
+            .await
     }
 
     /// First writer wins: a concurrent duplicate keeps the first record.
     pub(crate) async fn insert(&self, a: &Authorisation) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO authorisations (payment_id, status, amount, currency, captured, refunded, last4, authorisation_code, decline_reason)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (payment_id) DO NOTHING",
+            "INSERT INTO authorisations (payment_id, status, amount, currency, captured, refunded, last4, authorisation_code, decline_reason, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (payment_id) DO NOTHING",
         )
         .bind(&a.payment_id)
         .bind(&a.status)
@@ -150,6 +193,7 @@ impl SimStore {
         .bind(&a.last4)
         .bind(&a.authorisation_code)
         .bind(&a.decline_reason)
+        .bind(a.created_at)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -241,4 +285,19 @@ impl SimStore {
         }
         Ok(self.get(payment_id).await?.ok_or("no such authorisation"))
     }
+}
+
+fn authorisation_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Authorisation, sqlx::Error> {
+    Ok(Authorisation {
+        payment_id: r.try_get("payment_id")?,
+        status: r.try_get("status")?,
+        amount: r.try_get("amount")?,
+        currency: r.try_get("currency")?,
+        captured: r.try_get("captured")?,
+        refunded: r.try_get("refunded")?,
+        last4: r.try_get("last4")?,
+        authorisation_code: r.try_get("authorisation_code")?,
+        decline_reason: r.try_get("decline_reason")?,
+        created_at: r.try_get("created_at")?,
+    })
 }

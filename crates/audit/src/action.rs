@@ -36,10 +36,21 @@ pub enum Action {
     AutopayCancelled,
     AutopayCharged,
     ResidentDeleted,
+    /// Money trail (pay's database): one per payment event.
+    MoneyPaymentEvent,
+    /// Money trail: one per refund reserved or finished.
+    MoneyRefundEvent,
+    /// Money trail: one per ledger posting line.
+    MoneyLedgerPosting,
+    /// Money trail: an authorisation no payment accounts for was voided or
+    /// refunded at the acquirer.
+    MoneyOrphanSettled,
+    /// Reconciliation cannot settle a payment or refund: a person must.
+    PaymentNeedsAttention,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 37] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::SignInLocked,
@@ -72,6 +83,11 @@ impl Action {
         Action::AutopayCancelled,
         Action::AutopayCharged,
         Action::ResidentDeleted,
+        Action::MoneyPaymentEvent,
+        Action::MoneyRefundEvent,
+        Action::MoneyLedgerPosting,
+        Action::MoneyOrphanSettled,
+        Action::PaymentNeedsAttention,
     ];
 
     pub fn code(self) -> &'static str {
@@ -108,6 +124,11 @@ impl Action {
             Action::AutopayCancelled => "autopay.cancelled",
             Action::AutopayCharged => "autopay.charged",
             Action::ResidentDeleted => "resident.deleted",
+            Action::MoneyPaymentEvent => "money.payment_event",
+            Action::MoneyRefundEvent => "money.refund_event",
+            Action::MoneyLedgerPosting => "money.ledger_posting",
+            Action::MoneyOrphanSettled => "money.orphan_settled",
+            Action::PaymentNeedsAttention => "payment.needs_attention",
         }
     }
 

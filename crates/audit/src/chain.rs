@@ -17,16 +17,29 @@ const DOMAIN_TAG: &[u8] = b"civicpay-audit-v1";
 pub enum ChainId {
     Platform,
     Tenant(TenantId),
+    /// A city's money trail in the pay service's database: every payment
+    /// event, refund event and ledger posting. Made by [`ChainId::money`].
+    Money {
+        tenant: TenantId,
+        key: String,
+    },
 }
 
 impl ChainId {
     pub const PLATFORM_KEY: &'static str = "platform";
+    const MONEY_PREFIX: &'static str = "money:";
+
+    pub fn money(tenant: TenantId) -> ChainId {
+        let key = format!("{}{tenant}", Self::MONEY_PREFIX);
+        ChainId::Money { tenant, key }
+    }
 
     /// The text stored in the `chain` column and hashed into each entry.
     pub fn key(&self) -> &str {
         match self {
             ChainId::Platform => Self::PLATFORM_KEY,
             ChainId::Tenant(id) => id.as_str(),
+            ChainId::Money { key, .. } => key,
         }
     }
 
@@ -34,15 +47,19 @@ impl ChainId {
         if key == Self::PLATFORM_KEY {
             return Ok(ChainId::Platform);
         }
-        TenantId::parse(key)
-            .map(ChainId::Tenant)
-            .map_err(|_| AuditError::BadChain(key.to_owned()))
+        let bad = || AuditError::BadChain(key.to_owned());
+        if let Some(tenant) = key.strip_prefix(Self::MONEY_PREFIX) {
+            return TenantId::parse(tenant)
+                .map(ChainId::money)
+                .map_err(|_| bad());
+        }
+        TenantId::parse(key).map(ChainId::Tenant).map_err(|_| bad())
     }
 
     pub fn tenant(&self) -> Option<&TenantId> {
         match self {
             ChainId::Platform => None,
-            ChainId::Tenant(id) => Some(id),
+            ChainId::Tenant(id) | ChainId::Money { tenant: id, .. } => Some(id),
         }
     }
 }
@@ -145,7 +162,7 @@ impl NewEntry {
 
 /// serde_json's default map is ordered by key, so this is canonical for
 /// any value: same content, same bytes.
-fn canonical_json(value: &serde_json::Value) -> String {
+pub fn canonical_json(value: &serde_json::Value) -> String {
     let sorted: serde_json::Value = serde_json::from_value(value.clone()).unwrap_or_default();
     sorted.to_string()
 }

@@ -18,6 +18,8 @@ pub mod checkpoint;
 mod error;
 
 pub use action::Action;
-pub use chain::{BreakKind, ChainBreak, ChainHash, ChainId, ChainVerifier, Entry, NewEntry};
+pub use chain::{
+    BreakKind, ChainBreak, ChainHash, ChainId, ChainVerifier, Entry, NewEntry, canonical_json,
+};
 pub use checkpoint::{Checkpoint, CheckpointKey};
 pub use error::AuditError;

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use civicpay_audit::checkpoint::verifying_key_from_hex;
 use civicpay_audit::{ChainId, ChainVerifier, Checkpoint, CheckpointKey};
 use civicpay_store::Store;
+use civicpay_store::pay::PayStore;
 use clap::Subcommand;
 use std::collections::HashMap;
 use std::io::Write;
@@ -77,6 +78,17 @@ async fn chains(store: &Store, tenant: Option<&str>) -> anyhow::Result<Vec<Chain
     })
 }
 
+/// Pay's database, where the money trail is, if this deployment has one
+/// here (a portal-only machine does not).
+async fn open_pay_store(config: &Config) -> anyhow::Result<Option<PayStore>> {
+    if config.pay_database_url.is_none() && !config.data_dir.join("pay.db").exists() {
+        return Ok(None);
+    }
+    let pay = PayStore::connect(&config.pay_database_url()).await?;
+    pay.migrate().await?;
+    Ok(Some(pay))
+}
+
 fn read_checkpoints(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read checkpoints from {}", path.display()))?;
@@ -131,6 +143,30 @@ pub(crate) async fn run(
                     }
                 }
             }
+            if let Some(pay) = open_pay_store(&config).await? {
+                let pay_chains = match &tenant {
+                    Some(slug) => vec![ChainId::money(tenant_by_slug(&store, slug).await?.id)],
+                    None => pay.money_chains().await?,
+                };
+                for chain in pay_chains {
+                    let Some(city) = chain.tenant().cloned() else {
+                        continue;
+                    };
+                    let held_to = vouched.remove(&chain).unwrap_or_default();
+                    let count = held_to.len();
+                    let name = display(&names, &ChainId::Tenant(city.clone()));
+                    let verifier = ChainVerifier::new(chain.clone(), held_to);
+                    match pay.verify_money_trail(verifier, &city).await? {
+                        Ok(entries) => println!(
+                            "ok      money trail of {name}: {entries} entries, {count} checkpoints held"
+                        ),
+                        Err(found) => {
+                            broken += 1;
+                            println!("BROKEN  money trail of {name}: {found}");
+                        }
+                    }
+                }
+            }
             for (chain, points) in vouched {
                 if tenant.is_none() {
                     broken += 1;
@@ -163,6 +199,17 @@ pub(crate) async fn run(
             for chain in chains(&store, tenant.as_deref()).await? {
                 if let Some((seq, hash)) = store.audit_head(&chain).await? {
                     signed.push(key.sign(&chain, seq, hash, jiff::Timestamp::now()));
+                }
+            }
+            if let Some(pay) = open_pay_store(&config).await? {
+                let pay_chains = match &tenant {
+                    Some(slug) => vec![ChainId::money(tenant_by_slug(&store, slug).await?.id)],
+                    None => pay.money_chains().await?,
+                };
+                for chain in pay_chains {
+                    if let Some((seq, hash)) = pay.money_head(&chain).await? {
+                        signed.push(key.sign(&chain, seq, hash, jiff::Timestamp::now()));
+                    }
                 }
             }
             if signed.is_empty() {

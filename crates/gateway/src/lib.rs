@@ -74,6 +74,48 @@ pub enum StatusInquiry {
     Voided,
 }
 
+/// The acquirer's record of one of our refunds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundInquiry {
+    NotFound,
+    Refunded { amount: i64 },
+}
+
+/// One authorisation in the acquirer's own records for a day: what
+/// reconciliation compares with ours to find authorisations nobody
+/// accounts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcquirerRecord {
+    /// Our reference (payment id and attempt number).
+    pub reference: String,
+    pub inquiry: StatusInquiry,
+}
+
+impl StatusInquiry {
+    /// The answer in the recovery table's terms.
+    pub fn answer(
+        &self,
+        currency: civicpay_core::Currency,
+    ) -> civicpay_core::payment::AcquirerAnswer {
+        use civicpay_core::payment::AcquirerAnswer;
+        let money = |minor: i64| Money::from_minor(minor, currency);
+        match self {
+            StatusInquiry::NotFound => AcquirerAnswer::NotFound,
+            StatusInquiry::Approved { amount, .. } => AcquirerAnswer::Approved {
+                amount: money(*amount),
+            },
+            StatusInquiry::Captured {
+                captured, refunded, ..
+            } => AcquirerAnswer::Captured {
+                captured: money(*captured),
+                refunded: money(*refunded),
+            },
+            StatusInquiry::Declined { .. } => AcquirerAnswer::Declined,
+            StatusInquiry::Voided => AcquirerAnswer::Voided,
+        }
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum GatewayError {
     #[error("the acquirer could not be reached or did not answer in time: {0}")]
@@ -107,4 +149,16 @@ pub trait Connector: Send + Sync {
         &'a self,
         payment_id: &'a str,
     ) -> BoxFuture<'a, Result<StatusInquiry, GatewayError>>;
+    /// What the acquirer did with one refund (refunds are idempotent by
+    /// `refund_id`, so a refund it never saw can be sent again).
+    fn refund_status<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund_id: &'a str,
+    ) -> BoxFuture<'a, Result<RefundInquiry, GatewayError>>;
+    /// Every authorisation the acquirer recorded on a (UTC) day.
+    fn authorisations_on<'a>(
+        &'a self,
+        day: jiff::civil::Date,
+    ) -> BoxFuture<'a, Result<Vec<AcquirerRecord>, GatewayError>>;
 }

@@ -1,7 +1,8 @@
 //! The connector for `civicpay acquirer-sim`.
 
 use crate::{
-    AuthorisationOutcome, AuthorisationRequest, BoxFuture, Connector, GatewayError, StatusInquiry,
+    AcquirerRecord, AuthorisationOutcome, AuthorisationRequest, BoxFuture, Connector, GatewayError,
+    RefundInquiry, StatusInquiry,
 };
 use civicpay_core::Money;
 use serde::Deserialize;
@@ -15,6 +16,8 @@ pub struct SimulatorConnector {
 
 #[derive(Deserialize)]
 struct View {
+    #[serde(default)]
+    payment_id: String,
     status: String,
     amount: i64,
     captured: i64,
@@ -135,9 +138,11 @@ impl Connector for SimulatorConnector {
                     };
                 }
             };
+            // A 5xx says the acquirer broke, not that it did nothing: it may
+            // have authorised before failing. Only an inquiry can tell.
             if response.status().is_server_error() {
                 let status = response.status();
-                return AuthorisationOutcome::Failed {
+                return AuthorisationOutcome::Unknown {
                     detail: format!("acquirer answered {status}"),
                 };
             }
@@ -204,24 +209,103 @@ impl Connector for SimulatorConnector {
             if response.status() == reqwest::StatusCode::NOT_FOUND {
                 return Ok(StatusInquiry::NotFound);
             }
-            let view = read_view(response).await?;
-            let code = view.authorisation_code.clone().unwrap_or_default();
-            Ok(match view.status.as_str() {
-                "approved" => StatusInquiry::Approved {
-                    amount: view.amount,
-                    authorisation_code: code,
-                },
-                "captured" => StatusInquiry::Captured {
-                    captured: view.captured,
-                    refunded: view.refunded,
-                    authorisation_code: code,
-                },
-                "declined" => StatusInquiry::Declined {
-                    reason: view.decline_reason.unwrap_or_default(),
-                },
-                "voided" => StatusInquiry::Voided,
-                other => return Err(GatewayError::Protocol(format!("unknown status {other:?}"))),
+            inquiry(read_view(response).await?)
+        })
+    }
+
+    fn refund_status<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund_id: &'a str,
+    ) -> BoxFuture<'a, Result<RefundInquiry, GatewayError>> {
+        Box::pin(async move {
+            let response = self
+                .client
+                .get(format!(
+                    "{}/v1/authorisations/{payment_id}/refunds/{refund_id}",
+                    self.base_url
+                ))
+                .send()
+                .await
+                .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
+            if response.status() == reqwest::StatusCode::NOT_FOUND {
+                return Ok(RefundInquiry::NotFound);
+            }
+            if !response.status().is_success() {
+                return Err(GatewayError::Unavailable(format!(
+                    "acquirer answered {}",
+                    response.status()
+                )));
+            }
+            #[derive(Deserialize)]
+            struct RefundView {
+                amount: i64,
+            }
+            let view = response
+                .json::<RefundView>()
+                .await
+                .map_err(|e| GatewayError::Protocol(e.to_string()))?;
+            Ok(RefundInquiry::Refunded {
+                amount: view.amount,
             })
         })
     }
+
+    fn authorisations_on<'a>(
+        &'a self,
+        day: jiff::civil::Date,
+    ) -> BoxFuture<'a, Result<Vec<AcquirerRecord>, GatewayError>> {
+        Box::pin(async move {
+            let response = self
+                .client
+                .get(format!("{}/v1/authorisations?day={day}", self.base_url))
+                .send()
+                .await
+                .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
+            if !response.status().is_success() {
+                return Err(GatewayError::Unavailable(format!(
+                    "acquirer answered {}",
+                    response.status()
+                )));
+            }
+            #[derive(Deserialize)]
+            struct Listing {
+                authorisations: Vec<View>,
+            }
+            let listing = response
+                .json::<Listing>()
+                .await
+                .map_err(|e| GatewayError::Protocol(e.to_string()))?;
+            listing
+                .authorisations
+                .into_iter()
+                .map(|view| {
+                    Ok(AcquirerRecord {
+                        reference: view.payment_id.clone(),
+                        inquiry: inquiry(view)?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+fn inquiry(view: View) -> Result<StatusInquiry, GatewayError> {
+    let code = view.authorisation_code.clone().unwrap_or_default();
+    Ok(match view.status.as_str() {
+        "approved" => StatusInquiry::Approved {
+            amount: view.amount,
+            authorisation_code: code,
+        },
+        "captured" => StatusInquiry::Captured {
+            captured: view.captured,
+            refunded: view.refunded,
+            authorisation_code: code,
+        },
+        "declined" => StatusInquiry::Declined {
+            reason: view.decline_reason.unwrap_or_default(),
+        },
+        "voided" => StatusInquiry::Voided,
+        other => return Err(GatewayError::Protocol(format!("unknown status {other:?}"))),
+    })
 }

@@ -6,10 +6,11 @@
     clippy::indexing_slicing
 )]
 
-use civicpay_acquirer_sim::{Behaviour, Simulator, TEST_CARDS};
+use civicpay_acquirer_sim::{Behaviour, Faults, Simulator, TEST_CARDS};
 use civicpay_core::{Currency, Money};
 use civicpay_gateway::{
-    AuthorisationOutcome, AuthorisationRequest, Connector, SimulatorConnector, StatusInquiry,
+    AuthorisationOutcome, AuthorisationRequest, Connector, RefundInquiry, SimulatorConnector,
+    StatusInquiry,
 };
 use civicpay_vault::{CardNumber, Expiry, SecurityCode};
 use std::path::PathBuf;
@@ -27,8 +28,13 @@ impl Drop for Sim {
 }
 
 async fn start(slow_delay: Duration, timeout: Duration) -> Sim {
+    start_with(slow_delay, timeout, Faults::default()).await
+}
+
+async fn start_with(slow_delay: Duration, timeout: Duration, faults: Faults) -> Sim {
     let dir = std::env::temp_dir().join(format!("civicpay-sim-{}", uuid::Uuid::now_v7().simple()));
-    let sim = Simulator::open(&dir, slow_delay).await.unwrap();
+    let mut sim = Simulator::open(&dir, slow_delay).await.unwrap();
+    sim.faults = faults;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -102,8 +108,10 @@ async fn every_documented_test_card_gives_its_outcome() {
                 "{what}"
             ),
             Behaviour::ServerError => {
+                // A 5xx does not say nothing happened: unknown, for the
+                // inquiry to settle.
                 assert!(
-                    matches!(outcome, AuthorisationOutcome::Failed { .. }),
+                    matches!(outcome, AuthorisationOutcome::Unknown { .. }),
                     "{what}: {outcome:?}"
                 );
                 assert_eq!(
@@ -356,4 +364,96 @@ async fn the_simulator_never_writes_a_card_number_or_security_code() {
     std::fs::write(sim.dir.join("planted"), b"..4242424242424242..\x00739\x00").unwrap();
     assert_eq!(occurrences(&sim.dir, b"4242424242424242"), 1);
     assert_eq!(occurrences(&sim.dir, b"739"), 1);
+}
+
+#[tokio::test]
+async fn the_acquirer_lists_its_day_and_answers_for_each_refund() {
+    let sim = start(Duration::from_millis(100), Duration::from_secs(5)).await;
+    let (captured, approved) = (new_id(), new_id());
+    authorise(&sim, &captured, "4242 4242 4242 4242", true).await;
+    authorise(&sim, &approved, "4242 4242 4242 4242", false).await;
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let listed = sim.connector.authorisations_on(today).await.unwrap();
+    let find = |id: &str| listed.iter().find(|r| r.reference == id).map(|r| r.inquiry.clone());
+    assert!(matches!(find(&captured), Some(StatusInquiry::Captured { captured: 4_200, .. })));
+    assert!(matches!(find(&approved), Some(StatusInquiry::Approved { amount: 4_200, .. })));
+    let yesterday = today.yesterday().unwrap();
+    assert!(sim.connector.authorisations_on(yesterday).await.unwrap().is_empty());
+
+    assert_eq!(
+        sim.connector.refund_status(&captured, "r-1").await.unwrap(),
+        RefundInquiry::NotFound
+    );
+    sim.connector.refund(&captured, "r-1", usd(700)).await.unwrap();
+    assert_eq!(
+        sim.connector.refund_status(&captured, "r-1").await.unwrap(),
+        RefundInquiry::Refunded { amount: 700 }
+    );
+    // Sent again, the same refund is answered, not paid twice.
+    sim.connector.refund(&captured, "r-1", usd(700)).await.unwrap();
+    assert!(matches!(
+        sim.connector.status(&captured).await.unwrap(),
+        StatusInquiry::Captured { refunded: 700, .. }
+    ));
+}
+
+#[tokio::test]
+async fn injected_faults_lose_answers_but_never_double_charge() {
+    // Every request's answer is lost after the simulator acted.
+    let lossy = start_with(
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        Faults {
+            drop_after: 1.0,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let id = new_id();
+    let outcome = authorise(&lossy, &id, "4242 4242 4242 4242", true).await;
+    assert!(matches!(outcome, AuthorisationOutcome::Unknown { .. }), "{outcome:?}");
+    assert!(lossy.connector.status(&id).await.is_err(), "the inquiry's answer is lost too");
+
+    // Dropped before acting: nothing happened.
+    let refused = start_with(
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        Faults {
+            drop_before: 1.0,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let outcome = authorise(&refused, &new_id(), "4242 4242 4242 4242", true).await;
+    assert!(matches!(outcome, AuthorisationOutcome::Unknown { .. }), "{outcome:?}");
+
+    // Always 5xx: unknown, never a decline.
+    let broken = start_with(
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        Faults {
+            server_error: 1.0,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let outcome = authorise(&broken, &new_id(), "4242 4242 4242 4242", true).await;
+    assert!(matches!(outcome, AuthorisationOutcome::Unknown { .. }), "{outcome:?}");
+
+    // Slow beyond the caller's patience: unknown, for the inquiry to settle.
+    let slow = start_with(
+        Duration::from_millis(800),
+        Duration::from_millis(300),
+        Faults {
+            slow: 1.0,
+            slow_delay: Duration::from_millis(800),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let id = new_id();
+    let outcome = authorise(&slow, &id, "4242 4242 4242 4242", true).await;
+    assert!(matches!(outcome, AuthorisationOutcome::Unknown { .. }), "{outcome:?}");
 }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use civicpay_core::payment::{Channel, Payment, PaymentEvent, PaymentStatus};
 use civicpay_core::{Currency, Language, Money, PaymentId};
+use civicpay_gateway::GatewayError;
 use civicpay_store::pay::{
     Created, IdempotencyRequest, Merchant, NewPayment, PaymentChange, TransitionError,
 };
@@ -472,18 +473,28 @@ pub(crate) async fn create_refund(
             .connector
             .refund(&reference, refund.id.as_str(), refund.amount)
             .await;
-        if let Err(e) = &answer {
-            tracing::warn!(payment = %payment.id, refund = %refund.id, error = %e, "refund refused by the acquirer");
+        match answer {
+            Ok(()) => {
+                state
+                    .store
+                    .finish_refund(&merchant.tenant_id, &refund.id, true)
+                    .await?;
+                refund.status = "success".into();
+            }
+            Err(GatewayError::Refused(detail)) => {
+                tracing::warn!(payment = %payment.id, refund = %refund.id, detail, "refund refused by the acquirer");
+                state
+                    .store
+                    .finish_refund(&merchant.tenant_id, &refund.id, false)
+                    .await?;
+                refund.status = "error".into();
+            }
+            // It may have been paid: the amount stays reserved and
+            // reconciliation asks the acquirer.
+            Err(e) => {
+                tracing::warn!(payment = %payment.id, refund = %refund.id, error = %e, "refund outcome unknown; left for reconciliation");
+            }
         }
-        state
-            .store
-            .finish_refund(&merchant.tenant_id, &refund.id, answer.is_ok())
-            .await?;
-        refund.status = if answer.is_ok() {
-            "success".into()
-        } else {
-            "error".into()
-        };
     }
     Ok((StatusCode::CREATED, Json(refund_json(&refund))).into_response())
 }
@@ -545,6 +556,43 @@ pub(crate) async fn record(
     }
 }
 
+/// Records an approval: authorised and captured in one step when the
+/// acquirer captured with the authorisation (no crash can fall between),
+/// or authorised with the capture still due.
+pub(crate) async fn record_approval(
+    state: &PayState,
+    payment: &Payment,
+    authorisation_code: String,
+    captured: bool,
+) -> Result<Payment, PayError> {
+    if captured {
+        record(
+            state,
+            payment,
+            PaymentEvent::AuthorisedAndCaptured,
+            "acquirer approved and captured",
+            PaymentChange {
+                authorisation_code: Some(authorisation_code),
+                captured: Some(payment.amount.minor()),
+                ..PaymentChange::default()
+            },
+        )
+        .await
+    } else {
+        record(
+            state,
+            payment,
+            PaymentEvent::Authorised,
+            "acquirer approved",
+            PaymentChange {
+                authorisation_code: Some(authorisation_code),
+                ..PaymentChange::default()
+            },
+        )
+        .await
+    }
+}
+
 /// `POST /v1/payments/{id}/cancel`: before the card is submitted, or an
 /// authorisation not yet captured (voided at the acquirer first).
 pub(crate) async fn cancel_payment(
@@ -558,10 +606,34 @@ pub(crate) async fn cancel_payment(
         return Ok(payment_response(&state, &payment));
     }
     if payment.status == PaymentStatus::Authorised {
+        // Recorded before the acquirer is asked: a crash or a lost answer
+        // leaves a cancel that reconciliation finishes.
+        let asked = record(
+            &state,
+            &payment,
+            PaymentEvent::VoidSent,
+            "void requested through the API",
+            PaymentChange::default(),
+        )
+        .await?;
         let reference = format!("{}.{}", payment.id, payment.attempts);
-        state.connector.void(&reference).await.map_err(|e| {
-            PayError::StateConflict(format!("the acquirer did not void the authorisation: {e}"))
-        })?;
+        return match state.connector.void(&reference).await {
+            Ok(()) => {
+                let cancelled = record(
+                    &state,
+                    &asked,
+                    PaymentEvent::Cancelled,
+                    "voided at the acquirer",
+                    PaymentChange::default(),
+                )
+                .await?;
+                Ok(payment_response(&state, &cancelled))
+            }
+            Err(e) => {
+                tracing::warn!(payment = %payment.id, error = %e, "void outcome unknown; left for reconciliation");
+                Ok(payment_response(&state, &asked))
+            }
+        };
     }
     let cancelled = record(
         &state,
@@ -590,15 +662,31 @@ pub(crate) async fn capture_payment(
             payment.status.code()
         )));
     }
-    let reference = format!("{}.{}", payment.id, payment.attempts);
-    state
-        .connector
-        .capture(&reference, payment.amount)
-        .await
-        .map_err(|e| PayError::StateConflict(format!("the acquirer did not capture: {e}")))?;
-    let captured = record(
+    let asked = record(
         &state,
         &payment,
+        PaymentEvent::CaptureSent,
+        "capture requested through the API",
+        PaymentChange::default(),
+    )
+    .await?;
+    let reference = format!("{}.{}", payment.id, payment.attempts);
+    match state.connector.capture(&reference, payment.amount).await {
+        Ok(()) => {}
+        Err(GatewayError::Refused(detail)) => {
+            // Said no for certain; reconciliation reads why and settles it.
+            return Err(PayError::StateConflict(format!(
+                "the acquirer did not capture: {detail}"
+            )));
+        }
+        Err(e) => {
+            tracing::warn!(payment = %payment.id, error = %e, "capture outcome unknown; left for reconciliation");
+            return Ok(payment_response(&state, &asked));
+        }
+    }
+    let captured = record(
+        &state,
+        &asked,
         PaymentEvent::Captured,
         "captured through the API",
         PaymentChange {

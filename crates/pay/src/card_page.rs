@@ -483,7 +483,9 @@ fn card_page(
 fn status_page(t: Translator, city: &str, payment: &Payment) -> Response {
     let link = Some(return_link(&t, city, payment));
     match payment.status {
-        PaymentStatus::Submitted => message(
+        PaymentStatus::Submitted
+        | PaymentStatus::CaptureRequested
+        | PaymentStatus::CancelRequested => message(
             StatusCode::OK,
             t,
             "card-pending-title",
@@ -1076,30 +1078,7 @@ async fn settle(
             authorisation_code,
             captured,
         } => {
-            let authorised = crate::api::record(
-                state,
-                payment,
-                PaymentEvent::Authorised,
-                "acquirer approved",
-                PaymentChange {
-                    authorisation_code: Some(authorisation_code),
-                    ..PaymentChange::default()
-                },
-            )
-            .await?;
-            if captured {
-                crate::api::record(
-                    state,
-                    &authorised,
-                    PaymentEvent::Captured,
-                    "captured with the authorisation",
-                    PaymentChange {
-                        captured: Some(payment.amount.minor()),
-                        ..PaymentChange::default()
-                    },
-                )
-                .await?;
-            }
+            crate::api::record_approval(state, payment, authorisation_code, captured).await?;
             let mut response = Redirect::to(&payment.return_url).into_response();
             if let Some(origin) = return_origin(payment) {
                 response.extensions_mut().insert(ReturnOrigin(origin));

@@ -13,6 +13,7 @@ mod csp_reports;
 mod error;
 pub mod integrity;
 mod openapi;
+mod orphans;
 pub mod reconcile;
 mod reports;
 mod saved_cards;

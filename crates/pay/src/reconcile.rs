@@ -1,12 +1,22 @@
-//! Background jobs that leave no payment unknown: reconciliation asks the
-//! acquirer about every payment whose outcome we never heard (timeouts,
-//! crashes), and expiry closes payments that were never submitted.
+//! Background jobs that leave no money unexplained. Reconciliation asks
+//! the acquirer about every payment and refund that waits on it (lost
+//! answers, timeouts, crashes at any point) and does what the recovery
+//! table in `core` says; it then walks the acquirer's own records for the
+//! day and voids or refunds any authorisation no successful payment
+//! accounts for. Expiry closes payments that were never submitted.
+//!
+//! Each row is claimed before anything is sent, so two instances never act
+//! on it at once; a claim lapses, so a crashed instance's rows are taken
+//! over.
 
 use crate::PayState;
-use civicpay_core::payment::{PaymentEvent, PaymentStatus};
-use civicpay_gateway::StatusInquiry;
+use civicpay_core::payment::{
+    AcquirerAnswer, Facts, PaymentEvent, PaymentStatus, Recovery, Waiting, recover,
+};
+use civicpay_core::{Money, PaymentId};
+use civicpay_gateway::{GatewayError, RefundInquiry, StatusInquiry};
 use civicpay_store::StoreError;
-use civicpay_store::pay::{AwaitingOutcome, PaymentChange, TransitionError};
+use civicpay_store::pay::{AwaitingOutcome, PaymentChange, RefundAwaitingOutcome, TransitionError};
 use std::time::Duration;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -15,35 +25,130 @@ pub struct ReconcileReport {
     pub succeeded: usize,
     pub declined: usize,
     pub failed: usize,
+    pub cancelled: usize,
     /// Still unknown (the acquirer could not be asked, or may still answer).
     pub pending: usize,
+    /// Flagged for a person (the alarm goes out once per row).
+    pub attention: usize,
+    pub refunds_checked: usize,
+    pub refunds_settled: usize,
+    /// Authorisations at the acquirer that no payment accounts for, voided
+    /// or refunded.
+    pub orphans: usize,
     pub expired: usize,
 }
 
 /// How long an acquirer may take before "no record" means "never arrived".
 pub const NOT_FOUND_GRACE: Duration = Duration::from_secs(300);
+/// How long a row may stay unsettled before a person is told.
+pub const ALARM_AFTER: Duration = Duration::from_secs(3600);
+/// How long one sweep holds a row; longer than any acquirer call takes.
+const CLAIM_FOR: Duration = Duration::from_secs(120);
 
+/// The times a sweep works with.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep {
+    /// Leave rows younger than this alone: their own request may still be
+    /// in flight.
+    pub settle_after: Duration,
+    pub not_found_grace: Duration,
+    pub alarm_after: Duration,
+}
+
+/// One sweep with the default alarm deadline.
 pub async fn run_once(
     state: &PayState,
     settle_after: Duration,
     not_found_grace: Duration,
 ) -> Result<ReconcileReport, StoreError> {
+    run(
+        state,
+        Sweep {
+            settle_after,
+            not_found_grace,
+            alarm_after: ALARM_AFTER.max(not_found_grace),
+        },
+    )
+    .await
+}
+
+pub(crate) fn signed(d: Duration) -> jiff::SignedDuration {
+    jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX)
+}
+
+pub async fn run(state: &PayState, sweep: Sweep) -> Result<ReconcileReport, StoreError> {
     let now = jiff::Timestamp::now();
     let mut report = ReconcileReport::default();
-    let cutoff = now - jiff::SignedDuration::try_from(settle_after).unwrap_or_default();
-    for item in state.store.payments_awaiting_outcome(cutoff, 500).await? {
+    let cutoff = now - signed(sweep.settle_after);
+    for item in state
+        .store
+        .payments_awaiting_outcome(cutoff, now, 500)
+        .await?
+    {
+        if !state
+            .store
+            .claim_payment_for_recovery(
+                &item.tenant_id,
+                &item.payment_id,
+                now,
+                now + signed(CLAIM_FOR),
+            )
+            .await?
+        {
+            continue;
+        }
         report.checked += 1;
-        match settle(state, &item, now, not_found_grace).await {
-            Ok(Some(PaymentStatus::Success)) => report.succeeded += 1,
-            Ok(Some(PaymentStatus::Declined)) => report.declined += 1,
-            Ok(Some(_)) => report.failed += 1,
-            Ok(None) => report.pending += 1,
+        match settle_payment(state, &item, now, sweep).await {
+            Ok(Settled::Status(PaymentStatus::Success)) => report.succeeded += 1,
+            Ok(Settled::Status(PaymentStatus::Declined)) => report.declined += 1,
+            Ok(Settled::Status(PaymentStatus::Cancelled)) => report.cancelled += 1,
+            Ok(Settled::Status(_)) => report.failed += 1,
+            Ok(Settled::Pending) => report.pending += 1,
+            Ok(Settled::Attention) => report.attention += 1,
             Err(e) => {
                 tracing::warn!(payment = %item.payment_id, error = %e, "reconciliation could not settle a payment");
                 report.pending += 1;
             }
         }
+        // A row left waiting is free for the next sweep at once.
+        state
+            .store
+            .release_payment_claim(&item.tenant_id, &item.payment_id)
+            .await?;
     }
+    for item in state
+        .store
+        .refunds_awaiting_outcome(cutoff, now, 500)
+        .await?
+    {
+        if !state
+            .store
+            .claim_refund_for_recovery(
+                &item.tenant_id,
+                &item.refund_id,
+                now,
+                now + signed(CLAIM_FOR),
+            )
+            .await?
+        {
+            continue;
+        }
+        report.refunds_checked += 1;
+        match settle_refund(state, &item, now, sweep).await {
+            Ok(Settled::Status(_)) => report.refunds_settled += 1,
+            Ok(Settled::Attention) => report.attention += 1,
+            Ok(Settled::Pending) => report.pending += 1,
+            Err(e) => {
+                tracing::warn!(refund = %item.refund_id, error = %e, "reconciliation could not settle a refund");
+                report.pending += 1;
+            }
+        }
+        state
+            .store
+            .release_refund_claim(&item.tenant_id, &item.refund_id)
+            .await?;
+    }
+    report.orphans = crate::orphans::sweep(state, now, sweep).await?;
     for (tenant_id, payment_id) in state.store.payments_past_expiry(now, 500).await? {
         match state
             .store
@@ -64,12 +169,18 @@ pub async fn run_once(
     Ok(report)
 }
 
+enum Settled {
+    Status(PaymentStatus),
+    Pending,
+    Attention,
+}
+
 async fn step(
     state: &PayState,
     item: &AwaitingOutcome,
     event: PaymentEvent,
     change: PaymentChange,
-) -> Result<PaymentStatus, TransitionError> {
+) -> Result<Settled, TransitionError> {
     state
         .store
         .transition(
@@ -80,130 +191,246 @@ async fn step(
             change,
         )
         .await
-        .map(|p| p.status)
+        .map(|p| Settled::Status(p.status))
 }
 
-/// Asks the acquirer about the payment's last attempt and records the
-/// answer. `None`: nothing can be concluded yet.
-async fn settle(
+fn failure(code: &str) -> PaymentChange {
+    PaymentChange {
+        failure_code: Some(code.to_owned()),
+        ..PaymentChange::default()
+    }
+}
+
+/// Asks the acquirer about the payment's last attempt and does what the
+/// recovery table says.
+async fn settle_payment(
     state: &PayState,
     item: &AwaitingOutcome,
     now: jiff::Timestamp,
-    grace: Duration,
-) -> Result<Option<PaymentStatus>, TransitionError> {
+    sweep: Sweep,
+) -> Result<Settled, TransitionError> {
+    let Some(waiting) = Waiting::of_payment(item.status) else {
+        return Ok(Settled::Pending);
+    };
     let reference = format!("{}.{}", item.payment_id, item.attempts);
-    let answer = match state.connector.status(&reference).await {
-        Ok(answer) => answer,
+    let inquiry = state.connector.status(&reference).await;
+    let answer = match &inquiry {
+        Ok(found) => found.answer(item.amount.currency()),
         Err(e) => {
             tracing::warn!(payment = %item.payment_id, error = %e, "status inquiry failed");
-            return Ok(None);
+            AcquirerAnswer::Error
         }
     };
-    let status = match answer {
-        StatusInquiry::Captured {
-            captured,
-            authorisation_code,
-            ..
-        } => {
-            step(
-                state,
-                item,
-                PaymentEvent::Authorised,
-                PaymentChange {
-                    authorisation_code: Some(authorisation_code),
-                    ..PaymentChange::default()
-                },
-            )
-            .await?;
-            step(
-                state,
-                item,
-                PaymentEvent::Captured,
-                PaymentChange {
-                    captured: Some(captured),
-                    ..PaymentChange::default()
-                },
-            )
-            .await?
-        }
-        StatusInquiry::Approved {
-            amount,
-            authorisation_code,
-        } => {
-            step(
-                state,
-                item,
-                PaymentEvent::Authorised,
-                PaymentChange {
-                    authorisation_code: Some(authorisation_code),
-                    ..PaymentChange::default()
-                },
-            )
-            .await?;
-            let payment = state
-                .store
-                .payment(&item.tenant_id, &item.payment_id)
-                .await?
-                .ok_or(TransitionError::NotFound)?;
-            match state.connector.capture(&reference, payment.amount).await {
+    let authorisation_code = match &inquiry {
+        Ok(
+            StatusInquiry::Approved {
+                authorisation_code, ..
+            }
+            | StatusInquiry::Captured {
+                authorisation_code, ..
+            },
+        ) => Some(authorisation_code.clone()),
+        _ => None,
+    };
+    let waited = now.duration_since(item.submitted_at);
+    let facts = Facts {
+        amount: item.amount,
+        past_grace: waited >= signed(sweep.not_found_grace),
+        past_deadline: waited >= signed(sweep.alarm_after),
+    };
+    let action = recover(waiting, answer, facts);
+    tracing::info!(payment = %item.payment_id, waiting = waiting.code(), answer = answer.code(), ?action, "reconciliation");
+    match action {
+        Recovery::Wait => Ok(Settled::Pending),
+        Recovery::Capture { amount } => {
+            if waiting == Waiting::Submitted {
+                step(
+                    state,
+                    item,
+                    PaymentEvent::Authorised,
+                    PaymentChange {
+                        authorisation_code,
+                        ..PaymentChange::default()
+                    },
+                )
+                .await?;
+            }
+            match state.connector.capture(&reference, amount).await {
                 Ok(()) => {
                     step(
                         state,
                         item,
                         PaymentEvent::Captured,
                         PaymentChange {
-                            captured: Some(amount),
+                            captured: Some(amount.minor()),
                             ..PaymentChange::default()
                         },
                     )
-                    .await?
+                    .await
                 }
                 Err(e) => {
-                    tracing::warn!(payment = %item.payment_id, error = %e, "capture after reconciliation failed; will retry");
-                    PaymentStatus::Authorised
+                    // The capture may have landed: the next inquiry tells.
+                    tracing::warn!(payment = %item.payment_id, error = %e, "capture during reconciliation unanswered; will ask again");
+                    Ok(Settled::Pending)
                 }
             }
         }
-        StatusInquiry::Declined { reason } => {
-            step(
-                state,
-                item,
-                PaymentEvent::Declined,
-                PaymentChange {
-                    failure_code: Some(reason),
-                    ..PaymentChange::default()
-                },
-            )
-            .await?
-        }
-        StatusInquiry::Voided => {
-            step(
-                state,
-                item,
-                PaymentEvent::Failed,
-                PaymentChange {
-                    failure_code: Some("voided".into()),
-                    ..PaymentChange::default()
-                },
-            )
-            .await?
-        }
-        StatusInquiry::NotFound => {
-            let waited = now.duration_since(item.submitted_at);
-            if waited < jiff::SignedDuration::try_from(grace).unwrap_or_default() {
-                return Ok(None);
+        Recovery::Void => match state.connector.void(&reference).await {
+            Ok(()) => {
+                step(
+                    state,
+                    item,
+                    PaymentEvent::Cancelled,
+                    PaymentChange::default(),
+                )
+                .await
             }
+            Err(e) => {
+                tracing::warn!(payment = %item.payment_id, error = %e, "void during reconciliation unanswered; will ask again");
+                Ok(Settled::Pending)
+            }
+        },
+        Recovery::RecordCaptured { captured } => {
+            let event = if waiting == Waiting::Submitted {
+                PaymentEvent::AuthorisedAndCaptured
+            } else {
+                PaymentEvent::Captured
+            };
+            step(
+                state,
+                item,
+                event,
+                PaymentChange {
+                    authorisation_code,
+                    captured: Some(captured.minor()),
+                    ..PaymentChange::default()
+                },
+            )
+            .await
+        }
+        Recovery::RecordDeclined => {
+            let reason = match &inquiry {
+                Ok(StatusInquiry::Declined { reason }) if !reason.is_empty() => reason.clone(),
+                _ => "do_not_honour".to_owned(),
+            };
+            step(state, item, PaymentEvent::Declined, failure(&reason)).await
+        }
+        Recovery::RecordVoided if waiting == Waiting::CancelRequested => {
+            step(
+                state,
+                item,
+                PaymentEvent::Cancelled,
+                PaymentChange::default(),
+            )
+            .await
+        }
+        Recovery::RecordVoided => step(state, item, PaymentEvent::Failed, failure("voided")).await,
+        Recovery::RecordNotReceived => {
             step(
                 state,
                 item,
                 PaymentEvent::Failed,
-                PaymentChange {
-                    failure_code: Some("not_received_by_acquirer".into()),
-                    ..PaymentChange::default()
-                },
+                failure("not_received_by_acquirer"),
             )
-            .await?
+            .await
+        }
+        Recovery::Alarm(reason) => {
+            if item.attention.is_none() {
+                tracing::error!(payment = %item.payment_id, reason = reason.code(), "PAYMENT NEEDS ATTENTION: reconciliation cannot settle it");
+            }
+            state
+                .store
+                .flag_payment_for_attention(&item.tenant_id, &item.payment_id, reason.code())
+                .await?;
+            Ok(Settled::Attention)
+        }
+        Recovery::RecordRefunded
+        | Recovery::RecordRefundRefused
+        | Recovery::ResendRefund { .. } => Ok(Settled::Pending),
+    }
+}
+
+/// Asks the acquirer about a refund and does what the recovery table says.
+async fn settle_refund(
+    state: &PayState,
+    item: &RefundAwaitingOutcome,
+    now: jiff::Timestamp,
+    sweep: Sweep,
+) -> Result<Settled, StoreError> {
+    let reference = format!("{}.{}", item.payment_id, item.attempts);
+    let answer = match state
+        .connector
+        .refund_status(&reference, item.refund_id.as_str())
+        .await
+    {
+        Ok(RefundInquiry::NotFound) => AcquirerAnswer::NotFound,
+        Ok(RefundInquiry::Refunded { amount }) => AcquirerAnswer::Refunded {
+            amount: Money::from_minor(amount, item.amount.currency()),
+        },
+        Err(e) => {
+            tracing::warn!(refund = %item.refund_id, error = %e, "refund inquiry failed");
+            AcquirerAnswer::Error
         }
     };
-    Ok(Some(status))
+    let waited = now.duration_since(item.submitted_at);
+    let facts = Facts {
+        amount: item.amount,
+        past_grace: waited >= signed(sweep.not_found_grace),
+        past_deadline: waited >= signed(sweep.alarm_after),
+    };
+    let action = recover(Waiting::RefundSubmitted, answer, facts);
+    tracing::info!(refund = %item.refund_id, answer = answer.code(), ?action, "reconciliation");
+    let finish = |succeeded: bool| async move {
+        state
+            .store
+            .finish_refund(&item.tenant_id, &item.refund_id, succeeded)
+            .await
+            .map(|()| Settled::Status(PaymentStatus::Success))
+    };
+    match action {
+        Recovery::RecordRefunded => finish(true).await,
+        Recovery::RecordRefundRefused => finish(false).await,
+        Recovery::ResendRefund { amount } => {
+            match state
+                .connector
+                .refund(&reference, item.refund_id.as_str(), amount)
+                .await
+            {
+                Ok(()) => finish(true).await,
+                Err(GatewayError::Refused(detail)) => {
+                    tracing::warn!(refund = %item.refund_id, detail, "the acquirer refused the refund sent again");
+                    finish(false).await
+                }
+                Err(e) => {
+                    tracing::warn!(refund = %item.refund_id, error = %e, "refund sent again, unanswered; will ask again");
+                    Ok(Settled::Pending)
+                }
+            }
+        }
+        Recovery::Alarm(reason) => {
+            state
+                .store
+                .flag_refund_for_attention(
+                    &item.tenant_id,
+                    &item.refund_id,
+                    &item.payment_id,
+                    reason.code(),
+                )
+                .await?;
+            Ok(Settled::Attention)
+        }
+        Recovery::Wait
+        | Recovery::Capture { .. }
+        | Recovery::Void
+        | Recovery::RecordCaptured { .. }
+        | Recovery::RecordDeclined
+        | Recovery::RecordVoided
+        | Recovery::RecordNotReceived => Ok(Settled::Pending),
+    }
+}
+
+/// Our reference for an attempt, split: payment id and attempt number.
+pub(crate) fn parse_reference(reference: &str) -> Option<(PaymentId, i64)> {
+    let (id, attempt) = reference.rsplit_once('.')?;
+    Some((PaymentId::parse(id).ok()?, attempt.parse().ok()?))
 }

@@ -152,33 +152,7 @@ pub(crate) async fn charge(
         AuthorisationOutcome::Approved {
             authorisation_code,
             captured,
-        } => {
-            let authorised = record(
-                state,
-                &submitted,
-                PaymentEvent::Authorised,
-                "acquirer approved the saved card",
-                PaymentChange {
-                    authorisation_code: Some(authorisation_code),
-                    ..PaymentChange::default()
-                },
-            )
-            .await?;
-            if !captured {
-                return Ok(authorised);
-            }
-            record(
-                state,
-                &authorised,
-                PaymentEvent::Captured,
-                "captured with the authorisation",
-                PaymentChange {
-                    captured: Some(submitted.amount.minor()),
-                    ..PaymentChange::default()
-                },
-            )
-            .await
-        }
+        } => crate::api::record_approval(state, &submitted, authorisation_code, captured).await,
         AuthorisationOutcome::Declined { reason } => {
             record(
                 state,

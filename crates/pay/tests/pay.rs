@@ -1856,3 +1856,228 @@ on_both!(
         }
     }
 );
+
+/// The city's id behind the test key.
+async fn tenant_of(pay: &Pay) -> TenantId {
+    pay.state
+        .store
+        .merchant_for_api_key(&pay.key)
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id
+}
+
+/// Moves a created payment to `submitted` (attempt 1), as the card page
+/// does just before it calls the acquirer.
+async fn submitted_payment(pay: &Pay, reference: &str) -> (TenantId, civicpay_core::PaymentId) {
+    use civicpay_core::payment::PaymentEvent;
+    let created = pay.create(reference).await;
+    let tenant = tenant_of(pay).await;
+    let id = civicpay_core::PaymentId::parse(created["payment_id"].as_str().unwrap()).unwrap();
+    for (event, change) in [
+        (PaymentEvent::CardPageOpened, civicpay_store::pay::PaymentChange::default()),
+        (
+            PaymentEvent::CardSubmitted,
+            civicpay_store::pay::PaymentChange {
+                add_attempt: true,
+                ..Default::default()
+            },
+        ),
+    ] {
+        pay.state
+            .store
+            .transition(&tenant, &id, event, "test", change)
+            .await
+            .unwrap();
+    }
+    (tenant, id)
+}
+
+/// Authorises attempt 1 at the acquirer behind pay's back, as a request
+/// whose answer was lost would have.
+async fn authorise_at_acquirer(pay: &Pay, id: &civicpay_core::PaymentId, capture: bool) {
+    use civicpay_gateway::{AuthorisationOutcome, AuthorisationRequest};
+    use civicpay_vault::{CardNumber, Expiry, SecurityCode};
+    let card = CardNumber::parse("4242 4242 4242 4242").unwrap();
+    let code = SecurityCode::parse("739", card.brand()).unwrap();
+    let outcome = pay
+        .state
+        .connector
+        .authorise(AuthorisationRequest {
+            payment_id: &format!("{id}.1"),
+            amount: civicpay_core::Money::from_minor(4200, Currency::Usd),
+            card: &card,
+            security_code: Some(&code),
+            stored_credential: false,
+            expiry: Expiry::parse("12/39", jiff::civil::date(2026, 1, 1)).unwrap(),
+            capture,
+        })
+        .await;
+    assert!(matches!(outcome, AuthorisationOutcome::Approved { .. }), "{outcome:?}");
+}
+
+async fn sweep(pay: &Pay, grace: Duration) -> civicpay_pay::reconcile::ReconcileReport {
+    civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, grace)
+        .await
+        .unwrap()
+}
+
+on_both!(
+    a_crash_between_authorised_and_captured_is_settled,
+    async |pay: &Pay| {
+        use civicpay_core::payment::PaymentEvent;
+        // The acquirer captured; pay recorded only the authorisation and
+        // died: the payer was charged, the bill not credited.
+        let (tenant, charged) = submitted_payment(pay, "CRASH-1").await;
+        authorise_at_acquirer(pay, &charged, true).await;
+        pay.state
+            .store
+            .transition(&tenant, &charged, PaymentEvent::Authorised, "test", Default::default())
+            .await
+            .unwrap();
+        // Authorised only (capture due), and died before capturing.
+        let (_, due) = submitted_payment(pay, "CRASH-2").await;
+        authorise_at_acquirer(pay, &due, false).await;
+        pay.state
+            .store
+            .transition(&tenant, &due, PaymentEvent::Authorised, "test", Default::default())
+            .await
+            .unwrap();
+        let report = sweep(pay, Duration::from_secs(300)).await;
+        assert_eq!((report.checked, report.succeeded), (2, 2), "{report:?}");
+        for id in [&charged, &due] {
+            let p = pay.state.store.payment(&tenant, id).await.unwrap().unwrap();
+            assert_eq!(p.status, civicpay_core::payment::PaymentStatus::Success);
+            assert_eq!(p.captured.minor(), 4200);
+            let inquiry = pay.state.connector.status(&format!("{id}.1")).await.unwrap();
+            assert!(
+                matches!(inquiry, civicpay_gateway::StatusInquiry::Captured { captured: 4200, .. }),
+                "{inquiry:?}"
+            );
+        }
+        let (total, unbalanced) = pay.state.store.ledger_check(&tenant).await.unwrap();
+        assert_eq!((total, unbalanced), (0, 0));
+        assert_eq!(sweep(pay, Duration::from_secs(300)).await.checked, 0);
+    }
+);
+
+on_both!(
+    a_refund_whose_answer_was_lost_is_settled_not_released,
+    async |pay: &Pay| {
+        let id = paid(pay, "LOST-REFUND").await;
+        let tenant = tenant_of(pay).await;
+        let pid = civicpay_core::PaymentId::parse(&id).unwrap();
+        // Paid by the acquirer, answer lost.
+        let paid_refund = pay
+            .state
+            .store
+            .reserve_refund(&tenant, &pid, 1000, None)
+            .await
+            .unwrap()
+            .unwrap();
+        pay.state
+            .connector
+            .refund(&format!("{id}.1"), paid_refund.id.as_str(), civicpay_core::Money::from_minor(1000, Currency::Usd))
+            .await
+            .unwrap();
+        // Never sent: a crash after the reservation.
+        let unsent = pay
+            .state
+            .store
+            .reserve_refund(&tenant, &pid, 500, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let early = sweep(pay, Duration::from_secs(300)).await;
+        assert_eq!((early.refunds_checked, early.refunds_settled), (2, 1), "{early:?}");
+        let p = pay.state.store.payment(&tenant, &pid).await.unwrap().unwrap();
+        assert_eq!(p.refunded.minor(), 1500, "the unsent one stays reserved within the grace");
+        let late = sweep(pay, Duration::ZERO).await;
+        assert_eq!(late.refunds_settled, 1, "sent again after the grace");
+        let refunds = pay.state.store.refunds(&tenant, &pid).await.unwrap();
+        assert!(refunds.iter().all(|r| r.status == "success"), "{refunds:?}");
+        assert!(refunds.iter().any(|r| r.id == unsent.id));
+        let at_acquirer = pay.state.connector.status(&format!("{id}.1")).await.unwrap();
+        assert!(
+            matches!(at_acquirer, civicpay_gateway::StatusInquiry::Captured { refunded: 1500, .. }),
+            "{at_acquirer:?}"
+        );
+        assert_eq!(pay.state.store.ledger_check(&tenant).await.unwrap(), (0, 0));
+    }
+);
+
+on_both!(
+    an_acquirer_5xx_leaves_the_payment_being_confirmed,
+    async |pay: &Pay| {
+        let created = pay.create("FIVE-XX").await;
+        let (path, cookies, page) = pay.open_card_page(&created).await;
+        pay.submit(&path, &cookies, &page.form_token(), "4000 0000 0000 0119", "739")
+            .await;
+        assert_eq!(
+            status_of(pay, &created).await["state"]["status"],
+            "submitted",
+            "a 5xx is not a decline: the resident must not be invited to pay again"
+        );
+        assert_eq!(sweep(pay, Duration::from_secs(300)).await.pending, 1);
+        let settled = sweep(pay, Duration::ZERO).await;
+        assert_eq!(settled.failed, 1);
+        assert_eq!(
+            status_of(pay, &created).await["state"]["code"],
+            "not_received_by_acquirer"
+        );
+    }
+);
+
+on_both!(
+    a_late_authorisation_nobody_accounts_for_is_voided_and_recorded,
+    async |pay: &Pay| {
+        let (tenant, id) = submitted_payment(pay, "LATE-1").await;
+        // We gave up on it; then the acquirer's approval landed.
+        pay.state
+            .store
+            .transition(
+                &tenant,
+                &id,
+                civicpay_core::payment::PaymentEvent::Failed,
+                "test",
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        authorise_at_acquirer(pay, &id, false).await;
+        let (_, captured_late) = submitted_payment(pay, "LATE-2").await;
+        pay.state
+            .store
+            .transition(
+                &tenant,
+                &captured_late,
+                civicpay_core::payment::PaymentEvent::Failed,
+                "test",
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        authorise_at_acquirer(pay, &captured_late, true).await;
+        let report = sweep(pay, Duration::from_secs(300)).await;
+        assert_eq!(report.orphans, 2, "{report:?}");
+        assert_eq!(
+            pay.state.connector.status(&format!("{id}.1")).await.unwrap(),
+            civicpay_gateway::StatusInquiry::Voided
+        );
+        assert!(matches!(
+            pay.state.connector.status(&format!("{captured_late}.1")).await.unwrap(),
+            civicpay_gateway::StatusInquiry::Captured { refunded: 4200, .. }
+        ));
+        // Written to the money trail, and the trail verifies.
+        let chain = civicpay_audit::ChainId::money(tenant.clone());
+        let verified = pay
+            .state
+            .store
+            .verify_money_trail(civicpay_audit::ChainVerifier::new(chain, []), &tenant)
+            .await
+            .unwrap();
+        assert!(verified.is_ok(), "{verified:?}");
+        assert_eq!(sweep(pay, Duration::from_secs(300)).await.orphans, 0, "settled once");
+    }
+);

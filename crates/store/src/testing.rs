@@ -130,6 +130,14 @@ pub async fn execute_behind_the_back(store: &Store, sql: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// As [`execute_behind_the_back`], on pay's database.
+pub async fn execute_behind_pays_back(
+    store: &crate::pay::PayStore,
+    sql: &str,
+) -> Result<(), StoreError> {
+    execute_behind_the_back(store.inner(), sql).await
+}
+
 /// Replaces the database name in a PostgreSQL URL.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {

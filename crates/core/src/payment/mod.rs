@@ -2,9 +2,11 @@
 //! postings its money produces.
 
 pub mod ledger;
+pub mod recovery;
 pub mod state;
 
 pub use ledger::{JournalEntry, LedgerAccount, LedgerError, Posting, allocate};
+pub use recovery::{AcquirerAnswer, AlarmReason, Facts, Recovery, Waiting, recover};
 pub use state::{IllegalTransition, PaymentEvent, PaymentStatus, RefundEvent, RefundStatus};
 
 use crate::{Language, Money, PaymentId, TenantId};

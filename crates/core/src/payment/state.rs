@@ -3,13 +3,18 @@
 //! retry or race can move a payment somewhere it cannot go.
 //!
 //! ```text
-//! created ─open card page─▶ started ─submit card─▶ submitted ─authorised─▶ authorised ─captured─▶ success
-//!    │                        │  ▲                    │ │ │                   │
-//!    │                        │  └─declined, retry ───┘ │ └─failed─▶ error     └─cancelled (void)─▶ cancelled
-//!    ├─cancelled / expired ───┴─▶ cancelled / expired   └─declined (no attempts left)─▶ declined
+//! created ─open card page─▶ started ─submit card─▶ submitted ─authorised─▶ authorised ─capture sent─▶ capture_requested ─captured─▶ success
+//!    │                        │  ▲                    │ │ │ │                 │  └─captured (with the authorisation)──────────────────▲
+//!    │                        │  └─declined, retry ───┘ │ │ └─failed─▶ error  └─void sent─▶ cancel_requested ─cancelled─▶ cancelled
+//!    ├─cancelled / expired ───┴─▶ cancelled / expired   │ └─authorised and captured at once─▶ success
+//!                                                       └─declined (no attempts left)─▶ declined
 //! ```
 //! A `submitted` payment never expires: its outcome at the acquirer is
 //! unknown until reconciliation asks, and only an answer may finish it.
+//! Every state that waits on the acquirer (`submitted`, `authorised`,
+//! `capture_requested`, `cancel_requested`) is swept by reconciliation
+//! through the one table in [`super::recovery`]. A request whose answer is
+//! lost leaves the payment where it is, never in a failed state.
 
 use serde::Serialize;
 use thiserror::Error;
@@ -21,6 +26,10 @@ pub enum PaymentStatus {
     Started,
     Submitted,
     Authorised,
+    /// We asked the acquirer to capture and have not heard back.
+    CaptureRequested,
+    /// We asked the acquirer to void and have not heard back.
+    CancelRequested,
     Success,
     Declined,
     Cancelled,
@@ -29,11 +38,13 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 9] = [
+    pub const ALL: [PaymentStatus; 11] = [
         PaymentStatus::Created,
         PaymentStatus::Started,
         PaymentStatus::Submitted,
         PaymentStatus::Authorised,
+        PaymentStatus::CaptureRequested,
+        PaymentStatus::CancelRequested,
         PaymentStatus::Success,
         PaymentStatus::Declined,
         PaymentStatus::Cancelled,
@@ -47,6 +58,8 @@ impl PaymentStatus {
             PaymentStatus::Started => "started",
             PaymentStatus::Submitted => "submitted",
             PaymentStatus::Authorised => "authorised",
+            PaymentStatus::CaptureRequested => "capture_requested",
+            PaymentStatus::CancelRequested => "cancel_requested",
             PaymentStatus::Success => "success",
             PaymentStatus::Declined => "declined",
             PaymentStatus::Cancelled => "cancelled",
@@ -80,6 +93,13 @@ pub enum PaymentEvent {
     /// A resident's saved card was charged without the card page (autopay).
     SavedCardCharged,
     Authorised,
+    /// The acquirer authorised and captured in one answer: recorded in one
+    /// step, so no crash can fall between the two.
+    AuthorisedAndCaptured,
+    /// A capture request is about to go to the acquirer.
+    CaptureSent,
+    /// A void request is about to go to the acquirer.
+    VoidSent,
     Captured,
     /// Declined, and the resident may try another card.
     DeclinedRetryAllowed,
@@ -93,11 +113,14 @@ pub enum PaymentEvent {
 }
 
 impl PaymentEvent {
-    pub const ALL: [PaymentEvent; 10] = [
+    pub const ALL: [PaymentEvent; 13] = [
         PaymentEvent::CardPageOpened,
         PaymentEvent::CardSubmitted,
         PaymentEvent::SavedCardCharged,
         PaymentEvent::Authorised,
+        PaymentEvent::AuthorisedAndCaptured,
+        PaymentEvent::CaptureSent,
+        PaymentEvent::VoidSent,
         PaymentEvent::Captured,
         PaymentEvent::DeclinedRetryAllowed,
         PaymentEvent::Declined,
@@ -111,7 +134,7 @@ use PaymentEvent as E;
 use PaymentStatus as S;
 
 /// Every allowed transition. Nothing else moves a payment.
-const PAYMENT_TRANSITIONS: [(S, E, S); 15] = [
+const PAYMENT_TRANSITIONS: [(S, E, S); 22] = [
     (S::Created, E::CardPageOpened, S::Started),
     (S::Created, E::SavedCardCharged, S::Submitted),
     (S::Created, E::Cancelled, S::Cancelled),
@@ -124,9 +147,18 @@ const PAYMENT_TRANSITIONS: [(S, E, S); 15] = [
     (S::Submitted, E::DeclinedRetryAllowed, S::Started),
     (S::Submitted, E::Declined, S::Declined),
     (S::Submitted, E::Failed, S::Error),
+    (S::Submitted, E::AuthorisedAndCaptured, S::Success),
     (S::Authorised, E::Captured, S::Success),
+    (S::Authorised, E::CaptureSent, S::CaptureRequested),
+    (S::Authorised, E::VoidSent, S::CancelRequested),
     (S::Authorised, E::Cancelled, S::Cancelled),
     (S::Authorised, E::Failed, S::Error),
+    (S::CaptureRequested, E::Captured, S::Success),
+    (S::CaptureRequested, E::Failed, S::Error),
+    (S::CancelRequested, E::Cancelled, S::Cancelled),
+    // The capture reached the acquirer before the void: the money was
+    // taken, and the record says so (staff can refund it).
+    (S::CancelRequested, E::Captured, S::Success),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -156,6 +188,9 @@ impl PaymentEvent {
             E::CardSubmitted => "card_submitted",
             E::SavedCardCharged => "saved_card_charged",
             E::Authorised => "authorised",
+            E::AuthorisedAndCaptured => "authorised_and_captured",
+            E::CaptureSent => "capture_sent",
+            E::VoidSent => "void_sent",
             E::Captured => "captured",
             E::DeclinedRetryAllowed => "declined_retry_allowed",
             E::Declined => "declined",
@@ -276,13 +311,13 @@ mod tests {
     proptest! {
         /// Success is reached only through authorisation then capture.
         #[test]
-        fn success_always_follows_an_authorisation(events in proptest::collection::vec(0usize..9, 0..30)) {
+        fn success_always_follows_an_authorisation(events in proptest::collection::vec(0usize..13, 0..30)) {
             let mut status = S::Created;
             let mut authorised = false;
             for i in events {
                 let event = E::ALL.get(i).copied().unwrap_or(E::Failed);
                 if let Ok(next) = status.apply(event) {
-                    if next == S::Authorised { authorised = true; }
+                    if next == S::Authorised || event == E::AuthorisedAndCaptured { authorised = true; }
                     prop_assert!(!status.is_finished(), "left a finished state");
                     status = next;
                 }

@@ -64,26 +64,40 @@ impl PayStore {
         event_type: &str,
         details: serde_json::Value,
     ) -> Result<(), StoreError> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = jiff::Timestamp::now();
-        let payload = serde_json::json!({
-            "id": id,
-            "type": event_type,
-            "created_at": now.to_string(),
-            "alarm": details,
-        });
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, tenant_id, payment_id, event_type, payload, status, attempts, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-        )
-        .bind(id.as_str())
-        .bind(tenant_id.as_str())
-        .bind(payment_id)
-        .bind(event_type)
-        .bind(crate::rows::to_json(&payload)?)
-        .bind(to_micros(now))
-        .execute(self.store.writer())
-        .await?;
+        let mut tx = self.store.begin_write().await?;
+        queue_alarm(&mut tx, tenant_id, payment_id, event_type, details).await?;
+        tx.commit().await?;
         Ok(())
     }
+}
+
+/// Queues an alarm to the city's systems inside the caller's transaction.
+pub(super) async fn queue_alarm(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tenant_id: &civicpay_core::TenantId,
+    payment_id: &str,
+    event_type: &str,
+    details: serde_json::Value,
+) -> Result<(), StoreError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let now = jiff::Timestamp::now();
+    let payload = serde_json::json!({
+        "id": id,
+        "type": event_type,
+        "created_at": now.to_string(),
+        "alarm": details,
+    });
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, tenant_id, payment_id, event_type, payload, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+    )
+    .bind(id.as_str())
+    .bind(tenant_id.as_str())
+    .bind(payment_id)
+    .bind(event_type)
+    .bind(crate::rows::to_json(&payload)?)
+    .bind(to_micros(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

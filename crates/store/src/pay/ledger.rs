@@ -33,6 +33,7 @@ pub(crate) fn allocation_weights(json: &str, amount: Money) -> Vec<(GlCode, Mone
 
 pub(crate) async fn write_entry(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: crate::Backend,
     tenant_id: &TenantId,
     payment_id: &PaymentId,
     refund_id: Option<&str>,
@@ -60,6 +61,23 @@ pub(crate) async fn write_entry(
         .bind(posting.amount.currency().code())
         .bind(now)
         .execute(&mut **tx)
+        .await?;
+        super::money_trail::ledger_posting(
+            tx,
+            backend,
+            tenant_id,
+            &super::money_trail::PostingFacts {
+                entry_id: &entry_id,
+                line: i64::try_from(line).unwrap_or(i64::MAX),
+                payment_id: payment_id.as_str(),
+                refund_id,
+                account,
+                gl_code: gl,
+                amount: posting.amount.minor(),
+                currency: posting.amount.currency().code(),
+                at: now,
+            },
+        )
         .await?;
     }
     Ok(())

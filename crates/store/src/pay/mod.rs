@@ -9,6 +9,7 @@ mod csp_reports;
 mod jobs;
 mod ledger;
 mod merchants;
+mod money_trail;
 mod payments;
 mod refunds;
 mod vault;
@@ -17,7 +18,7 @@ mod webhooks;
 pub use card_attempts::{CardAttempt, ScopeFilter, ScopedAttempt};
 pub use card_page::LinkRefusal;
 pub use csp_reports::CspReport;
-pub use jobs::AwaitingOutcome;
+pub use jobs::{AwaitingOutcome, NeedsAttention, RefundAwaitingOutcome};
 pub use ledger::{GlDay, UNALLOCATED_GL};
 pub use merchants::Merchant;
 pub use payments::{
@@ -56,6 +57,14 @@ impl PayStore {
 
     pub(crate) fn from_store(store: Store) -> PayStore {
         PayStore { store }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    pub(crate) fn inner(&self) -> &Store {
+        &self.store
     }
 
     /// Counts an attempt against a velocity limit (see [`Store::rate_limit_hit`]).

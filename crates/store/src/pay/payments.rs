@@ -1,9 +1,12 @@
 //! Payments, their events, and idempotent creation.
 
 use super::PayStore;
+use super::money_trail::PaymentEventFacts;
 use crate::rows::{int, json, opt_text, parsed, text, to_json};
 use crate::{Backend, StoreError, from_micros, to_micros};
-use civicpay_core::payment::{Channel, IllegalTransition, Payment, PaymentEvent, PaymentStatus};
+use civicpay_core::payment::{
+    Channel, IllegalTransition, Payment, PaymentEvent, PaymentStatus, Waiting,
+};
 use civicpay_core::{Currency, Language, Money, PaymentId, TenantId};
 use sqlx::any::AnyRow;
 use thiserror::Error;
@@ -239,6 +242,21 @@ impl PayStore {
         .bind(to_micros(now))
         .execute(&mut *tx)
         .await?;
+        super::money_trail::payment_event(
+            &mut tx,
+            self.store.backend(),
+            &payment.tenant_id,
+            &PaymentEventFacts {
+                payment_id: payment.id.as_str(),
+                seq: 1,
+                from: None,
+                to: "created",
+                event: "created",
+                cause: "api",
+                at: to_micros(now),
+            },
+        )
+        .await?;
         let (status_code, body) = render(&payment);
         if let Some(idem) = idempotency {
             sqlx::query(
@@ -410,7 +428,10 @@ impl PayStore {
                  failure_code = COALESCE($8, failure_code),
                  attempts = attempts + $9,
                  captured_amount = COALESCE($10, captured_amount),
-                 email = COALESCE($11, email)
+                 email = COALESCE($11, email),
+                 recovery_claimed_until = NULL,
+                 attention_reason = CASE WHEN $12 THEN attention_reason ELSE NULL END,
+                 attention_at = CASE WHEN $12 THEN attention_at ELSE NULL END
              WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id.as_str())
@@ -424,14 +445,23 @@ impl PayStore {
         .bind(i64::from(change.add_attempt))
         .bind(change.captured)
         .bind(change.email.as_deref())
+        // A payment that still waits keeps its flag; one that moved on is
+        // settled, and leaves the attention list.
+        .bind(Waiting::of_payment(to).is_some())
         .execute(&mut *tx)
+        .await?;
+        let seq: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) FROM payment_events WHERE payment_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
             "INSERT INTO payment_events (payment_id, seq, tenant_id, from_status, to_status, event, cause, at)
-             SELECT $1, CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT), $2, $3, $4, $5, $6, $7
-             FROM payment_events WHERE payment_id = $1",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id.as_str())
+        .bind(seq)
         .bind(tenant_id.as_str())
         .bind(from.code())
         .bind(to.code())
@@ -440,8 +470,23 @@ impl PayStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        super::money_trail::payment_event(
+            &mut tx,
+            self.store.backend(),
+            tenant_id,
+            &PaymentEventFacts {
+                payment_id: id.as_str(),
+                seq,
+                from: Some(from.code()),
+                to: to.code(),
+                event: event.code(),
+                cause,
+                at: now,
+            },
+        )
+        .await?;
         if to == PaymentStatus::Success {
-            post_capture(&mut tx, tenant_id, id).await?;
+            post_capture(&mut tx, self.store.backend(), tenant_id, id).await?;
         }
         if to.is_finished() {
             queue_webhook(&mut tx, tenant_id, id, webhook_event(to)).await?;
@@ -539,6 +584,7 @@ pub(super) async fn queue_webhook(
 /// payment's GL allocation.
 async fn post_capture(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
     tenant_id: &TenantId,
     id: &PaymentId,
 ) -> Result<(), StoreError> {
@@ -557,5 +603,5 @@ async fn post_capture(
     let weights = super::ledger::allocation_weights(&text(&row, "allocations")?, captured);
     let entry = civicpay_core::payment::JournalEntry::capture(captured, &weights)
         .map_err(|e| StoreError::corrupt("ledger entry", e))?;
-    super::ledger::write_entry(tx, tenant_id, id, None, &entry).await
+    super::ledger::write_entry(tx, backend, tenant_id, id, None, &entry).await
 }

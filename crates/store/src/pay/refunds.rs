@@ -118,6 +118,16 @@ impl PayStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        super::money_trail::refund_event(
+            &mut tx,
+            self.store.backend(),
+            tenant_id,
+            refund.id.as_str(),
+            payment_id.as_str(),
+            amount,
+            "submitted",
+        )
+        .await?;
         tx.commit().await?;
         Ok(Ok(refund))
     }
@@ -133,7 +143,8 @@ impl PayStore {
         let now = to_micros(jiff::Timestamp::now());
         let mut tx = self.store.begin_write().await?;
         let status = if succeeded { "success" } else { "error" };
-        let updated = sqlx::query("UPDATE refunds SET status = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2 AND status = 'submitted'")
+        let updated = sqlx::query("UPDATE refunds SET status = $3, updated_at = $4, recovery_claimed_until = NULL, attention_reason = NULL, attention_at = NULL
+             WHERE tenant_id = $1 AND id = $2 AND status = 'submitted'")
             .bind(tenant_id.as_str())
             .bind(refund_id.as_str())
             .bind(status)
@@ -141,6 +152,25 @@ impl PayStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if updated == 1 {
+            let row = sqlx::query(
+                "SELECT payment_id, amount FROM refunds WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id.as_str())
+            .bind(refund_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            super::money_trail::refund_event(
+                &mut tx,
+                self.store.backend(),
+                tenant_id,
+                refund_id.as_str(),
+                &text(&row, "payment_id")?,
+                int(&row, "amount")?,
+                status,
+            )
+            .await?;
+        }
         if updated == 1 && succeeded {
             let row = sqlx::query(
                 "SELECT r.payment_id, r.amount, p.currency, p.allocations FROM refunds r
@@ -161,6 +191,7 @@ impl PayStore {
             let payment_id = parsed(&row, "payment_id", PaymentId::parse)?;
             super::ledger::write_entry(
                 &mut tx,
+                self.store.backend(),
                 tenant_id,
                 &payment_id,
                 Some(refund_id.as_str()),

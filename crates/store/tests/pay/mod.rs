@@ -6,6 +6,7 @@ use civicpay_store::pay::{
     Created, IdempotencyRequest, Merchant, NewPayment, PayStore, PaymentChange, TransitionError,
 };
 use civicpay_store::pay_store_test;
+use civicpay_store::testing::execute_behind_pays_back;
 use std::sync::Arc;
 
 async fn merchant(store: &PayStore, slug: &str) -> Merchant {
@@ -590,5 +591,247 @@ pay_store_test!(
             ..Default::default()
         };
         assert_eq!(scope(by_build).await, ["OTHER-BUILD"]);
+    }
+);
+
+/// Creates a payment and moves it through `events`.
+async fn payment_through(
+    store: &PayStore,
+    city: &Merchant,
+    reference: &str,
+    events: &[(PaymentEvent, PaymentChange)],
+) -> PaymentId {
+    let Created::New { payment, .. } = store
+        .create_payment(&new_payment(city, reference), &token(), None, render)
+        .await
+        .unwrap()
+    else {
+        panic!("created");
+    };
+    for (event, change) in events {
+        store
+            .transition(&city.tenant_id, &payment.id, *event, "test", change.clone())
+            .await
+            .unwrap();
+    }
+    payment.id
+}
+
+fn submitted() -> Vec<(PaymentEvent, PaymentChange)> {
+    vec![
+        (PaymentEvent::CardPageOpened, PaymentChange::default()),
+        (
+            PaymentEvent::CardSubmitted,
+            PaymentChange {
+                add_attempt: true,
+                ..PaymentChange::default()
+            },
+        ),
+    ]
+}
+
+fn then(mut events: Vec<(PaymentEvent, PaymentChange)>, more: &[PaymentEvent]) -> Vec<(PaymentEvent, PaymentChange)> {
+    events.extend(more.iter().map(|e| (*e, PaymentChange::default())));
+    events
+}
+
+fn captured_all() -> PaymentChange {
+    PaymentChange {
+        captured: Some(4_200),
+        ..PaymentChange::default()
+    }
+}
+
+pay_store_test!(
+    every_state_that_waits_on_the_acquirer_is_swept_and_claimed_once,
+    |store: PayStore| async move {
+        let city = merchant(&store, "springfield").await;
+        let waiting = vec![
+            payment_through(&store, &city, "W-SUB", &submitted()).await,
+            payment_through(&store, &city, "W-AUT", &then(submitted(), &[PaymentEvent::Authorised])).await,
+            payment_through(
+                &store,
+                &city,
+                "W-CAP",
+                &then(submitted(), &[PaymentEvent::Authorised, PaymentEvent::CaptureSent]),
+            )
+            .await,
+            payment_through(
+                &store,
+                &city,
+                "W-CAN",
+                &then(submitted(), &[PaymentEvent::Authorised, PaymentEvent::VoidSent]),
+            )
+            .await,
+        ];
+        let mut done = submitted();
+        done.push((PaymentEvent::AuthorisedAndCaptured, captured_all()));
+        let paid = payment_through(&store, &city, "W-OK", &done).await;
+        payment_through(&store, &city, "W-NEW", &[]).await;
+        let now = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+        let mut listed: Vec<PaymentId> = store
+            .payments_awaiting_outcome(now, now, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|w| w.payment_id)
+            .collect();
+        listed.sort();
+        let mut expected = waiting.clone();
+        expected.sort();
+        assert_eq!(listed, expected, "every waiting state, and nothing else");
+
+        // Two sweeps race for a row: one wins; the claim hides it from
+        // others until it lapses or is released.
+        let later = now + jiff::SignedDuration::from_secs(60);
+        let first = &waiting[0];
+        assert!(store.claim_payment_for_recovery(&city.tenant_id, first, now, later).await.unwrap());
+        assert!(!store.claim_payment_for_recovery(&city.tenant_id, first, now, later).await.unwrap());
+        assert_eq!(store.payments_awaiting_outcome(now, now, 100).await.unwrap().len(), 3);
+        let lapsed = later + jiff::SignedDuration::from_secs(1);
+        assert!(
+            store.claim_payment_for_recovery(&city.tenant_id, first, lapsed, lapsed).await.unwrap(),
+            "a crashed sweep's claim is taken over"
+        );
+        store.release_payment_claim(&city.tenant_id, first).await.unwrap();
+        assert_eq!(store.payments_awaiting_outcome(now, now, 100).await.unwrap().len(), 4);
+
+        // A refund whose answer was lost waits, its amount reserved.
+        let refund = store
+            .reserve_refund(&city.tenant_id, &paid, 1_000, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let refunds = store.refunds_awaiting_outcome(now, now, 100).await.unwrap();
+        assert_eq!(refunds.len(), 1);
+        assert_eq!((refunds[0].refund_id.clone(), refunds[0].amount.minor()), (refund.id.clone(), 1_000));
+        assert!(store.claim_refund_for_recovery(&city.tenant_id, &refund.id, now, later).await.unwrap());
+        assert!(!store.claim_refund_for_recovery(&city.tenant_id, &refund.id, now, later).await.unwrap());
+        assert!(store.refunds_awaiting_outcome(now, now, 100).await.unwrap().is_empty());
+
+        // Flagged once; listed for staff; settled, it leaves the list.
+        assert!(store.flag_payment_for_attention(&city.tenant_id, &waiting[1], "acquirer_has_no_record").await.unwrap());
+        assert!(!store.flag_payment_for_attention(&city.tenant_id, &waiting[1], "acquirer_has_no_record").await.unwrap());
+        assert!(store.flag_refund_for_attention(&city.tenant_id, &refund.id, &paid, "not_settled_in_time").await.unwrap());
+        let attention = store.needing_attention(&city.tenant_id).await.unwrap();
+        assert_eq!(attention.len(), 2);
+        assert!(attention.iter().any(|a| a.refund_id.as_ref() == Some(&refund.id)));
+        let other = merchant(&store, "shelbyville").await;
+        assert!(store.needing_attention(&other.tenant_id).await.unwrap().is_empty());
+        store
+            .transition(&city.tenant_id, &waiting[1], PaymentEvent::Captured, "test", captured_all())
+            .await
+            .unwrap();
+        store.finish_refund(&city.tenant_id, &refund.id, true).await.unwrap();
+        assert!(store.needing_attention(&city.tenant_id).await.unwrap().is_empty());
+    }
+);
+
+async fn drop_money_trail_guards(store: &PayStore) {
+    let sql = match store.backend() {
+        civicpay_store::Backend::Sqlite => {
+            "DROP TRIGGER payment_events_no_update; DROP TRIGGER payment_events_no_delete;
+             DROP TRIGGER ledger_postings_no_update; DROP TRIGGER ledger_postings_no_delete;"
+        }
+        civicpay_store::Backend::Postgres => {
+            "DROP TRIGGER payment_events_no_change ON payment_events;
+             DROP TRIGGER ledger_postings_no_change ON ledger_postings;"
+        }
+    };
+    execute_behind_pays_back(store, sql).await.unwrap();
+}
+
+async fn trail(store: &PayStore, city: &Merchant) -> Result<u64, String> {
+    let chain = civicpay_audit::ChainId::money(city.tenant_id.clone());
+    store
+        .verify_money_trail(civicpay_audit::ChainVerifier::new(chain, []), &city.tenant_id)
+        .await
+        .unwrap()
+}
+
+/// A paid payment with a partial refund: events, postings, refund events.
+async fn paid_and_refunded(store: &PayStore, city: &Merchant, reference: &str) -> PaymentId {
+    let mut done = submitted();
+    done.push((PaymentEvent::AuthorisedAndCaptured, captured_all()));
+    let id = payment_through(store, city, reference, &done).await;
+    let refund = store
+        .reserve_refund(&city.tenant_id, &id, 1_500, None)
+        .await
+        .unwrap()
+        .unwrap();
+    store.finish_refund(&city.tenant_id, &refund.id, true).await.unwrap();
+    id
+}
+
+pay_store_test!(
+    the_money_trail_finds_edited_events_and_deleted_postings,
+    |store: PayStore| async move {
+        let (a, b, c) = (
+            merchant(&store, "edited").await,
+            merchant(&store, "deleted").await,
+            merchant(&store, "reordered").await,
+        );
+        let ia = paid_and_refunded(&store, &a, "T-A").await;
+        let ib = paid_and_refunded(&store, &b, "T-B").await;
+        let ic = paid_and_refunded(&store, &c, "T-C").await;
+        // 4 events, 2 refund events, 3 + 3 postings.
+        assert_eq!(trail(&store, &a).await, Ok(12));
+        // The application itself cannot change the rows.
+        for sql in [
+            format!("UPDATE payment_events SET cause = 'x' WHERE payment_id = '{ia}'"),
+            format!("DELETE FROM ledger_postings WHERE payment_id = '{ia}'"),
+        ] {
+            let err = execute_behind_pays_back(&store, &sql).await.unwrap_err();
+            assert!(err.to_string().contains("append-only"), "{err}");
+        }
+        drop_money_trail_guards(&store).await;
+        execute_behind_pays_back(
+            &store,
+            &format!("UPDATE ledger_postings SET amount = amount - 100 WHERE payment_id = '{ia}' AND account = 'acquirer_clearing' AND amount > 0"),
+        )
+        .await
+        .unwrap();
+        let edited = trail(&store, &a).await.unwrap_err();
+        assert!(edited.contains("ledger_posting:") && edited.contains("differs"), "{edited}");
+        execute_behind_pays_back(
+            &store,
+            &format!("DELETE FROM ledger_postings WHERE payment_id = '{ib}' AND refund_id IS NOT NULL AND line = 0"),
+        )
+        .await
+        .unwrap();
+        let deleted = trail(&store, &b).await.unwrap_err();
+        assert!(deleted.contains("ledger_posting:") && deleted.contains("gone"), "{deleted}");
+        execute_behind_pays_back(
+            &store,
+            &format!(
+                "UPDATE payment_events SET seq = seq + 100 WHERE payment_id = '{ic}' AND seq = 2;
+                 UPDATE payment_events SET seq = 2 WHERE payment_id = '{ic}' AND seq = 3;
+                 UPDATE payment_events SET seq = 3 WHERE payment_id = '{ic}' AND seq = 102;"
+            ),
+        )
+        .await
+        .unwrap();
+        let reordered = trail(&store, &c).await.unwrap_err();
+        assert!(reordered.contains(&format!("payment_event:{ic}:")), "{reordered}");
+        // An edit to the trail itself breaks the chain.
+        let untouched = merchant(&store, "untouched").await;
+        paid_and_refunded(&store, &untouched, "T-D").await;
+        assert!(trail(&store, &untouched).await.is_ok());
+        let sql = match store.backend() {
+            civicpay_store::Backend::Sqlite => "DROP TRIGGER audit_entries_no_update;",
+            civicpay_store::Backend::Postgres => "DROP TRIGGER audit_entries_no_change ON audit_entries;",
+        };
+        execute_behind_pays_back(&store, sql).await.unwrap();
+        execute_behind_pays_back(
+            &store,
+            &format!(
+                "UPDATE audit_entries SET details = REPLACE(details, '1500', '150') WHERE chain = 'money:{}'",
+                untouched.tenant_id
+            ),
+        )
+        .await
+        .unwrap();
+        let chain_broken = trail(&store, &untouched).await.unwrap_err();
+        assert!(chain_broken.contains("was edited"), "{chain_broken}");
     }
 );
