@@ -68,6 +68,15 @@ pub struct Config {
     /// manifest this often (seconds); a separate `civicpay monitor` on
     /// another host is stronger, since it does not trust this process.
     pub monitor_interval_secs: Option<u64>,
+    /// How often `serve` sweeps payments and refunds that wait on the
+    /// acquirer (seconds).
+    pub reconcile_interval_secs: u64,
+    /// How long the acquirer may take before "no record" means "never
+    /// arrived" (seconds).
+    pub acquirer_grace_secs: u64,
+    /// How long a payment or refund may stay unsettled before the city is
+    /// alarmed and it is listed as needing attention (seconds).
+    pub attention_after_secs: u64,
 }
 
 impl Default for Config {
@@ -98,6 +107,9 @@ impl Default for Config {
             audit_checkpoint_url: None,
             alarm_webhook_url: None,
             monitor_interval_secs: None,
+            reconcile_interval_secs: 30,
+            acquirer_grace_secs: 300,
+            attention_after_secs: 3600,
         }
     }
 }
@@ -116,14 +128,15 @@ pub struct FlagOverrides {
 }
 
 /// Environment variables we read that are not configuration keys.
-const OTHER_KNOWN_VARIABLES: [&str; 4] = [
+const OTHER_KNOWN_VARIABLES: [&str; 5] = [
     "CIVICPAY_CONFIG",
+    "CIVICPAY_CHAOS_SECONDS",
     "CIVICPAY_LOG",
     "CIVICPAY_BROWSER_TESTS",
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
 /// Every configuration key, each also read from `CIVICPAY_<KEY>`.
-const KEYS: [&str; 25] = [
+const KEYS: [&str; 28] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -149,6 +162,9 @@ const KEYS: [&str; 25] = [
     "audit_checkpoint_url",
     "alarm_webhook_url",
     "monitor_interval_secs",
+    "reconcile_interval_secs",
+    "acquirer_grace_secs",
+    "attention_after_secs",
 ];
 
 impl Config {

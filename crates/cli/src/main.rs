@@ -95,6 +95,23 @@ enum Command {
         /// Seconds a "slow" or "lost response" test card keeps callers waiting.
         #[arg(long, default_value_t = 30)]
         slow_seconds: u64,
+        /// Fault injection, for testing recovery: the share (0 to 1) of
+        /// requests whose connection is dropped before the simulator acts.
+        #[arg(long, default_value_t = 0.0, value_name = "P")]
+        fault_drop_before: f64,
+        /// The share of requests whose connection is dropped after the
+        /// simulator acted (the caller never hears the answer).
+        #[arg(long, default_value_t = 0.0, value_name = "P")]
+        fault_drop_after: f64,
+        /// The share of requests answered only after --fault-slow-ms.
+        #[arg(long, default_value_t = 0.0, value_name = "P")]
+        fault_slow: f64,
+        /// The share of requests answered with HTTP 500 (half of them after
+        /// acting).
+        #[arg(long = "fault-5xx", default_value_t = 0.0, value_name = "P")]
+        fault_5xx: f64,
+        #[arg(long, default_value_t = 3000, value_name = "MS")]
+        fault_slow_ms: u64,
     },
     /// Webhooks from the pay service to the cities' systems.
     Webhooks {
@@ -448,14 +465,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             listen,
             data,
             slow_seconds,
+            fault_drop_before,
+            fault_drop_after,
+            fault_slow,
+            fault_5xx,
+            fault_slow_ms,
         } => {
             init_logging(&Config::default());
-            let simulator = civicpay_acquirer_sim::Simulator::open(
+            let faults = civicpay_acquirer_sim::Faults {
+                drop_before: fault_drop_before,
+                drop_after: fault_drop_after,
+                slow: fault_slow,
+                server_error: fault_5xx,
+                slow_delay: std::time::Duration::from_millis(fault_slow_ms),
+            };
+            faults.validate().map_err(anyhow::Error::msg)?;
+            let mut simulator = civicpay_acquirer_sim::Simulator::open(
                 &data,
                 std::time::Duration::from_secs(slow_seconds),
             )
             .await
             .with_context(|| format!("cannot open the simulator's store in {}", data.display()))?;
+            simulator.faults = faults;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;

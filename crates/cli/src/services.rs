@@ -134,20 +134,23 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
 
     let reconciling = {
         let state = pay_state.clone();
-        // Never ask about a payment whose own request may still be in flight.
-        let settle_after = Duration::from_secs(config.gateway_timeout_secs.max(1) + 5);
+        let sweep = civicpay_pay::reconcile::Sweep {
+            // Never ask about a payment whose own request may still be in
+            // flight.
+            settle_after: Duration::from_secs(config.gateway_timeout_secs.max(1) + 5),
+            not_found_grace: Duration::from_secs(config.acquirer_grace_secs),
+            alarm_after: Duration::from_secs(config.attention_after_secs),
+            // A status inquiry and a capture or refund, each bounded by the
+            // gateway timeout, with room to spare.
+            claim_for: Duration::from_secs(config.gateway_timeout_secs.max(1) * 4),
+        };
+        let interval = Duration::from_secs(config.reconcile_interval_secs.max(1));
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(30));
+            let mut every = tokio::time::interval(interval);
             loop {
                 every.tick().await;
-                match civicpay_pay::reconcile::run_once(
-                    &state,
-                    settle_after,
-                    civicpay_pay::reconcile::NOT_FOUND_GRACE,
-                )
-                .await
-                {
-                    Ok(report) if report.checked + report.expired > 0 => {
+                match civicpay_pay::reconcile::run(&state, sweep).await {
+                    Ok(report) if report != civicpay_pay::reconcile::ReconcileReport::default() => {
                         tracing::info!(?report, "reconciliation")
                     }
                     Ok(_) => {}
@@ -190,16 +193,27 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
             }
         })
     };
-    let pruning = tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            every.tick().await;
-            let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
-            if let Err(e) = portal_store.prune_rate_limits(cutoff).await {
-                tracing::warn!(error = %e, "could not prune rate-limit counters");
+    let pruning = {
+        let pay_store = pay_state.store.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                // Deletes of old rows only: two instances doing it at once
+                // delete each row once.
+                let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+                if let Err(e) = portal_store.prune_rate_limits(cutoff).await {
+                    tracing::warn!(error = %e, "could not prune rate-limit counters");
+                }
+                if let Err(e) = pay_store.prune_rate_limits(cutoff).await {
+                    tracing::warn!(error = %e, "could not prune pay's velocity counters");
+                }
+                if let Err(e) = pay_store.prune_idempotency_keys(cutoff).await {
+                    tracing::warn!(error = %e, "could not prune idempotency keys");
+                }
             }
-        }
-    });
+        })
+    };
     tokio::spawn(async move {
         crate::shutdown_signal().await;
         let _ = stop.send(true);

@@ -330,6 +330,7 @@ fn seed_attempts(dir: &DataDir, attempts: &[SeededAttempt<'_>]) {
             let Created::New { payment, .. } = pay
                 .create_payment(
                     &NewPayment {
+                        id: civicpay_core::PaymentId::generate(),
                         tenant_id: tenant.id.clone(),
                         amount: civicpay_core::Money::from_minor(3_500, tenant.currency),
                         reference: format!("PK-{name}"),

@@ -2073,3 +2073,6 @@ async fn account_pages_in_a_real_browser_are_accessible() {
     assert_accessible(&client, "change of password with errors").await;
     client.close().await.unwrap();
 }
+
+#[path = "e2e/chaos.rs"]
+mod chaos;

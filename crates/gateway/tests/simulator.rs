@@ -376,23 +376,49 @@ async fn the_acquirer_lists_its_day_and_answers_for_each_refund() {
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
     let listed = sim.connector.authorisations_on(today).await.unwrap();
-    let find = |id: &str| listed.iter().find(|r| r.reference == id).map(|r| r.inquiry.clone());
-    assert!(matches!(find(&captured), Some(StatusInquiry::Captured { captured: 4_200, .. })));
-    assert!(matches!(find(&approved), Some(StatusInquiry::Approved { amount: 4_200, .. })));
+    let find = |id: &str| {
+        listed
+            .iter()
+            .find(|r| r.reference == id)
+            .map(|r| r.inquiry.clone())
+    };
+    assert!(matches!(
+        find(&captured),
+        Some(StatusInquiry::Captured {
+            captured: 4_200,
+            ..
+        })
+    ));
+    assert!(matches!(
+        find(&approved),
+        Some(StatusInquiry::Approved { amount: 4_200, .. })
+    ));
     let yesterday = today.yesterday().unwrap();
-    assert!(sim.connector.authorisations_on(yesterday).await.unwrap().is_empty());
+    assert!(
+        sim.connector
+            .authorisations_on(yesterday)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     assert_eq!(
         sim.connector.refund_status(&captured, "r-1").await.unwrap(),
         RefundInquiry::NotFound
     );
-    sim.connector.refund(&captured, "r-1", usd(700)).await.unwrap();
+    sim.connector
+        .refund(&captured, "r-1", usd(700))
+        .await
+        .unwrap();
     assert_eq!(
         sim.connector.refund_status(&captured, "r-1").await.unwrap(),
         RefundInquiry::Refunded { amount: 700 }
     );
     // Sent again, the same refund is answered, not paid twice.
-    sim.connector.refund(&captured, "r-1", usd(700)).await.unwrap();
+    sim.connector
+        .refund(&captured, "r-1", usd(700))
+        .await
+        .unwrap();
     assert!(matches!(
         sim.connector.status(&captured).await.unwrap(),
         StatusInquiry::Captured { refunded: 700, .. }
@@ -413,8 +439,14 @@ async fn injected_faults_lose_answers_but_never_double_charge() {
     .await;
     let id = new_id();
     let outcome = authorise(&lossy, &id, "4242 4242 4242 4242", true).await;
-    assert!(matches!(outcome, AuthorisationOutcome::Unknown { .. }), "{outcome:?}");
-    assert!(lossy.connector.status(&id).await.is_err(), "the inquiry's answer is lost too");
+    assert!(
+        matches!(outcome, AuthorisationOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        lossy.connector.status(&id).await.is_err(),
+        "the inquiry's answer is lost too"
+    );
 
     // Dropped before acting: nothing happened.
     let refused = start_with(
@@ -427,7 +459,10 @@ async fn injected_faults_lose_answers_but_never_double_charge() {
     )
     .await;
     let outcome = authorise(&refused, &new_id(), "4242 4242 4242 4242", true).await;
-    assert!(matches!(outcome, AuthorisationOutcome::Unknown { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, AuthorisationOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
 
     // Always 5xx: unknown, never a decline.
     let broken = start_with(
@@ -440,7 +475,10 @@ async fn injected_faults_lose_answers_but_never_double_charge() {
     )
     .await;
     let outcome = authorise(&broken, &new_id(), "4242 4242 4242 4242", true).await;
-    assert!(matches!(outcome, AuthorisationOutcome::Unknown { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, AuthorisationOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
 
     // Slow beyond the caller's patience: unknown, for the inquiry to settle.
     let slow = start_with(
@@ -455,5 +493,8 @@ async fn injected_faults_lose_answers_but_never_double_charge() {
     .await;
     let id = new_id();
     let outcome = authorise(&slow, &id, "4242 4242 4242 4242", true).await;
-    assert!(matches!(outcome, AuthorisationOutcome::Unknown { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, AuthorisationOutcome::Unknown { .. }),
+        "{outcome:?}"
+    );
 }

@@ -3,7 +3,7 @@
 
 use crate::PayState;
 use crate::error::PayError;
-use crate::secrets::{hash_secret, new_secret};
+use crate::secrets::hash_secret;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -220,6 +220,7 @@ fn validate(
     let ttl = jiff::SignedDuration::try_from(state.config.payment_ttl)
         .unwrap_or(jiff::SignedDuration::from_mins(90));
     Ok(NewPayment {
+        id: PaymentId::generate(),
         tenant_id: merchant.tenant_id.clone(),
         amount: Money::from_minor(request.amount, currency),
         reference: bounded("reference", &request.reference, 255)?,
@@ -325,21 +326,17 @@ pub(crate) async fn create_payment(
             })
         }
     };
-    let token = new_secret();
     let public_url = state.config.public_url.trim_end_matches('/').to_owned();
-    let next_url = format!("{public_url}/card/start/{token}");
+    // The idempotency record keeps the response without the link; the link
+    // is derived again from the payment id for the caller, first time or
+    // replay, through the same function, so both see the same bytes.
     let created = state
         .store
         .create_payment(
             &new,
-            &hash_secret(&token),
+            &hash_secret(&state.link_key.token(&new.id)),
             idempotency.as_ref(),
-            |payment| {
-                (
-                    201,
-                    payment_json(payment, &public_url, Some(&next_url)).to_string(),
-                )
-            },
+            |payment| (201, payment_json(payment, &public_url, None).to_string()),
         )
         .await?;
     if let Some(token) = saved_card {
@@ -367,9 +364,31 @@ pub(crate) async fn create_payment(
         Created::New {
             status_code, body, ..
         }
-        | Created::Replayed { status_code, body } => Ok(json_response(status_code, body)),
+        | Created::Replayed { status_code, body } => Ok(json_response(
+            status_code,
+            with_card_link(&state, &public_url, body),
+        )),
         Created::KeyReused => Err(PayError::IdempotencyConflict),
     }
+}
+
+/// Adds the one-time card link to a stored creation response.
+fn with_card_link(state: &PayState, public_url: &str, body: String) -> String {
+    let Ok(mut value) = serde_json::from_str::<Value>(&body) else {
+        return body;
+    };
+    let Some(id) = value
+        .get("payment_id")
+        .and_then(Value::as_str)
+        .and_then(|id| PaymentId::parse(id).ok())
+    else {
+        return body;
+    };
+    let href = format!("{public_url}/card/start/{}", state.link_key.token(&id));
+    if let Some(links) = value.get_mut("_links").and_then(Value::as_object_mut) {
+        links.insert("next_url".into(), json!({ "href": href, "method": "GET" }));
+    }
+    value.to_string()
 }
 
 pub(crate) async fn get_payment(
@@ -774,6 +793,33 @@ pub(crate) async fn list_payments(
         .map(|p| payment_json(p, public_url, None))
         .collect();
     Ok(Json(json!({ "page": page, "per_page": per_page, "results": payments })).into_response())
+}
+
+/// `GET /v1/alerts/attention`: the city's payments and refunds that
+/// reconciliation could not settle and a person must look at.
+pub(crate) async fn attention(
+    State(state): State<PayState>,
+    headers: HeaderMap,
+) -> Result<Response, PayError> {
+    let merchant = authenticate(&state, &headers).await?;
+    let results: Vec<Value> = state
+        .store
+        .needing_attention(&merchant.tenant_id)
+        .await?
+        .iter()
+        .map(|a| {
+            json!({
+                "payment_id": a.payment_id,
+                "refund_id": a.refund_id,
+                "status": a.status,
+                "amount": a.amount.minor(),
+                "currency": a.amount.currency().code(),
+                "reason": a.reason,
+                "since": a.since.to_string(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "results": results })).into_response())
 }
 
 /// `GET /v1/alerts/declines`: the city's declined card attempts in the last

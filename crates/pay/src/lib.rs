@@ -80,6 +80,7 @@ pub struct PayState {
     pub config: Arc<PayConfig>,
     pub form_tokens: FormTokens,
     pub fingerprints: civicpay_vault::FingerprintKey,
+    pub(crate) link_key: secrets::LinkKey,
     pub vault: Option<vault::Vault>,
 }
 
@@ -112,6 +113,7 @@ impl PayState {
             config: Arc::new(config),
             form_tokens,
             fingerprints: civicpay_vault::FingerprintKey::new(fingerprint_key),
+            link_key: secrets::LinkKey::derive(&form_key),
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 pub(crate) type Operation = (&'static str, &'static str, &'static str);
 
 /// Every API path with its operations.
-pub(crate) const API: [(&str, &[Operation]); 12] = [
+pub(crate) const API: [(&str, &[Operation]); 13] = [
     (
         "/v1/payments",
         &[
@@ -82,6 +82,14 @@ pub(crate) const API: [(&str, &[Operation]); 12] = [
         )],
     ),
     (
+        "/v1/alerts/attention",
+        &[(
+            "get",
+            "getNeedingAttention",
+            "Payments and refunds reconciliation could not settle: each needs a person",
+        )],
+    ),
+    (
         "/v1/alerts/declines",
         &[(
             "get",
@@ -120,6 +128,7 @@ pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
         "/v1/reports/ledger" => get(crate::reports::ledger_report),
         "/v1/probes" => post(crate::card_page::create_probe),
         "/v1/alerts/declines" => get(api::declines),
+        "/v1/alerts/attention" => get(api::attention),
         "/v1/customers/{customer}/cards" => get(crate::saved_cards::list),
         "/v1/customers/{customer}/cards/{token}" => delete(crate::saved_cards::forget),
         _ => MethodRouter::new(),

@@ -42,8 +42,6 @@ pub struct ReconcileReport {
 pub const NOT_FOUND_GRACE: Duration = Duration::from_secs(300);
 /// How long a row may stay unsettled before a person is told.
 pub const ALARM_AFTER: Duration = Duration::from_secs(3600);
-/// How long one sweep holds a row; longer than any acquirer call takes.
-const CLAIM_FOR: Duration = Duration::from_secs(120);
 
 /// The times a sweep works with.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +51,9 @@ pub struct Sweep {
     pub settle_after: Duration,
     pub not_found_grace: Duration,
     pub alarm_after: Duration,
+    /// How long one sweep holds a row: longer than its acquirer calls can
+    /// take, short enough that a crashed instance's rows are soon taken over.
+    pub claim_for: Duration,
 }
 
 /// One sweep with the default alarm deadline.
@@ -67,6 +68,7 @@ pub async fn run_once(
             settle_after,
             not_found_grace,
             alarm_after: ALARM_AFTER.max(not_found_grace),
+            claim_for: Duration::from_secs(120),
         },
     )
     .await
@@ -91,7 +93,7 @@ pub async fn run(state: &PayState, sweep: Sweep) -> Result<ReconcileReport, Stor
                 &item.tenant_id,
                 &item.payment_id,
                 now,
-                now + signed(CLAIM_FOR),
+                now + signed(sweep.claim_for),
             )
             .await?
         {
@@ -127,7 +129,7 @@ pub async fn run(state: &PayState, sweep: Sweep) -> Result<ReconcileReport, Stor
                 &item.tenant_id,
                 &item.refund_id,
                 now,
-                now + signed(CLAIM_FOR),
+                now + signed(sweep.claim_for),
             )
             .await?
         {

@@ -362,6 +362,34 @@ on_both!(
             )
             .await;
         assert_eq!((first.status, &first.body), (again.status, &again.body));
+        // The replay carries a working link, though no link is kept.
+        let link = first.json()["_links"]["next_url"]["href"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        if let Some(dir) = pay.db.sqlite_dir() {
+            assert_eq!(
+                occurrences(dir, token.as_bytes()),
+                0,
+                "the link is in the database"
+            );
+            std::fs::write(dir.join("planted"), format!("x{token}x")).unwrap();
+            assert_eq!(
+                occurrences(dir, token.as_bytes()),
+                1,
+                "the scan finds a planted copy"
+            );
+            std::fs::remove_file(dir.join("planted")).unwrap();
+        }
+        let opened = pay
+            .send(
+                Request::get(link.replace("http://pay.test", ""))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
         let different = pay
             .api(
                 "POST",
@@ -1878,7 +1906,10 @@ async fn submitted_payment(pay: &Pay, reference: &str) -> (TenantId, civicpay_co
     let tenant = tenant_of(pay).await;
     let id = civicpay_core::PaymentId::parse(created["payment_id"].as_str().unwrap()).unwrap();
     for (event, change) in [
-        (PaymentEvent::CardPageOpened, civicpay_store::pay::PaymentChange::default()),
+        (
+            PaymentEvent::CardPageOpened,
+            civicpay_store::pay::PaymentChange::default(),
+        ),
         (
             PaymentEvent::CardSubmitted,
             civicpay_store::pay::PaymentChange {
@@ -1916,7 +1947,10 @@ async fn authorise_at_acquirer(pay: &Pay, id: &civicpay_core::PaymentId, capture
             capture,
         })
         .await;
-    assert!(matches!(outcome, AuthorisationOutcome::Approved { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, AuthorisationOutcome::Approved { .. }),
+        "{outcome:?}"
+    );
 }
 
 async fn sweep(pay: &Pay, grace: Duration) -> civicpay_pay::reconcile::ReconcileReport {
@@ -1935,7 +1969,13 @@ on_both!(
         authorise_at_acquirer(pay, &charged, true).await;
         pay.state
             .store
-            .transition(&tenant, &charged, PaymentEvent::Authorised, "test", Default::default())
+            .transition(
+                &tenant,
+                &charged,
+                PaymentEvent::Authorised,
+                "test",
+                Default::default(),
+            )
             .await
             .unwrap();
         // Authorised only (capture due), and died before capturing.
@@ -1943,7 +1983,13 @@ on_both!(
         authorise_at_acquirer(pay, &due, false).await;
         pay.state
             .store
-            .transition(&tenant, &due, PaymentEvent::Authorised, "test", Default::default())
+            .transition(
+                &tenant,
+                &due,
+                PaymentEvent::Authorised,
+                "test",
+                Default::default(),
+            )
             .await
             .unwrap();
         let report = sweep(pay, Duration::from_secs(300)).await;
@@ -1952,9 +1998,17 @@ on_both!(
             let p = pay.state.store.payment(&tenant, id).await.unwrap().unwrap();
             assert_eq!(p.status, civicpay_core::payment::PaymentStatus::Success);
             assert_eq!(p.captured.minor(), 4200);
-            let inquiry = pay.state.connector.status(&format!("{id}.1")).await.unwrap();
+            let inquiry = pay
+                .state
+                .connector
+                .status(&format!("{id}.1"))
+                .await
+                .unwrap();
             assert!(
-                matches!(inquiry, civicpay_gateway::StatusInquiry::Captured { captured: 4200, .. }),
+                matches!(
+                    inquiry,
+                    civicpay_gateway::StatusInquiry::Captured { captured: 4200, .. }
+                ),
                 "{inquiry:?}"
             );
         }
@@ -1980,7 +2034,11 @@ on_both!(
             .unwrap();
         pay.state
             .connector
-            .refund(&format!("{id}.1"), paid_refund.id.as_str(), civicpay_core::Money::from_minor(1000, Currency::Usd))
+            .refund(
+                &format!("{id}.1"),
+                paid_refund.id.as_str(),
+                civicpay_core::Money::from_minor(1000, Currency::Usd),
+            )
             .await
             .unwrap();
         // Never sent: a crash after the reservation.
@@ -1992,17 +2050,39 @@ on_both!(
             .unwrap()
             .unwrap();
         let early = sweep(pay, Duration::from_secs(300)).await;
-        assert_eq!((early.refunds_checked, early.refunds_settled), (2, 1), "{early:?}");
-        let p = pay.state.store.payment(&tenant, &pid).await.unwrap().unwrap();
-        assert_eq!(p.refunded.minor(), 1500, "the unsent one stays reserved within the grace");
+        assert_eq!(
+            (early.refunds_checked, early.refunds_settled),
+            (2, 1),
+            "{early:?}"
+        );
+        let p = pay
+            .state
+            .store
+            .payment(&tenant, &pid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            p.refunded.minor(),
+            1500,
+            "the unsent one stays reserved within the grace"
+        );
         let late = sweep(pay, Duration::ZERO).await;
         assert_eq!(late.refunds_settled, 1, "sent again after the grace");
         let refunds = pay.state.store.refunds(&tenant, &pid).await.unwrap();
         assert!(refunds.iter().all(|r| r.status == "success"), "{refunds:?}");
         assert!(refunds.iter().any(|r| r.id == unsent.id));
-        let at_acquirer = pay.state.connector.status(&format!("{id}.1")).await.unwrap();
+        let at_acquirer = pay
+            .state
+            .connector
+            .status(&format!("{id}.1"))
+            .await
+            .unwrap();
         assert!(
-            matches!(at_acquirer, civicpay_gateway::StatusInquiry::Captured { refunded: 1500, .. }),
+            matches!(
+                at_acquirer,
+                civicpay_gateway::StatusInquiry::Captured { refunded: 1500, .. }
+            ),
             "{at_acquirer:?}"
         );
         assert_eq!(pay.state.store.ledger_check(&tenant).await.unwrap(), (0, 0));
@@ -2014,8 +2094,14 @@ on_both!(
     async |pay: &Pay| {
         let created = pay.create("FIVE-XX").await;
         let (path, cookies, page) = pay.open_card_page(&created).await;
-        pay.submit(&path, &cookies, &page.form_token(), "4000 0000 0000 0119", "739")
-            .await;
+        pay.submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4000 0000 0000 0119",
+            "739",
+        )
+        .await;
         assert_eq!(
             status_of(pay, &created).await["state"]["status"],
             "submitted",
@@ -2064,11 +2150,19 @@ on_both!(
         let report = sweep(pay, Duration::from_secs(300)).await;
         assert_eq!(report.orphans, 2, "{report:?}");
         assert_eq!(
-            pay.state.connector.status(&format!("{id}.1")).await.unwrap(),
+            pay.state
+                .connector
+                .status(&format!("{id}.1"))
+                .await
+                .unwrap(),
             civicpay_gateway::StatusInquiry::Voided
         );
         assert!(matches!(
-            pay.state.connector.status(&format!("{captured_late}.1")).await.unwrap(),
+            pay.state
+                .connector
+                .status(&format!("{captured_late}.1"))
+                .await
+                .unwrap(),
             civicpay_gateway::StatusInquiry::Captured { refunded: 4200, .. }
         ));
         // Written to the money trail, and the trail verifies.
@@ -2080,6 +2174,10 @@ on_both!(
             .await
             .unwrap();
         assert!(verified.is_ok(), "{verified:?}");
-        assert_eq!(sweep(pay, Duration::from_secs(300)).await.orphans, 0, "settled once");
+        assert_eq!(
+            sweep(pay, Duration::from_secs(300)).await.orphans,
+            0,
+            "settled once"
+        );
     }
 );

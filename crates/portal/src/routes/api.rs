@@ -141,6 +141,15 @@ pub(crate) async fn pay_webhook(
         .await?;
         return Ok(StatusCode::OK);
     }
+    if event.get("type").and_then(|t| t.as_str()) == Some("payment.needs_attention") {
+        record_attention_alarm(
+            &state,
+            &tenant,
+            event.get("alarm").cloned().unwrap_or_default(),
+        )
+        .await?;
+        return Ok(StatusCode::OK);
+    }
     let payment = event.get("payment").cloned().unwrap_or_default();
     let Some(local_id) = payment
         .pointer("/metadata/bill_payment_id")
@@ -159,6 +168,62 @@ pub(crate) async fn pay_webhook(
     }
     super::crediting::credit(&state, &tenant, local_id, &payment).await?;
     Ok(StatusCode::OK)
+}
+
+/// Reconciliation cannot settle a payment or refund: into the audit log,
+/// and to the city's contact, so that no money sits unexplained.
+async fn record_attention_alarm(
+    state: &AppState,
+    tenant: &civicpay_core::Tenant,
+    alarm: serde_json::Value,
+) -> Result<(), PortalError> {
+    let text = |key: &str| {
+        alarm
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    tracing::error!(city = %tenant.slug, payment = %text("payment_id"), reason = %text("reason"), "PAYMENT NEEDS ATTENTION");
+    state
+        .store
+        .append_audit(civicpay_audit::NewEntry::new(
+            civicpay_audit::ChainId::Tenant(tenant.id.clone()),
+            "system:pay",
+            civicpay_audit::Action::PaymentNeedsAttention,
+            format!("payment:{}", text("payment_id")),
+            alarm.clone(),
+        ))
+        .await?;
+    if let Some(mail) = &state.config.mail {
+        let what = if text("refund_id").is_empty() {
+            format!("Payment {}", text("payment_id"))
+        } else {
+            format!(
+                "Refund {} of payment {}",
+                text("refund_id"),
+                text("payment_id")
+            )
+        };
+        let body = format!(
+            "{what} could not be settled with the card acquirer ({}).\n\n\
+             The money is held as it stands; nothing will be charged or refunded again \
+             automatically. Check the transaction with the acquirer, then settle it. \
+             It is listed under \"Needs attention\" in the staff console.",
+            text("reason"),
+        );
+        if let Err(e) = mail
+            .send_text(
+                &tenant.contact.email,
+                &format!("Payment needs attention ({})", tenant.slug),
+                &body,
+            )
+            .await
+        {
+            tracing::error!(error = %e, "could not e-mail the attention alarm");
+        }
+    }
+    Ok(())
 }
 
 /// A browser blocked something on one of the city's card pages: into the

@@ -34,7 +34,7 @@ pub enum Access {
 }
 
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [(&str, Access); 18] = [
+pub const ROUTES: [(&str, Access); 19] = [
     ("/", Access::SignedIn),
     ("/sign-out-everywhere", Access::SignedIn),
     ("/bills", Access::Needs(Permission::LookUpBills)),
@@ -56,6 +56,7 @@ pub const ROUTES: [(&str, Access); 18] = [
         Access::Needs(Permission::RequestRefunds),
     ),
     ("/refunds", Access::Needs(Permission::ApproveRefunds)),
+    ("/attention", Access::Needs(Permission::ViewPayments)),
     (
         "/refunds/{request}/decision",
         Access::Needs(Permission::ApproveRefunds),
@@ -93,6 +94,7 @@ fn handlers(path: &str) -> MethodRouter<AppState> {
         "/payments/{payment}" => get(payments::payment_detail),
         "/payments/{payment}/refund" => post(payments::request_refund),
         "/refunds" => get(payments::pending_refunds),
+        "/attention" => get(payments::needing_attention),
         "/refunds/{request}/decision" => post(payments::decide_refund),
         "/reports/reconciliation" => get(reports::reconciliation),
         "/reports/reconciliation.csv" => get(reports::reconciliation_csv),

@@ -5,8 +5,9 @@
 use super::admin::day_bounds;
 use super::guard::StaffContext;
 use super::views::{
-    BillRow, BillSearchPage, Choice, Chrome, ConsoleMessage, Fact, PaymentListPage, PaymentPage,
-    PaymentRow, PendingRefund, RefundApprovalsPage, RefundRow, form_status, layout,
+    AttentionPage, AttentionRow, BillRow, BillSearchPage, Choice, Chrome, ConsoleMessage, Fact,
+    PaymentListPage, PaymentPage, PaymentRow, PendingRefund, RefundApprovalsPage, RefundRow,
+    form_status, layout,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -412,7 +413,7 @@ fn payment_row(staff: &StaffContext, city: &Tenant, p: &Value) -> PaymentRow {
         created: created_text(p, city),
         reference: text(p, "/reference").to_owned(),
         amount: money(number(p, "/amount"), city),
-        status: text(p, "/state/status").to_owned(),
+        status: status_name(text(p, "/state/status")),
         channel: channel_name(text(p, "/channel")).to_owned(),
         card: card_text(p),
     }
@@ -610,7 +611,9 @@ async fn issue_refund(
         )
         .await;
     let outcome = match &answer {
-        Ok(refund) if text(refund, "/status") == "success" => {
+        // "submitted": sent, answer lost; pay keeps the amount reserved and
+        // settles it with the acquirer. Not a failure to be retried.
+        Ok(refund) if ["success", "submitted"].contains(&text(refund, "/status")) => {
             Ok(text(refund, "/refund_id").to_owned())
         }
         Ok(refund) => Err(format!("the acquirer answered {}", text(refund, "/status"))),
@@ -694,6 +697,69 @@ pub(crate) async fn request_refund(
         issue_refund(&state, &staff, city, &request).await?;
     }
     Ok(Redirect::to(&format!("{}/payments/{payment_id}", staff.scope.prefix())).into_response())
+}
+
+/// How the console names pay's status codes: every state that waits on
+/// the acquirer is "being confirmed", which invites nobody to take the
+/// money again.
+fn status_name(code: &str) -> String {
+    match code {
+        "submitted" | "authorised" | "capture_requested" | "cancel_requested" => {
+            "being confirmed".to_owned()
+        }
+        other => other.replace('_', " "),
+    }
+}
+
+/// Why reconciliation flagged a row, in words.
+fn attention_reason(code: &str) -> &'static str {
+    match code {
+        "acquirer_has_no_record" => "we recorded an approval the acquirer does not know",
+        "amount_mismatch" => "the acquirer holds another amount than we asked for",
+        "contradiction" => "the acquirer's answer contradicts our record",
+        "not_settled_in_time" => "the acquirer could not be asked in time",
+        _ => "reconciliation could not settle it",
+    }
+}
+
+/// `/{city}/staff/attention`: what reconciliation could not settle.
+pub(crate) async fn needing_attention(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let prefix = staff.scope.prefix();
+    let listed = PayClient::new(state.pay_link()?)?
+        .get(&city.id, "/v1/alerts/attention")
+        .await?;
+    let rows = listed
+        .get("results")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|a| AttentionRow {
+            payment_href: format!("{prefix}/payments/{}", text(a, "/payment_id")),
+            what: if text(a, "/refund_id").is_empty() {
+                format!("payment, {}", status_name(text(a, "/status")))
+            } else {
+                "refund, being confirmed".to_owned()
+            },
+            amount: money(number(a, "/amount"), city),
+            reason: attention_reason(text(a, "/reason")).to_owned(),
+            since: text(a, "/since")
+                .parse::<jiff::Timestamp>()
+                .map_or_else(|_| text(a, "/since").to_owned(), |t| when(t, city)),
+        })
+        .collect();
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let page = AttentionPage {
+        layout: layout("Payments needing attention", Some(city), ctx.path(), false),
+        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        rows,
+    };
+    Ok(with_form_cookie(page.into_response(), &issued))
 }
 
 pub(crate) async fn pending_refunds(

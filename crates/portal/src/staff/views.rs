@@ -48,10 +48,11 @@ pub(crate) struct Chrome {
     pub form_token: String,
 }
 
-const NAV: [(&str, &str); 9] = [
+const NAV: [(&str, &str); 10] = [
     ("/", "Home"),
     ("/bills", "Bills"),
     ("/payments", "Payments"),
+    ("/attention", "Needs attention"),
     ("/refunds", "Refund approvals"),
     ("/reports/reconciliation", "Reconciliation"),
     ("/audit", "Audit log"),
@@ -279,6 +280,23 @@ pub(crate) struct RefundApprovalsPage {
     pub chrome: Option<Chrome>,
     pub pending: Vec<PendingRefund>,
     pub form_token: String,
+}
+
+/// A payment or refund reconciliation could not settle.
+pub(crate) struct AttentionRow {
+    pub payment_href: String,
+    pub what: String,
+    pub amount: String,
+    pub reason: String,
+    pub since: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/attention.html")]
+pub(crate) struct AttentionPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub rows: Vec<AttentionRow>,
 }
 
 pub(crate) struct ReconRow {

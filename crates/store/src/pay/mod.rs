@@ -78,6 +78,11 @@ impl PayStore {
         self.store.rate_limit_hit(bucket, limit, window, now).await
     }
 
+    /// Drops velocity-limit windows that ended before `before`.
+    pub async fn prune_rate_limits(&self, before: jiff::Timestamp) -> Result<u64, StoreError> {
+        self.store.prune_rate_limits(before).await
+    }
+
     /// Declined card attempts for a city since `since`, for alerting on card
     /// testing.
     pub async fn declines_since(

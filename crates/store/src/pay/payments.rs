@@ -12,6 +12,9 @@ use sqlx::any::AnyRow;
 use thiserror::Error;
 
 pub struct NewPayment {
+    /// Chosen by the caller, so the one-time link can be derived from it
+    /// (and answered again on a replay without being stored).
+    pub id: PaymentId,
     pub tenant_id: TenantId,
     pub amount: Money,
     pub reference: String,
@@ -183,7 +186,7 @@ impl PayStore {
             }
         }
         let payment = Payment {
-            id: PaymentId::generate(),
+            id: new.id.clone(),
             tenant_id: new.tenant_id.clone(),
             status: PaymentStatus::Created,
             amount: new.amount,

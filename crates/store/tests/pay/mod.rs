@@ -22,6 +22,7 @@ async fn merchant(store: &PayStore, slug: &str) -> Merchant {
 
 fn new_payment(merchant: &Merchant, reference: &str) -> NewPayment {
     NewPayment {
+        id: PaymentId::generate(),
         tenant_id: merchant.tenant_id.clone(),
         amount: Money::from_minor(4_200, Currency::Usd),
         reference: reference.into(),
@@ -630,7 +631,10 @@ fn submitted() -> Vec<(PaymentEvent, PaymentChange)> {
     ]
 }
 
-fn then(mut events: Vec<(PaymentEvent, PaymentChange)>, more: &[PaymentEvent]) -> Vec<(PaymentEvent, PaymentChange)> {
+fn then(
+    mut events: Vec<(PaymentEvent, PaymentChange)>,
+    more: &[PaymentEvent],
+) -> Vec<(PaymentEvent, PaymentChange)> {
     events.extend(more.iter().map(|e| (*e, PaymentChange::default())));
     events
 }
@@ -648,19 +652,31 @@ pay_store_test!(
         let city = merchant(&store, "springfield").await;
         let waiting = vec![
             payment_through(&store, &city, "W-SUB", &submitted()).await,
-            payment_through(&store, &city, "W-AUT", &then(submitted(), &[PaymentEvent::Authorised])).await,
+            payment_through(
+                &store,
+                &city,
+                "W-AUT",
+                &then(submitted(), &[PaymentEvent::Authorised]),
+            )
+            .await,
             payment_through(
                 &store,
                 &city,
                 "W-CAP",
-                &then(submitted(), &[PaymentEvent::Authorised, PaymentEvent::CaptureSent]),
+                &then(
+                    submitted(),
+                    &[PaymentEvent::Authorised, PaymentEvent::CaptureSent],
+                ),
             )
             .await,
             payment_through(
                 &store,
                 &city,
                 "W-CAN",
-                &then(submitted(), &[PaymentEvent::Authorised, PaymentEvent::VoidSent]),
+                &then(
+                    submitted(),
+                    &[PaymentEvent::Authorised, PaymentEvent::VoidSent],
+                ),
             )
             .await,
         ];
@@ -685,16 +701,46 @@ pay_store_test!(
         // others until it lapses or is released.
         let later = now + jiff::SignedDuration::from_secs(60);
         let first = &waiting[0];
-        assert!(store.claim_payment_for_recovery(&city.tenant_id, first, now, later).await.unwrap());
-        assert!(!store.claim_payment_for_recovery(&city.tenant_id, first, now, later).await.unwrap());
-        assert_eq!(store.payments_awaiting_outcome(now, now, 100).await.unwrap().len(), 3);
+        assert!(
+            store
+                .claim_payment_for_recovery(&city.tenant_id, first, now, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .claim_payment_for_recovery(&city.tenant_id, first, now, later)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .payments_awaiting_outcome(now, now, 100)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
         let lapsed = later + jiff::SignedDuration::from_secs(1);
         assert!(
-            store.claim_payment_for_recovery(&city.tenant_id, first, lapsed, lapsed).await.unwrap(),
+            store
+                .claim_payment_for_recovery(&city.tenant_id, first, lapsed, lapsed)
+                .await
+                .unwrap(),
             "a crashed sweep's claim is taken over"
         );
-        store.release_payment_claim(&city.tenant_id, first).await.unwrap();
-        assert_eq!(store.payments_awaiting_outcome(now, now, 100).await.unwrap().len(), 4);
+        store
+            .release_payment_claim(&city.tenant_id, first)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .payments_awaiting_outcome(now, now, 100)
+                .await
+                .unwrap()
+                .len(),
+            4
+        );
 
         // A refund whose answer was lost waits, its amount reserved.
         let refund = store
@@ -704,26 +750,90 @@ pay_store_test!(
             .unwrap();
         let refunds = store.refunds_awaiting_outcome(now, now, 100).await.unwrap();
         assert_eq!(refunds.len(), 1);
-        assert_eq!((refunds[0].refund_id.clone(), refunds[0].amount.minor()), (refund.id.clone(), 1_000));
-        assert!(store.claim_refund_for_recovery(&city.tenant_id, &refund.id, now, later).await.unwrap());
-        assert!(!store.claim_refund_for_recovery(&city.tenant_id, &refund.id, now, later).await.unwrap());
-        assert!(store.refunds_awaiting_outcome(now, now, 100).await.unwrap().is_empty());
+        assert_eq!(
+            (refunds[0].refund_id.clone(), refunds[0].amount.minor()),
+            (refund.id.clone(), 1_000)
+        );
+        assert!(
+            store
+                .claim_refund_for_recovery(&city.tenant_id, &refund.id, now, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .claim_refund_for_recovery(&city.tenant_id, &refund.id, now, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .refunds_awaiting_outcome(now, now, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // Flagged once; listed for staff; settled, it leaves the list.
-        assert!(store.flag_payment_for_attention(&city.tenant_id, &waiting[1], "acquirer_has_no_record").await.unwrap());
-        assert!(!store.flag_payment_for_attention(&city.tenant_id, &waiting[1], "acquirer_has_no_record").await.unwrap());
-        assert!(store.flag_refund_for_attention(&city.tenant_id, &refund.id, &paid, "not_settled_in_time").await.unwrap());
+        assert!(
+            store
+                .flag_payment_for_attention(&city.tenant_id, &waiting[1], "acquirer_has_no_record")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .flag_payment_for_attention(&city.tenant_id, &waiting[1], "acquirer_has_no_record")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .flag_refund_for_attention(
+                    &city.tenant_id,
+                    &refund.id,
+                    &paid,
+                    "not_settled_in_time"
+                )
+                .await
+                .unwrap()
+        );
         let attention = store.needing_attention(&city.tenant_id).await.unwrap();
         assert_eq!(attention.len(), 2);
-        assert!(attention.iter().any(|a| a.refund_id.as_ref() == Some(&refund.id)));
+        assert!(
+            attention
+                .iter()
+                .any(|a| a.refund_id.as_ref() == Some(&refund.id))
+        );
         let other = merchant(&store, "shelbyville").await;
-        assert!(store.needing_attention(&other.tenant_id).await.unwrap().is_empty());
+        assert!(
+            store
+                .needing_attention(&other.tenant_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         store
-            .transition(&city.tenant_id, &waiting[1], PaymentEvent::Captured, "test", captured_all())
+            .transition(
+                &city.tenant_id,
+                &waiting[1],
+                PaymentEvent::Captured,
+                "test",
+                captured_all(),
+            )
             .await
             .unwrap();
-        store.finish_refund(&city.tenant_id, &refund.id, true).await.unwrap();
-        assert!(store.needing_attention(&city.tenant_id).await.unwrap().is_empty());
+        store
+            .finish_refund(&city.tenant_id, &refund.id, true)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .needing_attention(&city.tenant_id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 );
 
@@ -744,7 +854,10 @@ async fn drop_money_trail_guards(store: &PayStore) {
 async fn trail(store: &PayStore, city: &Merchant) -> Result<u64, String> {
     let chain = civicpay_audit::ChainId::money(city.tenant_id.clone());
     store
-        .verify_money_trail(civicpay_audit::ChainVerifier::new(chain, []), &city.tenant_id)
+        .verify_money_trail(
+            civicpay_audit::ChainVerifier::new(chain, []),
+            &city.tenant_id,
+        )
         .await
         .unwrap()
 }
@@ -759,7 +872,10 @@ async fn paid_and_refunded(store: &PayStore, city: &Merchant, reference: &str) -
         .await
         .unwrap()
         .unwrap();
-    store.finish_refund(&city.tenant_id, &refund.id, true).await.unwrap();
+    store
+        .finish_refund(&city.tenant_id, &refund.id, true)
+        .await
+        .unwrap();
     id
 }
 
@@ -792,7 +908,10 @@ pay_store_test!(
         .await
         .unwrap();
         let edited = trail(&store, &a).await.unwrap_err();
-        assert!(edited.contains("ledger_posting:") && edited.contains("differs"), "{edited}");
+        assert!(
+            edited.contains("ledger_posting:") && edited.contains("differs"),
+            "{edited}"
+        );
         execute_behind_pays_back(
             &store,
             &format!("DELETE FROM ledger_postings WHERE payment_id = '{ib}' AND refund_id IS NOT NULL AND line = 0"),
@@ -800,7 +919,10 @@ pay_store_test!(
         .await
         .unwrap();
         let deleted = trail(&store, &b).await.unwrap_err();
-        assert!(deleted.contains("ledger_posting:") && deleted.contains("gone"), "{deleted}");
+        assert!(
+            deleted.contains("ledger_posting:") && deleted.contains("gone"),
+            "{deleted}"
+        );
         execute_behind_pays_back(
             &store,
             &format!(
@@ -812,14 +934,19 @@ pay_store_test!(
         .await
         .unwrap();
         let reordered = trail(&store, &c).await.unwrap_err();
-        assert!(reordered.contains(&format!("payment_event:{ic}:")), "{reordered}");
+        assert!(
+            reordered.contains(&format!("payment_event:{ic}:")),
+            "{reordered}"
+        );
         // An edit to the trail itself breaks the chain.
         let untouched = merchant(&store, "untouched").await;
         paid_and_refunded(&store, &untouched, "T-D").await;
         assert!(trail(&store, &untouched).await.is_ok());
         let sql = match store.backend() {
             civicpay_store::Backend::Sqlite => "DROP TRIGGER audit_entries_no_update;",
-            civicpay_store::Backend::Postgres => "DROP TRIGGER audit_entries_no_change ON audit_entries;",
+            civicpay_store::Backend::Postgres => {
+                "DROP TRIGGER audit_entries_no_change ON audit_entries;"
+            }
         };
         execute_behind_pays_back(&store, sql).await.unwrap();
         execute_behind_pays_back(
@@ -833,5 +960,60 @@ pay_store_test!(
         .unwrap();
         let chain_broken = trail(&store, &untouched).await.unwrap_err();
         assert!(chain_broken.contains("was edited"), "{chain_broken}");
+    }
+);
+
+pay_store_test!(
+    expired_idempotency_keys_and_velocity_windows_are_pruned,
+    |store: PayStore| async move {
+        let city = merchant(&store, "springfield").await;
+        for key in ["old-1", "old-2"] {
+            let idem = IdempotencyRequest {
+                key: key.into(),
+                request_hash: "h".into(),
+            };
+            store
+                .create_payment(&new_payment(&city, key), &token(), Some(&idem), render)
+                .await
+                .unwrap();
+        }
+        let now = jiff::Timestamp::now();
+        store
+            .rate_limit_hit("card:abc", 5, std::time::Duration::from_secs(60), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .prune_idempotency_keys(now - jiff::SignedDuration::from_hours(1))
+                .await
+                .unwrap(),
+            0
+        );
+        let later = now + jiff::SignedDuration::from_hours(2);
+        assert_eq!(store.prune_idempotency_keys(later).await.unwrap(), 2);
+        assert!(store.prune_rate_limits(later).await.unwrap() >= 1);
+        // Run twice (two instances): nothing left, nothing fails.
+        assert_eq!(store.prune_idempotency_keys(later).await.unwrap(), 0);
+        assert_eq!(store.prune_rate_limits(later).await.unwrap(), 0);
+        // A pruned key starts afresh; the payments stay.
+        let idem = IdempotencyRequest {
+            key: "old-1".into(),
+            request_hash: "h".into(),
+        };
+        assert!(matches!(
+            store
+                .create_payment(&new_payment(&city, "old-1"), &token(), Some(&idem), render)
+                .await
+                .unwrap(),
+            Created::New { .. }
+        ));
+        assert_eq!(
+            store
+                .payments_by_reference(&city.tenant_id, "old-1")
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
     }
 );
