@@ -708,3 +708,131 @@ fn keys_rotate_reseals_saved_cards_and_deletes_the_old_key() {
         text(&unknown.stderr)
     );
 }
+
+fn with_pay<T>(dir: &DataDir, f: impl AsyncFnOnce(civicpay_store::pay::PayStore) -> T) -> T {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("pay.db").display());
+        let pay = civicpay_store::pay::PayStore::connect(&url).await.unwrap();
+        let out = f(pay.clone()).await;
+        pay.close().await;
+        out
+    })
+}
+
+#[test]
+fn audit_verify_catches_an_edited_payment_event_and_a_deleted_ledger_posting() {
+    use civicpay_core::payment::PaymentEvent;
+    use civicpay_store::pay::PaymentChange;
+    let dir = DataDir::new("money-trail");
+    let seeded = dir.civicpay(&["demo", "--no-serve"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let at = "2026-11-20T10:00:00Z";
+    seed_attempts(
+        &dir,
+        &[
+            ("springfield", "Ana Diaz", "1 Elm St", None, "en", at, "b1"),
+            ("lac-vert", "Luc Roy", "2 rue Haute", None, "fr", at, "b1"),
+        ],
+    );
+    let cities = with_store(&dir, async |store| {
+        let mut ids = Vec::new();
+        for city in ["springfield", "lac-vert"] {
+            let slug = civicpay_core::TenantSlug::parse(city).unwrap();
+            ids.push(store.tenant_by_slug(&slug).await.unwrap().unwrap().id);
+        }
+        ids
+    });
+    // Both paid: events and ledger postings on each city's trail.
+    with_pay(&dir, async |pay| {
+        for tenant_id in &cities {
+            let payment = pay
+                .list_payments(
+                    tenant_id,
+                    &civicpay_store::pay::PaymentFilter {
+                        limit: 10,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .remove(0);
+            for (event, change) in [
+                (PaymentEvent::CardPageOpened, PaymentChange::default()),
+                (
+                    PaymentEvent::CardSubmitted,
+                    PaymentChange {
+                        add_attempt: true,
+                        ..Default::default()
+                    },
+                ),
+                (
+                    PaymentEvent::AuthorisedAndCaptured,
+                    PaymentChange {
+                        captured: Some(3_500),
+                        ..Default::default()
+                    },
+                ),
+            ] {
+                pay.transition(tenant_id, &payment.id, event, "test", change)
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let clean = dir.civicpay(&["audit", "verify"]);
+    let report = text(&clean.stdout);
+    assert!(clean.status.success(), "{report}{}", text(&clean.stderr));
+    assert!(
+        report.contains("ok      money trail of springfield"),
+        "{report}"
+    );
+    assert!(
+        report.contains("ok      money trail of lac-vert"),
+        "{report}"
+    );
+    let signed = dir.civicpay(&["audit", "checkpoint"]);
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    assert!(
+        text(&signed.stdout).contains("money:"),
+        "{}",
+        text(&signed.stdout)
+    );
+
+    with_pay(&dir, async |pay| {
+        civicpay_store::testing::execute_behind_pays_back(
+            &pay,
+            "DROP TRIGGER payment_events_no_update; DROP TRIGGER ledger_postings_no_delete;
+             UPDATE payment_events SET to_status = 'declined' WHERE event = 'authorised_and_captured'
+               AND tenant_id = (SELECT tenant_id FROM merchants WHERE slug = 'springfield');
+             DELETE FROM ledger_postings WHERE line = 1
+               AND tenant_id = (SELECT tenant_id FROM merchants WHERE slug = 'lac-vert');",
+        )
+        .await
+        .unwrap();
+    });
+    let caught = dir.civicpay(&["audit", "verify"]);
+    assert_eq!(caught.status.code(), Some(1));
+    let report = text(&caught.stdout);
+    let line = |city: &str| {
+        report
+            .lines()
+            .find(|l| l.contains(&format!("money trail of {city}")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let springfield = line("springfield");
+    assert!(
+        springfield.starts_with("BROKEN")
+            && springfield.contains("payment_event:")
+            && springfield.contains("differs"),
+        "{report}"
+    );
+    let lac_vert = line("lac-vert");
+    assert!(
+        lac_vert.starts_with("BROKEN")
+            && lac_vert.contains("ledger_posting:")
+            && lac_vert.contains("gone"),
+        "{report}"
+    );
+}
