@@ -128,9 +128,10 @@ pub struct FlagOverrides {
 }
 
 /// Environment variables we read that are not configuration keys.
-const OTHER_KNOWN_VARIABLES: [&str; 5] = [
+const OTHER_KNOWN_VARIABLES: [&str; 6] = [
     "CIVICPAY_CONFIG",
     "CIVICPAY_CHAOS_SECONDS",
+    "CIVICPAY_CHAOS_KILLS",
     "CIVICPAY_LOG",
     "CIVICPAY_BROWSER_TESTS",
     "CIVICPAY_TEST_POSTGRES_URL",
