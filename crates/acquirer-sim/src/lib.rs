@@ -11,7 +11,7 @@ mod cards;
 mod faults;
 mod store;
 
-pub use cards::{Behaviour, DeclineReason, TEST_CARDS};
+pub use cards::{Behaviour, DeclineReason, TEST_CARDS, approved_card_number};
 pub use faults::Faults;
 
 use axum::extract::{Path, Query, State};

@@ -217,27 +217,11 @@ fn parse_form(html: &str) -> anyhow::Result<Form> {
     Ok(Form { action, fields })
 }
 
-/// A Visa-shaped number of its own for payer `n` with a valid check digit,
-/// which the simulator approves (it is none of its documented test cards):
-/// on a real peak day every payer brings a different card, and the card
-/// velocity limit would otherwise stop a benchmark that reuses one.
+/// Payer `n`'s own approved card: on a real peak day every payer brings a
+/// different card, and the card velocity limit would otherwise stop a
+/// benchmark that reuses one.
 fn card_for(n: u64) -> String {
-    let body = format!("49{:013}", n % 10_u64.pow(13));
-    let sum: u32 = body
-        .chars()
-        .rev()
-        .filter_map(|c| c.to_digit(10))
-        .enumerate()
-        .map(|(i, d)| {
-            if i % 2 == 0 {
-                let d = d * 2;
-                if d > 9 { d - 9 } else { d }
-            } else {
-                d
-            }
-        })
-        .sum();
-    format!("{body}{}", (10 - sum % 10) % 10)
+    civicpay_acquirer_sim::approved_card_number(n)
 }
 
 /// The address payer `n` comes from, as the trusted proxy in front of pay

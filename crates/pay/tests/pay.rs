@@ -1112,7 +1112,7 @@ async fn the_openapi_document_matches_the_routes() {
             assert!(operation["operationId"].is_string() && operation["responses"].is_object());
         }
     }
-    assert_eq!(operations, 14);
+    assert_eq!(operations, 15);
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
@@ -2179,5 +2179,58 @@ on_both!(
             0,
             "settled once"
         );
+    }
+);
+
+on_both!(
+    a_payment_reconciliation_cannot_settle_is_flagged_once_and_listed,
+    async |pay: &Pay| {
+        // We recorded an approval the acquirer has never heard of.
+        let (tenant, id) = submitted_payment(pay, "ALARM-1").await;
+        pay.state
+            .store
+            .transition(
+                &tenant,
+                &id,
+                civicpay_core::payment::PaymentEvent::Authorised,
+                "test",
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let report = sweep(pay, Duration::from_secs(300)).await;
+            assert_eq!(report.attention, 1, "{report:?}");
+        }
+        let alarms: Vec<_> = pay
+            .state
+            .store
+            .webhook_deliveries(&tenant, id.as_str())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.event_type == "payment.needs_attention")
+            .collect();
+        assert_eq!(alarms.len(), 1, "the city is alarmed once, not every sweep");
+        let listed = pay
+            .api("GET", "/v1/alerts/attention", None, None)
+            .await
+            .json();
+        assert_eq!(listed["results"][0]["payment_id"], id.as_str(), "{listed}");
+        assert_eq!(listed["results"][0]["reason"], "acquirer_has_no_record");
+        assert_eq!(
+            status_of(pay, &json!({ "payment_id": id.as_str() })).await["state"]["status"],
+            "authorised",
+            "the money is held as it stands"
+        );
+        // Once the acquirer has it (someone settled it by hand there), the
+        // next sweep finishes the payment and it leaves the list.
+        authorise_at_acquirer(pay, &id, true).await;
+        assert_eq!(sweep(pay, Duration::from_secs(300)).await.succeeded, 1);
+        let listed = pay
+            .api("GET", "/v1/alerts/attention", None, None)
+            .await
+            .json();
+        assert_eq!(listed["results"], json!([]));
     }
 );

@@ -1009,8 +1009,13 @@ async fn pay_webhooks_are_verified_and_credit_a_bill_once() {
     portal.finish().await;
 }
 
-#[tokio::test]
-async fn a_csp_alarm_from_pay_lands_in_the_audit_log_and_the_contacts_inbox() {
+/// Sends pay's signed alarm `kind` with `alarm` to the portal; returns the
+/// city's audit entries of `action` and the e-mails its contact received.
+async fn alarm_from_pay(
+    kind: &str,
+    alarm: serde_json::Value,
+    action: &str,
+) -> (Vec<civicpay_audit::Entry>, Vec<String>, String) {
     let service_key = [78u8; 32];
     let outbox = std::env::temp_dir().join(format!(
         "civicpay-alarm-outbox-{}",
@@ -1036,11 +1041,7 @@ async fn a_csp_alarm_from_pay_lands_in_the_audit_log_and_the_contacts_inbox() {
         .await
         .unwrap()
         .unwrap();
-    let body = serde_json::json!({
-        "id": "a1", "type": "integrity.csp_violation",
-        "alarm": {"document_uri": "https://pay.city/card/x/y", "violated_directive": "script-src-elem", "blocked_uri": "https://cdn.evil.example/skim.js"}
-    })
-    .to_string();
+    let body = serde_json::json!({ "id": "a1", "type": kind, "alarm": alarm }).to_string();
     let secret = civicpay_web::service_key::portal_webhook_secret(&service_key, tenant.id.as_str());
     let signed = civicpay_web::webhook_signature::sign(
         &secret,
@@ -1063,26 +1064,61 @@ async fn a_csp_alarm_from_pay_lands_in_the_audit_log_and_the_contacts_inbox() {
         .audit_entries(
             &chain,
             &civicpay_store::audit_log::AuditFilter {
-                action: Some("integrity.csp_violation".into()),
+                action: Some(action.into()),
                 limit: 10,
                 ..Default::default()
             },
         )
         .await
         .unwrap();
-    assert_eq!(entries.len(), 1);
-    assert!(entries[0].details.contains("cdn.evil.example"));
     let mails: Vec<String> = std::fs::read_dir(&outbox)
         .unwrap()
         .flatten()
         .map(|m| std::fs::read_to_string(m.path()).unwrap())
         .collect();
+    let _ = std::fs::remove_dir_all(outbox);
+    portal.finish().await;
+    (entries, mails, tenant.contact.email.clone())
+}
+
+#[tokio::test]
+async fn a_csp_alarm_from_pay_lands_in_the_audit_log_and_the_contacts_inbox() {
+    let (entries, mails, contact) = alarm_from_pay(
+        "integrity.csp_violation",
+        serde_json::json!({"document_uri": "https://pay.city/card/x/y", "violated_directive": "script-src-elem", "blocked_uri": "https://cdn.evil.example/skim.js"}),
+        "integrity.csp_violation",
+    )
+    .await;
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].details.contains("cdn.evil.example"));
     assert_eq!(mails.len(), 1);
     assert!(
-        mails[0].contains("SECURITY ALARM") && mails[0].contains(&tenant.contact.email),
+        mails[0].contains("SECURITY ALARM") && mails[0].contains(&contact),
         "{}",
         mails[0]
     );
-    let _ = std::fs::remove_dir_all(outbox);
-    portal.finish().await;
+}
+
+#[tokio::test]
+async fn a_payment_reconciliation_cannot_settle_reaches_the_audit_log_and_the_contact() {
+    let (entries, mails, contact) = alarm_from_pay(
+        "payment.needs_attention",
+        serde_json::json!({"payment_id": "pay_0193a4f2-7c11-7d3e-9a52-5e1d0c7b9f01", "reason": "not_settled_in_time", "at": "2026-11-30T12:00:00Z"}),
+        "payment.needs_attention",
+    )
+    .await;
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0].details.contains("not_settled_in_time"));
+    assert_eq!(
+        entries[0].target,
+        "payment:pay_0193a4f2-7c11-7d3e-9a52-5e1d0c7b9f01"
+    );
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("Payment needs attention")
+            && mails[0].contains(&contact)
+            && mails[0].contains("pay_0193a4f2-7c11-7d3e-9a52-5e1d0c7b9f01"),
+        "{}",
+        mails[0]
+    );
 }

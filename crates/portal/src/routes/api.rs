@@ -170,110 +170,109 @@ pub(crate) async fn pay_webhook(
     Ok(StatusCode::OK)
 }
 
-/// Reconciliation cannot settle a payment or refund: into the audit log,
-/// and to the city's contact, so that no money sits unexplained.
+/// A string field of an alarm pay sent, or "" when absent.
+fn alarm_text(alarm: &serde_json::Value, key: &str) -> String {
+    alarm
+        .get(key)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// An alarm from pay: into the city's audit log, then to its contact by
+/// e-mail (mail trouble is logged; the audit entry stands either way).
+async fn alarm_city(
+    state: &AppState,
+    tenant: &civicpay_core::Tenant,
+    action: civicpay_audit::Action,
+    target: String,
+    alarm: serde_json::Value,
+    subject: String,
+    body: String,
+) -> Result<(), PortalError> {
+    state
+        .store
+        .append_audit(civicpay_audit::NewEntry::new(
+            civicpay_audit::ChainId::Tenant(tenant.id.clone()),
+            "system:pay",
+            action,
+            target,
+            alarm,
+        ))
+        .await?;
+    if let Some(mail) = &state.config.mail
+        && let Err(e) = mail.send_text(&tenant.contact.email, &subject, &body).await
+    {
+        tracing::error!(error = %e, action = action.code(), "could not e-mail the alarm");
+    }
+    Ok(())
+}
+
+/// Reconciliation cannot settle a payment or refund: no money may sit
+/// unexplained, so the city hears of it at once.
 async fn record_attention_alarm(
     state: &AppState,
     tenant: &civicpay_core::Tenant,
     alarm: serde_json::Value,
 ) -> Result<(), PortalError> {
-    let text = |key: &str| {
-        alarm
-            .get(key)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |key: &str| alarm_text(&alarm, key);
     tracing::error!(city = %tenant.slug, payment = %text("payment_id"), reason = %text("reason"), "PAYMENT NEEDS ATTENTION");
-    state
-        .store
-        .append_audit(civicpay_audit::NewEntry::new(
-            civicpay_audit::ChainId::Tenant(tenant.id.clone()),
-            "system:pay",
-            civicpay_audit::Action::PaymentNeedsAttention,
-            format!("payment:{}", text("payment_id")),
-            alarm.clone(),
-        ))
-        .await?;
-    if let Some(mail) = &state.config.mail {
-        let what = if text("refund_id").is_empty() {
-            format!("Payment {}", text("payment_id"))
-        } else {
-            format!(
-                "Refund {} of payment {}",
-                text("refund_id"),
-                text("payment_id")
-            )
-        };
-        let body = format!(
-            "{what} could not be settled with the card acquirer ({}).\n\n\
-             The money is held as it stands; nothing will be charged or refunded again \
-             automatically. Check the transaction with the acquirer, then settle it. \
-             It is listed under \"Needs attention\" in the staff console.",
-            text("reason"),
-        );
-        if let Err(e) = mail
-            .send_text(
-                &tenant.contact.email,
-                &format!("Payment needs attention ({})", tenant.slug),
-                &body,
-            )
-            .await
-        {
-            tracing::error!(error = %e, "could not e-mail the attention alarm");
-        }
-    }
-    Ok(())
+    let what = if text("refund_id").is_empty() {
+        format!("Payment {}", text("payment_id"))
+    } else {
+        format!(
+            "Refund {} of payment {}",
+            text("refund_id"),
+            text("payment_id")
+        )
+    };
+    let body = format!(
+        "{what} could not be settled with the card acquirer ({}).\n\n\
+         The money is held as it stands; nothing will be charged or refunded again \
+         automatically. Check the transaction with the acquirer, then settle it. \
+         It is listed under \"Needs attention\" in the staff console.",
+        text("reason"),
+    );
+    alarm_city(
+        state,
+        tenant,
+        civicpay_audit::Action::PaymentNeedsAttention,
+        format!("payment:{}", text("payment_id")),
+        alarm.clone(),
+        format!("Payment needs attention ({})", tenant.slug),
+        body,
+    )
+    .await
 }
 
-/// A browser blocked something on one of the city's card pages: into the
-/// audit log, and to the city's contact at once.
+/// A browser blocked something on one of the city's card pages.
 async fn record_csp_alarm(
     state: &AppState,
     tenant: &civicpay_core::Tenant,
     alarm: serde_json::Value,
 ) -> Result<(), PortalError> {
-    let text = |key: &str| {
-        alarm
-            .get(key)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |key: &str| alarm_text(&alarm, key);
     tracing::error!(city = %tenant.slug, blocked = %text("blocked_uri"), "CSP ALARM on a card page");
-    state
-        .store
-        .append_audit(civicpay_audit::NewEntry::new(
-            civicpay_audit::ChainId::Tenant(tenant.id.clone()),
-            "system:pay",
-            civicpay_audit::Action::CspViolation,
-            text("document_uri"),
-            alarm.clone(),
-        ))
-        .await?;
-    if let Some(mail) = &state.config.mail {
-        let body = format!(
-            "A browser refused to load {} ({}) on a card page of {}:\n{}\n\n\
-             The card page loads no script; something tried to add one. Treat this as a possible \
-             skimming attack: run `civicpay monitor --once` and, if confirmed, `civicpay incident scope`.",
-            text("blocked_uri"),
-            text("violated_directive"),
-            tenant.slug,
-            text("document_uri"),
-        );
-        if let Err(e) = mail
-            .send_text(
-                &tenant.contact.email,
-                &format!(
-                    "SECURITY ALARM: blocked content on the card page ({})",
-                    tenant.slug
-                ),
-                &body,
-            )
-            .await
-        {
-            tracing::error!(error = %e, "could not e-mail the CSP alarm");
-        }
-    }
-    Ok(())
+    let body = format!(
+        "A browser refused to load {} ({}) on a card page of {}:\n{}\n\n\
+         The card page loads no script; something tried to add one. Treat this as a possible \
+         skimming attack: run `civicpay monitor --once` and, if confirmed, `civicpay incident scope`.",
+        text("blocked_uri"),
+        text("violated_directive"),
+        tenant.slug,
+        text("document_uri"),
+    );
+    alarm_city(
+        state,
+        tenant,
+        civicpay_audit::Action::CspViolation,
+        text("document_uri"),
+        alarm.clone(),
+        format!(
+            "SECURITY ALARM: blocked content on the card page ({})",
+            tenant.slug
+        ),
+        body,
+    )
+    .await
 }
