@@ -131,10 +131,14 @@ mod tests {
     fn generated_cards_are_valid_distinct_and_approved() {
         let a = CardNumber::parse(&approved_card_number(1));
         let b = CardNumber::parse(&approved_card_number(2));
-        let (Ok(a), Ok(b)) = (a, b) else {
-            panic!("a generated card has a bad check digit");
-        };
-        assert_ne!(a.expose_digits(), b.expose_digits());
-        assert_eq!(behaviour_of(&a), Behaviour::Approve);
+        assert!(
+            matches!((&a, &b), (Ok(a), Ok(b)) if a.expose_digits() != b.expose_digits()),
+            "generated cards must be valid and distinct"
+        );
+        assert!(a.is_ok_and(|a| behaviour_of(&a) == Behaviour::Approve));
+        let good = approved_card_number(5);
+        let (body, check) = good.split_at(good.len() - 1);
+        let wrong = (check.parse::<u32>().unwrap_or(0) + 1) % 10;
+        assert!(CardNumber::parse(&format!("{body}{wrong}")).is_err());
     }
 }
