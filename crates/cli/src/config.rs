@@ -77,6 +77,10 @@ pub struct Config {
     /// How long a payment or refund may stay unsettled before the city is
     /// alarmed and it is listed as needing attention (seconds).
     pub attention_after_secs: u64,
+    /// How often `serve` reads the acquirer's list of the day's
+    /// authorisations to void or refund any no payment accounts for
+    /// (seconds).
+    pub orphan_sweep_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -110,6 +114,7 @@ impl Default for Config {
             reconcile_interval_secs: 30,
             acquirer_grace_secs: 300,
             attention_after_secs: 3600,
+            orphan_sweep_interval_secs: 600,
         }
     }
 }
@@ -137,7 +142,7 @@ const OTHER_KNOWN_VARIABLES: [&str; 6] = [
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
 /// Every configuration key, each also read from `CIVICPAY_<KEY>`.
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 29] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -166,6 +171,7 @@ const KEYS: [&str; 28] = [
     "reconcile_interval_secs",
     "acquirer_grace_secs",
     "attention_after_secs",
+    "orphan_sweep_interval_secs",
 ];
 
 impl Config {

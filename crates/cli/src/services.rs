@@ -143,12 +143,20 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
             // A status inquiry and a capture or refund, each bounded by the
             // gateway timeout, with room to spare.
             claim_for: Duration::from_secs(config.gateway_timeout_secs.max(1) * 4),
+            orphans: false,
         };
         let interval = Duration::from_secs(config.reconcile_interval_secs.max(1));
+        let orphans_every = Duration::from_secs(config.orphan_sweep_interval_secs.max(1));
         tokio::spawn(async move {
             let mut every = tokio::time::interval(interval);
+            let mut orphans_swept: Option<std::time::Instant> = None;
             loop {
                 every.tick().await;
+                let orphans = orphans_swept.is_none_or(|at| at.elapsed() >= orphans_every);
+                if orphans {
+                    orphans_swept = Some(std::time::Instant::now());
+                }
+                let sweep = civicpay_pay::reconcile::Sweep { orphans, ..sweep };
                 match civicpay_pay::reconcile::run(&state, sweep).await {
                     Ok(report) if report != civicpay_pay::reconcile::ReconcileReport::default() => {
                         tracing::info!(?report, "reconciliation")

@@ -54,6 +54,9 @@ pub struct Sweep {
     /// How long one sweep holds a row: longer than its acquirer calls can
     /// take, short enough that a crashed instance's rows are soon taken over.
     pub claim_for: Duration,
+    /// Also walk the acquirer's records for the day (a whole day's report:
+    /// done less often than the sweep of our own waiting rows).
+    pub orphans: bool,
 }
 
 /// One sweep with the default alarm deadline.
@@ -69,6 +72,7 @@ pub async fn run_once(
             not_found_grace,
             alarm_after: ALARM_AFTER.max(not_found_grace),
             claim_for: Duration::from_secs(120),
+            orphans: true,
         },
     )
     .await
@@ -150,7 +154,9 @@ pub async fn run(state: &PayState, sweep: Sweep) -> Result<ReconcileReport, Stor
             .release_refund_claim(&item.tenant_id, &item.refund_id)
             .await?;
     }
-    report.orphans = crate::orphans::sweep(state, now, sweep).await?;
+    if sweep.orphans {
+        report.orphans = crate::orphans::sweep(state, now, sweep).await?;
+    }
     for (tenant_id, payment_id) in state.store.payments_past_expiry(now, 500).await? {
         match state
             .store

@@ -13,7 +13,7 @@
 
 use super::*;
 use civicpay_core::payment::PaymentStatus;
-use civicpay_gateway::{Connector, SimulatorConnector, StatusInquiry};
+use civicpay_gateway::{AcquirerRecord, Connector, SimulatorConnector, StatusInquiry};
 use civicpay_store::Store;
 use civicpay_store::pay::{PayStore, PaymentFilter};
 use std::collections::HashMap;
@@ -361,6 +361,50 @@ impl Books {
     }
 }
 
+/// Every authorisation the acquirer holds for yesterday and today.
+async fn acquirer_records(acquirer: &SimulatorConnector) -> Vec<AcquirerRecord> {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let mut records = Vec::new();
+    for day in [today.yesterday().unwrap(), today] {
+        // The simulator still injects faults: ask until it answers.
+        let mut listed = None;
+        for _ in 0..50 {
+            if let Ok(list) = acquirer.authorisations_on(day).await {
+                listed = Some(list);
+                break;
+            }
+        }
+        records.extend(listed.expect("the acquirer's listing"));
+    }
+    records
+}
+
+/// Authorisations that hold money no successful payment accounts for.
+fn unaccounted(records: &[AcquirerRecord], payments: &[civicpay_core::payment::Payment]) -> usize {
+    let by_id: HashMap<String, &civicpay_core::payment::Payment> =
+        payments.iter().map(|p| (p.id.to_string(), p)).collect();
+    records
+        .iter()
+        .filter(|record| {
+            let Some((id, attempt)) = record.reference.rsplit_once('.') else {
+                return true;
+            };
+            let ours = by_id.get(id).is_some_and(|p| {
+                p.status == PaymentStatus::Success && p.attempts.to_string() == attempt
+            });
+            match &record.inquiry {
+                StatusInquiry::Approved { .. } => true,
+                StatusInquiry::Captured {
+                    captured, refunded, ..
+                } => !ours && captured != refunded,
+                _ => false,
+            }
+        })
+        .count()
+}
+
 async fn chaos(name: &str, database_env: &[(&str, &str)]) {
     let seconds = run_seconds();
     let kills = kills_on();
@@ -382,6 +426,7 @@ async fn chaos(name: &str, database_env: &[(&str, &str)]) {
         ("CIVICPAY_GATEWAY_TIMEOUT_SECS", "2".to_owned()),
         ("CIVICPAY_RECONCILE_INTERVAL_SECS", "1".to_owned()),
         ("CIVICPAY_ACQUIRER_GRACE_SECS", "5".to_owned()),
+        ("CIVICPAY_ORPHAN_SWEEP_INTERVAL_SECS", "5".to_owned()),
         ("CIVICPAY_TRUSTED_PROXIES", r#"["127.0.0.1"]"#.to_owned()),
         ("CIVICPAY_LOOKUP_LIMIT", "100000000".to_owned()),
     ]
@@ -511,13 +556,21 @@ async fn chaos(name: &str, database_env: &[(&str, &str)]) {
         processes.start_sim();
     }
 
-    // Everything must settle without help.
+    // Everything must settle without help: our waiting rows, the portal's
+    // credits, and the acquirer's side (orphans voided or refunded).
     let books = Books::open(&processes.env, &dir).await;
+    let acquirer = SimulatorConnector::new(
+        format!("http://127.0.0.1:{sim_port}"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
     let mut settled_after = None;
-    let mut left = (0, 0, 0);
+    let mut left = (0, 0, 0, 0);
     for _ in 0..180 {
-        left = books.unsettled().await;
-        if left == (0, 0, 0) {
+        let (payments, refunds, uncredited) = books.unsettled().await;
+        let orphans = unaccounted(&acquirer_records(&acquirer).await, &books.payments().await);
+        left = (payments, refunds, uncredited, orphans);
+        if left == (0, 0, 0, 0) {
             settled_after = Some(last_restart.elapsed());
             break;
         }
@@ -525,31 +578,13 @@ async fn chaos(name: &str, database_env: &[(&str, &str)]) {
     }
     assert_eq!(
         left,
-        (0, 0, 0),
-        "payments waiting on the acquirer, refunds waiting, successes not credited on the portal"
+        (0, 0, 0, 0),
+        "payments waiting on the acquirer, refunds waiting, successes not credited on the portal, \
+         authorisations at the acquirer no payment accounts for"
     );
 
     // Pay against the acquirer.
-    let acquirer = SimulatorConnector::new(
-        format!("http://127.0.0.1:{sim_port}"),
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    let mut records = Vec::new();
-    for day in [today.yesterday().unwrap(), today] {
-        // The simulator still injects faults: ask until it answers.
-        let mut listed = None;
-        for _ in 0..50 {
-            if let Ok(list) = acquirer.authorisations_on(day).await {
-                listed = Some(list);
-                break;
-            }
-        }
-        records.extend(listed.expect("the acquirer's listing"));
-    }
+    let records = acquirer_records(&acquirer).await;
     let payments = books.payments().await;
     let by_id: HashMap<String, &civicpay_core::payment::Payment> =
         payments.iter().map(|p| (p.id.to_string(), p)).collect();
