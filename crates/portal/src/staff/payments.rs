@@ -200,6 +200,14 @@ pub(crate) async fn phone_payment_return(
                 outcome.card_last4.unwrap_or_default()
             )],
         )
+    } else if status_name(&outcome.status) == "being confirmed" {
+        (
+            "Phone payment being confirmed",
+            vec![
+                "The card acquirer's answer has not arrived yet. Do not take the card again: the payment settles on its own within minutes, and the bill is credited if it went through.".to_owned(),
+                "If it cannot be settled, it appears under Needs attention.".to_owned(),
+            ],
+        )
     } else {
         (
             "Phone payment not completed",
@@ -917,5 +925,21 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    /// Staff must never read a payment whose outcome is unknown as one to
+    /// take again.
+    #[test]
+    fn every_state_that_waits_on_the_acquirer_reads_being_confirmed() {
+        use civicpay_core::payment::{PaymentStatus, Waiting};
+        for status in PaymentStatus::ALL {
+            let name = status_name(status.code());
+            assert_eq!(
+                name == "being confirmed",
+                Waiting::of_payment(status).is_some(),
+                "{status:?} reads {name:?}"
+            );
+        }
+        assert_eq!(status_name("success"), "success");
     }
 }
