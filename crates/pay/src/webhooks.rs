@@ -10,6 +10,11 @@ pub async fn deliver_due(state: &PayState, client: &reqwest::Client) -> Result<u
     let now = jiff::Timestamp::now();
     let mut delivered = 0;
     for delivery in state.store.due_webhooks(now, 100).await? {
+        // Another instance may be sending it: only the claimer does.
+        let until = now + jiff::SignedDuration::from_secs(30);
+        if !state.store.claim_webhook(&delivery, now, until).await? {
+            continue;
+        }
         let signature = sign(
             &delivery.secret,
             now.as_second(),

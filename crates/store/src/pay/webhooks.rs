@@ -49,9 +49,9 @@ impl PayStore {
         Ok(())
     }
 
-    /// Deliveries due now, oldest first. One deliverer per deployment runs
-    /// this; the status update in [`PayStore::record_webhook_attempt`] is
-    /// conditional, so a second one cannot double-count.
+    /// Deliveries due now, oldest first. Any number of deliverers may run
+    /// this: each delivery is sent only by the one that claims it
+    /// ([`PayStore::claim_webhook`]).
     pub async fn due_webhooks(
         &self,
         now: jiff::Timestamp,
@@ -125,6 +125,29 @@ impl PayStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Claims a due delivery for one attempt until `until`: exactly one of
+    /// several deliverers gets `true`. If it dies before recording the
+    /// attempt, the delivery is due again at `until`.
+    pub async fn claim_webhook(
+        &self,
+        delivery: &DueDelivery,
+        now: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $4
+             WHERE id = $1 AND status = 'pending' AND attempts = $2 AND next_attempt_at <= $3",
+        )
+        .bind(delivery.id.as_str())
+        .bind(delivery.attempts)
+        .bind(to_micros(now))
+        .bind(to_micros(until))
+        .execute(self.store.writer())
+        .await?
+        .rows_affected();
+        Ok(claimed == 1)
     }
 
     /// Puts a delivery back in the queue, now (the CLI's `redeliver`).

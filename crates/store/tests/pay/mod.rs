@@ -1017,3 +1017,56 @@ pay_store_test!(
         );
     }
 );
+
+pay_store_test!(
+    two_deliverers_send_a_webhook_once,
+    |store: PayStore| async move {
+        let city = merchant(&store, "springfield").await;
+        store
+            .set_webhook_endpoint(&city.tenant_id, "http://city.example/hooks", "secret")
+            .await
+            .unwrap();
+        let mut done = submitted();
+        done.push((PaymentEvent::AuthorisedAndCaptured, captured_all()));
+        payment_through(&store, &city, "HOOK-1", &done).await;
+        let now = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+        let due = store.due_webhooks(now, 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        let until = now + jiff::SignedDuration::from_secs(30);
+        let store = Arc::new(store);
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, delivery) = (store.clone(), due[0].clone());
+                tokio::spawn(
+                    async move { store.claim_webhook(&delivery, now, until).await.unwrap() },
+                )
+            })
+            .collect();
+        let mut won = 0;
+        for racer in racers {
+            won += usize::from(racer.await.unwrap());
+        }
+        assert_eq!(won, 1, "exactly one deliverer sends it");
+        assert!(store.due_webhooks(now, 10).await.unwrap().is_empty());
+        // The winner died before recording its attempt: due again later.
+        let later = until + jiff::SignedDuration::from_secs(1);
+        let again = store.due_webhooks(later, 10).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert!(
+            store
+                .claim_webhook(
+                    &again[0],
+                    later,
+                    later + jiff::SignedDuration::from_secs(30)
+                )
+                .await
+                .unwrap()
+        );
+        store
+            .record_webhook_attempt(&again[0], Some(200), None, true)
+            .await
+            .unwrap();
+        let much_later = later + jiff::SignedDuration::from_hours(2);
+        assert!(store.due_webhooks(much_later, 10).await.unwrap().is_empty());
+    }
+);
