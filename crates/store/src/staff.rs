@@ -301,6 +301,107 @@ impl Store {
         Ok(failures)
     }
 
+    /// Counts a second-factor try before the code is checked, so that
+    /// concurrent guesses cannot outrun the lock-out: `None` while the
+    /// account is locked, else the number of consecutive tries that have
+    /// not succeeded, this one included.
+    pub async fn claim_second_factor_try(
+        &self,
+        scope: Option<&TenantId>,
+        id: &StaffId,
+    ) -> Result<Option<u32>, StoreError> {
+        let now = to_micros(Timestamp::now());
+        let row = sqlx::query(
+            "UPDATE staff_users SET failed_sign_ins = failed_sign_ins + 1, updated_at = $3 \
+             WHERE COALESCE(tenant_id, 'platform') = $1 AND id = $2 AND locked_until <= $3 \
+             RETURNING failed_sign_ins",
+        )
+        .bind(scope_key(scope))
+        .bind(id.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(u32::try_from(int(&r, "failed_sign_ins")?).unwrap_or(u32::MAX)))
+            .transpose()
+    }
+
+    /// Records a wrong second factor (already counted by
+    /// [`Store::claim_second_factor_try`]); when `lockout` says so, locks
+    /// the account and ends every half-way session it has. Returns whether
+    /// it is now locked.
+    pub async fn record_failed_second_factor(
+        &self,
+        scope: Option<&TenantId>,
+        id: &StaffId,
+        failures: u32,
+        lockout: fn(u32) -> Option<Duration>,
+        audit: NewEntry,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now();
+        let mut tx = self.begin_write().await?;
+        let lock = lockout(failures);
+        if let Some(lock) = lock {
+            let until = now
+                .checked_add(jiff::SignedDuration::try_from(lock).unwrap_or_default())
+                .unwrap_or(now);
+            sqlx::query(
+                "UPDATE staff_users SET locked_until = $3 WHERE COALESCE(tenant_id, 'platform') = $1 AND id = $2",
+            )
+            .bind(scope_key(scope))
+            .bind(id.as_str())
+            .bind(to_micros(until))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM staff_sessions WHERE staff_id = $1 AND stage = 'second_factor'",
+            )
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        append_in(&mut tx, self.backend, audit).await?;
+        tx.commit().await?;
+        Ok(lock.is_some())
+    }
+
+    /// Ends a person's half-way (password only) sessions.
+    pub async fn end_half_way_sessions(&self, id: &StaffId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND stage = 'second_factor'")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Starts the one half-way session a person may have: a correct
+    /// password ends any earlier one, so passwords cannot mint sessions to
+    /// spread second-factor guesses over.
+    pub async fn start_second_factor_session(
+        &self,
+        token_hash: &str,
+        staff: &StaffId,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let now = to_micros(Timestamp::now());
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM staff_sessions WHERE staff_id = $1 AND stage = 'second_factor'")
+            .bind(staff.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO staff_sessions (token_hash, staff_id, stage, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, 'second_factor', $3, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(staff.as_str())
+        .bind(now)
+        .bind(to_micros(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn clear_failed_sign_ins(&self, id: &StaffId) -> Result<(), StoreError> {
         sqlx::query("UPDATE staff_users SET failed_sign_ins = 0, locked_until = 0 WHERE id = $1")
             .bind(id.as_str())

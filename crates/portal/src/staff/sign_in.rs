@@ -188,10 +188,9 @@ pub(crate) async fn sign_in_submit(
     let token = SessionToken::generate();
     state
         .store
-        .create_staff_session(
+        .start_second_factor_session(
             &token.stored_hash(),
             &staff.id,
-            SessionStage::SecondFactor,
             after(SECOND_FACTOR_WINDOW)?,
         )
         .await?;
@@ -262,6 +261,47 @@ pub(crate) async fn second_factor_submit(
     };
     let actor = format!("staff:{}", staff.email);
     let ip = ctx.client_ip.to_string();
+    let decision = state
+        .store
+        .rate_limit_hit(
+            &format!("staff-second-factor:{}", ctx.client_ip),
+            30,
+            std::time::Duration::from_secs(600),
+            jiff::Timestamp::now(),
+        )
+        .await?;
+    if let civicpay_store::rate_limits::RateDecision::Limited { retry_after } = decision {
+        return Err(PortalError::RateLimited { retry_after });
+    }
+    // Counted before the code is checked: concurrent guesses each take a
+    // try, and none is checked once the tries are used up.
+    let tries = state
+        .store
+        .claim_second_factor_try(scope.tenant_id(), &staff.id)
+        .await?;
+    let Some(tries) = tries.filter(|t| lockout_after(t.saturating_sub(1)).is_none()) else {
+        state.store.end_half_way_sessions(&staff.id).await?;
+        state
+            .store
+            .append_audit(scope.note(
+                &actor,
+                Action::SignInLocked,
+                actor.clone(),
+                json!({ "ip": ip, "step": "second factor" }),
+            ))
+            .await?;
+        let page = sign_in_page(
+            &state,
+            &scope,
+            &ctx,
+            &staff.email,
+            Some(
+                "Too many failed attempts. This account is locked for a while; try again later."
+                    .to_owned(),
+            ),
+        );
+        return Ok(with_cookie(page, &scope.clear_cookie()));
+    };
     let secret = staff
         .totp_secret
         .as_deref()
@@ -299,11 +339,12 @@ pub(crate) async fn second_factor_submit(
         }
     };
     let Some(method) = method else {
-        let failures = state
+        let locked = state
             .store
-            .record_failed_sign_in(
+            .record_failed_second_factor(
                 scope.tenant_id(),
                 &staff.id,
+                tries,
                 lockout_after,
                 scope.note(
                     &actor,
@@ -313,8 +354,7 @@ pub(crate) async fn second_factor_submit(
                 ),
             )
             .await?;
-        if lockout_after(failures).is_some() {
-            state.store.end_staff_session(&half_hash).await?;
+        if locked {
             let page = sign_in_page(
                 &state,
                 &scope,

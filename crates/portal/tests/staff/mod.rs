@@ -668,3 +668,154 @@ async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
     assert!(log.body.contains("staff:administrator-"));
     portal.finish().await;
 }
+
+/// The password step for `email`: the half-way session cookie.
+async fn password_step(portal: &Portal, email: &str) -> String {
+    let form = portal.get("/springfield/staff/sign-in").await;
+    let step = portal
+        .post_form(
+            "/springfield/staff/sign-in",
+            &form,
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(step.status, StatusCode::SEE_OTHER, "{}", step.body);
+    step.staff_cookie().unwrap()
+}
+
+/// Someone who has the password cannot guess the second factor: one
+/// half-way session at a time, every guess counted before it is checked
+/// (concurrent guesses too), the lock refused on the code step as on the
+/// password step, and every half-way session ended by the lock.
+async fn second_factor_guessing(portal: Portal) {
+    let secret = enrol(&portal, "springfield", "cy@springfield.gov", Role::Clerk).await;
+    let first = password_step(&portal, "cy@springfield.gov").await;
+    let second = password_step(&portal, "cy@springfield.gov").await;
+    let gone = portal
+        .get_as("/springfield/staff/second-factor", &first)
+        .await;
+    assert_eq!(
+        gone.location(),
+        "/springfield/staff/sign-in",
+        "a new password step ends the earlier half-way session"
+    );
+    let code_page = std::sync::Arc::new(
+        portal
+            .get_as("/springfield/staff/second-factor", &second)
+            .await,
+    );
+    assert_eq!(code_page.status, StatusCode::OK);
+    // Twenty guesses at once on one session: only five are ever checked.
+    let portal = std::sync::Arc::new(portal);
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            let (portal, second, code_page) = (portal.clone(), second.clone(), code_page.clone());
+            tokio::spawn(async move {
+                let wrong = format!("{:06}", (i * 7919 + 13) % 1_000_000);
+                portal
+                    .post_as(
+                        "/springfield/staff/second-factor",
+                        &code_page,
+                        &second,
+                        &[("code", &wrong)],
+                    )
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    for guess in guesses {
+        let status = guess.await.unwrap();
+        assert_ne!(status, StatusCode::SEE_OTHER, "no guess gets in");
+    }
+    let chain = civicpay_audit::ChainId::Tenant(portal.tenant("springfield").await.id);
+    let entries = portal
+        .store
+        .audit_entries(
+            &chain,
+            &civicpay_store::audit_log::AuditFilter {
+                action: Some("sign_in.failed".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let checked = entries
+        .iter()
+        .filter(|e| e.details.contains("wrong second factor"))
+        .count();
+    assert_eq!(
+        checked, 5,
+        "exactly the allowed number of codes were checked"
+    );
+    // Locked: the half-way session is over, and the right code does not
+    // help on a fresh one either (the password step refuses while locked).
+    let after = portal
+        .get_as("/springfield/staff/second-factor", &second)
+        .await;
+    assert_eq!(after.location(), "/springfield/staff/sign-in");
+    let form = portal.get("/springfield/staff/sign-in").await;
+    let refused = portal
+        .post_form(
+            "/springfield/staff/sign-in",
+            &form,
+            &[("email", "cy@springfield.gov"), ("password", PASSWORD)],
+        )
+        .await;
+    assert!(refused.body.contains("locked"), "{}", refused.body);
+    assert!(refused.staff_cookie().is_none());
+    // A half-way session started before the lock refuses even the right code.
+    let user = portal
+        .store
+        .staff_by_email(
+            Some(&portal.tenant("springfield").await.id),
+            "cy@springfield.gov",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let token = SessionToken::generate();
+    portal
+        .store
+        .start_second_factor_session(
+            &token.stored_hash(),
+            &user.id,
+            jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5),
+        )
+        .await
+        .unwrap();
+    let planted = format!("{STAFF_COOKIE}={}", token.expose());
+    let page = portal
+        .get_as("/springfield/staff/second-factor", &planted)
+        .await;
+    let right = portal
+        .post_as(
+            "/springfield/staff/second-factor",
+            &page,
+            &planted,
+            &[("code", &secret.code_at(now() + 30))],
+        )
+        .await;
+    assert_ne!(
+        right.status,
+        StatusCode::SEE_OTHER,
+        "the lock holds on the code step"
+    );
+    assert!(right.body.contains("locked"), "{}", right.body);
+    std::sync::Arc::into_inner(portal).unwrap().finish().await;
+}
+
+#[tokio::test]
+async fn the_second_factor_cannot_be_guessed_once_the_password_is_known() {
+    second_factor_guessing(Portal::new().await).await;
+}
+
+#[tokio::test]
+async fn the_second_factor_cannot_be_guessed_on_postgres() {
+    let Some(db) = TestDb::postgres().await.unwrap() else {
+        eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run this test on PostgreSQL");
+        return;
+    };
+    second_factor_guessing(Portal::on(db, PortalConfig::default()).await).await;
+}
