@@ -1,9 +1,10 @@
 //! Plain-text exports a city opens in a spreadsheet or hands to a mail house.
 
 /// One CSV cell: quoted when it holds a separator, and never read by a
-/// spreadsheet as a formula (a leading `=`, `+`, `-` or `@` is escaped).
+/// spreadsheet as a formula (a leading `=`, `+`, `-`, `@`, tab or carriage
+/// return is escaped: spreadsheets skip the last two and read what follows).
 pub fn csv_cell(s: &str) -> String {
-    let guarded = if s.starts_with(['=', '+', '-', '@']) {
+    let guarded = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -40,6 +41,8 @@ mod tests {
         assert_eq!(csv_cell("say \"hi\", ok"), "\"say \"\"hi\"\", ok\"");
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_cell("-5"), "'-5");
+        assert_eq!(csv_cell("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_cell("\r=1+1"), "\"'\r=1+1\"");
         assert_eq!(card_brand_name(Some("amex")), "American Express");
         assert_eq!(card_brand_name(Some("unknown")), "");
     }

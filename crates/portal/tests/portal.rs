@@ -1006,6 +1006,71 @@ async fn pay_webhooks_are_verified_and_credit_a_bill_once() {
         "three deliveries, one credit"
     );
     assert_eq!(credited.status, civicpay_core::BillStatus::Paid);
+
+    // A payment that names, in its metadata, a bill payment it did not
+    // start is not credited to that bill.
+    let other = portal
+        .store
+        .bills_by_reference(
+            &tenant.id,
+            &water.id,
+            &civicpay_core::BillReference::parse(&sample.reference).unwrap(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let started = portal
+        .store
+        .create_bill_payment(
+            &tenant.id,
+            &other.id,
+            civicpay_core::Money::from_minor(100, tenant.currency),
+            None,
+        )
+        .await
+        .unwrap();
+    portal
+        .store
+        .attach_pay_payment(&tenant.id, &started, "pay-real")
+        .await
+        .unwrap();
+    let forged_body = serde_json::json!({
+        "id": "d2", "type": "payment.succeeded",
+        "payment": {"payment_id": "pay-forged", "status": "success", "captured_amount": 100,
+                    "metadata": {"bill_payment_id": started}, "card": null}
+    })
+    .to_string();
+    let signed = civicpay_web::webhook_signature::sign(&secret, now, forged_body.as_bytes());
+    let reply = portal
+        .send(
+            Request::post("/api/v1/pay-webhooks/springfield")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("civicpay-signature", signed)
+                .body(Body::from(forged_body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let record = portal
+        .store
+        .bill_payment(&tenant.id, &started)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        record.applied_at.is_none(),
+        "not credited from another payment's webhook"
+    );
+    let after = portal
+        .store
+        .bill(&tenant.id, &other.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after.amount_paid, credited.amount_paid,
+        "nothing more was credited"
+    );
     portal.finish().await;
 }
 

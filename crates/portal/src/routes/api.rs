@@ -158,12 +158,17 @@ pub(crate) async fn pay_webhook(
         // Not a payment the portal started (another city system's): fine.
         return Ok(StatusCode::OK);
     };
-    if state
-        .store
-        .bill_payment(&tenant.id, local_id)
-        .await?
-        .is_none()
+    let Some(record) = state.store.bill_payment(&tenant.id, local_id).await? else {
+        return Ok(StatusCode::OK);
+    };
+    // Metadata is whatever the payment's creator wrote: the payment must be
+    // the one this record started, or anyone holding the city's pay key
+    // could have another bill credited.
+    let reported = payment.get("payment_id").and_then(|v| v.as_str());
+    if let Some(ours) = record.pay_payment_id.as_deref()
+        && reported != Some(ours)
     {
+        tracing::warn!(city = %tenant.slug, bill_payment = local_id, reported = reported.unwrap_or_default(), "webhook names a payment this bill payment did not start; not credited");
         return Ok(StatusCode::OK);
     }
     super::crediting::credit(&state, &tenant, local_id, &payment).await?;
