@@ -661,13 +661,80 @@ pub(crate) async fn sign_out_everywhere(
     Ok(with_cookie(response, &staff.scope.clear_cookie()))
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ReauthForm {
+    #[serde(default)]
+    form_token: Option<String>,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// New recovery codes replace the old ones, so they take the password and
+/// a current authenticator code again: a session left open on a desk must
+/// not be enough to mint a way past the second factor.
 pub(crate) async fn regenerate_recovery_codes(
     State(state): State<AppState>,
     staff: StaffContext,
     ctx: PageContext,
-    form: Result<Form<TokenOnly>, FormRejection>,
+    form: Result<Form<ReauthForm>, FormRejection>,
 ) -> Result<Response, PortalError> {
-    checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
+    let form = checked_form(&state, &ctx, form, |f: &ReauthForm| f.form_token.as_deref())?;
+    let me = &staff.staff;
+    let password = Password::new(form.password);
+    let stored = PasswordHash::from_stored(me.password_hash.clone().unwrap_or_default());
+    let password_right = tokio::task::spawn_blocking(move || stored.verify(&password))
+        .await
+        .map_err(|_| PortalError::Internal("password check failed"))?;
+    let step = me
+        .totp_secret
+        .as_deref()
+        .and_then(TotpSecret::from_base32)
+        .and_then(|s| {
+            s.verify(
+                &form.code,
+                unix_now(),
+                Some(civicpay_identity::TotpStep(me.totp_last_step)),
+            )
+        });
+    let code_right = match step {
+        Some(step) if password_right => state.store.accept_totp_step(&me.id, step.0).await?,
+        _ => false,
+    };
+    if !(password_right && code_right) {
+        state
+            .store
+            .record_failed_sign_in(
+                staff.scope.tenant_id(),
+                &me.id,
+                lockout_after,
+                staff.note(
+                    Action::SignInFailed,
+                    staff.actor(),
+                    json!({ "reason": "wrong password or code for new recovery codes", "ip": ctx.client_ip.to_string() }),
+                ),
+            )
+            .await?;
+        let issued = state.form_tokens.issue(ctx.form_cookie());
+        let page = super::views::ConsoleMessage {
+            layout: layout(
+                "Recovery codes not changed",
+                staff.scope.tenant.as_ref(),
+                ctx.path(),
+                false,
+            ),
+            chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+            body: vec![
+                "Your password or authenticator code was not right, so your recovery codes were not changed.".to_owned(),
+            ],
+            link: Some(Link {
+                href: format!("{}/", staff.scope.prefix()),
+                label: "Back to the console".to_owned(),
+            }),
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
     let codes = RecoveryCodes::generate();
     state
         .store

@@ -720,13 +720,24 @@ async fn second_factor_guessing(portal: Portal) {
                         &[("code", &wrong)],
                     )
                     .await
-                    .status
             })
         })
         .collect();
     for guess in guesses {
-        let status = guess.await.unwrap();
-        assert_ne!(status, StatusCode::SEE_OTHER, "no guess gets in");
+        let answer = guess.await.unwrap();
+        // Refused with the form again, or (once the lock ended the
+        // session) sent back to sign in; never into the console.
+        assert!(
+            answer.status != StatusCode::SEE_OTHER
+                || answer.location() == "/springfield/staff/sign-in",
+            "no guess gets in: {} {}",
+            answer.status,
+            answer.location()
+        );
+        assert!(
+            answer.staff_cookie().is_none_or(|c| c.ends_with('=')),
+            "no session for a guess"
+        );
     }
     let chain = civicpay_audit::ChainId::Tenant(portal.tenant("springfield").await.id);
     let entries = portal
@@ -818,4 +829,88 @@ async fn the_second_factor_cannot_be_guessed_on_postgres() {
         return;
     };
     second_factor_guessing(Portal::on(db, PortalConfig::default()).await).await;
+}
+
+/// New recovery codes need the password and a current code again; an open
+/// session alone is refused, and the refusal counts towards the lock.
+async fn recovery_codes_need_reauthentication(portal: Portal) {
+    let secret = enrol(&portal, "springfield", "di@springfield.gov", Role::Clerk).await;
+    let cookie = sign_in(&portal, "springfield", "di@springfield.gov", &secret).await;
+    let home = portal.get_as("/springfield/staff/", &cookie).await;
+    let city = portal.tenant("springfield").await;
+    let me = portal
+        .store
+        .staff_by_email(Some(&city.id), "di@springfield.gov")
+        .await
+        .unwrap()
+        .unwrap();
+    let before = portal.store.unused_recovery_codes(&me.id).await.unwrap();
+    for fields in [
+        vec![],
+        vec![("password", PASSWORD), ("code", "000000")],
+        vec![
+            ("password", "not my password at all"),
+            ("code", &*secret.code_at(now() + 60)),
+        ],
+    ] {
+        let refused = portal
+            .post_as("/springfield/staff/recovery-codes", &home, &cookie, &fields)
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{fields:?}"
+        );
+        assert!(refused.body.contains("not changed"), "{}", refused.body);
+    }
+    assert_eq!(
+        portal.store.unused_recovery_codes(&me.id).await.unwrap(),
+        before
+    );
+    let counted = portal
+        .store
+        .staff_by_email(Some(&city.id), "di@springfield.gov")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        counted.failed_sign_ins, 3,
+        "each refusal counts towards the lock"
+    );
+    // Sign-in spent the newest code the clock allows; as if a minute had
+    // passed, the authenticator's next code is acceptable again.
+    civicpay_store::testing::execute_behind_the_back(
+        &portal.store,
+        &format!(
+            "UPDATE staff_users SET totp_last_step = 0 WHERE id = '{}'",
+            me.id
+        ),
+    )
+    .await
+    .unwrap();
+    let made = portal
+        .post_as(
+            "/springfield/staff/recovery-codes",
+            &home,
+            &cookie,
+            &[("password", PASSWORD), ("code", &secret.code_at(now()))],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert!(made.body.contains("new recovery codes"), "{}", made.body);
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn new_recovery_codes_need_the_password_and_a_code() {
+    recovery_codes_need_reauthentication(Portal::new().await).await;
+}
+
+#[tokio::test]
+async fn new_recovery_codes_need_the_password_and_a_code_on_postgres() {
+    let Some(db) = TestDb::postgres().await.unwrap() else {
+        eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run this test on PostgreSQL");
+        return;
+    };
+    recovery_codes_need_reauthentication(Portal::on(db, PortalConfig::default()).await).await;
 }
