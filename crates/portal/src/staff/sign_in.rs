@@ -25,7 +25,10 @@ use serde_json::json;
 
 /// How long the password step is good for before the second factor.
 const SECOND_FACTOR_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
-const GENERIC_FAILURE: &str = "The e-mail address or password is not right.";
+/// The one answer for an unknown address, a wrong password and a locked
+/// account alike: none of them may tell a stranger that an address has an
+/// account.
+const GENERIC_FAILURE: &str = "The e-mail address or password is not right, or the account is locked for a while after too many attempts.";
 
 fn with_cookie(mut response: Response, cookie: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(cookie) {
@@ -135,6 +138,10 @@ pub(crate) async fn sign_in_submit(
     };
     let actor = format!("staff:{}", staff.email);
     if staff.locked_until > jiff::Timestamp::now() {
+        // The same work and the same words as an unknown address.
+        tokio::task::spawn_blocking(move || PasswordHash::verify_nothing(&password))
+            .await
+            .map_err(|_| PortalError::Internal("password check failed"))?;
         state
             .store
             .append_audit(scope.note(
@@ -144,18 +151,12 @@ pub(crate) async fn sign_in_submit(
                 json!({ "ip": ip }),
             ))
             .await?;
-        let minutes = (staff.locked_until - jiff::Timestamp::now())
-            .get_minutes()
-            .max(0)
-            + 1;
         return Ok(sign_in_page(
             &state,
             &scope,
             &ctx,
             &email,
-            Some(format!(
-                "Too many failed attempts. This account is locked; try again in {minutes} minutes."
-            )),
+            Some(GENERIC_FAILURE.to_owned()),
         ));
     }
     let stored = PasswordHash::from_stored(staff.password_hash.clone().unwrap_or_default());

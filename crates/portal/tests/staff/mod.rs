@@ -344,10 +344,45 @@ async fn wrong_passwords_lock_the_account_and_messages_do_not_say_which_emails_e
         )
         .await;
     assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(locked.body.contains("locked"), "{}", locked.error_summary());
     assert!(
         locked.staff_cookie().is_none(),
         "the right password does not get in while locked"
+    );
+    // A locked account answers as an unknown address does: the lock does
+    // not tell a stranger that the address has an account.
+    let stranger = portal
+        .post_form(
+            "/springfield/staff/sign-in",
+            &form,
+            &[("email", "nobody@springfield.gov"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        locked.error_summary(),
+        stranger.error_summary().replace("nobody@", "bo@")
+    );
+    assert!(
+        locked.error_summary().contains("locked"),
+        "{}",
+        locked.error_summary()
+    );
+    let chain = civicpay_audit::ChainId::Tenant(portal.tenant("springfield").await.id);
+    let lock_noted = portal
+        .store
+        .audit_entries(
+            &chain,
+            &civicpay_store::audit_log::AuditFilter {
+                action: Some("sign_in.locked".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        lock_noted.len(),
+        1,
+        "the city's log still says it was the lock"
     );
     portal.finish().await;
 }
