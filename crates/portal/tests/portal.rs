@@ -1177,3 +1177,64 @@ async fn a_payment_reconciliation_cannot_settle_reaches_the_audit_log_and_the_co
         mails[0]
     );
 }
+
+#[tokio::test]
+async fn starting_payments_is_limited_per_bill_and_per_address() {
+    let portal = Portal::new().await;
+    let tenant = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut bills = Vec::new();
+    for kind in ["water", "parking", "permits"] {
+        let sample = portal.sample("springfield", kind);
+        let bill_type = portal
+            .store
+            .bill_type_by_slug(
+                &tenant.id,
+                &civicpay_core::BillTypeSlug::parse(kind).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let bill = portal
+            .store
+            .bills_by_reference(
+                &tenant.id,
+                &bill_type.id,
+                &civicpay_core::BillReference::parse(&sample.reference).unwrap(),
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        bills.push(bill.id);
+    }
+    let form = portal.get("/springfield/pay/water").await;
+    let start = async |bill: &civicpay_core::BillId| {
+        portal
+            .post_form(&format!("/springfield/bills/{bill}/pay"), &form, &[])
+            .await
+            .status
+    };
+    // Ten starts of one bill, then that bill is limited.
+    for _ in 0..10 {
+        assert_ne!(start(&bills[0]).await, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(start(&bills[0]).await, StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..10 {
+        assert_ne!(start(&bills[1]).await, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(start(&bills[1]).await, StatusCode::TOO_MANY_REQUESTS);
+    // Thirty from one address in all, whatever the bills.
+    for _ in 0..8 {
+        assert_ne!(start(&bills[2]).await, StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(
+        start(&bills[2]).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address is limited though this bill was started only eight times"
+    );
+    portal.finish().await;
+}

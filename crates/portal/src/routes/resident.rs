@@ -390,6 +390,10 @@ pub(crate) struct PayForm {
     form_token: Option<String>,
 }
 
+const PAY_STARTS_PER_ADDRESS: u32 = 30;
+const PAY_STARTS_PER_BILL: u32 = 10;
+const PAY_START_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Starts paying a bill: asks pay for a payment and sends the browser to
 /// pay's card page. Without a pay service configured, says so plainly.
 pub(crate) async fn pay_bill(
@@ -401,6 +405,23 @@ pub(crate) async fn pay_bill(
     let tenant = find_tenant(&state, &tenant_slug).await?;
     checked_form(&state, &ctx, form, |f: &PayForm| f.form_token.as_deref())?;
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
+    // Each start asks pay for a payment: limited per address and per bill,
+    // so nobody can mint payments (and card pages) for a bill in bulk.
+    for (bucket, limit) in [
+        (
+            format!("pay-start:{}", ctx.client_ip),
+            PAY_STARTS_PER_ADDRESS,
+        ),
+        (format!("pay-start-bill:{bill_id}"), PAY_STARTS_PER_BILL),
+    ] {
+        let decision = state
+            .store
+            .rate_limit_hit(&bucket, limit, PAY_START_WINDOW, jiff::Timestamp::now())
+            .await?;
+        if let RateDecision::Limited { retry_after } = decision {
+            return Err(PortalError::RateLimited { retry_after });
+        }
+    }
     let bill = state
         .store
         .bill(&tenant.id, &bill_id)
