@@ -59,6 +59,19 @@ pub struct Sweep {
     pub orphans: bool,
 }
 
+impl Sweep {
+    /// What the recovery table needs to know besides the answer, for a row
+    /// waiting since `since`.
+    fn facts(&self, amount: Money, since: jiff::Timestamp, now: jiff::Timestamp) -> Facts {
+        let waited = now.duration_since(since);
+        Facts {
+            amount,
+            past_grace: waited >= signed(self.not_found_grace),
+            past_deadline: waited >= signed(self.alarm_after),
+        }
+    }
+}
+
 /// One sweep with the default alarm deadline.
 pub async fn run_once(
     state: &PayState,
@@ -104,7 +117,8 @@ pub async fn run(state: &PayState, sweep: Sweep) -> Result<ReconcileReport, Stor
             continue;
         }
         report.checked += 1;
-        match settle_payment(state, &item, now, sweep).await {
+        let settled = settle_payment(state, &item, now, sweep).await;
+        match &settled {
             Ok(Settled::Status(PaymentStatus::Success)) => report.succeeded += 1,
             Ok(Settled::Status(PaymentStatus::Declined)) => report.declined += 1,
             Ok(Settled::Status(PaymentStatus::Cancelled)) => report.cancelled += 1,
@@ -116,11 +130,14 @@ pub async fn run(state: &PayState, sweep: Sweep) -> Result<ReconcileReport, Stor
                 report.pending += 1;
             }
         }
-        // A row left waiting is free for the next sweep at once.
-        state
-            .store
-            .release_payment_claim(&item.tenant_id, &item.payment_id)
-            .await?;
+        // A settled row's transition cleared the claim; one left waiting is
+        // freed for the next sweep at once.
+        if !matches!(settled, Ok(Settled::Status(_))) {
+            state
+                .store
+                .release_payment_claim(&item.tenant_id, &item.payment_id)
+                .await?;
+        }
     }
     for item in state
         .store
@@ -140,7 +157,8 @@ pub async fn run(state: &PayState, sweep: Sweep) -> Result<ReconcileReport, Stor
             continue;
         }
         report.refunds_checked += 1;
-        match settle_refund(state, &item, now, sweep).await {
+        let settled = settle_refund(state, &item, now, sweep).await;
+        match &settled {
             Ok(Settled::Status(_)) => report.refunds_settled += 1,
             Ok(Settled::Attention) => report.attention += 1,
             Ok(Settled::Pending) => report.pending += 1,
@@ -149,10 +167,12 @@ pub async fn run(state: &PayState, sweep: Sweep) -> Result<ReconcileReport, Stor
                 report.pending += 1;
             }
         }
-        state
-            .store
-            .release_refund_claim(&item.tenant_id, &item.refund_id)
-            .await?;
+        if !matches!(settled, Ok(Settled::Status(_))) {
+            state
+                .store
+                .release_refund_claim(&item.tenant_id, &item.refund_id)
+                .await?;
+        }
     }
     if sweep.orphans {
         report.orphans = crate::orphans::sweep(state, now, sweep).await?;
@@ -240,12 +260,7 @@ async fn settle_payment(
         ) => Some(authorisation_code.clone()),
         _ => None,
     };
-    let waited = now.duration_since(item.submitted_at);
-    let facts = Facts {
-        amount: item.amount,
-        past_grace: waited >= signed(sweep.not_found_grace),
-        past_deadline: waited >= signed(sweep.alarm_after),
-    };
+    let facts = sweep.facts(item.amount, item.submitted_at, now);
     let action = recover(waiting, answer, facts);
     tracing::info!(payment = %item.payment_id, waiting = waiting.code(), answer = answer.code(), ?action, "reconciliation");
     match action {
@@ -380,12 +395,7 @@ async fn settle_refund(
             AcquirerAnswer::Error
         }
     };
-    let waited = now.duration_since(item.submitted_at);
-    let facts = Facts {
-        amount: item.amount,
-        past_grace: waited >= signed(sweep.not_found_grace),
-        past_deadline: waited >= signed(sweep.alarm_after),
-    };
+    let facts = sweep.facts(item.amount, item.submitted_at, now);
     let action = recover(Waiting::RefundSubmitted, answer, facts);
     tracing::info!(refund = %item.refund_id, answer = answer.code(), ?action, "reconciliation");
     let finish = |succeeded: bool| async move {

@@ -115,6 +115,26 @@ impl AppState {
     pub(crate) fn pay_link(&self) -> Result<&PayLink, PortalError> {
         self.config.pay.as_ref().ok_or(PortalError::PayUnavailable)
     }
+
+    /// Counts one attempt in `bucket`; past `limit` in `window` it is
+    /// refused with the time to wait.
+    pub(crate) async fn rate_limit(
+        &self,
+        bucket: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<(), PortalError> {
+        match self
+            .store
+            .rate_limit_hit(bucket, limit, window, jiff::Timestamp::now())
+            .await?
+        {
+            civicpay_store::rate_limits::RateDecision::Limited { retry_after } => {
+                Err(PortalError::RateLimited { retry_after })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `scheme://host[:port]` of a URL, if it has one.

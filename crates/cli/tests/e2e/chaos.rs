@@ -333,10 +333,10 @@ impl Books {
 
     /// Payments and refunds still waiting on the acquirer, and successes
     /// not yet credited by the portal.
-    async fn unsettled(&self) -> (usize, usize, usize) {
+    async fn unsettled(&self, all: &[civicpay_core::payment::Payment]) -> (usize, usize, usize) {
         let (payments, refunds) = self.waiting().await;
         let mut uncredited = 0;
-        for p in self.payments().await {
+        for p in all {
             if p.status == PaymentStatus::Success
                 && let Some(local) = p.metadata["bill_payment_id"].as_str()
             {
@@ -583,8 +583,9 @@ async fn chaos(name: &str, database_env: &[(&str, &str)]) {
     let mut settled_after = None;
     let mut left = (0, 0, 0, 0);
     for _ in 0..180 {
-        let (payments, refunds, uncredited) = books.unsettled().await;
-        let orphans = unaccounted(&acquirer_records(&acquirer).await, &books.payments().await);
+        let everything = books.payments().await;
+        let (payments, refunds, uncredited) = books.unsettled(&everything).await;
+        let orphans = unaccounted(&acquirer_records(&acquirer).await, &everything);
         left = (payments, refunds, uncredited, orphans);
         if left == (0, 0, 0, 0) {
             settled_after = Some(last_restart.elapsed());

@@ -23,7 +23,6 @@ use civicpay_identity::{
     Password, PasswordProblem, SessionToken, check_password_policy, lockout_after,
 };
 use civicpay_store::StoreError;
-use civicpay_store::rate_limits::RateDecision;
 use civicpay_store::residents::TokenPurpose;
 use civicpay_web::Translator;
 use serde::Deserialize;
@@ -54,19 +53,13 @@ pub(crate) async fn limit(
     what: &str,
     limit: u32,
 ) -> Result<(), PortalError> {
-    let decision = state
-        .store
-        .rate_limit_hit(
+    state
+        .rate_limit(
             &format!("{what}:{}", ctx.client_ip),
             limit,
             std::time::Duration::from_secs(3600),
-            jiff::Timestamp::now(),
         )
-        .await?;
-    match decision {
-        RateDecision::Limited { retry_after } => Err(PortalError::RateLimited { retry_after }),
-        _ => Ok(()),
-    }
+        .await
 }
 
 /// The e-mail field as typed, lower-cased, or the error to show.

@@ -17,7 +17,6 @@ use civicpay_core::{
     Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, ResidentId,
     Tenant, TenantSlug, VerificationValue,
 };
-use civicpay_store::rate_limits::RateDecision;
 use civicpay_web::Translator;
 use civicpay_web::form_token::IssuedToken;
 use serde::Deserialize;
@@ -256,18 +255,13 @@ pub(crate) async fn lookup_submit(
     let tenant = find_tenant(&state, &tenant_slug).await?;
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
     let form = checked_form(&state, &ctx, form, |f: &LookupForm| f.form_token.as_deref())?;
-    let decision = state
-        .store
-        .rate_limit_hit(
+    state
+        .rate_limit(
             &format!("lookup:{}", ctx.client_ip),
             state.config.lookup_limit,
             state.config.lookup_window,
-            jiff::Timestamp::now(),
         )
         .await?;
-    if let RateDecision::Limited { retry_after } = decision {
-        return Err(PortalError::RateLimited { retry_after });
-    }
 
     let t = ctx.translator(Some(tenant.default_language));
     let issued = state.form_tokens.issue(ctx.form_cookie());
@@ -414,13 +408,7 @@ pub(crate) async fn pay_bill(
         ),
         (format!("pay-start-bill:{bill_id}"), PAY_STARTS_PER_BILL),
     ] {
-        let decision = state
-            .store
-            .rate_limit_hit(&bucket, limit, PAY_START_WINDOW, jiff::Timestamp::now())
-            .await?;
-        if let RateDecision::Limited { retry_after } = decision {
-            return Err(PortalError::RateLimited { retry_after });
-        }
+        state.rate_limit(&bucket, limit, PAY_START_WINDOW).await?;
     }
     let bill = state
         .store

@@ -96,18 +96,13 @@ pub(crate) async fn sign_in_submit(
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Result<Response, PortalError> {
     let form = checked_form(&state, &ctx, form, |f: &SignInForm| f.form_token.as_deref())?;
-    let decision = state
-        .store
-        .rate_limit_hit(
+    state
+        .rate_limit(
             &format!("staff-sign-in:{}", ctx.client_ip),
             30,
             std::time::Duration::from_secs(600),
-            jiff::Timestamp::now(),
         )
         .await?;
-    if let civicpay_store::rate_limits::RateDecision::Limited { retry_after } = decision {
-        return Err(PortalError::RateLimited { retry_after });
-    }
     let email = form.email.trim().to_lowercase();
     let password = Password::new(form.password);
     let staff = state
@@ -262,18 +257,13 @@ pub(crate) async fn second_factor_submit(
     };
     let actor = format!("staff:{}", staff.email);
     let ip = ctx.client_ip.to_string();
-    let decision = state
-        .store
-        .rate_limit_hit(
+    state
+        .rate_limit(
             &format!("staff-second-factor:{}", ctx.client_ip),
             30,
             std::time::Duration::from_secs(600),
-            jiff::Timestamp::now(),
         )
         .await?;
-    if let civicpay_store::rate_limits::RateDecision::Limited { retry_after } = decision {
-        return Err(PortalError::RateLimited { retry_after });
-    }
     // Counted before the code is checked: concurrent guesses each take a
     // try, and none is checked once the tries are used up.
     let tries = state
