@@ -98,7 +98,17 @@ pub fn autopay_decision(bill: &Bill, cap: Money) -> AutopayDecision {
     if !bill.is_payable() {
         return AutopayDecision::NothingToPay;
     }
-    let balance = bill.balance();
+    within_cap(bill.balance(), cap)
+}
+
+/// A run taken over from a runner that had already asked pay: the amount
+/// that runner recorded is asked for again under the same key, whatever the
+/// bill says now, and only while the resident's cap still allows it.
+pub fn resumed_autopay_decision(recorded: Money, cap: Money) -> AutopayDecision {
+    within_cap(recorded, cap)
+}
+
+fn within_cap(balance: Money, cap: Money) -> AutopayDecision {
     if balance.currency() != cap.currency() || balance.minor() > cap.minor() {
         AutopayDecision::OverCap { balance, cap }
     } else {

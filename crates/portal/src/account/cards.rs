@@ -306,7 +306,11 @@ pub(crate) async fn autopay_form(
         .autopay_for_links(&signed.tenant.id, &signed.resident.id)
         .await?
         .into_iter()
-        .find(|e| e.bill_type_id == bill_type.id && e.reference_key == reference.canonical());
+        .find(|e| {
+            e.resident_id == signed.resident.id
+                && e.bill_type_id == bill_type.id
+                && e.reference_key == reference.canonical()
+        });
     let form = AutopayForm {
         card: current
             .as_ref()

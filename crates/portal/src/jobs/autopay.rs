@@ -15,9 +15,10 @@ use crate::routes::crediting::outcome_of;
 use crate::routes::resident::{StartPayment, start_bill_payment};
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::payment::Channel;
-use civicpay_core::resident::{AutopayDecision, autopay_decision};
+use civicpay_core::resident::{AutopayDecision, autopay_decision, resumed_autopay_decision};
 use civicpay_core::{Bill, Money, Tenant};
 use civicpay_store::autopay::{AutopayEnrolment, AutopayRun, RunStatus};
+use civicpay_store::bill_payments::BillPayment;
 use civicpay_store::residents::Resident;
 use civicpay_web::Translator;
 use serde_json::json;
@@ -107,12 +108,13 @@ async fn settle(
         )
         .await;
     };
-    let decision = if run.bill_payment_id.is_some() {
-        // Taken over from a runner that already asked pay: ask again
-        // under the same key, whatever the bill says now.
-        AutopayDecision::Pay(bill.balance())
-    } else {
-        autopay_decision(&bill, enrolment.cap)
+    let earlier = match &run.bill_payment_id {
+        Some(id) => state.store.bill_payment(&tenant.id, id).await?,
+        None => None,
+    };
+    let decision = match &earlier {
+        Some(earlier) => resumed_autopay_decision(earlier.amount, enrolment.cap),
+        None => autopay_decision(&bill, enrolment.cap),
     };
     let t = Translator::new(resident.language);
     match decision {
@@ -160,31 +162,48 @@ async fn settle(
             Ok(())
         }
         AutopayDecision::Pay(amount) => {
-            charge(
-                state, tenant, run, &bill, &enrolment, &resident, amount, report,
-            )
-            .await
+            let charge_of = Charge {
+                bill: &bill,
+                enrolment: &enrolment,
+                resident: &resident,
+                amount,
+                earlier: earlier.as_ref(),
+            };
+            charge(state, tenant, charge_of, report).await
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One charge autopay is about to ask pay for.
+struct Charge<'a> {
+    bill: &'a Bill,
+    enrolment: &'a AutopayEnrolment,
+    resident: &'a Resident,
+    amount: Money,
+    /// The record a runner before this one made and sent.
+    earlier: Option<&'a BillPayment>,
+}
+
 async fn charge(
     state: &AppState,
     tenant: &Tenant,
-    run: &AutopayRun,
-    bill: &Bill,
-    enrolment: &AutopayEnrolment,
-    resident: &Resident,
-    amount: Money,
+    charge: Charge<'_>,
     report: &mut JobReport,
 ) -> Result<(), PortalError> {
+    let Charge {
+        bill,
+        enrolment,
+        resident,
+        amount,
+        earlier,
+    } = charge;
     let Some(link) = &state.config.pay else {
         report.unsettled += 1;
         return Ok(());
     };
-    let local_id = match &run.bill_payment_id {
-        Some(id) => id.clone(),
+    let made;
+    let earlier = match earlier {
+        Some(earlier) => earlier,
         None => {
             let id = state
                 .store
@@ -194,7 +213,12 @@ async fn charge(
                 .store
                 .set_autopay_payment(&tenant.id, &bill.id, &id)
                 .await?;
-            id
+            made = state
+                .store
+                .bill_payment(&tenant.id, &id)
+                .await?
+                .ok_or(PortalError::Internal("a payment record vanished"))?;
+            &made
         }
     };
     let return_path = |local: &str| format!("/{}/payments/{local}/return", tenant.slug);
@@ -210,7 +234,7 @@ async fn charge(
             started_by: Some("autopay"),
             resident: Some(&resident.id),
             saved_card: Some(&enrolment.card_token),
-            local_id: Some(local_id.clone()),
+            earlier: Some(earlier),
         },
     )
     .await;

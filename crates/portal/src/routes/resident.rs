@@ -17,6 +17,7 @@ use civicpay_core::{
     Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, ResidentId,
     Tenant, TenantSlug, VerificationValue,
 };
+use civicpay_store::bill_payments::BillPayment;
 use civicpay_web::Translator;
 use civicpay_web::form_token::IssuedToken;
 use serde::Deserialize;
@@ -452,7 +453,7 @@ pub(crate) async fn pay_bill(
             started_by: None,
             resident: resident.as_ref(),
             saved_card: None,
-            local_id: None,
+            earlier: None,
         },
     )
     .await?;
@@ -473,8 +474,8 @@ pub(crate) struct StartPayment<'a> {
     /// With channel autopay: the resident's saved card, charged at once.
     pub saved_card: Option<&'a str>,
     /// The payment record an earlier attempt made (an autopay run taken
-    /// over), so pay sees the same idempotency key and charges once.
-    pub local_id: Option<String>,
+    /// over): pay sees the same idempotency key and amount, and charges once.
+    pub earlier: Option<&'a BillPayment>,
 }
 
 /// What pay made of a new payment, and the portal's record of it.
@@ -494,7 +495,7 @@ impl Started {
     }
 }
 
-/// Records a payment for a bill here (unless `start.local_id` names one
+/// Records a payment for a bill here (unless `start.earlier` is one
 /// already made) and asks pay for it.
 pub(crate) async fn start_bill_payment(
     state: &AppState,
@@ -512,9 +513,9 @@ pub(crate) async fn start_bill_payment(
         .find(|b| b.id == bill.bill_type_id)
         .map(|b| b.name.get(language).to_owned())
         .unwrap_or_default();
-    let amount = bill.balance();
-    let local_id = match start.local_id {
-        Some(id) => id,
+    let amount = start.earlier.map_or_else(|| bill.balance(), |p| p.amount);
+    let local_id = match start.earlier {
+        Some(earlier) => earlier.id.clone(),
         None => {
             state
                 .store

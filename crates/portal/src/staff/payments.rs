@@ -148,7 +148,7 @@ pub(crate) async fn start_phone_payment(
             started_by: Some(&actor),
             resident: None,
             saved_card: None,
-            local_id: None,
+            earlier: None,
         },
     )
     .await?

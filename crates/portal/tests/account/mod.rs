@@ -1106,3 +1106,291 @@ async fn two_step_sign_in(db: TestDb) {
 async fn two_step_sign_in_with_an_authenticator_app() {
     on_both(two_step_sign_in).await;
 }
+
+/// A household shares an account, not its autopay settings: the form shows a
+/// member only their own instruction, never another member's cap or card.
+async fn household_autopay_form(db: TestDb) {
+    let outbox = Dir::new("civicpay-outbox");
+    let pay = FakePay::start().await;
+    let config = PortalConfig {
+        pay: Some(pay.link()),
+        ..outbox_config(&outbox)
+    };
+    let town = Town {
+        portal: Portal::on(db, config).await,
+        outbox,
+    };
+    let water = town.portal.sample("springfield", "water");
+    let link = [
+        ("bill_type", "water"),
+        ("reference", water.reference.as_str()),
+        ("verification", water.verification.as_str()),
+    ];
+    let mut ana = town.resident("ana@example.org").await;
+    let mut bo = town.resident("bo@example.org").await;
+    for member in [&mut ana, &mut bo] {
+        let linked = member.submit("/springfield/account/link", &link).await;
+        assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.body);
+    }
+    let tenant = town.springfield().await;
+    let store = &town.portal.store;
+    let water_type = store
+        .bill_type_by_slug(
+            &tenant.id,
+            &civicpay_core::BillTypeSlug::parse("water").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let ana_id = store
+        .resident_by_email(&tenant.id, "ana@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let reference = BillReference::parse(&water.reference).unwrap();
+    store
+        .enrol_autopay(
+            &tenant.id,
+            civicpay_store::autopay::NewEnrolment {
+                resident_id: &ana_id,
+                bill_type_id: &water_type.id,
+                reference: &reference,
+                card_token: "card_tok_household",
+                card_label: "Visa ending 4242",
+                cap: civicpay_core::Money::parse(
+                    "173.29",
+                    tenant.currency,
+                    civicpay_core::DecimalStyle::Point,
+                )
+                .unwrap(),
+                start_date: jiff::Zoned::now().date(),
+            },
+            civicpay_audit::NewEntry::new(
+                civicpay_audit::ChainId::Tenant(tenant.id.clone()),
+                "test",
+                civicpay_audit::Action::AutopayEnrolled,
+                "account",
+                serde_json::json!({}),
+            ),
+        )
+        .await
+        .unwrap();
+    let form = format!(
+        "/springfield/account/autopay/water/{}",
+        reference.canonical()
+    );
+    let own = ana.get(&form).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert!(own.body.contains("173.29"), "the owner sees their cap");
+    let other = bo.get(&form).await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+    assert!(
+        !other.body.contains("173.29"),
+        "another member's cap leaked into the form: {}",
+        other.body
+    );
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn a_household_member_never_sees_another_members_autopay() {
+    on_both(household_autopay_form).await;
+}
+
+/// Stands in for pay: every resident has one saved card, every request's
+/// JSON body is kept, and no payment is ever made (the portal sees pay as
+/// unavailable).
+struct FakePay {
+    url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl FakePay {
+    async fn start() -> FakePay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> =
+            std::sync::Arc::default();
+        let kept = std::sync::Arc::clone(&bodies);
+        let pay = axum::Router::new().fallback(move |body: axum::body::Bytes| async move {
+            if let Ok(json) = serde_json::from_slice(&body) {
+                kept.lock().unwrap().push(json);
+            }
+            axum::Json(serde_json::json!({"cards": [
+                {"token": "card_tok_household", "last4": "4242", "exp_month": 12, "exp_year": 2040, "brand": "visa"}
+            ]}))
+        });
+        tokio::spawn(async move { axum::serve(listener, pay).await });
+        FakePay {
+            url: format!("http://{addr}"),
+            bodies,
+        }
+    }
+
+    fn link(&self) -> civicpay_portal::PayLink {
+        civicpay_portal::PayLink {
+            api_url: self.url.clone(),
+            service_key: [5; 32],
+            portal_public_url: "http://portal.test".into(),
+            pay_public_url: "http://pay.test".into(),
+        }
+    }
+
+    fn payments_for(&self, bill_payment_id: &str) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| b["metadata"]["bill_payment_id"] == bill_payment_id)
+            .cloned()
+            .collect()
+    }
+}
+
+/// An autopay run taken over from a runner that stopped after asking pay
+/// asks again for the amount that runner recorded, under the same key, and
+/// not at all once the resident's cap no longer covers it.
+async fn autopay_take_over(db: TestDb) {
+    let outbox = Dir::new("civicpay-outbox");
+    let pay = FakePay::start().await;
+    let config = PortalConfig {
+        pay: Some(pay.link()),
+        ..outbox_config(&outbox)
+    };
+    let portal = Portal::on(db, config.clone()).await;
+    let state = civicpay_portal::AppState::new(portal.store.clone(), config, [42; 32]);
+    let store = &portal.store;
+    let tenant = store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let water = portal.sample("springfield", "water");
+    let reference = BillReference::parse(&water.reference).unwrap();
+    let water_type = store
+        .bill_type_by_slug(
+            &tenant.id,
+            &civicpay_core::BillTypeSlug::parse("water").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let bill = store
+        .bills_by_reference(&tenant.id, &water_type.id, &reference)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.is_payable())
+        .expect("a payable water bill");
+    let ana = store
+        .create_resident(
+            &tenant.id,
+            "ana@example.org",
+            "not a real hash",
+            civicpay_core::Language::En,
+            "no verification link",
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let enrol = |cap: i64| {
+        let (store, tenant, ana, water_type, reference) =
+            (store, &tenant, &ana, &water_type, &reference);
+        async move {
+            store
+                .enrol_autopay(
+                    &tenant.id,
+                    civicpay_store::autopay::NewEnrolment {
+                        resident_id: ana,
+                        bill_type_id: &water_type.id,
+                        reference,
+                        card_token: "card_tok_household",
+                        card_label: "Visa ending 4242",
+                        cap: civicpay_core::Money::from_minor(cap, tenant.currency),
+                        start_date: "2000-01-01".parse().unwrap(),
+                    },
+                    civicpay_audit::NewEntry::new(
+                        civicpay_audit::ChainId::Tenant(tenant.id.clone()),
+                        "test",
+                        civicpay_audit::Action::AutopayEnrolled,
+                        "account",
+                        serde_json::json!({}),
+                    ),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let balance = bill.balance().minor();
+    enrol(balance + 100).await;
+    let far = "2999-01-01".parse().unwrap();
+    assert!(store.schedule_autopay(&tenant.id, far).await.unwrap() >= 1);
+
+    // The first runner claims every run, records what it will ask for
+    // (a cent less than the bill shows now: the bill changed since) and
+    // stops before pay answers.
+    let recorded = civicpay_core::Money::from_minor(balance - 1, tenant.currency);
+    let mut ours = None;
+    while let Some(run) = store
+        .claim_autopay_run(&tenant.id, "first", "2000-01-01T00:00Z".parse().unwrap())
+        .await
+        .unwrap()
+    {
+        if run.bill_id == bill.id {
+            let id = store
+                .create_bill_payment(&tenant.id, &bill.id, recorded, Some(&ana))
+                .await
+                .unwrap();
+            store
+                .set_autopay_payment(&tenant.id, &bill.id, &id)
+                .await
+                .unwrap();
+            ours = Some(id);
+        }
+    }
+    let ours = ours.expect("the bill's run was claimed");
+    let stale = || async {
+        civicpay_store::testing::execute_behind_the_back(
+            store,
+            "UPDATE autopay_runs SET claimed_at = 0 WHERE status = 'claimed'",
+        )
+        .await
+        .unwrap();
+    };
+    stale().await;
+    civicpay_portal::jobs::run_once(&state, "second")
+        .await
+        .unwrap();
+    let asked = pay.payments_for(&ours);
+    assert!(!asked.is_empty(), "the second runner asked pay again");
+    assert!(
+        asked.iter().all(|b| b["amount"] == balance - 1),
+        "the amount first recorded, not today's balance: {asked:?}"
+    );
+
+    // The resident lowers the cap below that amount: the take-over asks
+    // for nothing more.
+    enrol(balance - 2).await;
+    stale().await;
+    civicpay_portal::jobs::run_once(&state, "third")
+        .await
+        .unwrap();
+    assert_eq!(
+        pay.payments_for(&ours).len(),
+        asked.len(),
+        "a take-over over the cap charged"
+    );
+    let (run, _) = store
+        .autopay_run(&tenant.id, &bill.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status.code(), "skipped");
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn a_taken_over_autopay_run_charges_what_was_recorded_within_the_cap() {
+    on_both(autopay_take_over).await;
+}
