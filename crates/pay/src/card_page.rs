@@ -831,7 +831,7 @@ async fn velocity_limited(
     let window = state.config.velocity_window;
     for (bucket, limit) in [
         (
-            format!("card-address:{client}"),
+            format!("card-address:{}", client.limit_key()),
             state.config.card_attempts_per_address,
         ),
         (

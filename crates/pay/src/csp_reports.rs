@@ -48,7 +48,7 @@ pub(crate) async fn receive(
     if let civicpay_store::rate_limits::RateDecision::Limited { .. } = state
         .store
         .rate_limit_hit(
-            &format!("csp-report:{client}"),
+            &format!("csp-report:{}", client.limit_key()),
             REPORTS_PER_ADDRESS,
             std::time::Duration::from_secs(600),
             jiff::Timestamp::now(),

@@ -29,6 +29,8 @@ struct Portal {
     store: Store,
     samples: Vec<DemoBill>,
     db: TestDb,
+    /// The client address requests come from.
+    peer: std::sync::Mutex<SocketAddr>,
 }
 
 impl Portal {
@@ -41,6 +43,7 @@ impl Portal {
             store,
             samples: summary.samples,
             db,
+            peer: std::sync::Mutex::new(SocketAddr::from(([198, 51, 100, 7], 40000))),
         }
     }
 
@@ -62,12 +65,10 @@ impl Portal {
 
     async fn send(&self, request: Request<Body>) -> Page {
         let mut request = request;
+        let peer = *self.peer.lock().unwrap();
         request
             .extensions_mut()
-            .insert(axum::extract::ConnectInfo(SocketAddr::from((
-                [198, 51, 100, 7],
-                40000,
-            ))));
+            .insert(axum::extract::ConnectInfo(peer));
         Page::read(self.router.clone().oneshot(request).await.unwrap()).await
     }
 
@@ -540,6 +541,31 @@ async fn look_ups_are_rate_limited_per_client_address() {
     assert!((1..=600).contains(&retry));
     assert!(limited.body.contains("Too many attempts"));
     assert!(limited.body.contains("Try again in"));
+    portal.finish().await;
+}
+
+/// An IPv6 subscriber holds a whole /64: changing the low bits of the
+/// address does not buy more look-ups, another /64 is someone else.
+#[tokio::test]
+async fn an_ipv6_client_is_limited_by_its_64() {
+    let portal = Portal::with(PortalConfig {
+        lookup_limit: 3,
+        ..PortalConfig::default()
+    })
+    .await;
+    let sample = portal.sample("springfield", "water");
+    let from = |ip: &str| *portal.peer.lock().unwrap() = SocketAddr::new(ip.parse().unwrap(), 443);
+    for host in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:a:b:c:d"] {
+        from(host);
+        let page = portal.look_up(&sample, "0000-00000", "00000").await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{host}");
+    }
+    from("2001:db8:1:2:ffff::9");
+    let limited = portal.look_up(&sample, "0000-00000", "00000").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    from("2001:db8:1:3::1");
+    let neighbour = portal.look_up(&sample, "0000-00000", "00000").await;
+    assert_eq!(neighbour.status, StatusCode::UNPROCESSABLE_ENTITY);
     portal.finish().await;
 }
 

@@ -36,6 +36,25 @@ impl ClientIp {
     }
 }
 
+impl ClientIp {
+    /// What a per-address limit counts under. One IPv6 subscriber is
+    /// normally handed a whole /64, so a limit keyed on the full address
+    /// could be dodged by changing the last 64 bits; an IPv4 address (or
+    /// one mapped into IPv6) is counted as itself.
+    pub fn limit_key(&self) -> String {
+        match self.0 {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let prefix = u128::from(v6) & !u128::from(u64::MAX);
+                    format!("{}/64", std::net::Ipv6Addr::from(prefix))
+                }
+            },
+        }
+    }
+}
+
 impl std::fmt::Display for ClientIp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -74,5 +93,20 @@ mod tests {
             "198.51.100.1",
             "a spoofed left-most entry is not believed"
         );
+    }
+
+    #[test]
+    fn limits_count_an_ipv6_subscriber_by_its_64() {
+        let key = |ip: &str| ClientIp(ip.parse().unwrap()).limit_key();
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            key("2001:db8:1:2:ffff:ffff:ffff:fffe"),
+            key("2001:db8:1:2::1"),
+            "one /64, one count"
+        );
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_ne!(key("203.0.113.7"), key("203.0.113.8"));
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
     }
 }

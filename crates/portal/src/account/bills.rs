@@ -213,7 +213,7 @@ pub(crate) async fn link_submit(
     let decision = state
         .store
         .rate_limit_hit(
-            &format!("lookup:{}", ctx.client_ip),
+            &format!("lookup:{}", ctx.client_ip.limit_key()),
             state.config.lookup_limit,
             state.config.lookup_window,
             jiff::Timestamp::now(),

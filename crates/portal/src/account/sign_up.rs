@@ -55,7 +55,7 @@ pub(crate) async fn limit(
 ) -> Result<(), PortalError> {
     state
         .rate_limit(
-            &format!("{what}:{}", ctx.client_ip),
+            &format!("{what}:{}", ctx.client_ip.limit_key()),
             limit,
             std::time::Duration::from_secs(3600),
         )

@@ -258,7 +258,7 @@ pub(crate) async fn lookup_submit(
     let form = checked_form(&state, &ctx, form, |f: &LookupForm| f.form_token.as_deref())?;
     state
         .rate_limit(
-            &format!("lookup:{}", ctx.client_ip),
+            &format!("lookup:{}", ctx.client_ip.limit_key()),
             state.config.lookup_limit,
             state.config.lookup_window,
         )
@@ -404,7 +404,7 @@ pub(crate) async fn pay_bill(
     // so nobody can mint payments (and card pages) for a bill in bulk.
     for (bucket, limit) in [
         (
-            format!("pay-start:{}", ctx.client_ip),
+            format!("pay-start:{}", ctx.client_ip.limit_key()),
             PAY_STARTS_PER_ADDRESS,
         ),
         (format!("pay-start-bill:{bill_id}"), PAY_STARTS_PER_BILL),

@@ -98,7 +98,7 @@ pub(crate) async fn sign_in_submit(
     let form = checked_form(&state, &ctx, form, |f: &SignInForm| f.form_token.as_deref())?;
     state
         .rate_limit(
-            &format!("staff-sign-in:{}", ctx.client_ip),
+            &format!("staff-sign-in:{}", ctx.client_ip.limit_key()),
             30,
             std::time::Duration::from_secs(600),
         )
@@ -259,7 +259,7 @@ pub(crate) async fn second_factor_submit(
     let ip = ctx.client_ip.to_string();
     state
         .rate_limit(
-            &format!("staff-second-factor:{}", ctx.client_ip),
+            &format!("staff-second-factor:{}", ctx.client_ip.limit_key()),
             30,
             std::time::Duration::from_secs(600),
         )
