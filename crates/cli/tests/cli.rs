@@ -836,3 +836,6 @@ fn audit_verify_catches_an_edited_payment_event_and_a_deleted_ledger_posting() {
         "{report}"
     );
 }
+
+#[path = "cli/headers.rs"]
+mod headers;

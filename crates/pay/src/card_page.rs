@@ -3,7 +3,7 @@
 //! types for the length of one request; they are never written or echoed.
 
 use crate::PayState;
-use crate::error::{PayError, ReturnOrigin};
+use crate::error::PayError;
 use crate::secrets::{hash_secret, new_secret};
 use crate::vault::SavedCard;
 use crate::views::{
@@ -19,6 +19,7 @@ use civicpay_gateway::{AuthorisationOutcome, AuthorisationRequest};
 use civicpay_store::pay::{LinkRefusal, PaymentChange, TransitionError};
 use civicpay_store::rate_limits::RateDecision;
 use civicpay_vault::{CardError, CardNumber, Expiry, SecurityCode};
+use civicpay_web::FormTarget;
 use civicpay_web::form_token::{COOKIE_NAME as FORM_COOKIE, cookie_value};
 use civicpay_web::style::STYLESHEET;
 use civicpay_web::{ClientIp, Translator};
@@ -473,7 +474,7 @@ fn card_page(
     };
     let mut response = (status, page).into_response();
     if let Some(origin) = return_origin(payment) {
-        response.extensions_mut().insert(ReturnOrigin(origin));
+        response.extensions_mut().insert(FormTarget(origin));
     }
     let _ = state;
     response
@@ -1081,7 +1082,7 @@ async fn settle(
             crate::api::record_approval(state, payment, authorisation_code, captured).await?;
             let mut response = Redirect::to(&payment.return_url).into_response();
             if let Some(origin) = return_origin(payment) {
-                response.extensions_mut().insert(ReturnOrigin(origin));
+                response.extensions_mut().insert(FormTarget(origin));
             }
             return Ok(response);
         }

@@ -8,7 +8,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use civicpay_store::StoreError;
-use civicpay_web::style::stylesheet_hash;
 use serde_json::json;
 use thiserror::Error;
 
@@ -87,13 +86,9 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
     PayError::Internal("handler panicked").into_response()
 }
 
-/// The origin a card page may post to besides itself: the payment's return
-/// URL, because browsers apply `form-action` to the redirect after a post.
-#[derive(Debug, Clone)]
-pub(crate) struct ReturnOrigin(pub String);
-
-/// Security headers on every response; on pages, errors become a page.
-pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+/// On pages, errors become a page; every card page names its build. The
+/// security headers themselves are the shared [`civicpay_web::SecurityHeaders`].
+pub(crate) async fn error_pages(request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/v1/");
     let language = civicpay_web::i18n::negotiate(
         None,
@@ -117,38 +112,14 @@ pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
         };
         response = (info.status, MessagePage::new(t, title, body, None)).into_response();
     }
-    let form_action = match response.extensions().get::<ReturnOrigin>() {
-        Some(ReturnOrigin(origin)) => format!("'self' {origin}"),
-        None => "'self'".to_owned(),
-    };
-    let csp = format!(
-        "default-src 'none'; style-src {}; img-src 'self'; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'; report-uri /csp-reports",
-        stylesheet_hash()
-    );
     let h = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
+    // Card pages and API answers alike: never cached anywhere.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !is_api && let Ok(build) = HeaderValue::from_str(crate::integrity::build_id()) {
         h.insert(
             header::HeaderName::from_static(crate::integrity::BUILD_HEADER),
             build,
         );
     }
-    h.insert(
-        header::HeaderName::from_static("permissions-policy"),
-        HeaderValue::from_static("camera=(), geolocation=(), microphone=(), payment=(), usb=()"),
-    );
     response
 }

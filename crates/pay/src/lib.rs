@@ -29,7 +29,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use civicpay_gateway::Connector;
 use civicpay_store::pay::PayStore;
-use civicpay_web::FormTokens;
+use civicpay_web::{FormTokens, SecurityHeaders};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -118,27 +118,50 @@ impl PayState {
     }
 }
 
+/// Every path outside the API: card pages, CSP reports, health.
+pub const PAGES: [&str; 6] = [
+    "/card/start/{token}",
+    "/card/probe/{token}",
+    "/card/{tenant}/{payment}",
+    "/card/{tenant}/{payment}/saved",
+    "/csp-reports",
+    "/healthz",
+];
+
+fn page_router(path: &str) -> axum::routing::MethodRouter<PayState> {
+    match path {
+        "/card/start/{token}" => get(card_page::start),
+        "/card/probe/{token}" => get(card_page::probe),
+        "/card/{tenant}/{payment}" => get(card_page::show).post(card_page::submit),
+        "/card/{tenant}/{payment}/saved" => post(card_page::submit_saved),
+        "/csp-reports" => {
+            post(csp_reports::receive).layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        }
+        "/healthz" => get(|| async { "ok" }),
+        _ => axum::routing::any(|| async { PayError::NotFound }),
+    }
+}
+
+/// Every path pay serves, for checks that must cover them all.
+pub fn paths() -> impl Iterator<Item = &'static str> {
+    std::iter::once("/v1/openapi.json")
+        .chain(openapi::API.iter().map(|(path, _)| *path))
+        .chain(PAGES)
+}
+
 pub fn app(state: PayState) -> Router {
+    let headers = std::sync::Arc::new(SecurityHeaders::reporting_to(
+        state.config.served_over_tls,
+        "/csp-reports",
+    ));
     let mut router = Router::new().route("/v1/openapi.json", get(openapi::serve_document));
     for (path, _) in openapi::API {
         router = router.route(path, openapi::path_router(path));
     }
+    for path in PAGES {
+        router = router.route(path, page_router(path));
+    }
     router
-        .route("/card/start/{token}", get(card_page::start))
-        .route("/card/probe/{token}", get(card_page::probe))
-        .route(
-            "/card/{tenant}/{payment}",
-            get(card_page::show).post(card_page::submit),
-        )
-        .route(
-            "/card/{tenant}/{payment}/saved",
-            post(card_page::submit_saved),
-        )
-        .route(
-            "/csp-reports",
-            post(csp_reports::receive).layer(axum::extract::DefaultBodyLimit::max(64 * 1024)),
-        )
-        .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { PayError::NotFound })
         .with_state(state)
         // The API authenticates by key; browsers send CSP reports cross-site.
@@ -146,5 +169,9 @@ pub fn app(state: PayState) -> Router {
             uri.path().starts_with("/v1/") || uri.path() == "/csp-reports"
         }))
         .layer(CatchPanicLayer::custom(error::panic_response))
-        .layer(axum::middleware::from_fn(error::security_headers))
+        .layer(axum::middleware::from_fn(error::error_pages))
+        .layer(axum::middleware::from_fn_with_state(
+            headers,
+            SecurityHeaders::apply,
+        ))
 }

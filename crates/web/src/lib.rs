@@ -13,5 +13,5 @@ pub mod webhook_signature;
 
 pub use client_ip::ClientIp;
 pub use form_token::FormTokens;
-pub use headers::SecurityHeaders;
+pub use headers::{FormTarget, SecurityHeaders};
 pub use i18n::Translator;
