@@ -134,9 +134,36 @@ pub fn may_approve(
     Ok(())
 }
 
-/// A refund at or under the threshold goes straight to the acquirer.
-pub fn needs_approval(amount_minor: i64, threshold_minor: i64) -> bool {
-    amount_minor > threshold_minor
+/// A city's limits on what one person may refund alone (minor units).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundLimits {
+    /// What one payment may have refunded, in all, without a second person.
+    pub threshold: i64,
+    /// What one member of staff may refund in a city day without a second
+    /// person; `None`: no daily limit.
+    pub per_staff_daily: Option<i64>,
+}
+
+/// A refund being asked for, beside what is already refunded or asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundExposure {
+    pub amount: i64,
+    /// Refunded on this payment already, or waiting to be.
+    pub on_payment_before: i64,
+    /// What this person asked to refund earlier today (not refused).
+    pub by_requester_today_before: i64,
+}
+
+/// A refund goes straight to the acquirer only while the payment's refunds
+/// in all stay at or under the threshold and the requester's day stays
+/// within the daily limit: splitting a refund into small ones changes
+/// nothing.
+pub fn needs_approval(refund: RefundExposure, limits: RefundLimits) -> bool {
+    let on_payment = refund.on_payment_before.saturating_add(refund.amount);
+    let today = refund
+        .by_requester_today_before
+        .saturating_add(refund.amount);
+    on_payment > limits.threshold || limits.per_staff_daily.is_some_and(|limit| today > limit)
 }
 
 #[cfg(test)]
@@ -191,7 +218,37 @@ mod tests {
             Err(ApprovalRefusal::AlreadyDecided)
         );
         assert_eq!(may_approve(b, Role::Finance, &a, true), Ok(()));
-        assert!(needs_approval(10_001, 10_000));
-        assert!(!needs_approval(10_000, 10_000));
+    }
+
+    #[test]
+    fn a_refund_split_in_parts_still_needs_a_second_person() {
+        let limits = RefundLimits {
+            threshold: 10_000,
+            per_staff_daily: Some(25_000),
+        };
+        let refund = |amount, on_payment_before, by_requester_today_before| RefundExposure {
+            amount,
+            on_payment_before,
+            by_requester_today_before,
+        };
+        assert!(needs_approval(refund(10_001, 0, 0), limits));
+        assert!(!needs_approval(refund(10_000, 0, 0), limits));
+        assert!(!needs_approval(refund(6_000, 4_000, 4_000), limits));
+        assert!(
+            needs_approval(refund(6_000, 6_000, 6_000), limits),
+            "a second part over the threshold waits"
+        );
+        assert!(
+            needs_approval(refund(6_000, 0, 20_000), limits),
+            "over the day's limit across payments"
+        );
+        assert!(!needs_approval(
+            refund(6_000, 0, 20_000),
+            RefundLimits {
+                per_staff_daily: None,
+                ..limits
+            }
+        ));
+        assert!(needs_approval(refund(1, i64::MAX, 0), limits));
     }
 }

@@ -5,9 +5,10 @@
 //! requester's own id can never be the approver's.
 
 use crate::audit_log::append_in;
-use crate::rows::{int, opt_text, parsed, text};
-use crate::{Store, StoreError, from_micros, to_micros};
+use crate::rows::{int, opt_int, opt_text, parsed, text};
+use crate::{Backend, Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
+use civicpay_core::staff::{RefundExposure, RefundLimits, needs_approval};
 use civicpay_core::{Currency, Money, RefundRequestId, StaffId, TenantId};
 use jiff::Timestamp;
 use sqlx::any::AnyRow;
@@ -87,19 +88,73 @@ pub struct NewRefundRequest<'a> {
     pub amount: Money,
     pub reason: &'a str,
     pub requested_by: &'a StaffId,
-    /// `Approved` when no second person is needed, else `Pending`.
-    pub status: RefundRequestStatus,
+    /// What pay says is already refunded on the payment.
+    pub refunded_before: Money,
+    /// When the city's day began, for the requester's daily total.
+    pub day_began: Timestamp,
 }
 
 impl Store {
+    /// Records a request and decides, in the same transaction, whether it
+    /// needs a second person: the city's limits are compared with everything
+    /// refunded or waiting on this payment and with what the requester put
+    /// through alone today, so parallel or split requests cannot slip under
+    /// them. Returns the request's id and its status (`Approved` to issue
+    /// now, `Pending` to wait); `audit` learns whether it waits.
     pub async fn create_refund_request(
         &self,
         tenant: &TenantId,
         request: NewRefundRequest<'_>,
-        audit: impl FnOnce(&RefundRequestId) -> NewEntry,
-    ) -> Result<RefundRequestId, StoreError> {
+        audit: impl FnOnce(&RefundRequestId, bool) -> NewEntry,
+    ) -> Result<(RefundRequestId, RefundRequestStatus), StoreError> {
         let id = RefundRequestId::generate();
         let mut tx = self.begin_write().await?;
+        // One city's requests are decided one at a time.
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let limits = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT refund_approval_threshold, refund_daily_limit_per_staff FROM tenants WHERE id = $1{lock}"
+        )))
+        .bind(tenant.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        let limits = limits_from_row(&limits)?;
+        let waiting = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM refund_requests \
+             WHERE tenant_id = $1 AND pay_payment_id = $2 AND status IN ('pending', 'approved')",
+        )
+        .bind(tenant.as_str())
+        .bind(request.pay_payment_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let alone_today = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM refund_requests \
+             WHERE tenant_id = $1 AND requested_by = $2 AND requested_at >= $3 \
+               AND status IN ('approved', 'issued') AND decided_by IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(request.requested_by.as_str())
+        .bind(to_micros(request.day_began))
+        .fetch_one(&mut *tx)
+        .await?;
+        let waits = needs_approval(
+            RefundExposure {
+                amount: request.amount.minor(),
+                on_payment_before: request
+                    .refunded_before
+                    .minor()
+                    .saturating_add(int(&waiting, "total")?),
+                by_requester_today_before: int(&alone_today, "total")?,
+            },
+            limits,
+        );
+        let status = if waits {
+            RefundRequestStatus::Pending
+        } else {
+            RefundRequestStatus::Approved
+        };
         sqlx::query(
             "INSERT INTO refund_requests (id, tenant_id, pay_payment_id, amount, currency, reason, status, requested_by, requested_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -110,14 +165,14 @@ impl Store {
         .bind(request.amount.minor())
         .bind(request.amount.currency().code())
         .bind(request.reason)
-        .bind(request.status.code())
+        .bind(status.code())
         .bind(request.requested_by.as_str())
         .bind(to_micros(Timestamp::now()))
         .execute(&mut *tx)
         .await?;
-        append_in(&mut tx, self.backend, audit(&id)).await?;
+        append_in(&mut tx, self.backend, audit(&id, waits)).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok((id, status))
     }
 
     pub async fn refund_request(
@@ -217,28 +272,40 @@ impl Store {
         Ok(())
     }
 
-    pub async fn refund_approval_threshold(&self, tenant: &TenantId) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT refund_approval_threshold FROM tenants WHERE id = $1")
-            .bind(tenant.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        int(&row, "refund_approval_threshold")
+    pub async fn refund_limits(&self, tenant: &TenantId) -> Result<RefundLimits, StoreError> {
+        let row = sqlx::query(
+            "SELECT refund_approval_threshold, refund_daily_limit_per_staff FROM tenants WHERE id = $1",
+        )
+        .bind(tenant.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        limits_from_row(&row)
     }
 
-    pub async fn set_refund_approval_threshold(
+    pub async fn set_refund_limits(
         &self,
         tenant: &TenantId,
-        minor: i64,
+        limits: RefundLimits,
         audit: NewEntry,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE tenants SET refund_approval_threshold = $2 WHERE id = $1")
-            .bind(tenant.as_str())
-            .bind(minor)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE tenants SET refund_approval_threshold = $2, refund_daily_limit_per_staff = $3 WHERE id = $1",
+        )
+        .bind(tenant.as_str())
+        .bind(limits.threshold)
+        .bind(limits.per_staff_daily)
+        .execute(&mut *tx)
+        .await?;
         append_in(&mut tx, self.backend, audit).await?;
         tx.commit().await?;
         Ok(())
     }
+}
+
+fn limits_from_row(row: &AnyRow) -> Result<RefundLimits, StoreError> {
+    Ok(RefundLimits {
+        threshold: int(row, "refund_approval_threshold")?,
+        per_staff_daily: opt_int(row, "refund_daily_limit_per_staff")?,
+    })
 }

@@ -17,6 +17,10 @@ pub(crate) fn int(row: &AnyRow, column: &'static str) -> Result<i64, StoreError>
     Ok(row.try_get::<i64, _>(column)?)
 }
 
+pub(crate) fn opt_int(row: &AnyRow, column: &'static str) -> Result<Option<i64>, StoreError> {
+    Ok(row.try_get::<Option<i64>, _>(column)?)
+}
+
 /// Parses a text column with a domain parser.
 pub(crate) fn parsed<T, E: std::fmt::Display>(
     row: &AnyRow,

@@ -14,7 +14,8 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::Action;
-use civicpay_core::{Money, Permission, Role, StaffId};
+use civicpay_core::staff::RefundLimits;
+use civicpay_core::{Language, Money, Permission, Role, StaffId};
 use civicpay_store::audit_log::AuditFilter;
 use civicpay_store::staff::StaffStatus;
 use serde::Deserialize;
@@ -392,34 +393,50 @@ pub(crate) async fn update_member(
     Ok(Redirect::to(&format!("{}/team", staff.scope.prefix())).into_response())
 }
 
+/// What the settings form shows: the saved limits, or what was typed with
+/// what is wrong with it.
+#[derive(Default)]
+struct SettingsShown {
+    typed: Option<SettingsForm>,
+    threshold_error: Option<String>,
+    daily_error: Option<String>,
+    saved: bool,
+}
+
 async fn settings_page(
     state: &AppState,
     staff: &StaffContext,
     ctx: &PageContext,
-    typed: Option<String>,
-    error: Option<String>,
-    saved: bool,
+    shown: SettingsShown,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
-    let threshold = match typed {
-        Some(t) => t,
-        None => Money::from_minor(
-            state.store.refund_approval_threshold(&city.id).await?,
-            city.currency,
-        )
-        .format(civicpay_core::Language::En),
+    let (threshold, daily_limit) = match shown.typed {
+        Some(typed) => (typed.threshold, typed.daily_limit),
+        None => {
+            let limits = state.store.refund_limits(&city.id).await?;
+            let shown = |minor| Money::from_minor(minor, city.currency).format(Language::En);
+            (
+                shown(limits.threshold),
+                limits.per_staff_daily.map(shown).unwrap_or_default(),
+            )
+        }
     };
+    let wrong = shown.threshold_error.is_some() || shown.daily_error.is_some();
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = form_status(error.is_some());
     let page = SettingsPage {
-        layout: layout("Settings", Some(city), ctx.path(), error.is_some()),
+        layout: layout("Settings", Some(city), ctx.path(), wrong),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         form_token: issued.token.clone(),
         threshold,
-        error,
-        saved,
+        daily_limit,
+        threshold_error: shown.threshold_error,
+        daily_error: shown.daily_error,
+        saved: shown.saved,
     };
-    Ok(with_form_cookie((status, page).into_response(), &issued))
+    Ok(with_form_cookie(
+        (form_status(wrong), page).into_response(),
+        &issued,
+    ))
 }
 
 pub(crate) async fn settings(
@@ -427,7 +444,7 @@ pub(crate) async fn settings(
     staff: StaffContext,
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
-    settings_page(&state, &staff, &ctx, None, None, false).await
+    settings_page(&state, &staff, &ctx, SettingsShown::default()).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -436,6 +453,8 @@ pub(crate) struct SettingsForm {
     form_token: Option<String>,
     #[serde(default)]
     threshold: String,
+    #[serde(default)]
+    daily_limit: String,
 }
 
 pub(crate) async fn save_settings(
@@ -448,42 +467,61 @@ pub(crate) async fn save_settings(
         f.form_token.as_deref()
     })?;
     let city = staff.scope.city()?;
-    let amount = match Money::parse(
-        &form.threshold,
-        city.currency,
-        civicpay_core::DecimalStyle::Point,
-    ) {
-        Ok(m) if m.minor() >= 0 => m,
-        _ => {
-            let error = format!(
-                "Refund approval threshold: {:?} is not an amount like 100.00",
-                form.threshold
-            );
-            return settings_page(
-                &state,
-                &staff,
-                &ctx,
-                Some(form.threshold),
-                Some(error),
-                false,
-            )
-            .await;
-        }
+    let amount = |typed: &str| {
+        Money::parse(typed, city.currency, civicpay_core::DecimalStyle::Point)
+            .ok()
+            .filter(|m| m.minor() >= 0)
+            .map(Money::minor)
     };
-    let before = state.store.refund_approval_threshold(&city.id).await?;
+    let threshold = amount(&form.threshold);
+    let daily = match form.daily_limit.trim() {
+        "" => Ok(None),
+        typed => amount(typed).map(Some).ok_or(()),
+    };
+    let (Some(threshold), Ok(per_staff_daily)) = (threshold, daily) else {
+        let shown = SettingsShown {
+            threshold_error: threshold.is_none().then(|| {
+                format!(
+                    "Refund approval threshold: {:?} is not an amount like 100.00",
+                    form.threshold
+                )
+            }),
+            daily_error: daily.is_err().then(|| {
+                format!(
+                    "Daily limit: {:?} is not an amount like 500.00, or empty",
+                    form.daily_limit
+                )
+            }),
+            typed: Some(form),
+            saved: false,
+        };
+        return settings_page(&state, &staff, &ctx, shown).await;
+    };
+    let before = state.store.refund_limits(&city.id).await?;
+    let after = RefundLimits {
+        threshold,
+        per_staff_daily,
+    };
     state
         .store
-        .set_refund_approval_threshold(
+        .set_refund_limits(
             &city.id,
-            amount.minor(),
+            after,
             staff.note(
                 Action::SettingChanged,
-                "refund_approval_threshold",
-                json!({ "from": before, "to": amount.minor() }),
+                "refund_limits",
+                json!({
+                    "refund_approval_threshold": { "from": before.threshold, "to": after.threshold },
+                    "refund_daily_limit_per_staff": { "from": before.per_staff_daily, "to": after.per_staff_daily },
+                }),
             ),
         )
         .await?;
-    settings_page(&state, &staff, &ctx, None, None, true).await
+    let shown = SettingsShown {
+        saved: true,
+        ..SettingsShown::default()
+    };
+    settings_page(&state, &staff, &ctx, shown).await
 }
 
 pub(crate) async fn platform_home(

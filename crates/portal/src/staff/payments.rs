@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::Action;
 use civicpay_core::payment::Channel;
-use civicpay_core::staff::{may_approve, needs_approval};
+use civicpay_core::staff::may_approve;
 use civicpay_core::{
     BillId, BillReference, DecimalStyle, Language, Money, PaymentId, Permission, RefundRequestId,
     Tenant,
@@ -491,7 +491,7 @@ async fn payment_page(
             .map_or_else(String::new, |m| m.email.clone())
     };
     let left = refundable(&payment, &requests);
-    let threshold = state.store.refund_approval_threshold(&city.id).await?;
+    let limits = state.store.refund_limits(&city.id).await?;
     let facts = vec![
         Fact {
             label: "Reference",
@@ -576,7 +576,7 @@ async fn payment_page(
         refund_action: (staff.allows(Permission::RequestRefunds) && left > 0)
             .then(|| format!("{}/payments/{payment_id}/refund", staff.scope.prefix())),
         refundable: money(left, city),
-        threshold: money(threshold, city),
+        threshold: money(limits.threshold, city),
         form_token: issued.token.clone(),
         errors: summary,
         amount_error: errors.amount,
@@ -678,10 +678,13 @@ pub(crate) async fn request_refund(
     else {
         return payment_page(&state, &staff, &ctx, &payment_id, Some((&form, errors))).await;
     };
-    let threshold = state.store.refund_approval_threshold(&city.id).await?;
-    let waits = needs_approval(amount.minor(), threshold);
+    let day_began = jiff::Timestamp::now()
+        .to_zoned(city.time_zone.time_zone())
+        .start_of_day()
+        .map_err(|_| PortalError::Internal("clock out of range"))?
+        .timestamp();
     let reason = form.reason.trim();
-    let request = state
+    let (request, status) = state
         .store
         .create_refund_request(
             &city.id,
@@ -690,9 +693,10 @@ pub(crate) async fn request_refund(
                 amount,
                 reason,
                 requested_by: &staff.staff.id,
-                status: if waits { RefundRequestStatus::Pending } else { RefundRequestStatus::Approved },
+                refunded_before: Money::from_minor(number(&payment, "/refunded_amount"), city.currency),
+                day_began,
             },
-            |id| {
+            |id, waits| {
                 staff.note(
                     Action::RefundRequested,
                     format!("payment:{payment_id}"),
@@ -701,6 +705,7 @@ pub(crate) async fn request_refund(
             },
         )
         .await?;
+    let waits = status == RefundRequestStatus::Pending;
     if !waits {
         issue_refund(&state, &staff, city, &request).await?;
     }

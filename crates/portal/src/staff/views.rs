@@ -374,7 +374,9 @@ pub(crate) struct SettingsPage {
     pub chrome: Option<Chrome>,
     pub form_token: String,
     pub threshold: String,
-    pub error: Option<String>,
+    pub daily_limit: String,
+    pub threshold_error: Option<String>,
+    pub daily_error: Option<String>,
     pub saved: bool,
 }
 

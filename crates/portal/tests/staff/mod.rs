@@ -441,12 +441,12 @@ async fn staff_forms_without_a_form_token_are_refused() {
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{uri}");
     }
-    let threshold = portal
+    let limits = portal
         .store
-        .refund_approval_threshold(&portal.tenant("springfield").await.id)
+        .refund_limits(&portal.tenant("springfield").await.id)
         .await
         .unwrap();
-    assert_eq!(threshold, 10_000, "nothing changed");
+    assert_eq!(limits.threshold, 10_000, "nothing changed");
     portal.finish().await;
 }
 
@@ -677,18 +677,32 @@ async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
             "/springfield/staff/settings",
             &settings,
             &admin,
-            &[("threshold", "250.00")],
+            &[("threshold", "250.00"), ("daily_limit", "many")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        saved
+            .body
+            .contains("Daily limit: &#34;many&#34; is not an amount")
+            || saved
+                .body
+                .contains("Daily limit: &quot;many&quot; is not an amount"),
+        "{}",
+        saved.body
+    );
+    let saved = portal
+        .post_as(
+            "/springfield/staff/settings",
+            &settings,
+            &admin,
+            &[("threshold", "250.00"), ("daily_limit", "1,000.00")],
         )
         .await;
     assert_eq!(saved.status, StatusCode::OK);
-    assert_eq!(
-        portal
-            .store
-            .refund_approval_threshold(&springfield.id)
-            .await
-            .unwrap(),
-        25_000
-    );
+    let limits = portal.store.refund_limits(&springfield.id).await.unwrap();
+    assert_eq!(limits.threshold, 25_000);
+    assert_eq!(limits.per_staff_daily, Some(100_000));
 
     let (_, auditor) = session(&portal, Some(&springfield), Role::Auditor).await;
     let log = portal
@@ -696,7 +710,7 @@ async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
         .await;
     assert_eq!(log.status, StatusCode::OK);
     assert!(
-        log.body.contains("refund_approval_threshold"),
+        log.body.contains("refund_daily_limit_per_staff"),
         "{}",
         log.body
     );

@@ -1,6 +1,7 @@
 //! Staff accounts, sessions and refund approvals as stored.
 
 use civicpay_audit::{Action, ChainId, ChainVerifier, NewEntry};
+use civicpay_core::staff::RefundLimits;
 use civicpay_core::{Money, Role, StaffId, Tenant, TenantSlug};
 use civicpay_store::refund_requests::{NewRefundRequest, RefundRequestStatus};
 use civicpay_store::staff::{Enrolment, SessionStage, StaffStatus};
@@ -343,7 +344,7 @@ store_test!(
             Role::Supervisor,
         )
         .await;
-        let id = store
+        let (id, status) = store
             .create_refund_request(
                 &springfield.id,
                 NewRefundRequest {
@@ -351,12 +352,16 @@ store_test!(
                     amount: Money::from_minor(25_000, springfield.currency),
                     reason: "charged twice",
                     requested_by: &asker,
-                    status: RefundRequestStatus::Pending,
+                    refunded_before: Money::from_minor(0, springfield.currency),
+                    day_began: Timestamp::now()
+                        .checked_sub(SignedDuration::from_hours(1))
+                        .unwrap(),
                 },
-                |_| note(&springfield, Action::RefundRequested),
+                |_, _| note(&springfield, Action::RefundRequested),
             )
             .await
             .unwrap();
+        assert_eq!(status, RefundRequestStatus::Pending, "over the threshold");
         assert_eq!(
             store
                 .refund_requests(&springfield.id, None)
@@ -464,31 +469,93 @@ store_test!(
             1
         );
 
-        assert_eq!(
-            store
-                .refund_approval_threshold(&springfield.id)
-                .await
-                .unwrap(),
-            10_000
-        );
+        let limits = store.refund_limits(&springfield.id).await.unwrap();
+        assert_eq!(limits.threshold, 10_000);
+        assert_eq!(limits.per_staff_daily, None);
+        let changed = RefundLimits {
+            threshold: 500,
+            per_staff_daily: Some(1_500),
+        };
         store
-            .set_refund_approval_threshold(
+            .set_refund_limits(
                 &springfield.id,
-                500,
+                changed,
                 note(&springfield, Action::SettingChanged),
             )
             .await
             .unwrap();
+        assert_eq!(store.refund_limits(&springfield.id).await.unwrap(), changed);
         assert_eq!(
-            store
-                .refund_approval_threshold(&springfield.id)
-                .await
-                .unwrap(),
-            500
+            store.refund_limits(&lac_vert.id).await.unwrap().threshold,
+            10_000
+        );
+    }
+);
+
+store_test!(
+    a_refund_split_into_parts_or_across_payments_still_needs_a_second_person,
+    |store: Store| async move {
+        let (springfield, _) = cities(&store).await;
+        let clerk = active_staff(
+            &store,
+            &springfield,
+            "fay@springfield.gov",
+            Role::Supervisor,
+        )
+        .await;
+        store
+            .set_refund_limits(
+                &springfield.id,
+                RefundLimits {
+                    threshold: 10_000,
+                    per_staff_daily: Some(25_000),
+                },
+                note(&springfield, Action::SettingChanged),
+            )
+            .await
+            .unwrap();
+        let usd = |minor| Money::from_minor(minor, springfield.currency);
+        let day_began = Timestamp::now()
+            .checked_sub(SignedDuration::from_hours(1))
+            .unwrap();
+        let ask = |payment: &'static str, amount: i64, refunded_before: i64| {
+            let (store, springfield, clerk) = (&store, &springfield, &clerk);
+            async move {
+                store
+                    .create_refund_request(
+                        &springfield.id,
+                        NewRefundRequest {
+                            pay_payment_id: payment,
+                            amount: usd(amount),
+                            reason: "split",
+                            requested_by: clerk,
+                            refunded_before: usd(refunded_before),
+                            day_began,
+                        },
+                        |_, _| note(springfield, Action::RefundRequested),
+                    )
+                    .await
+                    .unwrap()
+                    .1
+            }
+        };
+        assert_eq!(ask("pay-a", 6_000, 0).await, RefundRequestStatus::Approved);
+        assert_eq!(
+            ask("pay-a", 6_000, 0).await,
+            RefundRequestStatus::Pending,
+            "the second part brings the payment's refunds over the threshold"
         );
         assert_eq!(
-            store.refund_approval_threshold(&lac_vert.id).await.unwrap(),
-            10_000
+            ask("pay-b", 3_000, 8_000).await,
+            RefundRequestStatus::Pending,
+            "what pay already refunded counts"
+        );
+        assert_eq!(ask("pay-c", 9_000, 0).await, RefundRequestStatus::Approved);
+        assert_eq!(ask("pay-d", 9_000, 0).await, RefundRequestStatus::Approved);
+        assert_eq!(
+            ask("pay-e", 2_000, 0).await,
+            RefundRequestStatus::Pending,
+            "6,000 + 9,000 + 9,000 put through alone today; 2,000 more is over 25,000"
         );
     }
 );
