@@ -127,10 +127,13 @@ impl Store {
             &mut tx,
             tenant_id,
             &id,
-            TokenPurpose::VerifyEmail,
-            None,
-            verify_token_hash,
-            expires_at,
+            NewToken {
+                purpose: TokenPurpose::VerifyEmail,
+                new_email: None,
+                password_hash: Some(password_hash),
+                token_hash: verify_token_hash,
+                expires_at,
+            },
         )
         .await?;
         tx.commit().await?;
@@ -188,7 +191,16 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         insert_token(
-            &mut tx, tenant_id, resident, purpose, new_email, token_hash, expires_at,
+            &mut tx,
+            tenant_id,
+            resident,
+            NewToken {
+                purpose,
+                new_email,
+                password_hash: None,
+                token_hash,
+                expires_at,
+            },
         )
         .await?;
         tx.commit().await?;
@@ -224,22 +236,92 @@ impl Store {
         )))
     }
 
-    /// An unverified account becomes active.
-    pub async fn verify_resident(
+    /// Someone signs up again with an address that is not yet confirmed:
+    /// their link carries their password. Earlier links stay live with
+    /// their own passwords, so a stranger signing up after the owner cannot
+    /// spoil the owner's link.
+    pub async fn add_resident_sign_up(
         &self,
         tenant_id: &TenantId,
-        id: &ResidentId,
+        resident: &ResidentId,
+        password_hash: &str,
+        token_hash: &str,
+        expires_at: Timestamp,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE residents SET status = 'active', updated_at = $3 \
+        let mut tx = self.begin_write().await?;
+        insert_token(
+            &mut tx,
+            tenant_id,
+            resident,
+            NewToken {
+                purpose: TokenPurpose::VerifyEmail,
+                new_email: None,
+                password_hash: Some(password_hash),
+                token_hash,
+                expires_at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Spends a verification link: the account becomes active with the
+    /// password chosen in the sign-up that sent this link; every other
+    /// link, session and second factor set up before the address was
+    /// proven ends. Returns the resident if the link was live.
+    pub async fn confirm_resident(
+        &self,
+        tenant_id: &TenantId,
+        token_hash: &str,
+    ) -> Result<Option<ResidentId>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "DELETE FROM resident_tokens WHERE tenant_id = $1 AND purpose = $2 AND token_hash = $3 \
+             RETURNING resident_id, password_hash, expires_at",
+        )
+        .bind(tenant_id.as_str())
+        .bind(TokenPurpose::VerifyEmail.code())
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        if int(&row, "expires_at")? <= to_micros(Timestamp::now()) {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let id = parsed(&row, "resident_id", ResidentId::parse)?;
+        let confirmed = sqlx::query(
+            "UPDATE residents SET status = 'active', password_hash = COALESCE($3, password_hash), \
+                 totp_secret = NULL, totp_last_step = 0, failed_sign_ins = 0, locked_until = 0, updated_at = $4 \
              WHERE tenant_id = $1 AND id = $2 AND status = 'unverified'",
         )
         .bind(tenant_id.as_str())
         .bind(id.as_str())
+        .bind(opt_text(&row, "password_hash")?)
         .bind(to_micros(Timestamp::now()))
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        if confirmed.rows_affected() == 1 {
+            sqlx::query(
+                "DELETE FROM resident_tokens WHERE tenant_id = $1 AND resident_id = $2 AND purpose = $3",
+            )
+            .bind(tenant_id.as_str())
+            .bind(id.as_str())
+            .bind(TokenPurpose::VerifyEmail.code())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM resident_sessions WHERE tenant_id = $1 AND resident_id = $2")
+                .bind(tenant_id.as_str())
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(id))
     }
 
     /// Sets a new password, clears any lock-out and signs the account out
@@ -707,24 +789,38 @@ impl Store {
     }
 }
 
+/// One link's token, as written.
+struct NewToken<'a> {
+    purpose: TokenPurpose,
+    new_email: Option<&'a str>,
+    password_hash: Option<&'a str>,
+    token_hash: &'a str,
+    expires_at: Timestamp,
+}
+
 async fn insert_token(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     tenant_id: &TenantId,
     resident: &ResidentId,
-    purpose: TokenPurpose,
-    new_email: Option<&str>,
-    token_hash: &str,
-    expires_at: Timestamp,
+    token: NewToken<'_>,
 ) -> Result<(), StoreError> {
+    let NewToken {
+        purpose,
+        new_email,
+        password_hash,
+        token_hash,
+        expires_at,
+    } = token;
     sqlx::query(
-        "INSERT INTO resident_tokens (token_hash, tenant_id, resident_id, purpose, new_email, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO resident_tokens (token_hash, tenant_id, resident_id, purpose, new_email, password_hash, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token_hash)
     .bind(tenant_id.as_str())
     .bind(resident.as_str())
     .bind(purpose.code())
     .bind(new_email)
+    .bind(password_hash)
     .bind(to_micros(expires_at))
     .bind(to_micros(Timestamp::now()))
     .execute(&mut **tx)

@@ -199,11 +199,10 @@ pub(crate) async fn sign_up_submit(
         Some(resident) if resident.status == ResidentStatus::Unverified => {
             state
                 .store
-                .issue_resident_token(
+                .add_resident_sign_up(
                     &tenant.id,
                     &resident.id,
-                    TokenPurpose::VerifyEmail,
-                    None,
+                    hash.as_str(),
                     &token.stored_hash(),
                     after(VERIFY_FOR)?,
                 )
@@ -266,14 +265,14 @@ pub(crate) async fn verify(
     let Some(token) = SessionToken::from_cookie(&token) else {
         return Ok(expired_link(&state, &ctx, &tenant));
     };
-    let Some((resident, _)) = state
+    if state
         .store
-        .take_resident_token(&tenant.id, TokenPurpose::VerifyEmail, &token.stored_hash())
+        .confirm_resident(&tenant.id, &token.stored_hash())
         .await?
-    else {
+        .is_none()
+    {
         return Ok(expired_link(&state, &ctx, &tenant));
-    };
-    state.store.verify_resident(&tenant.id, &resident).await?;
+    }
     Ok(Redirect::to(&format!("{}/sign-in?done=verified", prefix(&tenant))).into_response())
 }
 

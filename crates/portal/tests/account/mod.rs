@@ -1394,3 +1394,72 @@ async fn autopay_take_over(db: TestDb) {
 async fn a_taken_over_autopay_run_charges_what_was_recorded_within_the_cap() {
     on_both(autopay_take_over).await;
 }
+
+const ATTACKER_PASSWORD: &str = "stranger chose this before the owner came";
+
+/// Someone signs up with a resident's address before (or after) the
+/// resident does: whichever link the resident follows, the account opens
+/// with the password the resident chose, never the stranger's, and nobody
+/// signed in before the address was proven stays signed in.
+async fn pre_hijacking(db: TestDb) {
+    let town = Town::on(db).await;
+    let mut attacker = town.visitor();
+    let mut owner = town.visitor();
+
+    // The stranger first, the owner after: the owner's link.
+    attacker.sign_up("ana@example.org", ATTACKER_PASSWORD).await;
+    owner.sign_up("ana@example.org", PASSWORD).await;
+    let links: Vec<String> = town
+        .mail_to("ana@example.org")
+        .iter()
+        .map(|m| outbox::link(m, "/verify/"))
+        .collect();
+    assert_eq!(links.len(), 2, "one link per sign-up");
+    let verified = owner.get(&path_of(&links[1])).await;
+    assert_eq!(verified.status, StatusCode::SEE_OTHER);
+    let mut later = town.visitor();
+    let refused = later.sign_in("ana@example.org", ATTACKER_PASSWORD).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the stranger's password opens nothing"
+    );
+    assert_eq!(
+        later.sign_in("ana@example.org", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let spent = owner.get(&path_of(&links[0])).await;
+    assert!(
+        spent.body.contains("expired") || spent.body.contains("no longer"),
+        "the stranger's link ends when the address is proven: {}",
+        spent.body
+    );
+
+    // The owner first, the stranger after: the owner's own (earlier) link
+    // still opens the account with the owner's password.
+    owner.sign_up("bo@example.org", PASSWORD).await;
+    attacker.sign_up("bo@example.org", ATTACKER_PASSWORD).await;
+    let first = outbox::link(town.mail_to("bo@example.org").first().unwrap(), "/verify/");
+    assert_eq!(
+        owner.get(&path_of(&first)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let mut later = town.visitor();
+    assert_eq!(
+        later
+            .sign_in("bo@example.org", ATTACKER_PASSWORD)
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        later.sign_in("bo@example.org", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn a_stranger_who_signed_up_first_cannot_keep_the_account() {
+    on_both(pre_hijacking).await;
+}

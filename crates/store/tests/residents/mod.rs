@@ -105,7 +105,17 @@ store_test!(
                 .is_none(),
             "an expired token is refused"
         );
-        store.verify_resident(&tenant.id, &id).await.unwrap();
+        store
+            .add_resident_sign_up(&tenant.id, &id, "hash", "verify-3", later(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .confirm_resident(&tenant.id, "verify-3")
+                .await
+                .unwrap(),
+            Some(id.clone())
+        );
         store
             .create_resident_session(
                 &tenant.id,
