@@ -7,6 +7,7 @@ pub mod account;
 mod error;
 pub mod jobs;
 mod page;
+mod password_work;
 mod pay_client;
 mod receipt_mail;
 mod routes;
@@ -95,6 +96,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<PortalConfig>,
     pub form_tokens: FormTokens,
+    pub(crate) password_work: password_work::PasswordWork,
 }
 
 impl AppState {
@@ -106,6 +108,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             form_tokens,
+            password_work: password_work::PasswordWork::sized_to_machine(),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::mail::ResidentMail;
 use super::views::{CardView, CardsPage, Choice, Field};
-use super::{Frame, Signed, TokenForm, field_error, password_matches};
+use super::{Frame, Signed, TokenForm, field_error, password_retyped};
 use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
@@ -359,11 +359,8 @@ pub(crate) async fn autopay_submit(
     )
     .ok()
     .filter(|m| m.minor() > 0);
-    let right = password_matches(
-        signed.resident.password_hash.as_deref(),
-        Password::new(form.password.clone()),
-    )
-    .await;
+    let right =
+        password_retyped(&state, &ctx, &signed, Password::new(form.password.clone())).await?;
     let (Some(card), Some(cap), true) = (card, cap, right) else {
         let errors = AutopayErrors {
             cap: cap.is_none().then(|| t.get("account-autopay-cap-error")),
@@ -497,12 +494,7 @@ pub(crate) async fn autopay_cancel(
     let form = checked_form(&state, &ctx, form, PasswordOnlyForm::token)?;
     let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
     let t = ctx.translator(Some(signed.tenant.default_language));
-    if !password_matches(
-        signed.resident.password_hash.as_deref(),
-        Password::new(form.password),
-    )
-    .await
-    {
+    if !password_retyped(&state, &ctx, &signed, Password::new(form.password)).await? {
         let caption = format!("{} {}", bill_type.name.get(t.language()), reference);
         return Ok(cancel_page(
             &state,

@@ -325,24 +325,65 @@ pub(crate) fn with_cookie(mut response: Response, cookie: &str) -> Response {
     response
 }
 
-/// Argon2 is slow on purpose; it runs off the async threads.
-pub(crate) async fn password_matches(stored: Option<&str>, typed: Password) -> bool {
+/// Argon2 is slow on purpose; it runs off the async threads, a few at a
+/// time (see `password_work`).
+pub(crate) async fn password_matches(
+    state: &AppState,
+    stored: Option<&str>,
+    typed: Password,
+) -> Result<bool, PortalError> {
     let stored = stored.map(|s| PasswordHash::from_stored(s.to_owned()));
-    tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => hash.verify(&typed),
-        None => {
-            PasswordHash::verify_nothing(&typed);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false)
+    state
+        .password_work
+        .run(move || match stored {
+            Some(hash) => hash.verify(&typed),
+            None => {
+                PasswordHash::verify_nothing(&typed);
+                false
+            }
+        })
+        .await
 }
 
-pub(crate) async fn hash_password(password: Password) -> Result<PasswordHash, PortalError> {
-    tokio::task::spawn_blocking(move || PasswordHash::create(&password))
+/// A signed-in resident re-typing their password to confirm a change.
+/// Each guess costs an Argon2 run, so guesses are limited per account and
+/// per address.
+pub(crate) async fn password_retyped(
+    state: &AppState,
+    ctx: &PageContext,
+    signed: &Signed,
+    typed: Password,
+) -> Result<bool, PortalError> {
+    let window = Duration::from_secs(600);
+    state
+        .rate_limit(
+            &format!("retype:{}", signed.resident.id),
+            RETYPES_PER_ACCOUNT,
+            window,
+        )
+        .await?;
+    state
+        .rate_limit(
+            &format!("retype-address:{}", ctx.client_ip.limit_key()),
+            RETYPES_PER_ADDRESS,
+            window,
+        )
+        .await?;
+    password_matches(state, signed.resident.password_hash.as_deref(), typed).await
+}
+
+/// Re-typed passwords allowed in ten minutes, per account and per address.
+pub const RETYPES_PER_ACCOUNT: u32 = 10;
+pub const RETYPES_PER_ADDRESS: u32 = 30;
+
+pub(crate) async fn hash_password(
+    state: &AppState,
+    password: Password,
+) -> Result<PasswordHash, PortalError> {
+    state
+        .password_work
+        .run(move || PasswordHash::create(&password))
         .await
-        .map_err(|_| PortalError::Internal("password hashing failed"))
 }
 
 /// A full URL on this portal, for e-mails.

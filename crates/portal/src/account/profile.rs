@@ -7,7 +7,7 @@ use super::mail::ResidentMail;
 use super::sign_up::{after, parse_email, password_changed_mail, password_problem};
 use super::views::{Choice, Field};
 use super::{
-    City, Frame, Signed, TokenForm, clear_cookie, field_error, hash_password, password_matches,
+    City, Frame, Signed, TokenForm, clear_cookie, field_error, hash_password, password_retyped,
     prefix, public_link, start_session, with_cookie,
 };
 use crate::AppState;
@@ -213,11 +213,7 @@ pub(crate) async fn email_submit(
     })?;
     let t = ctx.translator(Some(signed.tenant.default_language));
     let email = parse_email(&t, &form.email);
-    let right = password_matches(
-        signed.resident.password_hash.as_deref(),
-        Password::new(form.password),
-    )
-    .await;
+    let right = password_retyped(&state, &ctx, &signed, Password::new(form.password)).await?;
     let (Ok(email), true) = (&email, right) else {
         return Ok(email_page(
             &state,
@@ -395,11 +391,7 @@ pub(crate) async fn password_submit(
         f.form_token.as_deref()
     })?;
     let t = ctx.translator(Some(signed.tenant.default_language));
-    let right = password_matches(
-        signed.resident.password_hash.as_deref(),
-        Password::new(form.current),
-    )
-    .await;
+    let right = password_retyped(&state, &ctx, &signed, Password::new(form.current)).await?;
     let password = Password::new(form.password);
     let problem = password_problem(&t, &password, signed.email(), &signed.tenant);
     if !right || problem.is_some() {
@@ -413,7 +405,7 @@ pub(crate) async fn password_submit(
             ),
         ));
     }
-    let hash = hash_password(password).await?;
+    let hash = hash_password(&state, password).await?;
     state
         .store
         .set_resident_password(&signed.tenant.id, &signed.resident.id, hash.as_str())
@@ -524,12 +516,7 @@ pub(crate) async fn delete_submit(
 ) -> Result<Response, PortalError> {
     let form = checked_form(&state, &ctx, form, PasswordOnlyForm::token)?;
     let t = ctx.translator(Some(signed.tenant.default_language));
-    if !password_matches(
-        signed.resident.password_hash.as_deref(),
-        Password::new(form.password),
-    )
-    .await
-    {
+    if !password_retyped(&state, &ctx, &signed, Password::new(form.password)).await? {
         return Ok(delete_page(
             &state,
             &ctx,

@@ -173,7 +173,7 @@ pub(crate) async fn sign_up_submit(
     };
     // Hashed whether or not the address is new, so the answer takes the
     // same time either way.
-    let hash = hash_password(password).await?;
+    let hash = hash_password(&state, password).await?;
     let token = SessionToken::generate();
     let existing = state.store.resident_by_email(&tenant.id, &email).await?;
     let mail = match existing {
@@ -343,14 +343,14 @@ pub(crate) async fn sign_in_submit(
         .await?
         .filter(|r| r.status == ResidentStatus::Active);
     let Some(resident) = resident else {
-        password_matches(None, password).await;
+        password_matches(&state, None, password).await?;
         return Ok(sign_in_page(&state, &ctx, &tenant, &email, true));
     };
     if resident.locked_until > jiff::Timestamp::now() {
-        password_matches(None, password).await;
+        password_matches(&state, None, password).await?;
         return Ok(sign_in_page(&state, &ctx, &tenant, &email, true));
     }
-    if !password_matches(resident.password_hash.as_deref(), password).await {
+    if !password_matches(&state, resident.password_hash.as_deref(), password).await? {
         state
             .store
             .record_resident_failed_sign_in(&tenant.id, &resident.id, lockout_after)
@@ -554,7 +554,7 @@ pub(crate) async fn new_password_submit(
     else {
         return Ok(expired_link(&state, &ctx, &tenant));
     };
-    let hash = hash_password(password).await?;
+    let hash = hash_password(&state, password).await?;
     state
         .store
         .set_resident_password(&tenant.id, &id, hash.as_str())

@@ -6,7 +6,7 @@
 use super::mail::ResidentMail;
 use super::views::Field;
 use super::{
-    City, Frame, Signed, field_error, password_matches, prefix, session_at, start_session,
+    City, Frame, Signed, field_error, password_retyped, prefix, session_at, start_session,
     with_cookie,
 };
 use crate::AppState;
@@ -122,12 +122,7 @@ pub(crate) async fn two_step_submit(
     let t = ctx.translator(Some(signed.tenant.default_language));
     let mt = signed.mail_translator();
     let body = if signed.resident.totp_secret.is_some() {
-        if !password_matches(
-            signed.resident.password_hash.as_deref(),
-            Password::new(form.password),
-        )
-        .await
-        {
+        if !password_retyped(&state, &ctx, &signed, Password::new(form.password)).await? {
             let error = t.get("account-error-password-wrong");
             return Ok(two_step_page(&state, &ctx, &signed, Some(error)));
         }

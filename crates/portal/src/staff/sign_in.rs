@@ -111,9 +111,10 @@ pub(crate) async fn sign_in_submit(
         .await?;
     let ip = ctx.client_ip.to_string();
     let Some(staff) = staff.filter(|s| s.status == StaffStatus::Active) else {
-        tokio::task::spawn_blocking(move || PasswordHash::verify_nothing(&password))
-            .await
-            .map_err(|_| PortalError::Internal("password check failed"))?;
+        state
+            .password_work
+            .run(move || PasswordHash::verify_nothing(&password))
+            .await?;
         state
             .store
             .append_audit(scope.note(
@@ -134,9 +135,10 @@ pub(crate) async fn sign_in_submit(
     let actor = format!("staff:{}", staff.email);
     if staff.locked_until > jiff::Timestamp::now() {
         // The same work and the same words as an unknown address.
-        tokio::task::spawn_blocking(move || PasswordHash::verify_nothing(&password))
-            .await
-            .map_err(|_| PortalError::Internal("password check failed"))?;
+        state
+            .password_work
+            .run(move || PasswordHash::verify_nothing(&password))
+            .await?;
         state
             .store
             .append_audit(scope.note(
@@ -155,9 +157,10 @@ pub(crate) async fn sign_in_submit(
         ));
     }
     let stored = PasswordHash::from_stored(staff.password_hash.clone().unwrap_or_default());
-    let right = tokio::task::spawn_blocking(move || stored.verify(&password))
-        .await
-        .map_err(|_| PortalError::Internal("password check failed"))?;
+    let right = state
+        .password_work
+        .run(move || stored.verify(&password))
+        .await?;
     if !right {
         state
             .store
@@ -560,9 +563,10 @@ pub(crate) async fn enrol_submit(
             errors,
         ));
     };
-    let password_hash = tokio::task::spawn_blocking(move || PasswordHash::create(&password))
-        .await
-        .map_err(|_| PortalError::Internal("password hashing failed"))?;
+    let password_hash = state
+        .password_work
+        .run(move || PasswordHash::create(&password))
+        .await?;
     let codes = RecoveryCodes::generate();
     let actor = format!("staff:{}", staff.email);
     let done = state
@@ -675,9 +679,10 @@ pub(crate) async fn regenerate_recovery_codes(
     let me = &staff.staff;
     let password = Password::new(form.password);
     let stored = PasswordHash::from_stored(me.password_hash.clone().unwrap_or_default());
-    let password_right = tokio::task::spawn_blocking(move || stored.verify(&password))
-        .await
-        .map_err(|_| PortalError::Internal("password check failed"))?;
+    let password_right = state
+        .password_work
+        .run(move || stored.verify(&password))
+        .await?;
     let step = me
         .totp_secret
         .as_deref()

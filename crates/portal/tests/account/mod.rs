@@ -1463,3 +1463,46 @@ async fn pre_hijacking(db: TestDb) {
 async fn a_stranger_who_signed_up_first_cannot_keep_the_account() {
     on_both(pre_hijacking).await;
 }
+
+/// Every re-typed password costs an Argon2 run: a signed-in session cannot
+/// guess (or burn the server's memory) without limit. Past the account's
+/// limit even the right password waits.
+async fn retyping_is_limited(db: TestDb) {
+    let town = Town::on(db).await;
+    let mut ana = town.resident("ana@example.org").await;
+    let change = "/springfield/account/password";
+    let wrong = [
+        ("current", "not my password at all"),
+        ("password", "a brand new passphrase here"),
+    ];
+    for attempt in 0..civicpay_portal::account::RETYPES_PER_ACCOUNT {
+        let refused = ana.submit(change, &wrong).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {attempt}"
+        );
+    }
+    let limited = ana
+        .submit(
+            change,
+            &[
+                ("current", PASSWORD),
+                ("password", "a brand new passphrase here"),
+            ],
+        )
+        .await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    let mut again = town.visitor();
+    assert_eq!(
+        again.sign_in("ana@example.org", PASSWORD).await.status,
+        StatusCode::SEE_OTHER,
+        "the password did not change"
+    );
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn re_typing_a_password_is_limited_per_account() {
+    on_both(retyping_is_limited).await;
+}
