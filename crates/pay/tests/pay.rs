@@ -1580,6 +1580,99 @@ on_both!(
 );
 
 on_both!(
+    forged_csp_reports_cannot_drown_a_real_skimmer_alarm,
+    async |pay: &Pay| {
+        let merchant = pay
+            .state
+            .store
+            .merchant_for_api_key(&pay.key)
+            .await
+            .unwrap()
+            .unwrap();
+        let city = merchant.tenant_id.clone();
+        let own = pay.create("CSP-FORGER").await["payment_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let victim = pay.create("CSP-VICTIM").await["payment_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let report = |payment: &str, blocked: &str| {
+            json!({"type": "csp-violation", "body": {
+                "documentURL": format!("http://pay.test/card/{city}/{payment}"),
+                "effectiveDirective": "script-src-elem",
+                "blockedURL": blocked,
+            }})
+        };
+        let post_from = |address: [u8; 4], body: Value| {
+            let mut request = Request::post("/csp-reports")
+                .header(header::CONTENT_TYPE, "application/reports+json")
+                .body(Body::from(body.to_string()))
+                .unwrap();
+            request.extensions_mut().insert(axum::extract::ConnectInfo(
+                std::net::SocketAddr::from((address, 5000)),
+            ));
+            pay.send(request)
+        };
+        let alarms = async |payment: &str| {
+            pay.state
+                .store
+                .webhook_deliveries(&city, payment)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|d| d.event_type == "integrity.csp_violation")
+                .collect::<Vec<_>>()
+        };
+        // One body of 200 forged reports on the forger's own payment page,
+        // and 200 naming payments that do not exist.
+        let flood = Value::Array(
+            (0..200)
+                .map(|_| report(&own, "https://noise.example/x.js"))
+                .collect(),
+        );
+        assert_eq!(
+            post_from([203, 0, 113, 66], flood).await.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "every report counts against its sender"
+        );
+        let invented_ids: Vec<String> = (0..20).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        let invented = Value::Array(
+            invented_ids
+                .iter()
+                .map(|id| report(id, "https://noise.example/x.js"))
+                .collect(),
+        );
+        assert_eq!(
+            post_from([203, 0, 113, 67], invented).await.status,
+            StatusCode::NO_CONTENT
+        );
+        let forged = alarms(&own).await;
+        assert_eq!(
+            forged.len(),
+            2,
+            "30 reports counted: alarms at the 1st and the 10th, not 30: {forged:?}"
+        );
+        for id in &invented_ids {
+            assert!(
+                alarms(id).await.is_empty(),
+                "invented payments raise nothing"
+            );
+        }
+
+        // A real skimmer on a resident's page is still an alarm of its own.
+        let real = post_from(
+            [198, 51, 100, 20],
+            Value::Array(vec![report(&victim, "https://cdn.evil.example/skim.js")]),
+        )
+        .await;
+        assert_eq!(real.status, StatusCode::NO_CONTENT);
+        assert_eq!(alarms(&victim).await.len(), 1);
+    }
+);
+
+on_both!(
     a_resident_saves_a_card_only_when_they_ask_and_can_forget_it,
     async |pay: &Pay| {
         let for_resident = |reference: &str| {

@@ -26,6 +26,27 @@ impl Store {
         let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX).max(1);
         let now_us = now.as_microsecond();
         let window_start = now_us - now_us.rem_euclid(window_us);
+        let hits = self.count_in_window(bucket, window, now).await?;
+        if hits <= i64::from(limit) {
+            return Ok(RateDecision::Allowed);
+        }
+        let remaining_us = u64::try_from(window_start + window_us - now_us).unwrap_or(0);
+        Ok(RateDecision::Limited {
+            retry_after: Duration::from_micros(remaining_us).max(Duration::from_secs(1)),
+        })
+    }
+
+    /// Counts one more event for `bucket` in the fixed window of length
+    /// `window` that holds `now`; returns how many the window has seen.
+    pub async fn count_in_window(
+        &self,
+        bucket: &str,
+        window: Duration,
+        now: jiff::Timestamp,
+    ) -> Result<i64, StoreError> {
+        let window_us = i64::try_from(window.as_micros()).unwrap_or(i64::MAX).max(1);
+        let now_us = now.as_microsecond();
+        let window_start = now_us - now_us.rem_euclid(window_us);
         let hits: i64 = sqlx::query_scalar(
             "INSERT INTO rate_limit_hits (bucket, window_start, hits) VALUES ($1, $2, 1)
              ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
@@ -35,13 +56,7 @@ impl Store {
         .bind(window_start)
         .fetch_one(self.writer())
         .await?;
-        if hits <= i64::from(limit) {
-            return Ok(RateDecision::Allowed);
-        }
-        let remaining_us = u64::try_from(window_start + window_us - now_us).unwrap_or(0);
-        Ok(RateDecision::Limited {
-            retry_after: Duration::from_micros(remaining_us).max(Duration::from_secs(1)),
-        })
+        Ok(hits)
     }
 
     /// Drops counters for windows that ended before `before`.

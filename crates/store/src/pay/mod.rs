@@ -78,6 +78,16 @@ impl PayStore {
         self.store.rate_limit_hit(bucket, limit, window, now).await
     }
 
+    /// See [`Store::count_in_window`].
+    pub async fn count_in_window(
+        &self,
+        bucket: &str,
+        window: std::time::Duration,
+        now: jiff::Timestamp,
+    ) -> Result<i64, StoreError> {
+        self.store.count_in_window(bucket, window, now).await
+    }
+
     /// Drops velocity-limit windows that ended before `before`.
     pub async fn prune_rate_limits(&self, before: jiff::Timestamp) -> Result<u64, StoreError> {
         self.store.prune_rate_limits(before).await
