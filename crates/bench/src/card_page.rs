@@ -47,6 +47,7 @@ pub async fn run(requests: u64) -> anyhow::Result<()> {
         slug: TenantSlug::parse("springfield")?,
         name: "City of Springfield".into(),
         currency: Currency::Usd,
+        return_origins: vec!["https://city.example".into()],
     };
     store.upsert_merchant(&merchant).await?;
     let key = store

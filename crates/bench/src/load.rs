@@ -296,7 +296,9 @@ async fn pay_once(
     key: &str,
     n: u64,
 ) -> anyhow::Result<Steps> {
-    const RETURN: &str = "https://city.example/return";
+    /// The portal's own address (the default `portal_public_url`): the only
+    /// return origin the demo allows.
+    const RETURN: &str = "http://127.0.0.1:8080/return";
     let mut steps = Steps::default();
     let clock = Instant::now();
     let created: serde_json::Value = client

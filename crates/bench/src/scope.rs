@@ -55,6 +55,7 @@ async fn one(db: TestDb, attempts: u64, name: &str) -> anyhow::Result<()> {
             slug: TenantSlug::parse(slug)?,
             name: slug.into(),
             currency: Currency::Usd,
+            return_origins: vec!["https://city.example".into()],
         };
         store.upsert_merchant(&m).await?;
         tenants.push(m.tenant_id.as_str().to_owned());

@@ -64,6 +64,10 @@ pub struct Config {
     /// Where the tamper monitor also posts its alarms (signed like pay's
     /// webhooks, with the secret derived for "alarms").
     pub alarm_webhook_url: Option<String>,
+    /// Per city (by slug), origins besides the portal's that a payment may
+    /// return the payer to, e.g. `springfield = ["https://springfield.gov"]`.
+    /// Any other return URL is refused when the payment is created.
+    pub return_origins: std::collections::BTreeMap<String, Vec<String>>,
     /// When set, `serve` checks its own card page against this build's
     /// manifest this often (seconds); a separate `civicpay monitor` on
     /// another host is stronger, since it does not trust this process.
@@ -110,6 +114,7 @@ impl Default for Config {
             audit_checkpoint_file: None,
             audit_checkpoint_url: None,
             alarm_webhook_url: None,
+            return_origins: std::collections::BTreeMap::new(),
             monitor_interval_secs: None,
             reconcile_interval_secs: 30,
             acquirer_grace_secs: 300,
@@ -142,7 +147,7 @@ const OTHER_KNOWN_VARIABLES: [&str; 6] = [
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
 /// Every configuration key, each also read from `CIVICPAY_<KEY>`.
-const KEYS: [&str; 29] = [
+const KEYS: [&str; 30] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -172,6 +177,7 @@ const KEYS: [&str; 29] = [
     "acquirer_grace_secs",
     "attention_after_secs",
     "orphan_sweep_interval_secs",
+    "return_origins",
 ];
 
 impl Config {
@@ -256,6 +262,33 @@ impl Config {
         self.pay_public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.pay_addr))
+    }
+
+    /// The origins a city's payments may return to: the portal's own,
+    /// then those the operator listed for the city.
+    pub fn return_origins_for(&self, slug: &str) -> anyhow::Result<Vec<String>> {
+        let mut origins = Vec::new();
+        let listed = self.return_origins.get(slug).into_iter().flatten();
+        for (i, url) in std::iter::once(&self.portal_public_url())
+            .chain(listed)
+            .enumerate()
+        {
+            let parsed = url::Url::parse(url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .with_context(|| {
+                    if i == 0 {
+                        format!("portal_public_url: {url:?} is not an http or https URL")
+                    } else {
+                        format!("return_origins.{slug}[{}]: {url:?} is not an http or https origin like https://city.example", i - 1)
+                    }
+                })?;
+            let origin = parsed.origin().ascii_serialization();
+            if !origins.contains(&origin) {
+                origins.push(origin);
+            }
+        }
+        Ok(origins)
     }
 
     pub fn portal_public_url(&self) -> String {
@@ -354,6 +387,29 @@ fn parse_hex_key(s: &str) -> anyhow::Result<[u8; 32]> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn return_origins_are_the_portal_and_what_the_operator_lists() {
+        let mut config = Config::default();
+        assert_eq!(
+            config.return_origins_for("springfield").unwrap(),
+            ["http://127.0.0.1:8080"]
+        );
+        config.return_origins.insert(
+            "springfield".into(),
+            vec!["https://www.springfield.gov/pay/return?x=1".into()],
+        );
+        assert_eq!(
+            config.return_origins_for("springfield").unwrap(),
+            ["http://127.0.0.1:8080", "https://www.springfield.gov"]
+        );
+        assert_eq!(config.return_origins_for("lac-vert").unwrap().len(), 1);
+        config
+            .return_origins
+            .insert("lac-vert".into(), vec!["javascript:alert(1)".into()]);
+        let error = config.return_origins_for("lac-vert").unwrap_err().to_string();
+        assert!(error.contains("return_origins.lac-vert[0]"), "{error}");
+    }
 
     #[test]
     fn every_setting_is_a_known_key() {

@@ -317,6 +317,7 @@ fn seed_attempts(dir: &DataDir, attempts: &[SeededAttempt<'_>]) {
                 slug: t.slug.clone(),
                 name: t.name.get(t.default_language).to_owned(),
                 currency: t.currency,
+                return_origins: vec!["https://city.example".into()],
             })
             .await
             .unwrap();

@@ -138,6 +138,15 @@ fn validate(
                 "return_url must be an absolute http or https URL",
             )
         })?;
+    let origin = return_url.origin().ascii_serialization();
+    if !merchant.return_origins.contains(&origin) {
+        return Err(invalid(
+            "return_url",
+            format!(
+                "return_url leads to {origin}, which is not one of this city's allowed return origins (the operator sets them: `return_origins`)"
+            ),
+        ));
+    }
     let email = match request.email.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(e) => Some(

@@ -89,6 +89,7 @@ async fn start_pay_with(db: TestDb, base: PayConfig) -> Pay {
         slug: TenantSlug::parse("springfield").unwrap(),
         name: "City of Springfield".into(),
         currency: Currency::Usd,
+        return_origins: vec!["https://city.example".into(), "https://x.example".into()],
     };
     store.upsert_merchant(&merchant).await.unwrap();
     let key = store
@@ -324,6 +325,37 @@ on_both!(bad_requests_get_clear_errors, async |pay: &Pay| {
             reply.body
         );
         assert_eq!(reply.json()["field"], field);
+    }
+    // A return URL off the city's allowed origins would widen the card
+    // page's form-action: refused, naming the origin.
+    for elsewhere in [
+        "https://evil.example/return",
+        "https://city.example.evil.example/",
+        "http://city.example/",
+        "https://city.example:8443/",
+    ] {
+        let reply = pay
+            .api(
+                "POST",
+                "/v1/payments",
+                Some(json!({"amount": 100, "currency": "USD", "reference": "R", "description": "D", "return_url": elsewhere})),
+                None,
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{elsewhere}"
+        );
+        assert_eq!(reply.json()["field"], "return_url");
+        assert!(
+            reply.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("not one of this city's allowed return origins"),
+            "{}",
+            reply.body
+        );
     }
     let unknown_field = pay
         .api(

@@ -36,6 +36,7 @@ async fn setup(db: TestDb) -> Setup {
             slug: TenantSlug::parse(slug).unwrap(),
             name: slug.into(),
             currency: Currency::Usd,
+            return_origins: vec!["https://city.example".into()],
         };
         store.upsert_merchant(&merchant).await.unwrap();
         cities.push(merchant.tenant_id);

@@ -12,21 +12,26 @@ pub struct Merchant {
     pub slug: TenantSlug,
     pub name: String,
     pub currency: Currency,
+    /// Origins (`https://city.example`) a payment's return URL may lead to.
+    pub return_origins: Vec<String>,
 }
 
 const PAY_KEY_PREFIX: &str = "cpay_";
 
 impl PayStore {
-    /// Registers a city with the pay service, or refreshes its name.
+    /// Registers a city with the pay service, or refreshes its name and
+    /// allowed return origins.
     pub async fn upsert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO merchants (tenant_id, slug, name, currency, created_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (tenant_id) DO UPDATE SET slug = excluded.slug, name = excluded.name",
+            "INSERT INTO merchants (tenant_id, slug, name, currency, return_origins, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant_id) DO UPDATE SET slug = excluded.slug, name = excluded.name,
+                 return_origins = excluded.return_origins",
         )
         .bind(merchant.tenant_id.as_str())
         .bind(merchant.slug.as_str())
         .bind(merchant.name.as_str())
         .bind(merchant.currency.code())
+        .bind(merchant.return_origins.join("\n"))
         .bind(to_micros(jiff::Timestamp::now()))
         .execute(self.store.writer())
         .await?;
@@ -35,7 +40,7 @@ impl PayStore {
 
     pub async fn merchant(&self, tenant_id: &TenantId) -> Result<Option<Merchant>, StoreError> {
         let row = sqlx::query(
-            "SELECT tenant_id, slug, name, currency FROM merchants WHERE tenant_id = $1",
+            "SELECT tenant_id, slug, name, currency, return_origins FROM merchants WHERE tenant_id = $1",
         )
         .bind(tenant_id.as_str())
         .fetch_optional(self.store.pool())
@@ -46,6 +51,10 @@ impl PayStore {
                 slug: parsed(&r, "slug", TenantSlug::parse)?,
                 name: text(&r, "name")?,
                 currency: parsed(&r, "currency", Currency::parse)?,
+                return_origins: text(&r, "return_origins")?
+                    .lines()
+                    .map(str::to_owned)
+                    .collect(),
             })
         })
         .transpose()

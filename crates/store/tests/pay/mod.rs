@@ -15,6 +15,7 @@ async fn merchant(store: &PayStore, slug: &str) -> Merchant {
         slug: TenantSlug::parse(slug).unwrap(),
         name: format!("City of {slug}"),
         currency: Currency::Usd,
+        return_origins: vec!["https://city.example".into()],
     };
     store.upsert_merchant(&merchant).await.unwrap();
     merchant
