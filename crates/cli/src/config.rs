@@ -407,7 +407,10 @@ mod tests {
         config
             .return_origins
             .insert("lac-vert".into(), vec!["javascript:alert(1)".into()]);
-        let error = config.return_origins_for("lac-vert").unwrap_err().to_string();
+        let error = config
+            .return_origins_for("lac-vert")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("return_origins.lac-vert[0]"), "{error}");
     }
 

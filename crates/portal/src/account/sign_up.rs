@@ -460,30 +460,47 @@ pub(crate) async fn reset_submit(
         .await?
         .filter(|r| r.status != ResidentStatus::Deleted);
     if let Some(resident) = resident {
-        let token = SessionToken::generate();
-        state
-            .store
-            .issue_resident_token(
-                &tenant.id,
-                &resident.id,
-                TokenPurpose::ResetPassword,
-                None,
-                &token.stored_hash(),
-                after(RESET_FOR)?,
-            )
-            .await?;
-        let mt = Translator::new(resident.language);
-        ResidentMail::new(mt.get("mail-reset-subject"))
-            .says(mt.get("mail-reset-body"))
-            .link(public_link(
-                &state,
-                &format!("{}/reset/{}", prefix(&tenant), token.expose()),
-            ))
-            .says(mt.get("mail-ignore"))
-            .send(&state, &tenant, &mt, &email)
-            .await;
+        // The link is made and mailed after the answer: a real address must
+        // not take longer to answer than an unknown one.
+        let (state, tenant) = (state.clone(), tenant.clone());
+        tokio::spawn(async move {
+            if let Err(e) = send_reset_link(&state, &tenant, &resident, &email).await {
+                tracing::warn!(city = %tenant.slug, error = %e, "password reset link not sent");
+            }
+        });
     }
     Ok(check_email_page(&state, &ctx, &tenant))
+}
+
+async fn send_reset_link(
+    state: &AppState,
+    tenant: &Tenant,
+    resident: &civicpay_store::residents::Resident,
+    email: &str,
+) -> Result<(), PortalError> {
+    let token = SessionToken::generate();
+    state
+        .store
+        .issue_resident_token(
+            &tenant.id,
+            &resident.id,
+            TokenPurpose::ResetPassword,
+            None,
+            &token.stored_hash(),
+            after(RESET_FOR)?,
+        )
+        .await?;
+    let mt = Translator::new(resident.language);
+    ResidentMail::new(mt.get("mail-reset-subject"))
+        .says(mt.get("mail-reset-body"))
+        .link(public_link(
+            state,
+            &format!("{}/reset/{}", prefix(tenant), token.expose()),
+        ))
+        .says(mt.get("mail-ignore"))
+        .send(state, tenant, &mt, email)
+        .await;
+    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize)]

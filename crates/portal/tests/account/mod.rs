@@ -42,6 +42,19 @@ impl Town {
         outbox::to(self.outbox.path(), address)
     }
 
+    /// The mail to `address` once more than `before` have arrived: some
+    /// mail is sent after the answer.
+    async fn next_mail_to(&self, address: &str, before: usize) -> Vec<outbox::Email> {
+        for _ in 0..100 {
+            let mail = self.mail_to(address);
+            if mail.len() > before {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no new mail to {address}");
+    }
+
     async fn springfield(&self) -> Tenant {
         self.portal
             .store
@@ -354,13 +367,20 @@ async fn lock_out_and_reset(db: TestDb) {
     );
 
     let mut owner = town.visitor();
+    let before = town.mail_to("ana@example.org").len();
     owner
         .submit(
             "/springfield/account/reset",
             &[("email", "ana@example.org")],
         )
         .await;
-    let link = outbox::link(town.mail_to("ana@example.org").last().unwrap(), "/reset/");
+    let link = outbox::link(
+        town.next_mail_to("ana@example.org", before)
+            .await
+            .last()
+            .unwrap(),
+        "/reset/",
+    );
     let path = path_of(&link);
     let weak = owner.submit(&path, &[("password", "short")]).await;
     assert_eq!(
@@ -1505,4 +1525,76 @@ async fn retyping_is_limited(db: TestDb) {
 #[tokio::test]
 async fn re_typing_a_password_is_limited_per_account() {
     on_both(retyping_is_limited).await;
+}
+
+/// A mail server that accepts connections and never answers.
+async fn silent_mail_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("smtp://{addr}")
+}
+
+/// Asking for a reset answers at once whether or not the address is
+/// registered: the link is made and mailed after the answer, so even a mail
+/// server that never answers cannot show (by a slow reply) that an address
+/// is real.
+async fn reset_answers_before_mailing(db: TestDb) {
+    let outbox = Dir::new("civicpay-outbox");
+    let config = PortalConfig {
+        mail: Some(Mail {
+            config: MailConfig::Smtp {
+                url: silent_mail_server().await,
+            },
+            from: "payments@springfield.example".into(),
+        }),
+        ..outbox_config(&outbox)
+    };
+    let town = Town {
+        portal: Portal::on(db, config).await,
+        outbox,
+    };
+    let tenant = town.springfield().await;
+    let store = &town.portal.store;
+    store
+        .create_resident(
+            &tenant.id,
+            "ana@example.org",
+            "not a real hash",
+            civicpay_core::Language::En,
+            "link",
+            jiff::Timestamp::now() + std::time::Duration::from_secs(600),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .confirm_resident(&tenant.id, "link")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let mut visitor = town.visitor();
+    for email in ["ana@example.org", "nobody@example.org"] {
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            visitor.submit("/springfield/account/reset", &[("email", email)]),
+        )
+        .await;
+        assert!(
+            answered.is_ok_and(|page| page.status == StatusCode::OK),
+            "{email}: the answer waited for the mail server"
+        );
+    }
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn a_password_reset_answers_before_any_mail_is_sent() {
+    on_both(reset_answers_before_mailing).await;
 }
