@@ -55,6 +55,8 @@ pub struct Config {
     /// Keep it out of database backups: the database alone must open no
     /// card.
     pub vault_keys_dir: Option<PathBuf>,
+    /// Allows `vault_keys_dir` inside `data_dir` (not recommended).
+    pub vault_keys_in_data_dir: bool,
     /// Where `civicpay audit checkpoint` appends its signed lines when no
     /// `--out` is given. Put it on storage the database's owner cannot
     /// rewrite (another host, a write-once bucket mounted here).
@@ -111,6 +113,7 @@ impl Default for Config {
             mail_from: "civicpay <receipts@localhost>".to_owned(),
             audit_key_file: None,
             vault_keys_dir: None,
+            vault_keys_in_data_dir: false,
             audit_checkpoint_file: None,
             audit_checkpoint_url: None,
             alarm_webhook_url: None,
@@ -147,7 +150,7 @@ const OTHER_KNOWN_VARIABLES: [&str; 6] = [
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
 /// Every configuration key, each also read from `CIVICPAY_<KEY>`.
-const KEYS: [&str; 30] = [
+const KEYS: [&str; 31] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -169,6 +172,7 @@ const KEYS: [&str; 30] = [
     "mail_from",
     "audit_key_file",
     "vault_keys_dir",
+    "vault_keys_in_data_dir",
     "audit_checkpoint_file",
     "audit_checkpoint_url",
     "alarm_webhook_url",
@@ -317,10 +321,38 @@ impl Config {
         self.secret(self.audit_key_file.as_deref(), "audit-checkpoint.key")
     }
 
-    pub fn vault_keys_dir(&self) -> PathBuf {
-        self.vault_keys_dir
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("secrets").join("vault"))
+    /// The folder of saved-card keys. By default it sits beside the data
+    /// folder, not in it: a copy of the data folder (a backup, a stolen
+    /// disk image) must open no card. A folder inside the data folder is
+    /// refused unless `vault_keys_in_data_dir` says the operator means it.
+    pub fn vault_keys_dir(&self) -> anyhow::Result<PathBuf> {
+        let data = std::path::absolute(&self.data_dir)
+            .with_context(|| format!("data_dir {}", self.data_dir.display()))?;
+        let Some(chosen) = &self.vault_keys_dir else {
+            let name = data
+                .file_name()
+                .map_or_else(|| "civicpay".into(), |n| n.to_string_lossy().into_owned());
+            let beside = data.with_file_name(format!("{name}-vault-keys"));
+            let old = data.join("secrets").join("vault");
+            anyhow::ensure!(
+                !old.exists() || beside.exists(),
+                "saved-card keys are in {}, inside the data folder, where a copy of the data \
+                 folder would carry them: move that folder to {} (or set vault_keys_dir)",
+                old.display(),
+                beside.display()
+            );
+            return Ok(beside);
+        };
+        let chosen = std::path::absolute(chosen)
+            .with_context(|| format!("vault_keys_dir {}", chosen.display()))?;
+        anyhow::ensure!(
+            !chosen.starts_with(&data) || self.vault_keys_in_data_dir,
+            "vault_keys_dir {} is inside data_dir {}: a copy of the data folder would open \
+             saved cards. Put the keys elsewhere, or set vault_keys_in_data_dir = true if you mean it",
+            chosen.display(),
+            data.display()
+        );
+        Ok(chosen)
     }
 
     pub fn audit_checkpoint_file(&self) -> PathBuf {
@@ -387,6 +419,35 @@ fn parse_hex_key(s: &str) -> anyhow::Result<[u8; 32]> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn saved_card_keys_stay_out_of_the_data_folder() {
+        let root = std::env::temp_dir().join(format!("civicpay-vault-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut config = Config {
+            data_dir: root.join("civicpay-data"),
+            ..Config::default()
+        };
+        let default = config.vault_keys_dir().unwrap();
+        assert_eq!(default, root.join("civicpay-data-vault-keys"));
+        assert!(!default.starts_with(&config.data_dir));
+
+        config.vault_keys_dir = Some(root.join("civicpay-data").join("keys"));
+        let refused = config.vault_keys_dir().unwrap_err().to_string();
+        assert!(refused.contains("vault_keys_in_data_dir"), "{refused}");
+        config.vault_keys_in_data_dir = true;
+        assert!(config.vault_keys_dir().is_ok(), "the operator said so");
+
+        // Keys left where an older civicpay put them are not silently
+        // abandoned: start-up says where to move them.
+        config.vault_keys_dir = None;
+        std::fs::create_dir_all(root.join("civicpay-data/secrets/vault")).unwrap();
+        let moved = config.vault_keys_dir().unwrap_err().to_string();
+        assert!(moved.contains("move that folder to"), "{moved}");
+        std::fs::create_dir_all(&default).unwrap();
+        assert_eq!(config.vault_keys_dir().unwrap(), default);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn return_origins_are_the_portal_and_what_the_operator_lists() {

@@ -36,7 +36,7 @@ pub(crate) async fn run(
     let store = open_store(&config).await?;
     let tenant = tenant_by_slug(&store, &tenant).await?;
     let pay = services::prepare_pay(&config, &store).await?;
-    let vault = civicpay_pay::vault::Vault::new(pay, config.vault_keys_dir());
+    let vault = civicpay_pay::vault::Vault::new(pay, config.vault_keys_dir()?);
     let rotation = vault
         .rotate(&tenant.id, batch, |r| {
             if r.resealed_cards > 0 {

@@ -103,7 +103,7 @@ pub fn pay_state(
             public_url: config.pay_public_url(),
             served_over_tls: config.served_over_tls,
             trusted_proxies: config.trusted_proxies.clone(),
-            vault_keys_dir: Some(config.vault_keys_dir()),
+            vault_keys_dir: Some(config.vault_keys_dir()?),
             ..PayConfig::default()
         },
         config.pay_form_key()?,

@@ -38,11 +38,18 @@ impl DataDir {
     fn path(&self) -> &Path {
         &self.0
     }
+
+    /// Where saved-card keys go by default: beside the data folder.
+    fn vault_keys(&self) -> PathBuf {
+        let name = self.0.file_name().unwrap().to_string_lossy().into_owned();
+        self.0.with_file_name(format!("{name}-vault-keys"))
+    }
 }
 
 impl Drop for DataDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(self.vault_keys());
     }
 }
 
@@ -621,7 +628,11 @@ fn keys_rotate_reseals_saved_cards_and_deletes_the_old_key() {
     // `keys rotate` also readies pay's database; run it once with no card.
     let empty = dir.civicpay(&["keys", "rotate", "--tenant", "springfield"]);
     assert!(empty.status.success(), "{}", text(&empty.stderr));
-    let keys = dir.path().join("secrets").join("vault");
+    let keys = dir.vault_keys();
+    assert!(
+        !keys.starts_with(dir.path()),
+        "saved-card keys live outside the data folder by default"
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let open_vault = || async {
         let pay = PayStore::connect(&format!("sqlite://{}", dir.path().join("pay.db").display()))

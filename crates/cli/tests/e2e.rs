@@ -31,6 +31,10 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(name) = self.dir.file_name() {
+            let keys = format!("{}-vault-keys", name.to_string_lossy());
+            let _ = std::fs::remove_dir_all(self.dir.with_file_name(keys));
+        }
     }
 }
 
