@@ -50,6 +50,10 @@ pub struct Config {
     /// default `secrets/audit-checkpoint.key` in `data_dir`. Never in the
     /// database, so a copy of the database cannot forge a checkpoint.
     pub audit_key_file: Option<PathBuf>,
+    /// The key that seals staff authenticator secrets in the database;
+    /// created on first use, default `secrets/staff-totp.key` in
+    /// `data_dir`. Never in the database.
+    pub staff_totp_key_file: Option<PathBuf>,
     /// The folder of key-encryption keys for saved cards (one subfolder per
     /// city); default `secrets/vault` in `data_dir`. Only pay reads it.
     /// Keep it out of database backups: the database alone must open no
@@ -112,6 +116,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "civicpay <receipts@localhost>".to_owned(),
             audit_key_file: None,
+            staff_totp_key_file: None,
             vault_keys_dir: None,
             vault_keys_in_data_dir: false,
             audit_checkpoint_file: None,
@@ -150,7 +155,7 @@ const OTHER_KNOWN_VARIABLES: [&str; 6] = [
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
 /// Every configuration key, each also read from `CIVICPAY_<KEY>`.
-const KEYS: [&str; 31] = [
+const KEYS: [&str; 32] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -171,6 +176,7 @@ const KEYS: [&str; 31] = [
     "smtp_url",
     "mail_from",
     "audit_key_file",
+    "staff_totp_key_file",
     "vault_keys_dir",
     "vault_keys_in_data_dir",
     "audit_checkpoint_file",
@@ -314,6 +320,12 @@ impl Config {
 
     pub fn service_key(&self) -> anyhow::Result<[u8; 32]> {
         self.secret(self.service_key_file.as_deref(), "portal-pay.key")
+    }
+
+    /// The key that seals staff authenticator secrets.
+    pub fn staff_totp_key(&self) -> anyhow::Result<civicpay_identity::TotpKey> {
+        self.secret(self.staff_totp_key_file.as_deref(), "staff-totp.key")
+            .map(civicpay_identity::TotpKey::new)
     }
 
     /// The seed of the key that signs audit checkpoints.

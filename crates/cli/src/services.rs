@@ -16,6 +16,7 @@ use tokio::sync::watch;
 /// The portal's state, linked to the pay service.
 pub fn portal_state(config: &Config, store: Store) -> anyhow::Result<civicpay_portal::AppState> {
     let mut portal_config = config.portal();
+    portal_config.staff_totp_key = Some(config.staff_totp_key()?);
     portal_config.pay = Some(civicpay_portal::PayLink {
         api_url: config.pay_public_url(),
         service_key: config.service_key()?,
@@ -33,6 +34,28 @@ pub fn portal_state(config: &Config, store: Store) -> anyhow::Result<civicpay_po
 pub fn runner_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
     format!("{host}:{}", std::process::id())
+}
+
+/// Seals any staff authenticator secret an older civicpay stored in clear.
+pub async fn seal_clear_totp_secrets(config: &Config, store: &Store) -> anyhow::Result<usize> {
+    let key = config.staff_totp_key()?;
+    let tenants = store.list_tenants().await?;
+    let scopes = std::iter::once(None).chain(tenants.iter().map(|t| Some(&t.id)));
+    let mut sealed = 0;
+    for scope in scopes {
+        for (id, clear) in store.staff_with_clear_totp(scope).await? {
+            let Some(secret) = civicpay_identity::TotpSecret::from_base32(&clear) else {
+                continue;
+            };
+            let seal = key
+                .seal(&secret, id.as_str())
+                .context("sealing an authenticator secret")?;
+            if store.seal_staff_totp(scope, &id, &clear, &seal).await? {
+                sealed += 1;
+            }
+        }
+    }
+    Ok(sealed)
 }
 
 /// Opens pay's own database and registers every city of the portal with it,
@@ -122,6 +145,10 @@ pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
         Duration::from_secs(config.gateway_timeout_secs.max(1)),
     )?;
     let pay_state = pay_state(config, pay_store, connector)?;
+    let sealed = seal_clear_totp_secrets(config, &portal_store).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed staff authenticator secrets stored in clear");
+    }
     let portal_state = portal_state(config, portal_store.clone())?;
 
     let portal_listener = tokio::net::TcpListener::bind(config.portal_addr)

@@ -48,6 +48,9 @@ pub struct PortalConfig {
     pub staff_idle_timeout: Duration,
     /// ...and after this long whatever happens.
     pub staff_session_lifetime: Duration,
+    /// Seals staff authenticator secrets in the database; kept outside it.
+    /// `None`: a key for this process only.
+    pub staff_totp_key: Option<civicpay_identity::TotpKey>,
     /// Where browsers reach the portal, for links in e-mails.
     pub public_url: String,
 }
@@ -86,6 +89,7 @@ impl Default for PortalConfig {
             mail: None,
             staff_idle_timeout: Duration::from_secs(15 * 60),
             staff_session_lifetime: Duration::from_secs(8 * 3600),
+            staff_totp_key: None,
             public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
@@ -97,6 +101,7 @@ pub struct AppState {
     pub config: Arc<PortalConfig>,
     pub form_tokens: FormTokens,
     pub(crate) password_work: password_work::PasswordWork,
+    pub(crate) totp_key: civicpay_identity::TotpKey,
 }
 
 impl AppState {
@@ -104,11 +109,16 @@ impl AppState {
     /// and is generated on first run, never shipped.
     pub fn new(store: Store, config: PortalConfig, form_key: [u8; 32]) -> Self {
         let form_tokens = FormTokens::new(form_key, config.served_over_tls);
+        let totp_key = config
+            .staff_totp_key
+            .clone()
+            .unwrap_or_else(civicpay_identity::TotpKey::generate);
         Self {
             store,
             config: Arc::new(config),
             form_tokens,
             password_work: password_work::PasswordWork::sized_to_machine(),
+            totp_key,
         }
     }
 }

@@ -235,6 +235,47 @@ impl Store {
         row.as_ref().map(staff_from_row).transpose()
     }
 
+    /// Authenticator secrets of one city's staff (or the platform's) still
+    /// stored in clear, written before secrets were sealed.
+    pub async fn staff_with_clear_totp(
+        &self,
+        scope: Option<&TenantId>,
+    ) -> Result<Vec<(StaffId, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, totp_secret FROM staff_users \
+             WHERE COALESCE(tenant_id, 'platform') = $1 AND totp_secret IS NOT NULL \
+               AND totp_secret NOT LIKE 'sealed1:%'",
+        )
+        .bind(scope_key(scope))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((parsed(r, "id", StaffId::parse)?, text(r, "totp_secret")?)))
+            .collect()
+    }
+
+    /// Replaces a clear secret with its sealed form, if it is still the one
+    /// read.
+    pub async fn seal_staff_totp(
+        &self,
+        scope: Option<&TenantId>,
+        id: &StaffId,
+        clear: &str,
+        sealed: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE staff_users SET totp_secret = $4 \
+             WHERE COALESCE(tenant_id, 'platform') = $1 AND id = $2 AND totp_secret = $3",
+        )
+        .bind(scope_key(scope))
+        .bind(id.as_str())
+        .bind(clear)
+        .bind(sealed)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn staff_by_id(
         &self,
         scope: Option<&TenantId>,

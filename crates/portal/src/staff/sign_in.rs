@@ -299,7 +299,7 @@ pub(crate) async fn second_factor_submit(
     let secret = staff
         .totp_secret
         .as_deref()
-        .and_then(TotpSecret::from_base32);
+        .and_then(|sealed| state.totp_key.open(sealed, staff.id.as_str()));
     let totp_step = secret.and_then(|s| {
         s.verify(
             &form.code,
@@ -567,6 +567,13 @@ pub(crate) async fn enrol_submit(
         .password_work
         .run(move || PasswordHash::create(&password))
         .await?;
+    let sealed_secret =
+        state
+            .totp_key
+            .seal(&secret, staff.id.as_str())
+            .ok_or(PortalError::Internal(
+                "sealing the authenticator secret failed",
+            ))?;
     let codes = RecoveryCodes::generate();
     let actor = format!("staff:{}", staff.email);
     let done = state
@@ -577,7 +584,7 @@ pub(crate) async fn enrol_submit(
             &hash,
             Enrolment {
                 password_hash: password_hash.as_str(),
-                totp_secret: secret.base32(),
+                totp_secret: &sealed_secret,
                 totp_step: step.0,
                 recovery_code_hashes: &codes.stored,
             },
@@ -686,7 +693,7 @@ pub(crate) async fn regenerate_recovery_codes(
     let step = me
         .totp_secret
         .as_deref()
-        .and_then(TotpSecret::from_base32)
+        .and_then(|sealed| state.totp_key.open(sealed, me.id.as_str()))
         .and_then(|s| {
             s.verify(
                 &form.code,

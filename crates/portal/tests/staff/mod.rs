@@ -159,6 +159,20 @@ async fn enrol(portal: &Portal, tenant: &str, email: &str, role: Role) -> TotpSe
     assert!(done.body.contains("recovery codes"));
     let again = portal.get(path).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND, "the link works once");
+    // The database holds the authenticator secret sealed, never as the app
+    // was given it.
+    let stored = portal
+        .store
+        .staff_by_email(Some(&city.id), &email.to_lowercase())
+        .await
+        .unwrap()
+        .unwrap()
+        .totp_secret
+        .unwrap();
+    assert!(
+        civicpay_identity::TotpKey::is_sealed(&stored) && !stored.contains(secret.base32()),
+        "stored in clear: {stored}"
+    );
     secret
 }
 

@@ -559,3 +559,51 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    authenticator_secrets_left_in_clear_are_found_and_sealed_once,
+    |store: Store| async move {
+        let (springfield, lac_vert) = cities(&store).await;
+        let id = active_staff(&store, &springfield, "gil@springfield.gov", Role::Clerk).await;
+        let clear = store
+            .staff_with_clear_totp(Some(&springfield.id))
+            .await
+            .unwrap();
+        assert_eq!(clear, [(id.clone(), "JBSWY3DPEHPK3PXP".to_owned())]);
+        assert!(
+            store
+                .staff_with_clear_totp(Some(&lac_vert.id))
+                .await
+                .unwrap()
+                .is_empty(),
+            "one city's staff only"
+        );
+        assert!(
+            !store
+                .seal_staff_totp(Some(&lac_vert.id), &id, "JBSWY3DPEHPK3PXP", "sealed1:x")
+                .await
+                .unwrap(),
+            "not from another city"
+        );
+        assert!(
+            store
+                .seal_staff_totp(Some(&springfield.id), &id, "JBSWY3DPEHPK3PXP", "sealed1:x")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .seal_staff_totp(Some(&springfield.id), &id, "JBSWY3DPEHPK3PXP", "sealed1:y")
+                .await
+                .unwrap(),
+            "a secret changed since it was read is left alone"
+        );
+        assert!(
+            store
+                .staff_with_clear_totp(Some(&springfield.id))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
