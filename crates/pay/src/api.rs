@@ -312,28 +312,15 @@ pub(crate) async fn create_payment(
         .map(str::trim)
         .map(str::to_owned);
     let new = validate(request, &merchant, &state)?;
-    let idempotency = match headers.get("idempotency-key") {
+    let idempotency = match idempotency_key(&headers)? {
         None => None,
-        Some(value) => {
-            let key = value
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= 255)
-                .ok_or_else(|| {
-                    invalid(
-                        "Idempotency-Key",
-                        "Idempotency-Key must be 1 to 255 visible characters",
-                    )
-                })?;
-            Some(IdempotencyRequest {
-                key: key.to_owned(),
-                request_hash: Sha256::digest(&body)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect(),
-            })
-        }
+        Some(key) => Some(IdempotencyRequest {
+            key: key.to_owned(),
+            request_hash: Sha256::digest(&body)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        }),
     };
     let public_url = state.config.public_url.trim_end_matches('/').to_owned();
     // The idempotency record keeps the response without the link; the link
@@ -465,11 +452,7 @@ pub(crate) async fn create_refund(
     let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
     let request: RefundRequest =
         serde_json::from_slice(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty());
+    let key = idempotency_key(&headers)?;
     let reserved = state
         .store
         .reserve_refund(&merchant.tenant_id, &id, request.amount, key)
@@ -623,6 +606,26 @@ pub(crate) async fn record_approval(
 
 /// `POST /v1/payments/{id}/cancel`: before the card is submitted, or an
 /// authorisation not yet captured (voided at the acquirer first).
+/// The request's `Idempotency-Key`, if it sent one: 1 to 255 visible
+/// characters, as the API document says, on every operation that takes it.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, PayError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                "Idempotency-Key",
+                "Idempotency-Key must be 1 to 255 visible characters",
+            )
+        })
+}
+
 pub(crate) async fn cancel_payment(
     State(state): State<PayState>,
     headers: HeaderMap,
@@ -630,7 +633,7 @@ pub(crate) async fn cancel_payment(
 ) -> Result<Response, PayError> {
     let (_, payment) = owned_payment(&state, &headers, &id).await?;
     // A retried request (same Idempotency-Key) gets the result again.
-    if payment.status == PaymentStatus::Cancelled && headers.contains_key("idempotency-key") {
+    if payment.status == PaymentStatus::Cancelled && idempotency_key(&headers)?.is_some() {
         return Ok(payment_response(&state, &payment));
     }
     if payment.status == PaymentStatus::Authorised {
@@ -681,7 +684,7 @@ pub(crate) async fn capture_payment(
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
     let (_, payment) = owned_payment(&state, &headers, &id).await?;
-    if payment.status == PaymentStatus::Success && headers.contains_key("idempotency-key") {
+    if payment.status == PaymentStatus::Success && idempotency_key(&headers)?.is_some() {
         return Ok(payment_response(&state, &payment));
     }
     if payment.status != PaymentStatus::Authorised {
@@ -744,9 +747,10 @@ pub(crate) struct ListQuery {
 pub(crate) async fn list_payments(
     State(state): State<PayState>,
     headers: HeaderMap,
-    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PayError> {
     let merchant = authenticate(&state, &headers).await?;
+    let axum::extract::Query(query) = query.map_err(|e| invalid("query", e.body_text()))?;
     let time = |field: &'static str,
                 value: &Option<String>|
      -> Result<Option<jiff::Timestamp>, PayError> {
@@ -768,11 +772,11 @@ pub(crate) async fn list_payments(
         return Err(invalid("status", format!("unknown status {status:?}")));
     }
     if let Some(channel) = &query.channel
-        && !["web", "moto"].contains(&channel.as_str())
+        && civicpay_core::payment::Channel::parse(channel).is_none()
     {
         return Err(invalid(
             "channel",
-            format!("unknown channel {channel:?}: use web or moto"),
+            format!("unknown channel {channel:?}: use web, moto or autopay"),
         ));
     }
     if let Some(last4) = &query.card_last4
@@ -780,8 +784,14 @@ pub(crate) async fn list_payments(
     {
         return Err(invalid("card_last4", "card_last4 must be four digits"));
     }
-    let per_page = query.per_page.unwrap_or(50).clamp(1, 500);
-    let page = query.page.unwrap_or(1).max(1);
+    let per_page = query.per_page.unwrap_or(50);
+    if !(1..=500).contains(&per_page) {
+        return Err(invalid("per_page", "per_page must be between 1 and 500"));
+    }
+    let page = query.page.unwrap_or(1);
+    if page < 1 {
+        return Err(invalid("page", "page starts at 1"));
+    }
     let filter = civicpay_store::pay::PaymentFilter {
         reference: query.reference.clone(),
         status: query.status.clone(),

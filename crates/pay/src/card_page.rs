@@ -1218,6 +1218,7 @@ pub(crate) async fn create_probe(
     headers: HeaderMap,
 ) -> Result<Response, PayError> {
     let merchant = crate::api::authenticate(&state, &headers).await?;
+    crate::api::idempotency_key(&headers)?;
     let token = new_secret();
     let expires_at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5);
     state

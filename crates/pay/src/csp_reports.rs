@@ -14,20 +14,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use civicpay_store::pay::CspReport;
-use serde_json::Value;
-
-/// Reports larger than this are cut: they are evidence, not storage.
-const MAX_REPORT: usize = 16 * 1024;
-
-fn field(report: &Value, names: &[&str]) -> String {
-    names
-        .iter()
-        .find_map(|n| report.get(*n).and_then(Value::as_str))
-        .unwrap_or_default()
-        .chars()
-        .take(500)
-        .collect()
-}
+use civicpay_web::csp_report::Violation;
 
 /// Reports one client address may send per window before being refused.
 const REPORTS_PER_ADDRESS: u32 = 30;
@@ -48,19 +35,8 @@ pub(crate) async fn receive(
     body: Bytes,
 ) -> Result<StatusCode, PayError> {
     let client = civicpay_web::ClientIp::resolve(peer, &headers, &state.config.trusted_proxies);
-    let raw: Value = serde_json::from_slice(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
-    // `report-uri` sends {"csp-report": {...}}; the Reporting API sends
-    // [{"type": "csp-violation", "body": {...}}, ...].
-    let reports: Vec<Value> = match raw {
-        Value::Object(ref o) if o.contains_key("csp-report") => {
-            o.get("csp-report").cloned().into_iter().collect()
-        }
-        Value::Array(items) => items
-            .into_iter()
-            .filter_map(|i| i.get("body").cloned())
-            .collect(),
-        _ => return Err(PayError::BadJson("not a CSP report".into())),
-    };
+    let reports =
+        civicpay_web::csp_report::parse(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
     let now = jiff::Timestamp::now();
     for report in reports {
         // Each report counts against its sender, however many one body holds.
@@ -76,7 +52,7 @@ pub(crate) async fn receive(
         {
             return Ok(StatusCode::TOO_MANY_REQUESTS);
         }
-        receive_one(&state, &report, now).await?;
+        receive_one(&state, report, now).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -98,24 +74,15 @@ fn alarms_at(reports_in_window: i64) -> bool {
 
 async fn receive_one(
     state: &PayState,
-    report: &Value,
+    report: Violation,
     now: jiff::Timestamp,
 ) -> Result<(), PayError> {
-    let mut text = report.to_string();
-    text.truncate(MAX_REPORT);
     let stored = CspReport {
         received_at: now,
-        document_uri: field(report, &["document-uri", "documentURL"]),
-        violated_directive: field(
-            report,
-            &[
-                "violated-directive",
-                "effectiveDirective",
-                "effective-directive",
-            ],
-        ),
-        blocked_uri: field(report, &["blocked-uri", "blockedURL"]),
-        report: text,
+        document_uri: report.document_uri,
+        violated_directive: report.violated_directive,
+        blocked_uri: report.blocked_uri,
+        report: report.report,
     };
     tracing::warn!(
         directive = %stored.violated_directive,

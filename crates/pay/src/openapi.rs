@@ -137,11 +137,71 @@ pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
 
 fn error_responses() -> Value {
     json!({
+        "400": { "description": "The body or query is not what the operation reads (not JSON, a wrong type)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "401": { "description": "Missing or unknown API key", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "404": { "description": "No such payment for this city", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "409": { "description": "Idempotency-Key reused with another request, or a state that does not allow this", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "422": { "description": "A field is not valid; `field` names it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
     })
+}
+
+/// The query parameters an operation reads.
+fn query_parameters(operation: &str) -> Vec<Value> {
+    let param = |name: &str, required: bool, schema: Value, description: &str| json!({ "name": name, "in": "query", "required": required, "schema": schema, "description": description });
+    let time = json!({ "type": "string", "format": "date-time" });
+    match operation {
+        "listPayments" => vec![
+            param(
+                "reference",
+                false,
+                json!({ "type": "string" }),
+                "the bill reference, exactly",
+            ),
+            param(
+                "status",
+                false,
+                json!({ "type": "string" }),
+                "a status code, e.g. success",
+            ),
+            param(
+                "channel",
+                false,
+                json!({ "type": "string", "enum": ["web", "moto", "autopay"] }),
+                "how the payment was taken",
+            ),
+            param(
+                "amount",
+                false,
+                json!({ "type": "integer" }),
+                "in minor units",
+            ),
+            param(
+                "card_last4",
+                false,
+                json!({ "type": "string" }),
+                "the card's last four digits",
+            ),
+            param("from", false, time.clone(), "created at or after"),
+            param("to", false, time, "created before"),
+            param(
+                "page",
+                false,
+                json!({ "type": "integer", "minimum": 1 }),
+                "from 1",
+            ),
+            param(
+                "per_page",
+                false,
+                json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
+                "at most 500; 50 if not given",
+            ),
+        ],
+        "getLedgerReport" => vec![
+            param("from", true, time.clone(), "the window's start (RFC 3339)"),
+            param("to", true, time, "the window's end, after from"),
+        ],
+        _ => Vec::new(),
+    }
 }
 
 fn body_schema(operation: &str) -> Option<Value> {
@@ -177,6 +237,7 @@ pub(crate) fn document() -> Value {
                         params.push(json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "format": format } }));
                     }
                 }
+                params.extend(query_parameters(id));
                 if !params.is_empty() {
                     map.insert("parameters".into(), Value::Array(params));
                 }
@@ -186,7 +247,7 @@ pub(crate) fn document() -> Value {
                 if *method == "post" {
                     let mut params = map.get("parameters").cloned().unwrap_or_else(|| json!([]));
                     if let Some(list) = params.as_array_mut() {
-                        list.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "maxLength": 255 } }));
+                        list.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$" } }));
                     }
                     map.insert("parameters".into(), params);
                 }
@@ -196,7 +257,30 @@ pub(crate) fn document() -> Value {
                     } else {
                         ("200", "OK")
                     };
-                    responses.insert(code.into(), json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } }));
+                    let mut success = json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } });
+                    if *id == "createPayment" {
+                        // What a client does next with the payment it made.
+                        let links: serde_json::Map<String, Value> = [
+                            "getPayment",
+                            "getPaymentEvents",
+                            "cancelPayment",
+                            "capturePayment",
+                            "createRefund",
+                            "listRefunds",
+                        ]
+                        .into_iter()
+                        .map(|op| {
+                            (
+                                op.to_owned(),
+                                json!({ "operationId": op, "parameters": { "id": "$response.body#/payment_id" } }),
+                            )
+                        })
+                        .collect();
+                        if let Some(success) = success.as_object_mut() {
+                            success.insert("links".into(), Value::Object(links));
+                        }
+                    }
+                    responses.insert(code.into(), success);
                 }
             }
             item.insert((*method).to_owned(), operation);

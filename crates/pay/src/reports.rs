@@ -36,9 +36,10 @@ fn instant(field: &'static str, value: Option<&str>) -> Result<jiff::Timestamp, 
 pub(crate) async fn ledger_report(
     State(state): State<PayState>,
     headers: HeaderMap,
-    Query(window): Query<Window>,
+    window: Result<Query<Window>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PayError> {
     let merchant = authenticate(&state, &headers).await?;
+    let Query(window) = window.map_err(|e| invalid("query", e.body_text()))?;
     let from = instant("from", window.from.as_deref())?;
     let to = instant("to", window.to.as_deref())?;
     if to <= from {

@@ -1026,6 +1026,24 @@ on_both!(
             .api("GET", "/v1/payments?from=yesterday", None, None)
             .await;
         assert_eq!(bad_time.json()["field"], "from");
+        // Found by API fuzzing: out-of-range paging was silently clamped,
+        // and a query of the wrong type was answered in plain text.
+        for (query, field) in [
+            ("per_page=0", "per_page"),
+            ("per_page=501", "per_page"),
+            ("page=0", "page"),
+            ("amount=lots", "query"),
+        ] {
+            let refused = pay
+                .api("GET", &format!("/v1/payments?{query}"), None, None)
+                .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+            assert_eq!(refused.json()["field"], field, "{query}");
+        }
+        let autopaid = pay
+            .api("GET", "/v1/payments?channel=autopay", None, None)
+            .await;
+        assert_eq!(autopaid.status, StatusCode::OK, "autopay is a channel too");
 
         let a_id = a["payment_id"].as_str().unwrap();
         let cancelled = pay

@@ -116,7 +116,7 @@ impl ImportReport {
     }
 }
 
-type Scanned = Result<ValidBill, Vec<RowError>>;
+pub type Scanned = Result<ValidBill, Vec<RowError>>;
 
 impl Store {
     pub async fn import_bills<R>(
@@ -228,7 +228,7 @@ impl Store {
 /// Reads every record of `source`, validating each and passing it to
 /// `sink`, which returns false to stop. An error that makes the rest of the
 /// input unreadable is returned; per-record problems go to the sink.
-fn scan<R: Read>(
+pub fn scan<R: Read>(
     source: R,
     format: ImportFormat,
     currency: Currency,

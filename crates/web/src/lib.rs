@@ -4,6 +4,7 @@
 //! Nothing here knows about cards or bills.
 
 pub mod client_ip;
+pub mod csp_report;
 pub mod form_token;
 pub mod headers;
 pub mod i18n;
