@@ -83,7 +83,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<Violation>, ReportError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]
