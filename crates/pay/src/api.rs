@@ -312,16 +312,13 @@ pub(crate) async fn create_payment(
         .map(str::trim)
         .map(str::to_owned);
     let new = validate(request, &merchant, &state)?;
-    let idempotency = match idempotency_key(&headers)? {
-        None => None,
-        Some(key) => Some(IdempotencyRequest {
-            key: key.to_owned(),
-            request_hash: Sha256::digest(&body)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        }),
-    };
+    let idempotency = idempotency_key(&headers)?.map(|key| IdempotencyRequest {
+        key: key.to_owned(),
+        request_hash: Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    });
     let public_url = state.config.public_url.trim_end_matches('/').to_owned();
     // The idempotency record keeps the response without the link; the link
     // is derived again from the payment id for the caller, first time or
