@@ -57,7 +57,8 @@ pub fn verify(
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
         return Err(SignatureError::Malformed);
     };
-    if (now - timestamp).abs() > tolerance_secs {
+    // `abs_diff`: a subtraction could overflow on a forged timestamp.
+    if now.abs_diff(timestamp) > tolerance_secs.unsigned_abs() {
         return Err(SignatureError::OutsideTolerance);
     }
     let expected = hex(&mac(secret, timestamp, body));
@@ -71,6 +72,23 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `tokens_and_signatures` fuzz target: a timestamp at
+    /// the edge of `i64` overflowed the tolerance check.
+    #[test]
+    fn an_extreme_timestamp_is_outside_the_window_not_a_panic() {
+        for (header, now) in [
+            ("t=-9223372036854775808,v1=00", 1),
+            ("t=9223372036854775807,v1=00", -2),
+            ("t=00,v1=", i64::MIN),
+        ] {
+            assert_eq!(
+                verify("s3cret", header, b"", now, 300),
+                Err(SignatureError::OutsideTolerance),
+                "{header} at {now}"
+            );
+        }
+    }
 
     #[test]
     fn a_signature_verifies_only_unchanged_in_time_with_its_secret() {
