@@ -431,7 +431,9 @@ async fn api_card_page(
 }
 
 /// A pay API key for Springfield, from the CLI, as a city system gets one.
-fn pay_api_key(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+/// The CLI shares the running demo's configuration (its portal address
+/// decides the cities' allowed return origins).
+fn pay_api_key(dir: &std::path::Path, portal: &str, env: &[(&str, &str)]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_civicpay"))
         .args([
             "api-key",
@@ -442,6 +444,7 @@ fn pay_api_key(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
             "springfield",
         ])
         .env("CIVICPAY_DATA_DIR", dir)
+        .env("CIVICPAY_PORTAL_PUBLIC_URL", portal)
         .env_remove("DATABASE_URL")
         .envs(env.iter().copied())
         .env("CIVICPAY_LOG", "warn")
@@ -466,7 +469,7 @@ async fn saving_a_card_in_a_real_browser_is_accessible() {
         return;
     }
     let (running, portal, pay) = start_demo("browser-save").await;
-    let key = pay_api_key(&running.dir, &[]);
+    let key = pay_api_key(&running.dir, &portal, &[]);
     let http = reqwest::Client::new();
     let created: serde_json::Value = http
         .post(format!("{pay}/v1/payments"))
@@ -825,7 +828,7 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     }
     // A phone (MOTO) payment, made through the pay API as a city system
     // would, with a pay key from the CLI: its card fields are masked.
-    let key = pay_api_key(&running.dir, env);
+    let key = pay_api_key(&running.dir, &portal, env);
     let (mut jar, card_url, card_page) = api_card_page(
         &client,
         &pay,
@@ -1458,7 +1461,7 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
     assert!(
         text_of(&client, "main")
             .await
-            .contains("Refunds above this amount")
+            .contains("Refunds on one payment above this amount")
     );
     client.close().await.unwrap();
 }
@@ -1868,7 +1871,15 @@ async fn resident_autopay(name: &str, env: &[(&str, &str)], runners: usize) {
         "an enrolment notice"
     );
 
-    // The due date: runners race; the bill is paid once.
+    // The due date: runners race; the bill is paid once. The job runners
+    // share the demo's configuration (its portal address is where autopay
+    // payments return to, and the city allows only that).
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .copied()
+        .chain([("CIVICPAY_PORTAL_PUBLIC_URL", portal.as_str())])
+        .collect();
+    let env = env.as_slice();
     let runs: Vec<_> = (0..runners)
         .map(|_| civicpay_in(&dir, env, &["jobs", "run", "--pay-url", &pay]))
         .collect();
@@ -1883,7 +1894,7 @@ async fn resident_autopay(name: &str, env: &[(&str, &str)], runners: usize) {
     )
     .unwrap();
     assert_eq!(again["paid"], 0, "nothing is paid twice: {again}");
-    let key = pay_api_key(&dir, env);
+    let key = pay_api_key(&dir, &portal, env);
     let listed: serde_json::Value = client
         .get(format!("{pay}/v1/payments?reference=7000-00001"))
         .bearer_auth(&key)
