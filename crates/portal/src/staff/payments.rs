@@ -919,6 +919,42 @@ pub(crate) async fn decide_refund(
 mod tests {
     use super::*;
 
+    /// A refund whose answer was lost stays reserved at pay (its amount is
+    /// in `refunded_amount`) even when the console recorded the request as
+    /// failed: the console offers nothing more to refund until it settles.
+    #[test]
+    fn an_unknown_refund_leaves_nothing_more_to_refund() {
+        let usd = |minor| Money::from_minor(minor, civicpay_core::Currency::Usd);
+        let request = |status| RefundRequest {
+            id: RefundRequestId::generate(),
+            pay_payment_id: "p".into(),
+            amount: usd(1_000),
+            reason: "r".into(),
+            status,
+            requested_by: civicpay_core::StaffId::generate(),
+            requested_at: jiff::Timestamp::now(),
+            decided_by: None,
+            pay_refund_id: None,
+            failure: Some("pay did not answer".into()),
+        };
+        let reserved = json!({ "captured_amount": 1_000, "refunded_amount": 1_000 });
+        assert_eq!(
+            refundable(&reserved, &[request(RefundRequestStatus::Failed)]),
+            0
+        );
+        let waiting = json!({ "captured_amount": 1_000, "refunded_amount": 0 });
+        assert_eq!(
+            refundable(&waiting, &[request(RefundRequestStatus::Approved)]),
+            0,
+            "approved and on its way to pay"
+        );
+        assert_eq!(
+            refundable(&waiting, &[request(RefundRequestStatus::Failed)]),
+            1_000,
+            "refused outright: nothing reserved"
+        );
+    }
+
     #[test]
     fn every_channel_pay_reports_has_its_own_name() {
         assert_eq!(channel_name("web"), "online");
