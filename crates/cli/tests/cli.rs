@@ -353,6 +353,7 @@ fn seed_attempts(dir: &DataDir, attempts: &[SeededAttempt<'_>]) {
                         payer_name: Some(name.into()),
                         payer_address: Some(address.into()),
                         customer: None,
+                        probe: false,
                     },
                     &uuid_like(),
                     None,

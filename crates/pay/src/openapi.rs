@@ -70,7 +70,7 @@ pub(crate) const API: [(&str, &[Operation]); 13] = [
         &[(
             "post",
             "createProbe",
-            "A one-time link that shows the card page to the tamper monitor, with no payment behind it",
+            "A probe for the tamper monitor: a payment that opens like any other and can never be charged; returns its one-time card link",
         )],
     ),
     (
@@ -126,7 +126,7 @@ pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
         "/v1/payments/{id}/refunds" => post(api::create_refund).get(api::list_refunds),
         "/v1/payments/{id}/refunds/{refund_id}" => get(api::get_refund),
         "/v1/reports/ledger" => get(crate::reports::ledger_report),
-        "/v1/probes" => post(crate::card_page::create_probe),
+        "/v1/probes" => post(crate::probes::create_probe),
         "/v1/alerts/declines" => get(api::declines),
         "/v1/alerts/attention" => get(api::attention),
         "/v1/customers/{customer}/cards" => get(crate::saved_cards::list),
@@ -210,6 +210,12 @@ fn body_schema(operation: &str) -> Option<Value> {
         "createRefund" => Some(
             json!({ "type": "object", "required": ["amount"], "properties": { "amount": { "type": "integer", "minimum": 1 } }, "additionalProperties": false }),
         ),
+        "createProbe" => Some(json!({ "type": "object", "properties": {
+                "amount": { "type": "integer", "minimum": 1, "maximum": 99_999_999 },
+                "reference": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S" },
+                "description": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S" },
+                "language": { "type": "string", "enum": ["en", "fr", "es"] }
+            }, "additionalProperties": false })),
         _ => None,
     }
 }
@@ -242,7 +248,8 @@ pub(crate) fn document() -> Value {
                     map.insert("parameters".into(), Value::Array(params));
                 }
                 if let Some(schema) = body_schema(id) {
-                    map.insert("requestBody".into(), json!({ "required": true, "content": { "application/json": { "schema": schema } } }));
+                    let required = *id != "createProbe";
+                    map.insert("requestBody".into(), json!({ "required": required, "content": { "application/json": { "schema": schema } } }));
                 }
                 if *method == "post" {
                     let mut params = map.get("parameters").cloned().unwrap_or_else(|| json!([]));

@@ -1317,21 +1317,17 @@ on_both!(
 async fn probe(pay: &Pay) -> (Reply, civicpay_pay::integrity::ObservedPage) {
     let created = pay.api("POST", "/v1/probes", None, None).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let url = created.json()["probe_url"]
-        .as_str()
-        .unwrap()
-        .replace("http://pay.test", "");
-    let page = pay
-        .send(Request::get(&url).body(Body::empty()).unwrap())
-        .await;
+    let link = created.json()["probe_url"].as_str().unwrap().to_owned();
+    let as_payment = json!({ "_links": { "next_url": { "href": link } } });
+    let (_, _, page) = pay.open_card_page(&as_payment).await;
     let again = pay
-        .send(Request::get(&url).body(Body::empty()).unwrap())
+        .send(
+            Request::get(link.replace("http://pay.test", ""))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
-    assert_eq!(
-        again.status,
-        StatusCode::NOT_FOUND,
-        "a probe link works once"
-    );
+    assert_eq!(again.status, StatusCode::GONE, "a probe link works once");
     let observed = civicpay_pay::integrity::ObservedPage::new(
         page.status.as_u16(),
         page.headers
@@ -1341,6 +1337,64 @@ async fn probe(pay: &Pay) -> (Reply, civicpay_pay::integrity::ObservedPage) {
     );
     (page, observed)
 }
+
+on_both!(
+    a_probe_looks_like_a_payment_and_can_never_be_charged,
+    async |pay: &Pay| {
+        let shape = json!({ "amount": 28_427, "reference": "1000-61166", "description": "Water and sewer 1000-61166" });
+        let created = pay.api("POST", "/v1/probes", Some(shape), None).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let probe = created.json();
+        let payment = pay.create("LOOKS-ALIKE").await;
+        // The same kind of link, to the same kind of page.
+        let shape_of = |url: &str| {
+            url.rsplit_once('/')
+                .map(|(base, token)| (base.to_owned(), token.len()))
+        };
+        assert_eq!(
+            shape_of(probe["probe_url"].as_str().unwrap()),
+            shape_of(payment["_links"]["next_url"]["href"].as_str().unwrap())
+        );
+        let as_payment = json!({ "_links": { "next_url": { "href": probe["probe_url"] } } });
+        let (path, cookies, page) = pay.open_card_page(&as_payment).await;
+        let (real_path, _, _) = pay.open_card_page(&payment).await;
+        let segments = |p: &str| p.split('/').map(str::len).collect::<Vec<_>>();
+        assert_eq!(
+            segments(&path),
+            segments(&real_path),
+            "{path} / {real_path}"
+        );
+        assert!(page.body.contains("Water and sewer 1000-61166"));
+        assert!(page.body.contains("284.27"));
+        assert!(!page.body.to_lowercase().contains("probe"));
+        assert!(!page.body.to_lowercase().contains("integrity"));
+
+        // Submitted anyway (a skimmer replaying the form): nothing is charged.
+        let refused = pay
+            .submit(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4242 4242 4242 4242",
+                "123",
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::GONE, "{}", refused.body);
+        let id = probe["payment_id"].as_str().unwrap();
+        let after = pay
+            .api("GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        assert_eq!(after["captured_amount"], 0);
+        assert!(after["card"].is_null(), "{after}");
+        // And no listing shows it.
+        let listed = pay
+            .api("GET", "/v1/payments?reference=1000-61166", None, None)
+            .await
+            .json();
+        assert!(listed["results"].as_array().unwrap().is_empty(), "{listed}");
+    }
+);
 
 on_both!(
     the_card_page_matches_its_manifest_and_each_tampering_is_named,

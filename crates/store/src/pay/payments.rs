@@ -33,6 +33,9 @@ pub struct NewPayment {
     pub payer_address: Option<String>,
     /// The signed-in resident paying (see [`Payment::customer`]).
     pub customer: Option<String>,
+    /// The tamper monitor's: shown like any payment, never charged, never
+    /// listed or reported.
+    pub probe: bool,
 }
 
 /// A client's `Idempotency-Key` and a hash of the request it came with.
@@ -212,8 +215,8 @@ impl PayStore {
         sqlx::query(
             "INSERT INTO payments (id, tenant_id, status, amount, currency, reference, description, return_url,
                  email, language, metadata, channel, next_token_hash, expires_at, created_at, updated_at, allocations,
-                 payer_name, payer_address, customer)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19)",
+                 payer_name, payer_address, customer, probe)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20)",
         )
         .bind(payment.id.as_str())
         .bind(payment.tenant_id.as_str())
@@ -234,6 +237,7 @@ impl PayStore {
         .bind(new.payer_name.as_deref())
         .bind(new.payer_address.as_deref())
         .bind(new.customer.as_deref())
+        .bind(i64::from(new.probe))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -301,6 +305,17 @@ impl PayStore {
         .transpose()
     }
 
+    /// Whether a payment is the tamper monitor's probe.
+    pub async fn is_probe(&self, tenant_id: &TenantId, id: &PaymentId) -> Result<bool, StoreError> {
+        let probe: Option<i64> =
+            sqlx::query_scalar("SELECT probe FROM payments WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id.as_str())
+                .bind(id.as_str())
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(probe.is_some_and(|p| p != 0))
+    }
+
     /// A city's payments matching `filter`, newest first.
     pub async fn list_payments(
         &self,
@@ -312,7 +327,7 @@ impl PayStore {
                     metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
                     captured_amount, refunded_amount, expires_at, created_at, updated_at
              FROM payments
-             WHERE tenant_id = $1
+             WHERE tenant_id = $1 AND probe = 0
                AND (CAST($2 AS TEXT) IS NULL OR reference = $2)
                AND (CAST($3 AS TEXT) IS NULL OR status = $3)
                AND (CAST($4 AS BIGINT) IS NULL OR created_at >= $4)
@@ -349,7 +364,7 @@ impl PayStore {
             "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
                     metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
                     captured_amount, refunded_amount, expires_at, created_at, updated_at
-             FROM payments WHERE tenant_id = $1 AND reference = $2 ORDER BY created_at DESC, id DESC",
+             FROM payments WHERE tenant_id = $1 AND reference = $2 AND probe = 0 ORDER BY created_at DESC, id DESC",
         )
         .bind(tenant_id.as_str())
         .bind(reference)

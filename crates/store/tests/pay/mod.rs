@@ -38,6 +38,7 @@ fn new_payment(merchant: &Merchant, reference: &str) -> NewPayment {
         payer_name: Some("Ana Diaz".into()),
         payer_address: Some("1 Elm St, Springfield".into()),
         customer: None,
+        probe: false,
     }
 }
 
