@@ -7,7 +7,7 @@ use crate::{DatabaseArgs, database_flags, open_store, tenant_by_slug};
 use anyhow::{Context, bail};
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::Tenant;
-use civicpay_pay::integrity::{BUILD_HEADER, Manifest, ObservedPage, compare};
+use civicpay_pay::integrity::{BUILD_HEADER, Manifest, ObservedPage, compare, compare_saved_card};
 use civicpay_store::Store;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -140,25 +140,38 @@ impl Watch {
 
     /// Looks once; reports (and raises the alarm on) every difference.
     pub(crate) async fn check(&self, config: &Config, store: &Store) -> Vec<String> {
-        let shape = probe_shape(store, &self.tenant).await;
-        let differences = match observe(&self.client, &self.url, &self.key, shape).await {
-            Ok(observed) => {
-                let mut differences = compare(&self.manifest, &observed);
-                if let Some(served) = observed.headers.get(BUILD_HEADER)
-                    && served != &self.manifest.build_id
-                {
-                    differences.insert(
-                        0,
-                        format!(
-                            "the page says it is build {served:?}, the manifest is for {:?}",
-                            self.manifest.build_id
-                        ),
-                    );
-                }
-                differences
+        // The page a guest sees, and (when saved cards are on) the page a
+        // resident with a saved card sees: each against its expectation.
+        let mut differences = Vec::new();
+        let variants: [(bool, &str, Comparison); 2] = [
+            (false, "", compare),
+            (true, "saved-card page: ", compare_saved_card),
+        ];
+        for (saved_card, label, compare_with) in variants {
+            if saved_card && self.manifest.saved_card_page.is_none() {
+                continue;
             }
-            Err(e) => vec![format!("the card page could not be checked: {e:#}")],
-        };
+            let shape = probe_shape(store, &self.tenant, saved_card).await;
+            let found = match observe(&self.client, &self.url, &self.key, shape).await {
+                Ok(observed) => {
+                    let mut found = compare_with(&self.manifest, &observed);
+                    if let Some(served) = observed.headers.get(BUILD_HEADER)
+                        && served != &self.manifest.build_id
+                    {
+                        found.insert(
+                            0,
+                            format!(
+                                "the page says it is build {served:?}, the manifest is for {:?}",
+                                self.manifest.build_id
+                            ),
+                        );
+                    }
+                    found
+                }
+                Err(e) => vec![format!("the card page could not be checked: {e:#}")],
+            };
+            differences.extend(found.into_iter().map(|d| format!("{label}{d}")));
+        }
         if differences.is_empty() {
             println!("ok: {} matches build {}", self.url, self.manifest.build_id);
             tracing::info!(url = %self.url, build = %self.manifest.build_id, "card page matches its manifest");
@@ -209,7 +222,7 @@ const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML
 
 /// A probe that looks like one of the city's own payments: one of its bill
 /// types, a plausible reference and amount.
-async fn probe_shape(store: &Store, tenant: &Tenant) -> serde_json::Value {
+async fn probe_shape(store: &Store, tenant: &Tenant, saved_card: bool) -> serde_json::Value {
     use rand::Rng;
     let bill_types = store.bill_types(&tenant.id).await.unwrap_or_default();
     let mut rng = rand::rng();
@@ -231,8 +244,12 @@ async fn probe_shape(store: &Store, tenant: &Tenant) -> serde_json::Value {
         "reference": reference,
         "description": description,
         "language": language.code(),
+        "saved_card": saved_card,
     })
 }
+
+/// Compares one observed page with its expectation in the manifest.
+type Comparison = fn(&Manifest, &ObservedPage) -> Vec<String>;
 
 /// Opens the card page through a fresh probe's one-time link, as a payer's
 /// browser would: the link, then the page it leads to, with its cookie.

@@ -84,6 +84,10 @@ pub struct Manifest {
     pub commit: String,
     pub assets: Vec<Asset>,
     pub card_page: PageExpectation,
+    /// The page as a signed-in resident with a saved card sees it (when
+    /// saved cards are enabled).
+    #[serde(default)]
+    pub saved_card_page: Option<PageExpectation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,8 +227,23 @@ fn list_differences(what: &str, expected: &[String], observed: &[String], out: &
 /// in words a security officer can act on; empty when the page is exactly
 /// what the build should send.
 pub fn compare(manifest: &Manifest, observed: &ObservedPage) -> Vec<String> {
+    compare_page(manifest, &manifest.card_page, observed)
+}
+
+/// As [`compare`], for the page a resident with a saved card sees.
+pub fn compare_saved_card(manifest: &Manifest, observed: &ObservedPage) -> Vec<String> {
+    match &manifest.saved_card_page {
+        Some(expected) => compare_page(manifest, expected, observed),
+        None => vec!["the manifest has no saved-card page to compare with".to_owned()],
+    }
+}
+
+fn compare_page(
+    manifest: &Manifest,
+    expected: &PageExpectation,
+    observed: &ObservedPage,
+) -> Vec<String> {
     let mut out = Vec::new();
-    let expected = &manifest.card_page;
     if observed.status != expected.status {
         out.push(format!(
             "status: expected {}, got {}",
@@ -286,17 +305,51 @@ pub async fn manifest(
     state: crate::PayState,
     tenant: &civicpay_core::TenantId,
 ) -> Result<Manifest, crate::PayError> {
-    use tower::ServiceExt;
     let merchant = state
         .store
         .merchant(tenant)
         .await?
         .ok_or(crate::PayError::NotFound)?;
-    let (_, link) =
-        crate::probes::create(&state, &merchant, crate::probes::ProbeShape::default()).await?;
-    let app = crate::app(state);
-    // The one-time link, then the page it leads to, with the link's cookie,
-    // as a payer's browser goes.
+    let observed = open_probe(&state, &merchant, crate::probes::ProbeShape::default()).await?;
+    let saved_card_page = match state.vault {
+        None => None,
+        Some(_) => {
+            let shape = crate::probes::ProbeShape {
+                saved_card: Some(true),
+                ..crate::probes::ProbeShape::default()
+            };
+            let saved = open_probe(&state, &merchant, shape).await?;
+            Some(PageExpectation {
+                status: saved.status,
+                headers: saved.headers,
+                structure: saved.structure,
+            })
+        }
+    };
+    Ok(Manifest {
+        build_id: build_id().to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        commit: GIT_COMMIT.to_owned(),
+        assets: assets(),
+        card_page: PageExpectation {
+            status: observed.status,
+            headers: observed.headers,
+            structure: observed.structure,
+        },
+        saved_card_page,
+    })
+}
+
+/// A probe of `shape`, opened in-process as a payer's browser opens a
+/// payment: the one-time link, then the page it leads to with its cookie.
+async fn open_probe(
+    state: &crate::PayState,
+    merchant: &civicpay_store::pay::Merchant,
+    shape: crate::probes::ProbeShape,
+) -> Result<ObservedPage, crate::PayError> {
+    use tower::ServiceExt;
+    let (_, link) = crate::probes::create(state, merchant, shape).await?;
+    let app = crate::app(state.clone());
     let request = axum::http::Request::get(link)
         .body(axum::body::Body::empty())
         .map_err(|_| crate::PayError::Internal("cannot build the probe request"))?;
@@ -337,25 +390,14 @@ pub async fn manifest(
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .map_err(|_| crate::PayError::Internal("cannot read the probe page"))?;
-    let observed = ObservedPage::new(
+    Ok(ObservedPage::new(
         parts.status.as_u16(),
         parts
             .headers
             .iter()
             .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?))),
         &String::from_utf8_lossy(&body),
-    );
-    Ok(Manifest {
-        build_id: build_id().to_owned(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        commit: GIT_COMMIT.to_owned(),
-        assets: assets(),
-        card_page: PageExpectation {
-            status: observed.status,
-            headers: observed.headers,
-            structure: observed.structure,
-        },
-    })
+    ))
 }
 
 #[cfg(test)]

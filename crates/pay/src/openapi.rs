@@ -214,7 +214,8 @@ fn body_schema(operation: &str) -> Option<Value> {
                 "amount": { "type": "integer", "minimum": 1, "maximum": 99_999_999 },
                 "reference": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S" },
                 "description": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S" },
-                "language": { "type": "string", "enum": ["en", "fr", "es"] }
+                "language": { "type": "string", "enum": ["en", "fr", "es"] },
+                "saved_card": { "type": "boolean", "description": "open it as a resident with a saved card sees it" }
             }, "additionalProperties": false })),
         _ => None,
     }

@@ -27,6 +27,43 @@ pub struct ProbeShape {
     pub reference: Option<String>,
     pub description: Option<String>,
     pub language: Option<String>,
+    /// Opened as a signed-in resident with a saved card would see it.
+    pub saved_card: Option<bool>,
+}
+
+/// The customer whose saved card the monitor's probes offer. It belongs to
+/// no resident; its card is a test number that no acquirer would take.
+const MONITOR_CUSTOMER: &str = "civicpay-monitor";
+const MONITOR_CARD: &str = "4000 0566 5566 5556";
+
+/// Makes sure the monitor's customer has a saved card in this city.
+async fn monitor_customer(state: &PayState, merchant: &Merchant) -> Result<String, PayError> {
+    let Some(vault) = &state.vault else {
+        return Err(invalid(
+            "saved_card",
+            "saved cards are not enabled on this deployment",
+        ));
+    };
+    let saved = state
+        .store
+        .saved_cards_of(&merchant.tenant_id, MONITOR_CUSTOMER)
+        .await?;
+    if saved.is_empty() {
+        let card = civicpay_vault::CardNumber::parse(MONITOR_CARD)
+            .map_err(|_| PayError::Internal("the monitor's card does not parse"))?;
+        let expiry = civicpay_vault::Expiry::parse("12/49", jiff::civil::date(2026, 1, 1))
+            .map_err(|_| PayError::Internal("the monitor's expiry does not parse"))?;
+        vault
+            .save(
+                &merchant.tenant_id,
+                MONITOR_CUSTOMER,
+                &card,
+                expiry,
+                &state.fingerprints.fingerprint(&card),
+            )
+            .await?;
+    }
+    Ok(MONITOR_CUSTOMER.to_owned())
 }
 
 /// A new probe payment; returns its id and its one-time card link (a path,
@@ -60,6 +97,11 @@ pub(crate) async fn create(
         Some(code) => Language::parse(code)
             .map_err(|_| invalid("language", "language must be en, fr or es"))?,
     };
+    let customer = if shape.saved_card.unwrap_or(false) {
+        Some(monitor_customer(state, merchant).await?)
+    } else {
+        None
+    };
     let return_url = merchant
         .return_origins
         .first()
@@ -80,7 +122,7 @@ pub(crate) async fn create(
         allocations: Vec::new(),
         payer_name: None,
         payer_address: None,
-        customer: None,
+        customer,
         probe: true,
     };
     let token = state.link_key.token(&id);

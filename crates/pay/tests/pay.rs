@@ -1431,6 +1431,54 @@ on_both!(
 
         let (page, observed) = probe(pay).await;
         assert_eq!(compare(&manifest, &observed), Vec::<String>::new());
+
+        // The page a resident with a saved card sees is watched too.
+        let saved = pay
+            .api(
+                "POST",
+                "/v1/probes",
+                Some(json!({ "saved_card": true })),
+                None,
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.body);
+        let as_payment = json!({ "_links": { "next_url": { "href": saved.json()["probe_url"] } } });
+        let (_, _, saved_page) = pay.open_card_page(&as_payment).await;
+        assert!(saved_page.body.contains("5556"), "{}", saved_page.body);
+        let saved_observed = ObservedPage::new(
+            saved_page.status.as_u16(),
+            saved_page
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+            &saved_page.body,
+        );
+        assert!(manifest.saved_card_page.is_some());
+        assert_eq!(
+            civicpay_pay::integrity::compare_saved_card(&manifest, &saved_observed),
+            Vec::<String>::new()
+        );
+        assert!(
+            !compare(&manifest, &saved_observed).is_empty(),
+            "the saved-card page is a page of its own"
+        );
+        let skimmed = ObservedPage::new(
+            200,
+            saved_page
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.to_str().unwrap())),
+            &saved_page.body.replace(
+                "</head>",
+                "<script src=\"https://cdn.evil.example/s.js\"></script></head>",
+            ),
+        );
+        assert!(
+            civicpay_pay::integrity::compare_saved_card(&manifest, &skimmed)
+                .iter()
+                .any(|d| d.contains("cdn.evil.example")),
+            "a skimmer on the saved-card page is named"
+        );
         // The probe is the real page: a payer's card page has the same shape.
         let created = pay.create("PROBE-CHECK").await;
         let (_, _, real) = pay.open_card_page(&created).await;
