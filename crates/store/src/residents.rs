@@ -215,21 +215,10 @@ impl Store {
         purpose: TokenPurpose,
         token_hash: &str,
     ) -> Result<Option<(ResidentId, Option<String>)>, StoreError> {
-        let row = sqlx::query(
-            "DELETE FROM resident_tokens WHERE tenant_id = $1 AND purpose = $2 AND token_hash = $3 \
-             RETURNING resident_id, new_email, expires_at",
-        )
-        .bind(tenant_id.as_str())
-        .bind(purpose.code())
-        .bind(token_hash)
-        .fetch_optional(self.writer())
-        .await?;
-        let Some(row) = row else {
+        let mut conn = self.writer().acquire().await?;
+        let Some(row) = spend_token(&mut conn, tenant_id, purpose, token_hash).await? else {
             return Ok(None);
         };
-        if int(&row, "expires_at")? <= to_micros(Timestamp::now()) {
-            return Ok(None);
-        }
         Ok(Some((
             parsed(&row, "resident_id", ResidentId::parse)?,
             opt_text(&row, "new_email")?,
@@ -276,23 +265,11 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<ResidentId>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "DELETE FROM resident_tokens WHERE tenant_id = $1 AND purpose = $2 AND token_hash = $3 \
-             RETURNING resident_id, password_hash, expires_at",
-        )
-        .bind(tenant_id.as_str())
-        .bind(TokenPurpose::VerifyEmail.code())
-        .bind(token_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
+        let spent = spend_token(&mut tx, tenant_id, TokenPurpose::VerifyEmail, token_hash).await?;
+        let Some(row) = spent else {
             tx.commit().await?;
             return Ok(None);
         };
-        if int(&row, "expires_at")? <= to_micros(Timestamp::now()) {
-            tx.commit().await?;
-            return Ok(None);
-        }
         let id = parsed(&row, "resident_id", ResidentId::parse)?;
         let confirmed = sqlx::query(
             "UPDATE residents SET status = 'active', password_hash = COALESCE($3, password_hash), \
@@ -786,6 +763,29 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(inserted.rows_affected() == 1)
+    }
+}
+
+/// Deletes a token and returns its row if it was still live: a token works
+/// once, and an expired one is spent without effect.
+async fn spend_token(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: &TenantId,
+    purpose: TokenPurpose,
+    token_hash: &str,
+) -> Result<Option<AnyRow>, StoreError> {
+    let row = sqlx::query(
+        "DELETE FROM resident_tokens WHERE tenant_id = $1 AND purpose = $2 AND token_hash = $3 \
+         RETURNING resident_id, new_email, password_hash, expires_at",
+    )
+    .bind(tenant_id.as_str())
+    .bind(purpose.code())
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?;
+    match row {
+        Some(row) if int(&row, "expires_at")? > to_micros(Timestamp::now()) => Ok(Some(row)),
+        _ => Ok(None),
     }
 }
 
