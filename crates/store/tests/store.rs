@@ -435,8 +435,19 @@ store_test!(
                 .unwrap(),
             RateDecision::Allowed
         );
-        let later = now
+        // Just past the window's end the attempts before still weigh in.
+        let next_window = now
             .checked_add(jiff::SignedDuration::from_secs(61))
+            .unwrap();
+        assert!(matches!(
+            store
+                .rate_limit_hit("lookup:a", 3, window, next_window)
+                .await
+                .unwrap(),
+            RateDecision::Limited { .. }
+        ));
+        let later = now
+            .checked_add(jiff::SignedDuration::from_secs(181))
             .unwrap();
         assert_eq!(
             store
