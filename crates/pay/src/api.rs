@@ -3,91 +3,29 @@
 
 use crate::PayState;
 use crate::error::PayError;
+use crate::extract::{ApiMerchant, IdempotencyKey};
 use crate::secrets::hash_secret;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use civicpay_core::payment::{Channel, Payment, PaymentEvent, PaymentStatus};
 use civicpay_core::{Currency, Language, Money, PaymentId};
 use civicpay_gateway::GatewayError;
+use civicpay_pay_api::{
+    AttentionItem, AttentionList, CreatePayment, CreateRefund, Declines, Link, PaymentEvents,
+    PaymentList, PaymentView, RefundList, RefundView, StateChange,
+};
 use civicpay_store::pay::{
     Created, IdempotencyRequest, Merchant, NewPayment, PaymentChange, TransitionError,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// The largest single payment accepted, in minor units (one million).
 const MAX_AMOUNT: i64 = 100_000_000;
-
-pub(crate) async fn authenticate(
-    state: &PayState,
-    headers: &HeaderMap,
-) -> Result<Merchant, PayError> {
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(PayError::Unauthorized)?;
-    state
-        .store
-        .merchant_for_api_key(key)
-        .await?
-        .ok_or(PayError::Unauthorized)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Payer {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    postal_address: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreatePaymentRequest {
-    amount: i64,
-    currency: String,
-    reference: String,
-    description: String,
-    return_url: String,
-    #[serde(default)]
-    email: Option<String>,
-    #[serde(default)]
-    language: Option<String>,
-    #[serde(default)]
-    metadata: Option<Value>,
-    #[serde(default)]
-    channel: Option<String>,
-    /// Who the bill is addressed to, kept so that a city can write to
-    /// everyone who typed into the card page if it is ever tampered with.
-    #[serde(default)]
-    payer: Option<Payer>,
-    /// The signed-in resident paying, as the portal names them; only such
-    /// a payment offers to save the card.
-    #[serde(default)]
-    customer: Option<String>,
-    /// Charge this saved card of `customer` now, without the card page
-    /// (channel `autopay`).
-    #[serde(default)]
-    saved_card: Option<String>,
-    /// How to split the money across the city's GL codes: weights in minor
-    /// units (a bill's line items), proportionally applied.
-    #[serde(default)]
-    allocations: Option<Vec<AllocationRequest>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AllocationRequest {
-    gl_code: String,
-    amount: i64,
-}
 
 pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> PayError {
     PayError::Invalid {
@@ -111,7 +49,7 @@ fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, PayEr
 }
 
 fn validate(
-    request: CreatePaymentRequest,
+    request: CreatePayment,
     merchant: &Merchant,
     state: &PayState,
 ) -> Result<NewPayment, PayError> {
@@ -248,45 +186,13 @@ fn validate(
     })
 }
 
-pub(crate) fn payment_json(payment: &Payment, public_url: &str, next_url: Option<&str>) -> Value {
-    let self_href = format!("{public_url}/v1/payments/{}", payment.id);
-    let mut links = json!({ "self": { "href": self_href, "method": "GET" } });
-    if let (Some(next), Some(map)) = (next_url, links.as_object_mut()) {
-        map.insert("next_url".into(), json!({ "href": next, "method": "GET" }));
-    }
-    json!({
-        "payment_id": payment.id,
-        "state": {
-            "status": payment.status.code(),
-            "finished": payment.status.is_finished(),
-            "code": payment.failure_code,
-        },
-        "amount": payment.amount.minor(),
-        "currency": payment.amount.currency().code(),
-        "reference": payment.reference,
-        "description": payment.description,
-        "return_url": payment.return_url,
-        "email": payment.email,
-        "language": payment.language.code(),
-        "metadata": payment.metadata,
-        "channel": payment.channel.code(),
-        "card": payment.card_last4.as_ref().map(|last4| json!({ "brand": payment.card_brand, "last4": last4 })),
-        "captured_amount": payment.captured.minor(),
-        "refunded_amount": payment.refunded.minor(),
-        "created_at": payment.created_at.to_string(),
-        "expires_at": payment.expires_at.to_string(),
-        "_links": links,
-    })
+/// A payment as the API shows it after the fact (no one-time link).
+pub(crate) fn payment_view(state: &PayState, payment: &Payment) -> PaymentView {
+    PaymentView::new(payment, state.config.public_url.trim_end_matches('/'))
 }
 
-/// A payment as the API shows it after the fact (no one-time link).
 fn payment_response(state: &PayState, payment: &Payment) -> Response {
-    Json(payment_json(
-        payment,
-        state.config.public_url.trim_end_matches('/'),
-        None,
-    ))
-    .into_response()
+    Json(payment_view(state, payment)).into_response()
 }
 
 fn json_response(status: u16, body: String) -> Response {
@@ -301,11 +207,11 @@ fn json_response(status: u16, body: String) -> Response {
 
 pub(crate) async fn create_payment(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
+    IdempotencyKey(key): IdempotencyKey,
     body: Bytes,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
-    let request: CreatePaymentRequest =
+    let request: CreatePayment =
         serde_json::from_slice(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
     let saved_card = request
         .saved_card
@@ -313,8 +219,8 @@ pub(crate) async fn create_payment(
         .map(str::trim)
         .map(str::to_owned);
     let new = validate(request, &merchant, &state)?;
-    let idempotency = idempotency_key(&headers)?.map(|key| IdempotencyRequest {
-        key: key.to_owned(),
+    let idempotency = key.map(|key| IdempotencyRequest {
+        key,
         request_hash: Sha256::digest(&body)
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -330,7 +236,10 @@ pub(crate) async fn create_payment(
             &new,
             &hash_secret(&state.link_key.token(&new.id)),
             idempotency.as_ref(),
-            |payment| (201, payment_json(payment, &public_url, None).to_string()),
+            |payment| {
+                let view = PaymentView::new(payment, &public_url);
+                (201, serde_json::to_string(&view).unwrap_or_default())
+            },
         )
         .await?;
     if let Some(token) = saved_card {
@@ -338,21 +247,15 @@ pub(crate) async fn create_payment(
         // created but did not get to charge; a charged one is only reported.
         let id = match &created {
             Created::New { payment, .. } => payment.id.clone(),
-            Created::Replayed { body, .. } => serde_json::from_str::<Value>(body)
-                .ok()
-                .and_then(|v| {
-                    v.get("payment_id")
-                        .and_then(Value::as_str)
-                        .and_then(|id| PaymentId::parse(id).ok())
-                })
-                .ok_or(PayError::Internal("a replayed payment has no id"))?,
+            Created::Replayed { body, .. } => {
+                serde_json::from_str::<PaymentView>(body)
+                    .map_err(|_| PayError::Internal("a replayed payment has no id"))?
+                    .payment_id
+            }
             Created::KeyReused => return Err(PayError::IdempotencyConflict),
         };
         let payment = crate::saved_cards::charge(&state, &merchant.tenant_id, &id, &token).await?;
-        return Ok(json_response(
-            201,
-            payment_json(&payment, &public_url, None).to_string(),
-        ));
+        return Ok((StatusCode::CREATED, Json(payment_view(&state, &payment))).into_response());
     }
     match created {
         Created::New {
@@ -368,29 +271,22 @@ pub(crate) async fn create_payment(
 
 /// Adds the one-time card link to a stored creation response.
 fn with_card_link(state: &PayState, public_url: &str, body: String) -> String {
-    let Ok(mut value) = serde_json::from_str::<Value>(&body) else {
+    let Ok(mut view) = serde_json::from_str::<PaymentView>(&body) else {
         return body;
     };
-    let Some(id) = value
-        .get("payment_id")
-        .and_then(Value::as_str)
-        .and_then(|id| PaymentId::parse(id).ok())
-    else {
-        return body;
-    };
-    let href = format!("{public_url}/card/start/{}", state.link_key.token(&id));
-    if let Some(links) = value.get_mut("_links").and_then(Value::as_object_mut) {
-        links.insert("next_url".into(), json!({ "href": href, "method": "GET" }));
-    }
-    value.to_string()
+    let href = format!(
+        "{public_url}/card/start/{}",
+        state.link_key.token(&view.payment_id)
+    );
+    view.links.next_url = Some(Link::get(href));
+    serde_json::to_string(&view).unwrap_or(body)
 }
 
 pub(crate) async fn get_payment(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
     let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
     let payment = state
         .store
@@ -402,10 +298,9 @@ pub(crate) async fn get_payment(
 
 pub(crate) async fn payment_events(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
     let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
     state
         .store
@@ -413,47 +308,50 @@ pub(crate) async fn payment_events(
         .await?
         .ok_or(PayError::NotFound)?;
     let events = state.store.payment_events(&merchant.tenant_id, &id).await?;
-    let events: Vec<Value> = events
-        .iter()
-        .map(|e| json!({ "seq": e.seq, "from": e.from_status, "to": e.to_status, "event": e.event, "cause": e.cause, "at": e.at.to_string() }))
+    let events = events
+        .into_iter()
+        .map(|e| StateChange {
+            seq: e.seq,
+            from: e.from_status,
+            to: e.to_status,
+            event: e.event,
+            cause: e.cause,
+            at: e.at,
+        })
         .collect();
-    Ok(Json(json!({ "payment_id": id, "events": events })).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefundRequest {
-    amount: i64,
-}
-
-fn refund_json(refund: &civicpay_store::pay::Refund) -> Value {
-    json!({
-        "refund_id": refund.id,
-        "payment_id": refund.payment_id,
-        "amount": refund.amount.minor(),
-        "currency": refund.amount.currency().code(),
-        "status": refund.status,
-        "created_at": refund.created_at.to_string(),
+    Ok(Json(PaymentEvents {
+        payment_id: id,
+        events,
     })
+    .into_response())
+}
+
+fn refund_view(refund: civicpay_store::pay::Refund) -> RefundView {
+    RefundView::new(
+        refund.id,
+        refund.payment_id,
+        refund.amount,
+        refund.status,
+        refund.created_at,
+    )
 }
 
 /// `POST /v1/payments/{id}/refunds`: reserves the amount under the
 /// payment's lock, asks the acquirer, then records the answer.
 pub(crate) async fn create_refund(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
+    IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, PayError> {
     use civicpay_store::pay::RefundRefusal;
-    let merchant = authenticate(&state, &headers).await?;
     let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
-    let request: RefundRequest =
+    let request: CreateRefund =
         serde_json::from_slice(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
-    let key = idempotency_key(&headers)?;
     let reserved = state
         .store
-        .reserve_refund(&merchant.tenant_id, &id, request.amount, key)
+        .reserve_refund(&merchant.tenant_id, &id, request.amount, key.as_deref())
         .await?;
     let mut refund = match reserved {
         Ok(refund) => refund,
@@ -477,7 +375,7 @@ pub(crate) async fn create_refund(
             .payment(&merchant.tenant_id, &id)
             .await?
             .ok_or(PayError::NotFound)?;
-        let reference = format!("{}.{}", payment.id, payment.attempts);
+        let reference = payment.acquirer_reference();
         let answer = state
             .connector
             .refund(&reference, refund.id.as_str(), refund.amount)
@@ -505,44 +403,45 @@ pub(crate) async fn create_refund(
             }
         }
     }
-    Ok((StatusCode::CREATED, Json(refund_json(&refund))).into_response())
+    Ok((StatusCode::CREATED, Json(refund_view(refund))).into_response())
 }
 
 pub(crate) async fn list_refunds(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
     let id = PaymentId::parse(&id).map_err(|_| PayError::NotFound)?;
     state
         .store
         .payment(&merchant.tenant_id, &id)
         .await?
         .ok_or(PayError::NotFound)?;
-    let refunds: Vec<Value> = state
+    let refunds = state
         .store
         .refunds(&merchant.tenant_id, &id)
         .await?
-        .iter()
-        .map(refund_json)
+        .into_iter()
+        .map(refund_view)
         .collect();
-    Ok(Json(json!({ "payment_id": id, "refunds": refunds })).into_response())
+    Ok(Json(RefundList {
+        payment_id: id,
+        refunds,
+    })
+    .into_response())
 }
 
 async fn owned_payment(
     state: &PayState,
-    headers: &HeaderMap,
+    merchant: &Merchant,
     id: &str,
-) -> Result<(Merchant, Payment), PayError> {
-    let merchant = authenticate(state, headers).await?;
+) -> Result<Payment, PayError> {
     let id = PaymentId::parse(id).map_err(|_| PayError::NotFound)?;
-    let payment = state
+    state
         .store
         .payment(&merchant.tenant_id, &id)
         .await?
-        .ok_or(PayError::NotFound)?;
-    Ok((merchant, payment))
+        .ok_or(PayError::NotFound)
 }
 
 /// Applies an event; an illegal one is a conflict with the payment's state.
@@ -604,34 +503,15 @@ pub(crate) async fn record_approval(
 
 /// `POST /v1/payments/{id}/cancel`: before the card is submitted, or an
 /// authorisation not yet captured (voided at the acquirer first).
-/// The request's `Idempotency-Key`, if it sent one: 1 to 255 visible
-/// characters, as the API document says, on every operation that takes it.
-pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, PayError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .map(Some)
-        .ok_or_else(|| {
-            invalid(
-                "Idempotency-Key",
-                "Idempotency-Key must be 1 to 255 visible characters",
-            )
-        })
-}
-
 pub(crate) async fn cancel_payment(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
+    IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
-    let (_, payment) = owned_payment(&state, &headers, &id).await?;
+    let payment = owned_payment(&state, &merchant, &id).await?;
     // A retried request (same Idempotency-Key) gets the result again.
-    if payment.status == PaymentStatus::Cancelled && idempotency_key(&headers)?.is_some() {
+    if payment.status == PaymentStatus::Cancelled && key.is_some() {
         return Ok(payment_response(&state, &payment));
     }
     if payment.status == PaymentStatus::Authorised {
@@ -645,7 +525,7 @@ pub(crate) async fn cancel_payment(
             PaymentChange::default(),
         )
         .await?;
-        let reference = format!("{}.{}", payment.id, payment.attempts);
+        let reference = payment.acquirer_reference();
         return match state.connector.void(&reference).await {
             Ok(()) => {
                 let cancelled = record(
@@ -678,11 +558,12 @@ pub(crate) async fn cancel_payment(
 /// `POST /v1/payments/{id}/capture`: captures an authorised payment.
 pub(crate) async fn capture_payment(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
+    IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
-    let (_, payment) = owned_payment(&state, &headers, &id).await?;
-    if payment.status == PaymentStatus::Success && idempotency_key(&headers)?.is_some() {
+    let payment = owned_payment(&state, &merchant, &id).await?;
+    if payment.status == PaymentStatus::Success && key.is_some() {
         return Ok(payment_response(&state, &payment));
     }
     if payment.status != PaymentStatus::Authorised {
@@ -699,7 +580,7 @@ pub(crate) async fn capture_payment(
         PaymentChange::default(),
     )
     .await?;
-    let reference = format!("{}.{}", payment.id, payment.attempts);
+    let reference = payment.acquirer_reference();
     match state.connector.capture(&reference, payment.amount).await {
         Ok(()) => {}
         Err(GatewayError::Refused(detail)) => {
@@ -744,10 +625,9 @@ pub(crate) struct ListQuery {
 /// `amount` in minor units, `from` and `to` RFC 3339 times; newest first.
 pub(crate) async fn list_payments(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
     query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
     let axum::extract::Query(query) = query.map_err(|e| invalid("query", e.body_text()))?;
     let time = |field: &'static str,
                 value: &Option<String>|
@@ -801,65 +681,70 @@ pub(crate) async fn list_payments(
         limit: per_page,
         offset: (page - 1).saturating_mul(per_page),
     };
-    let public_url = state.config.public_url.trim_end_matches('/');
-    let payments: Vec<Value> = state
+    let results = state
         .store
         .list_payments(&merchant.tenant_id, &filter)
         .await?
         .iter()
-        .map(|p| payment_json(p, public_url, None))
+        .map(|p| payment_view(&state, p))
         .collect();
-    Ok(Json(json!({ "page": page, "per_page": per_page, "results": payments })).into_response())
+    Ok(Json(PaymentList {
+        page,
+        per_page,
+        results,
+    })
+    .into_response())
 }
 
 /// `GET /v1/alerts/attention`: the city's payments and refunds that
 /// reconciliation could not settle and a person must look at.
 pub(crate) async fn attention(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
-    let results: Vec<Value> = state
+    let results = state
         .store
         .needing_attention(&merchant.tenant_id)
         .await?
-        .iter()
+        .into_iter()
         .map(|a| {
-            json!({
-                "payment_id": a.payment_id,
-                "refund_id": a.refund_id,
-                "status": a.status,
-                "amount": a.amount.minor(),
-                "currency": a.amount.currency().code(),
-                "reason": a.reason,
-                "since": a.since.to_string(),
-            })
+            AttentionItem::new(
+                a.payment_id,
+                a.refund_id,
+                a.status,
+                a.amount,
+                a.reason,
+                a.since,
+            )
         })
         .collect();
-    Ok(Json(json!({ "results": results })).into_response())
+    Ok(Json(AttentionList { results }).into_response())
 }
 
 /// `GET /v1/alerts/declines`: the city's declined card attempts in the last
 /// hour, for alerting on card testing.
 pub(crate) async fn declines(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
     let since = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
     let count = state
         .store
         .declines_since(&merchant.tenant_id, since)
         .await?;
-    Ok(Json(json!({ "window": "1h", "declines": count })).into_response())
+    Ok(Json(Declines {
+        window: "1h".into(),
+        declines: count,
+    })
+    .into_response())
 }
 
 pub(crate) async fn get_refund(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
     Path((id, refund_id)): Path<(String, String)>,
 ) -> Result<Response, PayError> {
-    let (merchant, payment) = owned_payment(&state, &headers, &id).await?;
+    let payment = owned_payment(&state, &merchant, &id).await?;
     let refund = state
         .store
         .refunds(&merchant.tenant_id, &payment.id)
@@ -867,5 +752,5 @@ pub(crate) async fn get_refund(
         .into_iter()
         .find(|r| r.id.as_str() == refund_id)
         .ok_or(PayError::NotFound)?;
-    Ok(Json(refund_json(&refund)).into_response())
+    Ok(Json(refund_view(refund)).into_response())
 }

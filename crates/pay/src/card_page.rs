@@ -926,7 +926,7 @@ async fn charge(
     // Each attempt is its own authorisation at the acquirer: the payment id
     // and attempt number together are the idempotency key, so a retry of
     // one attempt is answered, not repeated, and a new card is a new try.
-    let attempt_reference = format!("{}.{}", payment.id, payment.attempts);
+    let attempt_reference = payment.acquirer_reference();
     let outcome = state
         .connector
         .authorise(AuthorisationRequest {

@@ -124,14 +124,15 @@ async fn receive_one(
         .enqueue_alarm(
             &tenant,
             &payment,
-            "integrity.csp_violation",
-            serde_json::json!({
-                "document_uri": stored.document_uri,
-                "violated_directive": stored.violated_directive,
-                "blocked_uri": stored.blocked_uri,
-                "received_at": stored.received_at.to_string(),
-                "reports_in_window": seen,
-            }),
+            civicpay_pay_api::WebhookBody::CspViolation {
+                alarm: civicpay_pay_api::CspAlarm {
+                    document_uri: stored.document_uri,
+                    violated_directive: stored.violated_directive,
+                    blocked_uri: stored.blocked_uri,
+                    received_at: stored.received_at,
+                    reports_in_window: seen,
+                },
+            },
         )
         .await?;
     Ok(())

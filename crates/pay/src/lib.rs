@@ -11,6 +11,7 @@ mod api;
 mod card_page;
 mod csp_reports;
 mod error;
+mod extract;
 pub mod integrity;
 mod openapi;
 mod orphans;

@@ -5,10 +5,11 @@
 //! or report shows it.
 
 use crate::PayState;
-use crate::api::{authenticate, idempotency_key, invalid};
+use crate::api::invalid;
 use crate::error::PayError;
+use crate::extract::{ApiMerchant, IdempotencyKey};
 use crate::secrets::hash_secret;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use civicpay_core::payment::Channel;
 use civicpay_core::{Language, Money, PaymentId};
@@ -137,11 +138,12 @@ pub(crate) async fn create(
 /// tamper monitor. The body (optional) says what the page shows.
 pub(crate) async fn create_probe(
     axum::extract::State(state): axum::extract::State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
+    // Checked like every POST's; a retry makes another probe, which harms
+    // nothing (it can never be charged).
+    _: IdempotencyKey,
     body: axum::body::Bytes,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
-    idempotency_key(&headers)?;
     let shape = if body.iter().all(u8::is_ascii_whitespace) {
         ProbeShape::default()
     } else {

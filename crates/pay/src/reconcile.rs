@@ -240,7 +240,7 @@ async fn settle_payment(
     let Some(waiting) = Waiting::of_payment(item.status) else {
         return Ok(Settled::Pending);
     };
-    let reference = format!("{}.{}", item.payment_id, item.attempts);
+    let reference = civicpay_core::payment::acquirer_reference(&item.payment_id, item.attempts);
     let inquiry = state.connector.status(&reference).await;
     let answer = match &inquiry {
         Ok(found) => found.answer(item.amount.currency()),
@@ -380,7 +380,7 @@ async fn settle_refund(
     now: jiff::Timestamp,
     sweep: Sweep,
 ) -> Result<Settled, StoreError> {
-    let reference = format!("{}.{}", item.payment_id, item.attempts);
+    let reference = civicpay_core::payment::acquirer_reference(&item.payment_id, item.attempts);
     let answer = match state
         .connector
         .refund_status(&reference, item.refund_id.as_str())

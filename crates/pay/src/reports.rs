@@ -5,15 +5,15 @@
 //! money that actually moved.
 
 use crate::PayState;
-use crate::api::{authenticate, invalid};
+use crate::api::invalid;
 use crate::error::PayError;
+use crate::extract::ApiMerchant;
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use civicpay_gateway::StatusInquiry;
+use civicpay_pay_api::{AcquirerTotals, Amounts, Difference, GlTotals, LedgerReport};
 use serde::Deserialize;
-use serde_json::json;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Window {
@@ -35,10 +35,9 @@ fn instant(field: &'static str, value: Option<&str>) -> Result<jiff::Timestamp, 
 
 pub(crate) async fn ledger_report(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
     window: Result<Query<Window>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
     let Query(window) = window.map_err(|e| invalid("query", e.body_text()))?;
     let from = instant("from", window.from.as_deref())?;
     let to = instant("to", window.to.as_deref())?;
@@ -47,7 +46,7 @@ pub(crate) async fn ledger_report(
     }
     let tenant = &merchant.tenant_id;
     let by_gl = state.store.ledger_between(tenant, from, to).await?;
-    let mut checked = 0u64;
+    let mut checked = 0i64;
     let (mut acquirer_captured, mut acquirer_refunded) = (0i64, 0i64);
     let mut differences = Vec::new();
     for id in state
@@ -59,8 +58,7 @@ pub(crate) async fn ledger_report(
             continue;
         };
         checked += 1;
-        // The acquirer knows each card attempt by `{payment}.{attempt}`.
-        let reference = format!("{}.{}", ours.id, ours.attempts);
+        let reference = ours.acquirer_reference();
         let (captured, refunded, problem) = match state.connector.status(&reference).await {
             Ok(StatusInquiry::Captured {
                 captured, refunded, ..
@@ -72,26 +70,36 @@ pub(crate) async fn ledger_report(
         acquirer_refunded += refunded;
         let mismatch = captured != ours.captured.minor() || refunded != ours.refunded.minor();
         if problem.is_some() || mismatch {
-            differences.push(json!({
-                "payment_id": id.as_str(),
-                "reference": ours.reference,
-                "ours": { "captured": ours.captured.minor(), "refunded": ours.refunded.minor() },
-                "acquirer": { "captured": captured, "refunded": refunded },
-                "problem": problem,
-            }));
+            differences.push(Difference {
+                payment_id: id,
+                reference: ours.reference,
+                ours: Amounts {
+                    captured: ours.captured.minor(),
+                    refunded: ours.refunded.minor(),
+                },
+                acquirer: Amounts { captured, refunded },
+                problem,
+            });
         }
     }
-    Ok(Json(json!({
-        "from": from.to_string(),
-        "to": to.to_string(),
-        "currency": merchant.currency.code(),
-        "by_gl": by_gl.iter().map(|g| json!({ "gl_code": g.gl_code, "captured": g.captured, "refunded": g.refunded })).collect::<Vec<_>>(),
-        "acquirer": {
-            "payments_checked": checked,
-            "captured": acquirer_captured,
-            "refunded": acquirer_refunded,
+    Ok(Json(LedgerReport {
+        from,
+        to,
+        currency: merchant.currency,
+        by_gl: by_gl
+            .into_iter()
+            .map(|g| GlTotals {
+                gl_code: g.gl_code,
+                captured: g.captured,
+                refunded: g.refunded,
+            })
+            .collect(),
+        acquirer: AcquirerTotals {
+            payments_checked: checked,
+            captured: acquirer_captured,
+            refunded: acquirer_refunded,
         },
-        "differences": differences,
-    }))
+        differences,
+    })
     .into_response())
 }

@@ -2,54 +2,52 @@
 //! show (token, brand, last four, expiry), forgetting one, and charging one
 //! on the resident's standing instruction (autopay).
 
-use crate::api::{authenticate, invalid, record};
+use crate::api::{invalid, record};
+use crate::extract::ApiMerchant;
 use crate::vault::SavedCard;
 use crate::{PayError, PayState};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use civicpay_core::payment::{Payment, PaymentEvent, PaymentStatus};
 use civicpay_core::{PaymentId, TenantId};
 use civicpay_gateway::{AuthorisationOutcome, AuthorisationRequest};
+use civicpay_pay_api::{SavedCardList, SavedCardView};
 use civicpay_store::pay::{PaymentChange, TransitionError};
 use civicpay_vault::Expiry;
-use serde_json::json;
-
-fn card_json(card: &SavedCard) -> serde_json::Value {
-    json!({
-        "token": card.token,
-        "brand": card.brand,
-        "last4": card.last4,
-        "exp_month": card.exp_month,
-        "exp_year": card.exp_year,
-    })
-}
 
 /// `GET /v1/customers/{customer}/cards`
 pub(crate) async fn list(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
     Path(customer): Path<String>,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
     let cards: Vec<_> = state
         .store
         .saved_cards_of(&merchant.tenant_id, &customer)
         .await?
         .iter()
-        .map(|c| card_json(&SavedCard::from(c)))
+        .map(|c| {
+            let card = SavedCard::from(c);
+            SavedCardView {
+                token: card.token,
+                brand: card.brand,
+                last4: card.last4,
+                exp_month: card.exp_month,
+                exp_year: card.exp_year,
+            }
+        })
         .collect();
-    Ok(Json(json!({ "cards": cards })).into_response())
+    Ok(Json(SavedCardList { cards }).into_response())
 }
 
 /// `DELETE /v1/customers/{customer}/cards/{token}`
 pub(crate) async fn forget(
     State(state): State<PayState>,
-    headers: HeaderMap,
+    ApiMerchant(merchant): ApiMerchant,
     Path((customer, token)): Path<(String, String)>,
 ) -> Result<Response, PayError> {
-    let merchant = authenticate(&state, &headers).await?;
     if state
         .store
         .delete_saved_card(&merchant.tenant_id, &customer, &token)
@@ -138,7 +136,7 @@ pub(crate) async fn charge(
     let outcome = state
         .connector
         .authorise(AuthorisationRequest {
-            payment_id: &format!("{}.{}", submitted.id, submitted.attempts),
+            payment_id: &submitted.acquirer_reference(),
             amount: submitted.amount,
             card: &number,
             security_code: None,

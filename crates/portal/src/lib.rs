@@ -5,6 +5,7 @@
 
 pub mod account;
 mod error;
+mod forms;
 pub mod jobs;
 mod page;
 mod password_work;

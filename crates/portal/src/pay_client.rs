@@ -5,7 +5,8 @@
 use crate::PayLink;
 use crate::error::PortalError;
 use civicpay_core::TenantId;
-use serde_json::Value;
+use civicpay_pay_api::{CreatePayment, CreateRefund, PaymentView, RefundView};
+use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 pub(crate) struct PayClient<'a> {
@@ -26,32 +27,36 @@ impl<'a> PayClient<'a> {
         civicpay_web::service_key::portal_pay_key(&self.link.service_key, tenant_id.as_str())
     }
 
-    async fn read(
+    /// A success read as `T`; anything else (a refusal, a body not of the
+    /// contract's shape) is logged and pay counts as unavailable.
+    async fn read<T: DeserializeOwned>(
         response: Result<reqwest::Response, reqwest::Error>,
-    ) -> Result<Value, PortalError> {
+    ) -> Result<T, PortalError> {
         let response = response.map_err(|e| {
             tracing::error!(error = %e, "pay service unreachable");
             PortalError::PayUnavailable
         })?;
         let status = response.status();
-        let body: Value = response
-            .json()
+        let body = response
+            .bytes()
             .await
             .map_err(|_| PortalError::PayUnavailable)?;
-        if status.is_success() {
-            Ok(body)
-        } else {
-            tracing::error!(%status, %body, "pay service refused a request");
-            Err(PortalError::PayUnavailable)
+        if !status.is_success() {
+            tracing::error!(%status, body = %String::from_utf8_lossy(&body), "pay service refused a request");
+            return Err(PortalError::PayUnavailable);
         }
+        serde_json::from_slice(&body).map_err(|e| {
+            tracing::error!(error = %e, "pay answered outside the contract");
+            PortalError::PayUnavailable
+        })
     }
 
     pub async fn create_payment(
         &self,
         tenant_id: &TenantId,
         idempotency_key: &str,
-        body: &Value,
-    ) -> Result<Value, PortalError> {
+        body: &CreatePayment,
+    ) -> Result<PaymentView, PortalError> {
         let sent = self
             .http
             .post(format!(
@@ -70,7 +75,7 @@ impl<'a> PayClient<'a> {
         &self,
         tenant_id: &TenantId,
         payment_id: &str,
-    ) -> Result<Value, PortalError> {
+    ) -> Result<PaymentView, PortalError> {
         let sent = self
             .http
             .get(format!(
@@ -83,8 +88,13 @@ impl<'a> PayClient<'a> {
         Self::read(sent).await
     }
 
-    /// Any GET of the API, `path` with its query already encoded.
-    pub async fn get(&self, tenant_id: &TenantId, path: &str) -> Result<Value, PortalError> {
+    /// Any GET of the API, `path` with its query already encoded, read as
+    /// the contract's type for it.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        tenant_id: &TenantId,
+        path: &str,
+    ) -> Result<T, PortalError> {
         let sent = self
             .http
             .get(format!("{}{path}", self.link.api_url.trim_end_matches('/')))
@@ -124,8 +134,8 @@ impl<'a> PayClient<'a> {
         tenant_id: &TenantId,
         payment_id: &str,
         idempotency_key: &str,
-        amount_minor: i64,
-    ) -> Result<Value, PortalError> {
+        amount: civicpay_core::Money,
+    ) -> Result<RefundView, PortalError> {
         let sent = self
             .http
             .post(format!(
@@ -134,7 +144,9 @@ impl<'a> PayClient<'a> {
             ))
             .bearer_auth(self.key(tenant_id))
             .header("Idempotency-Key", idempotency_key)
-            .json(&serde_json::json!({ "amount": amount_minor }))
+            .json(&CreateRefund {
+                amount: amount.minor(),
+            })
             .send()
             .await;
         Self::read(sent).await

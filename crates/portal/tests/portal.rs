@@ -977,8 +977,9 @@ async fn pay_webhooks_are_verified_and_credit_a_bill_once() {
         .await
         .unwrap();
     let body = serde_json::json!({
-        "id": "d1", "type": "payment.succeeded",
-        "payment": {"payment_id": "p1", "status": "success", "captured_amount": bill.balance().minor(),
+        "id": "d1", "type": "payment.succeeded", "created_at": "2026-11-30T12:00:00Z",
+        "payment": {"payment_id": "p1", "status": "success", "amount": bill.balance().minor(), "currency": "USD",
+                    "captured_amount": bill.balance().minor(), "refunded_amount": 0, "reference": "W-1",
                     "metadata": {"bill_payment_id": local}, "card": {"brand": "visa", "last4": "4242"}}
     })
     .to_string();
@@ -1051,8 +1052,9 @@ async fn pay_webhooks_are_verified_and_credit_a_bill_once() {
         .await
         .unwrap();
     let forged_body = serde_json::json!({
-        "id": "d2", "type": "payment.succeeded",
-        "payment": {"payment_id": "pay-forged", "status": "success", "captured_amount": 100,
+        "id": "d2", "type": "payment.succeeded", "created_at": "2026-11-30T12:00:00Z",
+        "payment": {"payment_id": "pay-forged", "status": "success", "amount": 100, "currency": "USD",
+                    "captured_amount": 100, "refunded_amount": 0, "reference": "W-1",
                     "metadata": {"bill_payment_id": started}, "card": null}
     })
     .to_string();
@@ -1087,6 +1089,31 @@ async fn pay_webhooks_are_verified_and_credit_a_bill_once() {
         after.amount_paid, credited.amount_paid,
         "nothing more was credited"
     );
+
+    // An event type this version does not know is acknowledged (pay stops
+    // retrying it); a payment event without its payment is refused.
+    for (event, expected) in [
+        (
+            r#"{"id":"d3","type":"payment.disputed","created_at":"2026-11-30T12:00:00Z"}"#,
+            StatusCode::OK,
+        ),
+        (
+            r#"{"id":"d4","type":"payment.succeeded","created_at":"2026-11-30T12:00:00Z"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let signed = civicpay_web::webhook_signature::sign(&secret, now, event.as_bytes());
+        let reply = portal
+            .send(
+                Request::post("/api/v1/pay-webhooks/springfield")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header("civicpay-signature", signed)
+                    .body(Body::from(event))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(reply.status, expected, "{event}");
+    }
     portal.finish().await;
 }
 
@@ -1122,7 +1149,7 @@ async fn alarm_from_pay(
         .await
         .unwrap()
         .unwrap();
-    let body = serde_json::json!({ "id": "a1", "type": kind, "alarm": alarm }).to_string();
+    let body = serde_json::json!({ "id": "a1", "type": kind, "created_at": "2026-11-30T12:00:00Z", "alarm": alarm }).to_string();
     let secret = civicpay_web::service_key::portal_webhook_secret(&service_key, tenant.id.as_str());
     let signed = civicpay_web::webhook_signature::sign(
         &secret,
@@ -1166,7 +1193,7 @@ async fn alarm_from_pay(
 async fn a_csp_alarm_from_pay_lands_in_the_audit_log_and_the_contacts_inbox() {
     let (entries, mails, contact) = alarm_from_pay(
         "integrity.csp_violation",
-        serde_json::json!({"document_uri": "https://pay.city/card/x/y", "violated_directive": "script-src-elem", "blocked_uri": "https://cdn.evil.example/skim.js"}),
+        serde_json::json!({"document_uri": "https://pay.city/card/x/y", "violated_directive": "script-src-elem", "blocked_uri": "https://cdn.evil.example/skim.js", "received_at": "2026-11-30T12:00:00Z", "reports_in_window": 1}),
         "integrity.csp_violation",
     )
     .await;

@@ -4,7 +4,9 @@
 
 use crate::rows::{int, opt_text, parsed, text};
 use crate::{Store, StoreError, from_micros, to_micros};
+use civicpay_core::payment::PaymentStatus;
 use civicpay_core::{BillId, BillReference, BillTypeId, Currency, Money, ResidentId, TenantId};
+use civicpay_pay_api::PaymentOutcome;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -22,19 +24,6 @@ pub struct BillPayment {
     pub applied_at: Option<jiff::Timestamp>,
     pub created_at: jiff::Timestamp,
     pub updated_at: jiff::Timestamp,
-}
-
-/// What the pay service said about a payment.
-#[derive(Debug, Clone)]
-pub struct PayOutcome {
-    pub status: String,
-    pub captured: i64,
-    pub card_brand: Option<String>,
-    pub card_last4: Option<String>,
-    /// The address the payer gave on the card page, kept (lower-cased) so
-    /// a guest payment appears in the history of an account that proves
-    /// the same address.
-    pub email: Option<String>,
 }
 
 fn bill_payment_from_row(r: &AnyRow) -> Result<BillPayment, StoreError> {
@@ -134,7 +123,7 @@ impl Store {
         &self,
         tenant_id: &TenantId,
         id: &str,
-        outcome: &PayOutcome,
+        outcome: &PaymentOutcome,
     ) -> Result<bool, StoreError> {
         let now = to_micros(jiff::Timestamp::now());
         let mut tx = self.begin_write().await?;
@@ -146,15 +135,15 @@ impl Store {
         )
         .bind(tenant_id.as_str())
         .bind(id)
-        .bind(outcome.status.as_str())
-        .bind(outcome.card_brand.as_deref())
-        .bind(outcome.card_last4.as_deref())
+        .bind(outcome.status.code())
+        .bind(outcome.card.as_ref().and_then(|c| c.brand.as_deref()))
+        .bind(outcome.card.as_ref().map(|c| c.last4.as_str()))
         .bind(now)
         .bind(outcome.email.as_deref().map(str::to_lowercase))
         .execute(&mut *tx)
         .await?;
         let mut applied = false;
-        if outcome.status == "success" && outcome.captured > 0 {
+        if outcome.status == PaymentStatus::Success && outcome.captured.minor() > 0 {
             let claimed = sqlx::query(
                 "UPDATE bill_payments SET applied_at = $3 WHERE tenant_id = $1 AND id = $2 AND applied_at IS NULL",
             )
@@ -171,7 +160,7 @@ impl Store {
                 )
                 .bind(tenant_id.as_str())
                 .bind(id)
-                .bind(outcome.captured)
+                .bind(outcome.captured.minor())
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;

@@ -10,11 +10,11 @@ pub use recovery::{AcquirerAnswer, AlarmReason, Facts, Recovery, Waiting, recove
 pub use state::{IllegalTransition, PaymentEvent, PaymentStatus, RefundEvent, RefundStatus};
 
 use crate::{Language, Money, PaymentId, TenantId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How the card reaches us: typed by the resident, or keyed in by staff
 /// taking it over the phone (mail order / telephone order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Web,
@@ -70,4 +70,17 @@ pub struct Payment {
     pub expires_at: jiff::Timestamp,
     pub created_at: jiff::Timestamp,
     pub updated_at: jiff::Timestamp,
+}
+
+/// The acquirer knows each card attempt on a payment as its own
+/// transaction, `{payment}.{attempt}`: a retry after a decline is new there.
+pub fn acquirer_reference(payment_id: &PaymentId, attempt: i64) -> String {
+    format!("{payment_id}.{attempt}")
+}
+
+impl Payment {
+    /// The acquirer's name for this payment's latest card attempt.
+    pub fn acquirer_reference(&self) -> String {
+        acquirer_reference(&self.id, self.attempts)
+    }
 }

@@ -5,11 +5,11 @@ use super::views::{AccountBill, Choice, Field, HomePage, LinkedAccount};
 use super::{Frame, Signed, field_error};
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::CheckedForm;
 use crate::page::PageContext;
-use crate::routes::resident::{checked_form, with_form_cookie};
+use crate::routes::resident::with_form_cookie;
 use crate::views::{Link, PayButton};
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::{BillReference, BillStatus, BillType, BillTypeSlug, VerificationValue};
 use civicpay_store::rate_limits::RateDecision;
@@ -126,8 +126,6 @@ pub(crate) async fn home(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct LinkForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     bill_type: String,
     #[serde(default)]
     reference: String,
@@ -207,9 +205,8 @@ pub(crate) async fn link_submit(
     State(state): State<AppState>,
     signed: Signed,
     ctx: PageContext,
-    form: Result<Form<LinkForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<LinkForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &LinkForm| f.form_token.as_deref())?;
     let decision = state
         .store
         .rate_limit_hit(
@@ -275,8 +272,6 @@ pub(crate) async fn link_submit(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct UnlinkForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     bill_type: String,
     #[serde(default)]
     reference: String,
@@ -285,10 +280,9 @@ pub(crate) struct UnlinkForm {
 pub(crate) async fn unlink(
     State(state): State<AppState>,
     signed: Signed,
-    ctx: PageContext,
-    form: Result<Form<UnlinkForm>, FormRejection>,
+    _ctx: PageContext,
+    CheckedForm(form): CheckedForm<UnlinkForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &UnlinkForm| f.form_token.as_deref())?;
     let slug = BillTypeSlug::parse(&form.bill_type).map_err(|_| PortalError::NotFound)?;
     let bill_type = state
         .store

@@ -6,19 +6,20 @@
 
 use super::mail::ResidentMail;
 use super::views::{CardView, CardsPage, Choice, Field};
-use super::{Frame, Signed, TokenForm, field_error, password_retyped};
+use super::{Frame, Signed, field_error, password_retyped};
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
 use crate::routes::crediting::brand_name;
-use crate::routes::resident::{checked_form, with_form_cookie};
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use crate::routes::resident::with_form_cookie;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::{BillReference, BillType, BillTypeSlug, DecimalStyle, Money};
 use civicpay_identity::Password;
+use civicpay_pay_api::SavedCardList;
 use civicpay_store::StoreError;
 use civicpay_store::autopay::NewEnrolment;
 use civicpay_web::Translator;
@@ -49,34 +50,28 @@ pub(crate) async fn saved_cards(
     let Some(link) = &state.config.pay else {
         return Ok(Vec::new());
     };
-    let listed = PayClient::new(link)?
+    let listed: SavedCardList = PayClient::new(link)?
         .get(
             &signed.tenant.id,
             &format!("/v1/customers/{}/cards", signed.resident.id),
         )
         .await?;
     Ok(listed
-        .get("cards")
-        .and_then(serde_json::Value::as_array)
+        .cards
         .into_iter()
-        .flatten()
-        .filter_map(|c| {
-            let token = c.get("token")?.as_str()?.to_owned();
-            let last4 = c.get("last4")?.as_str()?;
-            let month = c.get("exp_month")?.as_u64()?;
-            let year = c.get("exp_year")?.as_u64()?;
-            let brand = brand_name(c.get("brand").and_then(|b| b.as_str()));
-            safe_token(&token).then(|| SavedCard {
-                label: format!(
-                    "{brand} •••• {last4}, {}",
-                    t.arg(
-                        "account-cards-expires",
-                        "date",
-                        format!("{month:02}/{year}")
-                    )
-                ),
-                token,
-            })
+        .filter(|c| safe_token(&c.token))
+        .map(|c| SavedCard {
+            label: format!(
+                "{} •••• {}, {}",
+                brand_name(Some(&c.brand)),
+                c.last4,
+                t.arg(
+                    "account-cards-expires",
+                    "date",
+                    format!("{:02}/{}", c.exp_month, c.exp_year)
+                )
+            ),
+            token: c.token,
         })
         .collect())
 }
@@ -130,10 +125,9 @@ pub(crate) async fn remove_card(
     State(state): State<AppState>,
     signed: Signed,
     Path((_, token)): Path<(String, String)>,
-    ctx: PageContext,
-    form: Result<Form<TokenForm>, FormRejection>,
+    _ctx: PageContext,
+    _: CheckedForm<ButtonForm>,
 ) -> Result<Response, PortalError> {
-    checked_form(&state, &ctx, form, TokenForm::token)?;
     if !safe_token(&token) {
         return Err(PortalError::NotFound);
     }
@@ -204,8 +198,6 @@ async fn linked_account(
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct AutopayForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     card: String,
     #[serde(default)]
@@ -343,11 +335,8 @@ pub(crate) async fn autopay_submit(
     signed: Signed,
     Path((_, bill_type, reference)): Path<(String, String, String)>,
     ctx: PageContext,
-    form: Result<Form<AutopayForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<AutopayForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &AutopayForm| {
-        f.form_token.as_deref()
-    })?;
     let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
     let t = ctx.translator(Some(signed.tenant.default_language));
     let cards = saved_cards(&state, &signed, &t).await?;
@@ -428,15 +417,7 @@ pub(crate) async fn autopay_submit(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PasswordOnlyForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     pub password: String,
-}
-
-impl PasswordOnlyForm {
-    pub fn token(&self) -> Option<&str> {
-        self.form_token.as_deref()
-    }
 }
 
 fn cancel_page(
@@ -489,9 +470,8 @@ pub(crate) async fn autopay_cancel(
     signed: Signed,
     Path((_, bill_type, reference)): Path<(String, String, String)>,
     ctx: PageContext,
-    form: Result<Form<PasswordOnlyForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<PasswordOnlyForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, PasswordOnlyForm::token)?;
     let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
     let t = ctx.translator(Some(signed.tenant.default_language));
     if !password_retyped(&state, &ctx, &signed, Password::new(form.password)).await? {

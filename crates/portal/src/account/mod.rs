@@ -529,19 +529,6 @@ impl IssuedCookie {
     }
 }
 
-/// A form that carries nothing but its form token (buttons).
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct TokenForm {
-    #[serde(default)]
-    form_token: Option<String>,
-}
-
-impl TokenForm {
-    pub fn token(&self) -> Option<&str> {
-        self.form_token.as_deref()
-    }
-}
-
 /// Adds an error to a page's summary and returns it for the field.
 pub(crate) fn field_error(
     page: &mut FormPage,

@@ -7,17 +7,16 @@ use super::mail::ResidentMail;
 use super::sign_up::{after, parse_email, password_changed_mail, password_problem};
 use super::views::{Choice, Field};
 use super::{
-    City, Frame, Signed, TokenForm, clear_cookie, field_error, hash_password, password_retyped,
-    prefix, public_link, start_session, with_cookie,
+    City, Frame, Signed, clear_cookie, field_error, hash_password, password_retyped, prefix,
+    public_link, start_session, with_cookie,
 };
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
-use crate::routes::resident::checked_form;
 use crate::views::Link;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::Language;
@@ -33,8 +32,6 @@ const CHANGE_EMAIL_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct SettingsForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     language: String,
     #[serde(default)]
@@ -111,12 +108,9 @@ pub(crate) async fn settings(
 pub(crate) async fn save_settings(
     State(state): State<AppState>,
     signed: Signed,
-    ctx: PageContext,
-    form: Result<Form<SettingsForm>, FormRejection>,
+    _ctx: PageContext,
+    CheckedForm(form): CheckedForm<SettingsForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &SettingsForm| {
-        f.form_token.as_deref()
-    })?;
     let language = Language::parse(&form.language)
         .map_err(|_| PortalError::BadRequest("language: choose en, fr or es".into()))?;
     let reminder_days = form
@@ -144,8 +138,6 @@ pub(crate) async fn save_settings(
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ChangeEmailForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -206,11 +198,8 @@ pub(crate) async fn email_submit(
     State(state): State<AppState>,
     signed: Signed,
     ctx: PageContext,
-    form: Result<Form<ChangeEmailForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<ChangeEmailForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &ChangeEmailForm| {
-        f.form_token.as_deref()
-    })?;
     let t = ctx.translator(Some(signed.tenant.default_language));
     let email = parse_email(&t, &form.email);
     let right = password_retyped(&state, &ctx, &signed, Password::new(form.password)).await?;
@@ -327,8 +316,6 @@ fn expired(state: &AppState, ctx: &PageContext, tenant: &civicpay_core::Tenant) 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ChangePasswordForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     current: String,
     #[serde(default)]
     password: String,
@@ -385,11 +372,8 @@ pub(crate) async fn password_submit(
     State(state): State<AppState>,
     signed: Signed,
     ctx: PageContext,
-    form: Result<Form<ChangePasswordForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<ChangePasswordForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &ChangePasswordForm| {
-        f.form_token.as_deref()
-    })?;
     let t = ctx.translator(Some(signed.tenant.default_language));
     let right = password_retyped(&state, &ctx, &signed, Password::new(form.current)).await?;
     let password = Password::new(form.password);
@@ -445,10 +429,9 @@ pub(crate) async fn sign_out_everywhere_form(
 pub(crate) async fn sign_out_everywhere(
     State(state): State<AppState>,
     signed: Signed,
-    ctx: PageContext,
-    form: Result<Form<TokenForm>, FormRejection>,
+    _ctx: PageContext,
+    _: CheckedForm<ButtonForm>,
 ) -> Result<Response, PortalError> {
-    checked_form(&state, &ctx, form, TokenForm::token)?;
     state
         .store
         .end_all_resident_sessions(&signed.tenant.id, &signed.resident.id)
@@ -512,9 +495,8 @@ pub(crate) async fn delete_submit(
     State(state): State<AppState>,
     signed: Signed,
     ctx: PageContext,
-    form: Result<Form<PasswordOnlyForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<PasswordOnlyForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, PasswordOnlyForm::token)?;
     let t = ctx.translator(Some(signed.tenant.default_language));
     if !password_retyped(&state, &ctx, &signed, Password::new(form.password)).await? {
         return Ok(delete_page(

@@ -11,11 +11,10 @@ use super::{
 };
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
-use crate::routes::resident::checked_form;
 use crate::views::Link;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::Tenant;
 use civicpay_core::resident::ResidentStatus;
@@ -32,8 +31,6 @@ const RESET_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CredentialsForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -146,11 +143,8 @@ pub(crate) async fn sign_up_submit(
     State(state): State<AppState>,
     City(tenant): City,
     ctx: PageContext,
-    form: Result<Form<CredentialsForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<CredentialsForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &CredentialsForm| {
-        f.form_token.as_deref()
-    })?;
     limit(&state, &ctx, "resident-sign-up", 20).await?;
     let t = ctx.translator(Some(tenant.default_language));
     let password = Password::new(form.password);
@@ -329,11 +323,8 @@ pub(crate) async fn sign_in_submit(
     State(state): State<AppState>,
     City(tenant): City,
     ctx: PageContext,
-    form: Result<Form<CredentialsForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<CredentialsForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &CredentialsForm| {
-        f.form_token.as_deref()
-    })?;
     limit(&state, &ctx, "resident-sign-in", 60).await?;
     let email = form.email.trim().to_lowercase();
     let password = Password::new(form.password);
@@ -381,10 +372,9 @@ pub(crate) async fn sign_in_submit(
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
     signed: Signed,
-    ctx: PageContext,
-    form: Result<Form<super::TokenForm>, FormRejection>,
+    _ctx: PageContext,
+    _: CheckedForm<ButtonForm>,
 ) -> Result<Response, PortalError> {
-    checked_form(&state, &ctx, form, super::TokenForm::token)?;
     state
         .store
         .end_resident_session(&signed.tenant.id, &signed.token_hash)
@@ -397,8 +387,6 @@ pub(crate) async fn sign_out(
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct EmailForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     email: String,
 }
@@ -437,9 +425,8 @@ pub(crate) async fn reset_submit(
     State(state): State<AppState>,
     City(tenant): City,
     ctx: PageContext,
-    form: Result<Form<EmailForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<EmailForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &EmailForm| f.form_token.as_deref())?;
     limit(&state, &ctx, "resident-reset", 20).await?;
     let t = ctx.translator(Some(tenant.default_language));
     let email = match parse_email(&t, &form.email) {
@@ -506,8 +493,6 @@ async fn send_reset_link(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct NewPasswordForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     password: String,
 }
 
@@ -547,11 +532,8 @@ pub(crate) async fn new_password_submit(
     City(tenant): City,
     Path((_, token)): Path<(String, String)>,
     ctx: PageContext,
-    form: Result<Form<NewPasswordForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<NewPasswordForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &NewPasswordForm| {
-        f.form_token.as_deref()
-    })?;
     let t = ctx.translator(Some(tenant.default_language));
     let password = Password::new(form.password);
     if let Some(problem) = password_problem(&t, &password, "", &tenant) {

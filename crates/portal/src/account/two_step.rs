@@ -11,10 +11,9 @@ use super::{
 };
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::CheckedForm;
 use crate::page::PageContext;
-use crate::routes::resident::checked_form;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::Tenant;
 use civicpay_identity::{Password, TotpSecret, TotpStep, lockout_after};
@@ -42,8 +41,6 @@ fn issuer(tenant: &Tenant, t: &civicpay_web::Translator) -> String {
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CodeForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -116,9 +113,8 @@ pub(crate) async fn two_step_submit(
     State(state): State<AppState>,
     signed: Signed,
     ctx: PageContext,
-    form: Result<Form<CodeForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<CodeForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &CodeForm| f.form_token.as_deref())?;
     let t = ctx.translator(Some(signed.tenant.default_language));
     let mt = signed.mail_translator();
     let body = if signed.resident.totp_secret.is_some() {
@@ -212,9 +208,8 @@ pub(crate) async fn second_factor_submit(
     State(state): State<AppState>,
     City(tenant): City,
     ctx: PageContext,
-    form: Result<Form<CodeForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<CodeForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &CodeForm| f.form_token.as_deref())?;
     let Some((resident, half)) =
         session_at(&state, &tenant, ctx.headers(), SessionStage::SecondFactor).await?
     else {

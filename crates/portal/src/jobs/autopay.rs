@@ -11,10 +11,9 @@ use super::JobReport;
 use crate::AppState;
 use crate::account::mail::ResidentMail;
 use crate::error::PortalError;
-use crate::routes::crediting::outcome_of;
 use crate::routes::resident::{StartPayment, start_bill_payment};
 use civicpay_audit::{Action, ChainId, NewEntry};
-use civicpay_core::payment::Channel;
+use civicpay_core::payment::{Channel, PaymentStatus};
 use civicpay_core::resident::{AutopayDecision, autopay_decision, resumed_autopay_decision};
 use civicpay_core::{Bill, Money, Tenant};
 use civicpay_store::autopay::{AutopayEnrolment, AutopayRun, RunStatus};
@@ -247,24 +246,15 @@ async fn charge(
         }
         Err(e) => return Err(e),
     };
-    let outcome = outcome_of(&started.payment);
+    let outcome = started.payment.outcome();
     state
         .store
         .record_pay_outcome(&tenant.id, &started.local_id, &outcome)
         .await?;
-    let pay_id = started
-        .payment
-        .get("payment_id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let pay_id = started.payment.payment_id.to_string();
     let language = resident.language;
     let t = Translator::new(language);
-    let finished = started
-        .payment
-        .pointer("/state/finished")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
+    let finished = started.payment.state.finished;
     let args = |key: &str| {
         t.args(
             key,
@@ -276,8 +266,8 @@ async fn charge(
             ],
         )
     };
-    match (outcome.status.as_str(), finished) {
-        ("success", _) => {
+    match (outcome.status, finished) {
+        (PaymentStatus::Success, _) => {
             report.paid += 1;
             finish(
                 state,
@@ -307,7 +297,7 @@ async fn charge(
                 tenant,
                 bill,
                 RunStatus::Failed,
-                &outcome.status,
+                outcome.status.code(),
                 json!({ "amount": amount.minor(), "payment": pay_id }),
             )
             .await?;

@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use civicpay_core::Tenant;
+use civicpay_pay_api::{AttentionAlarm, CspAlarm, WebhookBody, WebhookEvent};
 use civicpay_store::bill_import::{ImportFormat, ImportOptions, ImportReport, Location};
 use serde::Deserialize;
 use serde_json::json;
@@ -130,31 +131,24 @@ pub(crate) async fn pay_webhook(
         tracing::warn!(city = %tenant.slug, error = %e, "webhook signature refused");
         PortalError::Unauthorized
     })?;
-    let event: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| PortalError::BadRequest(format!("webhook body is not JSON: {e}")))?;
-    if event.get("type").and_then(|t| t.as_str()) == Some("integrity.csp_violation") {
-        record_csp_alarm(
-            &state,
-            &tenant,
-            event.get("alarm").cloned().unwrap_or_default(),
-        )
-        .await?;
-        return Ok(StatusCode::OK);
-    }
-    if event.get("type").and_then(|t| t.as_str()) == Some("payment.needs_attention") {
-        record_attention_alarm(
-            &state,
-            &tenant,
-            event.get("alarm").cloned().unwrap_or_default(),
-        )
-        .await?;
-        return Ok(StatusCode::OK);
-    }
-    let payment = event.get("payment").cloned().unwrap_or_default();
-    let Some(local_id) = payment
-        .pointer("/metadata/bill_payment_id")
-        .and_then(|v| v.as_str())
-    else {
+    let event: WebhookEvent = serde_json::from_slice(&body)
+        .map_err(|e| PortalError::BadRequest(format!("webhook body is not an event: {e}")))?;
+    let payment = match event.body {
+        WebhookBody::CspViolation { alarm } => {
+            record_csp_alarm(&state, &tenant, &alarm).await?;
+            return Ok(StatusCode::OK);
+        }
+        WebhookBody::NeedsAttention { alarm } => {
+            record_attention_alarm(&state, &tenant, &alarm).await?;
+            return Ok(StatusCode::OK);
+        }
+        WebhookBody::PaymentSucceeded { payment }
+        | WebhookBody::PaymentCancelled { payment }
+        | WebhookBody::PaymentExpired { payment }
+        | WebhookBody::PaymentFailed { payment } => payment,
+        WebhookBody::Other => return Ok(StatusCode::OK),
+    };
+    let Some(local_id) = payment.bill_payment_id() else {
         // Not a payment the portal started (another city system's): fine.
         return Ok(StatusCode::OK);
     };
@@ -164,24 +158,15 @@ pub(crate) async fn pay_webhook(
     // Metadata is whatever the payment's creator wrote: the payment must be
     // the one this record started, or anyone holding the city's pay key
     // could have another bill credited.
-    let reported = payment.get("payment_id").and_then(|v| v.as_str());
+    let reported = payment.payment_id.as_str();
     if let Some(ours) = record.pay_payment_id.as_deref()
-        && reported != Some(ours)
+        && ours != reported
     {
-        tracing::warn!(city = %tenant.slug, bill_payment = local_id, reported = reported.unwrap_or_default(), "webhook names a payment this bill payment did not start; not credited");
+        tracing::warn!(city = %tenant.slug, bill_payment = local_id, reported, "webhook names a payment this bill payment did not start; not credited");
         return Ok(StatusCode::OK);
     }
-    super::crediting::credit(&state, &tenant, local_id, &payment).await?;
+    super::crediting::credit(&state, &tenant, local_id, &payment.outcome()).await?;
     Ok(StatusCode::OK)
-}
-
-/// A string field of an alarm pay sent, or "" when absent.
-fn alarm_text(alarm: &serde_json::Value, key: &str) -> String {
-    alarm
-        .get(key)
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// An alarm from pay: into the city's audit log, then to its contact by
@@ -191,7 +176,7 @@ async fn alarm_city(
     tenant: &civicpay_core::Tenant,
     action: civicpay_audit::Action,
     target: String,
-    alarm: serde_json::Value,
+    alarm: &impl serde::Serialize,
     subject: String,
     body: String,
 ) -> Result<(), PortalError> {
@@ -202,7 +187,7 @@ async fn alarm_city(
             "system:pay",
             action,
             target,
-            alarm,
+            serde_json::to_value(alarm).unwrap_or_default(),
         ))
         .await?;
     if let Some(mail) = &state.config.mail
@@ -218,32 +203,26 @@ async fn alarm_city(
 async fn record_attention_alarm(
     state: &AppState,
     tenant: &civicpay_core::Tenant,
-    alarm: serde_json::Value,
+    alarm: &AttentionAlarm,
 ) -> Result<(), PortalError> {
-    let text = |key: &str| alarm_text(&alarm, key);
-    tracing::error!(city = %tenant.slug, payment = %text("payment_id"), reason = %text("reason"), "PAYMENT NEEDS ATTENTION");
-    let what = if text("refund_id").is_empty() {
-        format!("Payment {}", text("payment_id"))
-    } else {
-        format!(
-            "Refund {} of payment {}",
-            text("refund_id"),
-            text("payment_id")
-        )
+    tracing::error!(city = %tenant.slug, payment = %alarm.payment_id, reason = %alarm.reason, "PAYMENT NEEDS ATTENTION");
+    let what = match &alarm.refund_id {
+        None => format!("Payment {}", alarm.payment_id),
+        Some(refund) => format!("Refund {refund} of payment {}", alarm.payment_id),
     };
     let body = format!(
         "{what} could not be settled with the card acquirer ({}).\n\n\
          The money is held as it stands; nothing will be charged or refunded again \
          automatically. Check the transaction with the acquirer, then settle it. \
          It is listed under \"Needs attention\" in the staff console.",
-        text("reason"),
+        alarm.reason,
     );
     alarm_city(
         state,
         tenant,
         civicpay_audit::Action::PaymentNeedsAttention,
-        format!("payment:{}", text("payment_id")),
-        alarm.clone(),
+        format!("payment:{}", alarm.payment_id),
+        alarm,
         format!("Payment needs attention ({})", tenant.slug),
         body,
     )
@@ -254,25 +233,21 @@ async fn record_attention_alarm(
 async fn record_csp_alarm(
     state: &AppState,
     tenant: &civicpay_core::Tenant,
-    alarm: serde_json::Value,
+    alarm: &CspAlarm,
 ) -> Result<(), PortalError> {
-    let text = |key: &str| alarm_text(&alarm, key);
-    tracing::error!(city = %tenant.slug, blocked = %text("blocked_uri"), "CSP ALARM on a card page");
+    tracing::error!(city = %tenant.slug, blocked = %alarm.blocked_uri, "CSP ALARM on a card page");
     let body = format!(
         "A browser refused to load {} ({}) on a card page of {}:\n{}\n\n\
          The card page loads no script; something tried to add one. Treat this as a possible \
          skimming attack: run `civicpay monitor --once` and, if confirmed, `civicpay incident scope`.",
-        text("blocked_uri"),
-        text("violated_directive"),
-        tenant.slug,
-        text("document_uri"),
+        alarm.blocked_uri, alarm.violated_directive, tenant.slug, alarm.document_uri,
     );
     alarm_city(
         state,
         tenant,
         civicpay_audit::Action::CspViolation,
-        text("document_uri"),
-        alarm.clone(),
+        alarm.document_uri.clone(),
+        alarm,
         format!(
             "SECURITY ALARM: blocked content on the card page ({})",
             tenant.slug

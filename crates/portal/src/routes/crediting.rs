@@ -5,34 +5,16 @@
 use crate::AppState;
 use crate::error::PortalError;
 use crate::receipt_mail::Receipt;
-use civicpay_core::{Language, Money, Tenant};
-use civicpay_store::bill_payments::PayOutcome;
+use civicpay_core::Tenant;
+use civicpay_pay_api::{CardSummary, PaymentOutcome};
 use civicpay_web::Translator;
-use serde_json::Value;
-
-/// What pay says about a payment, read from its JSON (API or webhook).
-pub(crate) fn outcome_of(payment: &Value) -> PayOutcome {
-    let text_at = |pointer: &str| {
-        payment
-            .pointer(pointer)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    PayOutcome {
-        status: text_at("/state/status")
-            .or_else(|| text_at("/status"))
-            .unwrap_or_default(),
-        captured: payment
-            .get("captured_amount")
-            .and_then(Value::as_i64)
-            .unwrap_or(0),
-        card_brand: text_at("/card/brand"),
-        card_last4: text_at("/card/last4"),
-        email: text_at("/email"),
-    }
-}
 
 pub(crate) use civicpay_core::export::card_brand_name as brand_name;
+
+/// "Visa •••• 4242", as receipts and pages name a card.
+pub(crate) fn card_text(card: &CardSummary) -> String {
+    format!("{} •••• {}", brand_name(card.brand.as_deref()), card.last4)
+}
 
 /// Records the outcome; if this call credited the bill, e-mails a receipt
 /// to the address the resident gave (or the bill's). Mail trouble is
@@ -41,12 +23,11 @@ pub(crate) async fn credit(
     state: &AppState,
     tenant: &Tenant,
     local_id: &str,
-    payment: &Value,
+    outcome: &PaymentOutcome,
 ) -> Result<bool, PortalError> {
-    let outcome = outcome_of(payment);
     let applied = state
         .store
-        .record_pay_outcome(&tenant.id, local_id, &outcome)
+        .record_pay_outcome(&tenant.id, local_id, outcome)
         .await?;
     let Some(mail) = &state.config.mail else {
         return Ok(applied);
@@ -60,29 +41,18 @@ pub(crate) async fn credit(
     let Some(bill) = state.store.bill(&tenant.id, &record.bill_id).await? else {
         return Ok(applied);
     };
-    let to = payment
-        .get("email")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .or_else(|| bill.email.clone());
+    let to = outcome.email.clone().or_else(|| bill.email.clone());
     let Some(to) = to else {
         return Ok(applied);
     };
-    let language = payment
-        .get("language")
-        .and_then(Value::as_str)
-        .and_then(|l| Language::parse(l).ok())
-        .unwrap_or(tenant.default_language);
+    let language = outcome.language.unwrap_or(tenant.default_language);
     let t = Translator::new(language);
     let paid_at = jiff::Timestamp::now().to_zoned(tenant.time_zone.time_zone());
     let receipt = Receipt {
         city: tenant.name.get(language).to_owned(),
         bill_reference: bill.reference.to_string(),
-        amount: Money::from_minor(outcome.captured, record.amount.currency()).format(language),
-        card: outcome
-            .card_last4
-            .as_ref()
-            .map(|last4| format!("{} •••• {last4}", brand_name(outcome.card_brand.as_deref()))),
+        amount: outcome.captured.format(language),
+        card: outcome.card.as_ref().map(card_text),
         paid_at: format!(
             "{} {}",
             t.date(paid_at.date()),

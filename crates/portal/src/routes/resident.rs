@@ -2,21 +2,22 @@
 
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
 use crate::views::{
     BillTypeLink, BillView, BillsPage, CityPage, FieldView, HomePage, Layout, LineView, Link,
     LookupPage, MessagePage, PayButton, ReceiptPage, SummaryError,
 };
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use civicpay_core::payment::Channel;
+use civicpay_core::payment::{Channel, PaymentStatus};
 use civicpay_core::{
     Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, ResidentId,
     Tenant, TenantSlug, VerificationValue,
 };
+use civicpay_pay_api::{Allocation, CreatePayment, Payer, PaymentView};
 use civicpay_store::bill_payments::BillPayment;
 use civicpay_web::Translator;
 use civicpay_web::form_token::IssuedToken;
@@ -70,21 +71,6 @@ pub(crate) fn with_form_cookie(mut response: Response, issued: &IssuedToken) -> 
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-/// A posted form, if it could be read and carries this browser's token.
-pub(crate) fn checked_form<T>(
-    state: &AppState,
-    ctx: &PageContext,
-    form: Result<Form<T>, FormRejection>,
-    token: impl Fn(&T) -> Option<&str>,
-) -> Result<T, PortalError> {
-    let Form(form) = form.map_err(|e| PortalError::BadRequest(e.body_text()))?;
-    if state.form_tokens.verify(ctx.form_cookie(), token(&form)) {
-        Ok(form)
-    } else {
-        Err(PortalError::FormExpired)
-    }
 }
 
 pub(crate) async fn home(
@@ -142,8 +128,6 @@ pub(crate) async fn city(
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct LookupForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     reference: String,
     #[serde(default)]
@@ -251,11 +235,10 @@ pub(crate) async fn lookup_submit(
     State(state): State<AppState>,
     Path((tenant_slug, type_slug)): Path<(String, String)>,
     ctx: PageContext,
-    form: Result<Form<LookupForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<LookupForm>,
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &tenant_slug).await?;
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
-    let form = checked_form(&state, &ctx, form, |f: &LookupForm| f.form_token.as_deref())?;
     state
         .rate_limit(
             &format!("lookup:{}", ctx.client_ip.limit_key()),
@@ -379,12 +362,6 @@ fn bill_view(t: &Translator, tenant: &Tenant, bill: &Bill) -> BillView {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct PayForm {
-    #[serde(default)]
-    form_token: Option<String>,
-}
-
 const PAY_STARTS_PER_ADDRESS: u32 = 30;
 const PAY_STARTS_PER_BILL: u32 = 10;
 const PAY_START_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
@@ -395,10 +372,9 @@ pub(crate) async fn pay_bill(
     State(state): State<AppState>,
     Path((tenant_slug, bill_id)): Path<(String, String)>,
     ctx: PageContext,
-    form: Result<Form<PayForm>, FormRejection>,
+    _: CheckedForm<ButtonForm>,
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &tenant_slug).await?;
-    checked_form(&state, &ctx, form, |f: &PayForm| f.form_token.as_deref())?;
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
     // Each start asks pay for a payment: limited per address and per bill,
     // so nobody can mint payments (and card pages) for a bill in bulk.
@@ -481,16 +457,17 @@ pub(crate) struct StartPayment<'a> {
 /// What pay made of a new payment, and the portal's record of it.
 pub(crate) struct Started {
     pub local_id: String,
-    pub payment: serde_json::Value,
+    pub payment: PaymentView,
 }
 
 impl Started {
     /// The card page's one-time link.
     pub fn next_url(&self) -> Result<String, PortalError> {
         self.payment
-            .pointer("/_links/next_url/href")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+            .links
+            .next_url
+            .as_ref()
+            .map(|link| link.href.clone())
             .ok_or(PortalError::PayUnavailable)
     }
 }
@@ -523,35 +500,46 @@ pub(crate) async fn start_bill_payment(
                 .await?
         }
     };
-    let mut body = serde_json::json!({
-        "amount": amount.minor(),
-        "currency": amount.currency().code(),
-        "reference": bill.reference.as_str(),
-        "description": format!("{bill_type_name} {}", bill.reference),
-        "return_url": format!("{}{}", link.portal_public_url.trim_end_matches('/'), (start.return_path)(&local_id)),
-        "email": bill.email,
-        "language": language.code(),
-        "metadata": { "bill_id": bill.id.as_str(), "bill_payment_id": local_id, "started_by": start.started_by },
-        "allocations": bill.line_items.iter().map(|i| serde_json::json!({ "gl_code": i.gl_code.as_str(), "amount": i.amount.minor() })).collect::<Vec<_>>(),
-        "channel": start.channel.code(),
-        "payer": { "name": bill.payer_name, "postal_address": bill.postal_address },
-    });
-    if let Some(object) = body.as_object_mut() {
-        if let Some(resident) = start.resident {
-            object.insert("customer".into(), resident.as_str().into());
-        }
-        if let Some(card) = start.saved_card {
-            object.insert("saved_card".into(), card.into());
-        }
-    }
-    let client = PayClient::new(link)?;
-    let created = client.create_payment(&tenant.id, &local_id, &body).await?;
-    let Some(pay_id) = created.get("payment_id").and_then(|v| v.as_str()) else {
-        return Err(PortalError::PayUnavailable);
+    let body = CreatePayment {
+        amount: amount.minor(),
+        currency: amount.currency().code().to_owned(),
+        reference: bill.reference.to_string(),
+        description: format!("{bill_type_name} {}", bill.reference),
+        return_url: format!(
+            "{}{}",
+            link.portal_public_url.trim_end_matches('/'),
+            (start.return_path)(&local_id)
+        ),
+        email: bill.email.clone(),
+        language: Some(language.code().to_owned()),
+        metadata: Some(serde_json::json!({
+            "bill_id": bill.id.as_str(),
+            "bill_payment_id": local_id,
+            "started_by": start.started_by,
+        })),
+        channel: Some(start.channel.code().to_owned()),
+        payer: Some(Payer {
+            name: Some(bill.payer_name.clone()),
+            postal_address: Some(bill.postal_address.clone()),
+        }),
+        customer: start.resident.map(|r| r.as_str().to_owned()),
+        saved_card: start.saved_card.map(str::to_owned),
+        allocations: Some(
+            bill.line_items
+                .iter()
+                .map(|i| Allocation {
+                    gl_code: i.gl_code.as_str().to_owned(),
+                    amount: i.amount.minor(),
+                })
+                .collect(),
+        ),
     };
+    let created = PayClient::new(link)?
+        .create_payment(&tenant.id, &local_id, &body)
+        .await?;
     state
         .store
-        .attach_pay_payment(&tenant.id, &local_id, pay_id)
+        .attach_pay_payment(&tenant.id, &local_id, created.payment_id.as_str())
         .await?;
     Ok(Started {
         local_id,
@@ -596,14 +584,11 @@ pub(crate) async fn payment_return(
         .ok_or(PortalError::NotFound)?;
     let pay_id = record.pay_payment_id.clone().ok_or(PortalError::NotFound)?;
     let payment = PayClient::new(link)?.payment(&tenant.id, &pay_id).await?;
-    super::crediting::credit(&state, &tenant, &local_id, &payment).await?;
-    let outcome = super::crediting::outcome_of(&payment);
+    let outcome = payment.outcome();
+    super::crediting::credit(&state, &tenant, &local_id, &outcome).await?;
     let t = ctx.translator(Some(tenant.default_language));
-    let finished = payment
-        .pointer("/state/finished")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
-    if outcome.status != "success" {
+    let finished = payment.state.finished;
+    if outcome.status != PaymentStatus::Success {
         let (title, body) = if finished {
             ("payment-not-completed-title", "payment-not-completed-body")
         } else {
@@ -624,7 +609,6 @@ pub(crate) async fn payment_return(
         .and_then(|r| r.applied_at)
         .unwrap_or(record.updated_at);
     let paid_at = credited_at.to_zoned(tenant.time_zone.time_zone());
-    let brand = super::crediting::brand_name(outcome.card_brand.as_deref());
     let contact = t.args(
         "receipt-contact",
         &[
@@ -635,12 +619,8 @@ pub(crate) async fn payment_return(
     );
     let page = ReceiptPage {
         bill_reference: bill.reference.to_string(),
-        amount: civicpay_core::Money::from_minor(outcome.captured, record.amount.currency())
-            .format(language),
-        card: outcome
-            .card_last4
-            .as_ref()
-            .map(|last4| format!("{brand} •••• {last4}")),
+        amount: outcome.captured.format(language),
+        card: outcome.card.as_ref().map(super::crediting::card_text),
         paid_at: format!(
             "{} {}",
             t.date(paid_at.date()),

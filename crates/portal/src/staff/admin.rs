@@ -8,10 +8,10 @@ use super::views::{
 };
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::CheckedForm;
 use crate::page::PageContext;
-use crate::routes::resident::{checked_form, with_form_cookie};
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, Query, State};
+use crate::routes::resident::with_form_cookie;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::Action;
 use civicpay_core::staff::RefundLimits;
@@ -282,8 +282,6 @@ pub(crate) async fn team(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct InviteForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     email: String,
     #[serde(default)]
     role: String,
@@ -293,9 +291,8 @@ pub(crate) async fn invite(
     State(state): State<AppState>,
     staff: StaffContext,
     ctx: PageContext,
-    form: Result<Form<InviteForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<InviteForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &InviteForm| f.form_token.as_deref())?;
     let city = staff.scope.city()?;
     let role = match Role::parse(&form.role) {
         Ok(r) if r != Role::PlatformOperator => r,
@@ -336,8 +333,6 @@ pub(crate) async fn invite(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct MemberForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     role: String,
     #[serde(default)]
     disabled: Option<String>,
@@ -346,11 +341,10 @@ pub(crate) struct MemberForm {
 pub(crate) async fn update_member(
     State(state): State<AppState>,
     staff: StaffContext,
-    ctx: PageContext,
+    _ctx: PageContext,
     Path((_, member)): Path<(String, String)>,
-    form: Result<Form<MemberForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<MemberForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &MemberForm| f.form_token.as_deref())?;
     let city = staff.scope.city()?;
     let member = StaffId::parse(&member).map_err(|_| PortalError::NotFound)?;
     if member == staff.staff.id {
@@ -450,8 +444,6 @@ pub(crate) async fn settings(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct SettingsForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     threshold: String,
     #[serde(default)]
     daily_limit: String,
@@ -461,11 +453,8 @@ pub(crate) async fn save_settings(
     State(state): State<AppState>,
     staff: StaffContext,
     ctx: PageContext,
-    form: Result<Form<SettingsForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<SettingsForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &SettingsForm| {
-        f.form_token.as_deref()
-    })?;
     let city = staff.scope.city()?;
     let amount = |typed: &str| {
         Money::parse(typed, city.currency, civicpay_core::DecimalStyle::Point)

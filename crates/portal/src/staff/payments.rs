@@ -11,24 +11,26 @@ use super::views::{
 };
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
-use crate::routes::resident::{StartPayment, checked_form, start_bill_payment, with_form_cookie};
+use crate::routes::crediting::card_text;
+use crate::routes::resident::{StartPayment, start_bill_payment, with_form_cookie};
 use crate::views::{Link, SummaryError};
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::Action;
-use civicpay_core::payment::Channel;
+use civicpay_core::payment::{Channel, PaymentStatus};
 use civicpay_core::staff::may_approve;
 use civicpay_core::{
     BillId, BillReference, DecimalStyle, Language, Money, PaymentId, Permission, RefundRequestId,
     Tenant,
 };
+use civicpay_pay_api::{AttentionList, PaymentList, PaymentView};
 use civicpay_store::refund_requests::{NewRefundRequest, RefundRequest, RefundRequestStatus};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn money(minor: i64, tenant: &Tenant) -> String {
     Money::from_minor(minor, tenant.currency).format(Language::En)
@@ -106,20 +108,13 @@ pub(crate) async fn bill_search(
     Ok(with_form_cookie(page.into_response(), &issued))
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct TokenOnly {
-    #[serde(default)]
-    form_token: Option<String>,
-}
-
 pub(crate) async fn start_phone_payment(
     State(state): State<AppState>,
     staff: StaffContext,
-    ctx: PageContext,
+    _ctx: PageContext,
     Path((_, bill_id)): Path<(String, String)>,
-    form: Result<Form<TokenOnly>, FormRejection>,
+    _: CheckedForm<ButtonForm>,
 ) -> Result<Response, PortalError> {
-    checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
     let city = staff.scope.city()?;
     let link = state.pay_link()?;
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
@@ -179,28 +174,27 @@ pub(crate) async fn phone_payment_return(
         .ok_or(PortalError::NotFound)?;
     let pay_id = record.pay_payment_id.clone().ok_or(PortalError::NotFound)?;
     let payment = PayClient::new(link)?.payment(&city.id, &pay_id).await?;
-    crate::routes::crediting::credit(&state, city, &local, &payment).await?;
-    let outcome = crate::routes::crediting::outcome_of(&payment);
+    let outcome = payment.outcome();
+    crate::routes::crediting::credit(&state, city, &local, &outcome).await?;
     state
         .store
         .append_audit(staff.note(
             Action::PhonePaymentFinished,
             format!("payment:{pay_id}"),
-            json!({ "status": outcome.status, "captured": outcome.captured }),
+            json!({ "status": outcome.status, "captured": outcome.captured.minor() }),
         ))
         .await?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let (title, body) = if outcome.status == "success" {
+    let (title, body) = if outcome.status == PaymentStatus::Success {
         (
             "Phone payment taken",
             vec![format!(
-                "{} was paid with {} •••• {}.",
-                money(outcome.captured, city),
-                crate::routes::crediting::brand_name(outcome.card_brand.as_deref()),
-                outcome.card_last4.unwrap_or_default()
+                "{} was paid with {}.",
+                outcome.captured.format(Language::En),
+                outcome.card.as_ref().map(card_text).unwrap_or_default()
             )],
         )
-    } else if status_name(&outcome.status) == "being confirmed" {
+    } else if status_name(outcome.status.code()) == "being confirmed" {
         (
             "Phone payment being confirmed",
             vec![
@@ -213,7 +207,7 @@ pub(crate) async fn phone_payment_return(
             "Phone payment not completed",
             vec![format!(
                 "The payment's status is {}. Nothing was charged unless the payment page below says so.",
-                outcome.status
+                outcome.status.code()
             )],
         )
     };
@@ -350,17 +344,12 @@ pub(crate) async fn payment_list(
     let (rows, error) = match list_query(city, &query) {
         Err(e) => (Vec::new(), Some(e)),
         Ok(path) => {
-            let listed = PayClient::new(link)?.get(&city.id, &path).await?;
+            let listed: PaymentList = PayClient::new(link)?.get(&city.id, &path).await?;
             let rows = listed
-                .get("results")
-                .and_then(Value::as_array)
-                .map(|results| {
-                    results
-                        .iter()
-                        .map(|p| payment_row(&staff, city, p))
-                        .collect()
-                })
-                .unwrap_or_default();
+                .results
+                .iter()
+                .map(|p| payment_row(&staff, city, p))
+                .collect();
             (rows, None)
         }
     };
@@ -382,55 +371,20 @@ pub(crate) async fn payment_list(
     Ok(with_form_cookie((status, page).into_response(), &issued))
 }
 
-fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-}
-
-fn number(v: &Value, pointer: &str) -> i64 {
-    v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
-}
-
-fn card_text(p: &Value) -> String {
-    if p.get("card").is_some_and(|c| !c.is_null()) {
-        format!(
-            "{} •••• {}",
-            crate::routes::crediting::brand_name(Some(text(p, "/card/brand"))),
-            text(p, "/card/last4")
-        )
-    } else {
-        String::new()
-    }
-}
-
-fn created_text(p: &Value, city: &Tenant) -> String {
-    text(p, "/created_at")
-        .parse::<jiff::Timestamp>()
-        .map(|t| when(t, city))
-        .unwrap_or_default()
-}
-
-fn payment_row(staff: &StaffContext, city: &Tenant, p: &Value) -> PaymentRow {
+fn payment_row(staff: &StaffContext, city: &Tenant, p: &PaymentView) -> PaymentRow {
     PaymentRow {
-        href: format!(
-            "{}/payments/{}",
-            staff.scope.prefix(),
-            text(p, "/payment_id")
-        ),
-        created: created_text(p, city),
-        reference: text(p, "/reference").to_owned(),
-        amount: money(number(p, "/amount"), city),
-        status: status_name(text(p, "/state/status")),
-        channel: channel_name(text(p, "/channel")).to_owned(),
-        card: card_text(p),
+        href: format!("{}/payments/{}", staff.scope.prefix(), p.payment_id),
+        created: when(p.created_at, city),
+        reference: p.reference.clone(),
+        amount: p.amount().format(Language::En),
+        status: status_name(p.state.status.code()),
+        channel: channel_name(p.channel.code()).to_owned(),
+        card: p.card.as_ref().map(card_text).unwrap_or_default(),
     }
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RefundForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     amount: String,
     #[serde(default)]
@@ -444,7 +398,7 @@ struct RefundErrors {
 
 /// What is left to refund: captured, less refunded, less requests that are
 /// waiting or on their way.
-fn refundable(payment: &Value, requests: &[RefundRequest]) -> i64 {
+fn refundable(captured: Money, refunded: Money, requests: &[RefundRequest]) -> i64 {
     let in_flight: i64 = requests
         .iter()
         .filter(|r| {
@@ -455,7 +409,7 @@ fn refundable(payment: &Value, requests: &[RefundRequest]) -> i64 {
         })
         .map(|r| r.amount.minor())
         .sum();
-    number(payment, "/captured_amount") - number(payment, "/refunded_amount") - in_flight
+    captured.minor() - refunded.minor() - in_flight
 }
 
 /// A payment as pay knows it, with the refund requests made for it here.
@@ -463,7 +417,7 @@ async fn payment_with_requests(
     state: &AppState,
     city: &Tenant,
     payment_id: &PaymentId,
-) -> Result<(Value, Vec<RefundRequest>), PortalError> {
+) -> Result<(PaymentView, Vec<RefundRequest>), PortalError> {
     let payment = PayClient::new(state.pay_link()?)?
         .payment(&city.id, payment_id.as_str())
         .await
@@ -490,44 +444,44 @@ async fn payment_page(
             .find(|m| &m.id == id)
             .map_or_else(String::new, |m| m.email.clone())
     };
-    let left = refundable(&payment, &requests);
+    let left = refundable(payment.captured(), payment.refunded(), &requests);
     let limits = state.store.refund_limits(&city.id).await?;
     let facts = vec![
         Fact {
             label: "Reference",
-            value: text(&payment, "/reference").to_owned(),
+            value: payment.reference.clone(),
         },
         Fact {
             label: "Description",
-            value: text(&payment, "/description").to_owned(),
+            value: payment.description.clone(),
         },
         Fact {
             label: "Amount",
-            value: money(number(&payment, "/amount"), city),
+            value: payment.amount().format(Language::En),
         },
         Fact {
             label: "Status",
-            value: text(&payment, "/state/status").to_owned(),
+            value: payment.state.status.code().to_owned(),
         },
         Fact {
             label: "Channel",
-            value: channel_name(text(&payment, "/channel")).into(),
+            value: channel_name(payment.channel.code()).into(),
         },
         Fact {
             label: "Card",
-            value: card_text(&payment),
+            value: payment.card.as_ref().map(card_text).unwrap_or_default(),
         },
         Fact {
             label: "Captured",
-            value: money(number(&payment, "/captured_amount"), city),
+            value: payment.captured().format(Language::En),
         },
         Fact {
             label: "Refunded",
-            value: money(number(&payment, "/refunded_amount"), city),
+            value: payment.refunded().format(Language::En),
         },
         Fact {
             label: "Created",
-            value: created_text(&payment, city),
+            value: when(payment.created_at, city),
         },
         Fact {
             label: "Payment id",
@@ -565,7 +519,7 @@ async fn payment_page(
     let status = form_status(!summary.is_empty());
     let page = PaymentPage {
         layout: layout(
-            &format!("Payment {}", text(&payment, "/reference")),
+            &format!("Payment {}", payment.reference),
             Some(city),
             ctx.path(),
             !summary.is_empty(),
@@ -615,16 +569,16 @@ async fn issue_refund(
             &city.id,
             &record.pay_payment_id,
             request.as_str(),
-            record.amount.minor(),
+            record.amount,
         )
         .await;
     let outcome = match &answer {
         // "submitted": sent, answer lost; pay keeps the amount reserved and
         // settles it with the acquirer. Not a failure to be retried.
-        Ok(refund) if ["success", "submitted"].contains(&text(refund, "/status")) => {
-            Ok(text(refund, "/refund_id").to_owned())
+        Ok(refund) if ["success", "submitted"].contains(&refund.status.as_str()) => {
+            Ok(refund.refund_id.to_string())
         }
-        Ok(refund) => Err(format!("the acquirer answered {}", text(refund, "/status"))),
+        Ok(refund) => Err(format!("the acquirer answered {}", refund.status)),
         Err(e) => Err(e.to_string()),
     };
     state
@@ -648,13 +602,12 @@ pub(crate) async fn request_refund(
     staff: StaffContext,
     ctx: PageContext,
     Path((_, payment)): Path<(String, String)>,
-    form: Result<Form<RefundForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<RefundForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &RefundForm| f.form_token.as_deref())?;
     let city = staff.scope.city()?;
     let payment_id = PaymentId::parse(&payment).map_err(|_| PortalError::NotFound)?;
     let (payment, requests) = payment_with_requests(&state, city, &payment_id).await?;
-    let left = refundable(&payment, &requests);
+    let left = refundable(payment.captured(), payment.refunded(), &requests);
     let amount = Money::parse(&form.amount, city.currency, DecimalStyle::Point);
     let errors = RefundErrors {
         amount: match &amount {
@@ -693,7 +646,7 @@ pub(crate) async fn request_refund(
                 amount,
                 reason,
                 requested_by: &staff.staff.id,
-                refunded_before: Money::from_minor(number(&payment, "/refunded_amount"), city.currency),
+                refunded_before: payment.refunded(),
                 day_began,
             },
             |id, waits| {
@@ -743,27 +696,22 @@ pub(crate) async fn needing_attention(
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
     let prefix = staff.scope.prefix();
-    let listed = PayClient::new(state.pay_link()?)?
+    let listed: AttentionList = PayClient::new(state.pay_link()?)?
         .get(&city.id, "/v1/alerts/attention")
         .await?;
     let rows = listed
-        .get("results")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+        .results
         .iter()
         .map(|a| AttentionRow {
-            payment_href: format!("{prefix}/payments/{}", text(a, "/payment_id")),
-            what: if text(a, "/refund_id").is_empty() {
-                format!("payment, {}", status_name(text(a, "/status")))
+            payment_href: format!("{prefix}/payments/{}", a.payment_id),
+            what: if a.refund_id.is_none() {
+                format!("payment, {}", status_name(&a.status))
             } else {
                 "refund, being confirmed".to_owned()
             },
-            amount: money(number(a, "/amount"), city),
-            reason: attention_reason(text(a, "/reason")).to_owned(),
-            since: text(a, "/since")
-                .parse::<jiff::Timestamp>()
-                .map_or_else(|_| text(a, "/since").to_owned(), |t| when(t, city)),
+            amount: a.amount().format(Language::En),
+            reason: attention_reason(&a.reason).to_owned(),
+            since: when(a.since, city),
         })
         .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
@@ -814,8 +762,6 @@ pub(crate) async fn pending_refunds(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct DecisionForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     decision: String,
 }
 
@@ -824,11 +770,8 @@ pub(crate) async fn decide_refund(
     staff: StaffContext,
     ctx: PageContext,
     Path((_, request)): Path<(String, String)>,
-    form: Result<Form<DecisionForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<DecisionForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &DecisionForm| {
-        f.form_token.as_deref()
-    })?;
     let city = staff.scope.city()?;
     let approve = match form.decision.as_str() {
         "approve" => true,
@@ -937,19 +880,25 @@ mod tests {
             pay_refund_id: None,
             failure: Some("pay did not answer".into()),
         };
-        let reserved = json!({ "captured_amount": 1_000, "refunded_amount": 1_000 });
         assert_eq!(
-            refundable(&reserved, &[request(RefundRequestStatus::Failed)]),
+            refundable(
+                usd(1_000),
+                usd(1_000),
+                &[request(RefundRequestStatus::Failed)]
+            ),
             0
         );
-        let waiting = json!({ "captured_amount": 1_000, "refunded_amount": 0 });
         assert_eq!(
-            refundable(&waiting, &[request(RefundRequestStatus::Approved)]),
+            refundable(
+                usd(1_000),
+                usd(0),
+                &[request(RefundRequestStatus::Approved)]
+            ),
             0,
             "approved and on its way to pay"
         );
         assert_eq!(
-            refundable(&waiting, &[request(RefundRequestStatus::Failed)]),
+            refundable(usd(1_000), usd(0), &[request(RefundRequestStatus::Failed)]),
             1_000,
             "refused outright: nothing reserved"
         );

@@ -16,8 +16,9 @@ use axum::response::{IntoResponse, Response};
 use civicpay_audit::Action;
 use civicpay_core::export::csv_cell;
 use civicpay_core::{Language, Money, Permission, Tenant};
+use civicpay_pay_api::{AcquirerTotals, LedgerReport};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct DayQuery {
@@ -28,7 +29,7 @@ pub(crate) struct DayQuery {
 struct Day {
     date: jiff::civil::Date,
     rows: Vec<(String, String, i64, i64)>,
-    acquirer: (u64, i64, i64),
+    acquirer: AcquirerTotals,
     differences: Vec<String>,
 }
 
@@ -57,7 +58,7 @@ async fn day_report(
             .append_pair("to", &to.to_string())
             .finish()
     );
-    let report = PayClient::new(link)?.get(&city.id, &path).await?;
+    let report: LedgerReport = PayClient::new(link)?.get(&city.id, &path).await?;
     let types = state.store.bill_types(&city.id).await?;
     let type_of = |gl: &str| {
         let names: Vec<&str> = types
@@ -71,60 +72,39 @@ async fn day_report(
             names.join(", ")
         }
     };
-    let number = |v: &Value, key: &str| v.get(key).and_then(Value::as_i64).unwrap_or(0);
     let rows = report
-        .get("by_gl")
-        .and_then(Value::as_array)
-        .map(|lines| {
-            lines
-                .iter()
-                .map(|l| {
-                    let gl = l.get("gl_code").and_then(Value::as_str).unwrap_or_default();
-                    (
-                        type_of(gl),
-                        gl.to_owned(),
-                        number(l, "captured"),
-                        number(l, "refunded"),
-                    )
-                })
-                .collect()
+        .by_gl
+        .iter()
+        .map(|l| {
+            (
+                type_of(&l.gl_code),
+                l.gl_code.clone(),
+                l.captured,
+                l.refunded,
+            )
         })
-        .unwrap_or_default();
-    let acquirer = report.get("acquirer").cloned().unwrap_or_default();
-    let money = |minor: i64| Money::from_minor(minor, city.currency).format(Language::En);
+        .collect();
+    let money = |minor: i64| Money::from_minor(minor, report.currency).format(Language::En);
     let differences = report
-        .get("differences")
-        .and_then(Value::as_array)
-        .map(|ds| {
-            ds.iter()
-                .map(|d| {
-                    let ours = d.get("ours").cloned().unwrap_or_default();
-                    let theirs = d.get("acquirer").cloned().unwrap_or_default();
-                    let problem = d.get("problem").and_then(Value::as_str).map(|p| format!(" ({p})")).unwrap_or_default();
-                    format!(
-                        "Payment {} (reference {}): our ledger captured {} and refunded {}; the acquirer captured {} and refunded {}{problem}",
-                        d.get("payment_id").and_then(Value::as_str).unwrap_or_default(),
-                        d.get("reference").and_then(Value::as_str).unwrap_or_default(),
-                        money(number(&ours, "captured")),
-                        money(number(&ours, "refunded")),
-                        money(number(&theirs, "captured")),
-                        money(number(&theirs, "refunded")),
-                    )
-                })
-                .collect()
+        .differences
+        .iter()
+        .map(|d| {
+            let problem = d.problem.as_ref().map(|p| format!(" ({p})")).unwrap_or_default();
+            format!(
+                "Payment {} (reference {}): our ledger captured {} and refunded {}; the acquirer captured {} and refunded {}{problem}",
+                d.payment_id,
+                d.reference,
+                money(d.ours.captured),
+                money(d.ours.refunded),
+                money(d.acquirer.captured),
+                money(d.acquirer.refunded),
+            )
         })
-        .unwrap_or_default();
+        .collect();
     Ok(Day {
         date,
         rows,
-        acquirer: (
-            acquirer
-                .get("payments_checked")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
-            number(&acquirer, "captured"),
-            number(&acquirer, "refunded"),
-        ),
+        acquirer: report.acquirer,
         differences,
     })
 }
@@ -173,15 +153,15 @@ pub(crate) async fn reconciliation(
         acquirer: vec![
             Fact {
                 label: "Payments matched with the acquirer",
-                value: day.acquirer.0.to_string(),
+                value: day.acquirer.payments_checked.to_string(),
             },
             Fact {
                 label: "Captured, by the acquirer's records",
-                value: money(day.acquirer.1),
+                value: money(day.acquirer.captured),
             },
             Fact {
                 label: "Refunded, by the acquirer's records",
-                value: money(day.acquirer.2),
+                value: money(day.acquirer.refunded),
             },
         ],
         differences: day.differences,

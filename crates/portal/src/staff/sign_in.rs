@@ -7,11 +7,11 @@ use super::views::{
 };
 use crate::AppState;
 use crate::error::PortalError;
+use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
-use crate::routes::resident::{checked_form, with_form_cookie};
+use crate::routes::resident::with_form_cookie;
 use crate::views::{Link, SummaryError};
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::Action;
@@ -49,8 +49,6 @@ fn unix_now() -> u64 {
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct SignInForm {
-    #[serde(default)]
-    form_token: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -93,9 +91,8 @@ pub(crate) async fn sign_in_submit(
     State(state): State<AppState>,
     scope: ConsoleScope,
     ctx: PageContext,
-    form: Result<Form<SignInForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<SignInForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &SignInForm| f.form_token.as_deref())?;
     state
         .rate_limit(
             &format!("staff-sign-in:{}", ctx.client_ip.limit_key()),
@@ -203,8 +200,6 @@ pub(crate) async fn sign_in_submit(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CodeForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     code: String,
 }
 
@@ -250,9 +245,8 @@ pub(crate) async fn second_factor_submit(
     scope: ConsoleScope,
     ctx: PageContext,
     headers: HeaderMap,
-    form: Result<Form<CodeForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<CodeForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &CodeForm| f.form_token.as_deref())?;
     let Some((staff, half_hash)) =
         current_session(&state, &scope, &headers, SessionStage::SecondFactor).await?
     else {
@@ -393,8 +387,6 @@ pub(crate) async fn second_factor_submit(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct EnrolForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     password: String,
     #[serde(default)]
     confirm: String,
@@ -517,9 +509,8 @@ pub(crate) async fn enrol_submit(
     scope: ConsoleScope,
     Path(params): Path<std::collections::HashMap<String, String>>,
     ctx: PageContext,
-    form: Result<Form<EnrolForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<EnrolForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &EnrolForm| f.form_token.as_deref())?;
     let Some(token) = params
         .get("token")
         .and_then(|t| SessionToken::from_cookie(t))
@@ -616,20 +607,13 @@ pub(crate) async fn enrol_submit(
     Ok(page.into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct TokenOnly {
-    #[serde(default)]
-    form_token: Option<String>,
-}
-
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
     scope: ConsoleScope,
-    ctx: PageContext,
+    _ctx: PageContext,
     headers: HeaderMap,
-    form: Result<Form<TokenOnly>, FormRejection>,
+    _: CheckedForm<ButtonForm>,
 ) -> Result<Response, PortalError> {
-    checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
     if let Some((staff, hash)) =
         current_session(&state, &scope, &headers, SessionStage::SignedIn).await?
     {
@@ -647,10 +631,9 @@ pub(crate) async fn sign_out(
 pub(crate) async fn sign_out_everywhere(
     State(state): State<AppState>,
     staff: StaffContext,
-    ctx: PageContext,
-    form: Result<Form<TokenOnly>, FormRejection>,
+    _ctx: PageContext,
+    _: CheckedForm<ButtonForm>,
 ) -> Result<Response, PortalError> {
-    checked_form(&state, &ctx, form, |f: &TokenOnly| f.form_token.as_deref())?;
     let ended = state
         .store
         .end_all_staff_sessions(
@@ -666,8 +649,6 @@ pub(crate) async fn sign_out_everywhere(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ReauthForm {
     #[serde(default)]
-    form_token: Option<String>,
-    #[serde(default)]
     password: String,
     #[serde(default)]
     code: String,
@@ -680,9 +661,8 @@ pub(crate) async fn regenerate_recovery_codes(
     State(state): State<AppState>,
     staff: StaffContext,
     ctx: PageContext,
-    form: Result<Form<ReauthForm>, FormRejection>,
+    CheckedForm(form): CheckedForm<ReauthForm>,
 ) -> Result<Response, PortalError> {
-    let form = checked_form(&state, &ctx, form, |f: &ReauthForm| f.form_token.as_deref())?;
     let me = &staff.staff;
     let password = Password::new(form.password);
     let stored = PasswordHash::from_stored(me.password_hash.clone().unwrap_or_default());

@@ -5,9 +5,9 @@
 
 use super::*;
 use civicpay_core::{BillReference, ResidentId, Tenant};
+use civicpay_pay_api::{CardSummary, PaymentOutcome};
 use civicpay_portal::account::{RESIDENT_COOKIE, ROUTES};
 use civicpay_portal::{Mail, MailConfig};
-use civicpay_store::bill_payments::PayOutcome;
 use civicpay_testkit::outbox;
 use civicpay_testkit::tempdir::Dir;
 use std::collections::BTreeMap;
@@ -446,12 +446,15 @@ async fn paid(
         .record_pay_outcome(
             &tenant.id,
             &local,
-            &PayOutcome {
-                status: "success".into(),
-                captured: bill.balance().minor(),
-                card_brand: Some("visa".into()),
-                card_last4: Some("4242".into()),
+            &PaymentOutcome {
+                status: civicpay_core::payment::PaymentStatus::Success,
+                captured: bill.balance(),
+                card: Some(CardSummary {
+                    brand: Some("visa".into()),
+                    last4: "4242".into(),
+                }),
                 email: Some(email.into()),
+                language: None,
             },
         )
         .await

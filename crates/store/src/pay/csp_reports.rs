@@ -4,6 +4,7 @@
 use super::PayStore;
 use crate::rows::{int, text};
 use crate::{StoreError, from_micros, to_micros};
+use civicpay_pay_api::{WebhookBody, WebhookEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CspReport {
@@ -61,41 +62,38 @@ impl PayStore {
         &self,
         tenant_id: &civicpay_core::TenantId,
         payment_id: &str,
-        event_type: &str,
-        details: serde_json::Value,
+        body: WebhookBody,
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin_write().await?;
-        queue_alarm(&mut tx, tenant_id, payment_id, event_type, details).await?;
+        queue_event(&mut tx, tenant_id, payment_id, body).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
-/// Queues an alarm to the city's systems inside the caller's transaction.
-pub(super) async fn queue_alarm(
+/// Queues an event for the city's webhook endpoint inside the caller's
+/// transaction: the change and its report stand or fall together.
+pub(super) async fn queue_event(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     tenant_id: &civicpay_core::TenantId,
     payment_id: &str,
-    event_type: &str,
-    details: serde_json::Value,
+    body: WebhookBody,
 ) -> Result<(), StoreError> {
-    let id = uuid::Uuid::now_v7().to_string();
     let now = jiff::Timestamp::now();
-    let payload = serde_json::json!({
-        "id": id,
-        "type": event_type,
-        "created_at": now.to_string(),
-        "alarm": details,
-    });
+    let event = WebhookEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        created_at: now,
+        body,
+    };
     sqlx::query(
         "INSERT INTO webhook_deliveries (id, tenant_id, payment_id, event_type, payload, status, attempts, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
     )
-    .bind(id.as_str())
+    .bind(event.id.as_str())
     .bind(tenant_id.as_str())
     .bind(payment_id)
-    .bind(event_type)
-    .bind(crate::rows::to_json(&payload)?)
+    .bind(event.body.kind())
+    .bind(crate::rows::to_json(&event)?)
     .bind(to_micros(now))
     .execute(&mut **tx)
     .await?;

@@ -7,6 +7,7 @@ use crate::rows::{int, opt_text, parsed, text};
 use crate::{StoreError, from_micros, to_micros};
 use civicpay_core::payment::{Payment, PaymentStatus, Waiting};
 use civicpay_core::{Currency, Money, PaymentId, RefundId, TenantId};
+use civicpay_pay_api::{AttentionAlarm, WebhookBody};
 
 /// A payment that waits on the acquirer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,12 +244,18 @@ impl PayStore {
         .await?
         .rows_affected();
         if flagged == 1 {
-            super::csp_reports::queue_alarm(
+            super::csp_reports::queue_event(
                 &mut tx,
                 tenant_id,
                 id.as_str(),
-                "payment.needs_attention",
-                serde_json::json!({ "payment_id": id, "reason": reason, "at": now.to_string() }),
+                WebhookBody::NeedsAttention {
+                    alarm: AttentionAlarm {
+                        payment_id: id.clone(),
+                        refund_id: None,
+                        reason: reason.to_owned(),
+                        at: now,
+                    },
+                },
             )
             .await?;
         }
@@ -278,12 +285,18 @@ impl PayStore {
         .await?
         .rows_affected();
         if flagged == 1 {
-            super::csp_reports::queue_alarm(
+            super::csp_reports::queue_event(
                 &mut tx,
                 tenant_id,
                 payment_id.as_str(),
-                "payment.needs_attention",
-                serde_json::json!({ "payment_id": payment_id, "refund_id": id, "reason": reason, "at": now.to_string() }),
+                WebhookBody::NeedsAttention {
+                    alarm: AttentionAlarm {
+                        payment_id: payment_id.clone(),
+                        refund_id: Some(id.clone()),
+                        reason: reason.to_owned(),
+                        at: now,
+                    },
+                },
             )
             .await?;
         }

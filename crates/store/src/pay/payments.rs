@@ -8,6 +8,7 @@ use civicpay_core::payment::{
     Channel, IllegalTransition, Payment, PaymentEvent, PaymentStatus, Waiting,
 };
 use civicpay_core::{Currency, Language, Money, PaymentId, TenantId};
+use civicpay_pay_api::WebhookBody;
 use sqlx::any::AnyRow;
 use thiserror::Error;
 
@@ -507,7 +508,7 @@ impl PayStore {
             post_capture(&mut tx, self.store.backend(), tenant_id, id).await?;
         }
         if to.is_finished() {
-            queue_webhook(&mut tx, tenant_id, id, webhook_event(to)).await?;
+            queue_webhook(&mut tx, tenant_id, id).await?;
         }
         tx.commit().await?;
         self.payment(tenant_id, id)
@@ -527,24 +528,13 @@ impl PayStore {
     }
 }
 
-/// The webhook event a finished payment produces.
-fn webhook_event(status: PaymentStatus) -> &'static str {
-    match status {
-        PaymentStatus::Success => "payment.succeeded",
-        PaymentStatus::Cancelled => "payment.cancelled",
-        PaymentStatus::Expired => "payment.expired",
-        _ => "payment.failed",
-    }
-}
-
-/// Queues a webhook about a payment (finished, or refunded), inside the
+/// Queues a webhook about a finished payment, inside the
 /// transaction that changed it: the change and its report stand or fall
 /// together. Nothing is queued for a city without an endpoint.
 pub(super) async fn queue_webhook(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     tenant_id: &TenantId,
     id: &PaymentId,
-    event: &'static str,
 ) -> Result<(), StoreError> {
     let has_endpoint: Option<String> =
         sqlx::query_scalar("SELECT tenant_id FROM webhook_endpoints WHERE tenant_id = $1")
@@ -565,37 +555,10 @@ pub(super) async fn queue_webhook(
     .fetch_one(&mut **tx)
     .await?;
     let payment = payment_from_row(&row)?;
-    let delivery_id = uuid::Uuid::now_v7().to_string();
-    let now = jiff::Timestamp::now();
-    let payload = serde_json::json!({
-        "id": delivery_id,
-        "type": event,
-        "created_at": now.to_string(),
-        "payment": {
-            "payment_id": payment.id,
-            "status": payment.status.code(),
-            "amount": payment.amount.minor(),
-            "currency": payment.amount.currency().code(),
-            "captured_amount": payment.captured.minor(),
-            "refunded_amount": payment.refunded.minor(),
-            "reference": payment.reference,
-            "metadata": payment.metadata,
-            "card": payment.card_last4.as_ref().map(|last4| serde_json::json!({ "brand": payment.card_brand, "last4": last4 })),
-        }
-    });
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, tenant_id, payment_id, event_type, payload, status, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-    )
-    .bind(delivery_id.as_str())
-    .bind(tenant_id.as_str())
-    .bind(id.as_str())
-    .bind(event)
-    .bind(to_json(&payload)?)
-    .bind(to_micros(now))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    match WebhookBody::for_finished(&payment) {
+        Some(body) => super::csp_reports::queue_event(tx, tenant_id, id.as_str(), body).await,
+        None => Ok(()),
+    }
 }
 
 /// Books a capture: acquirer clearing debited, revenue credited across the
