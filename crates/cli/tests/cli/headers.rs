@@ -2,7 +2,6 @@
 //! served behind TLS: one table of what must be there, checked against the
 //! portal's and pay's route tables (and a few paths outside them).
 
-use civicpay_portal::staff::Access;
 use reqwest::header::HeaderMap;
 
 /// What every response of either service carries.
@@ -105,7 +104,7 @@ fn portal_paths() -> Vec<String> {
         paths.extend(
             routes
                 .iter()
-                .map(|(p, _): &(&str, Access)| concrete(&format!("{prefix}{p}"))),
+                .map(|r| concrete(&format!("{prefix}{}", r.path))),
         );
     }
     paths

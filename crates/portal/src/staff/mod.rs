@@ -33,95 +33,129 @@ pub enum Access {
     Needs(Permission),
 }
 
+/// One route of a console: its path, who may use it, and what answers.
+/// One table says all three, so a route cannot be listed without a
+/// handler, nor served without a guard.
+pub struct StaffRoute {
+    pub path: &'static str,
+    pub access: Access,
+    handler: fn() -> MethodRouter<AppState>,
+}
+
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [(&str, Access); 19] = [
-    ("/", Access::SignedIn),
-    ("/sign-out-everywhere", Access::SignedIn),
-    ("/bills", Access::Needs(Permission::LookUpBills)),
-    (
-        "/bills/{bill}/phone-payment",
-        Access::Needs(Permission::TakePhonePayments),
-    ),
-    (
-        "/phone-payments/{local}/return",
-        Access::Needs(Permission::TakePhonePayments),
-    ),
-    ("/payments", Access::Needs(Permission::ViewPayments)),
-    (
-        "/payments/{payment}",
-        Access::Needs(Permission::ViewPayments),
-    ),
-    (
-        "/payments/{payment}/refund",
-        Access::Needs(Permission::RequestRefunds),
-    ),
-    ("/refunds", Access::Needs(Permission::ApproveRefunds)),
-    ("/attention", Access::Needs(Permission::ViewPayments)),
-    (
-        "/refunds/{request}/decision",
-        Access::Needs(Permission::ApproveRefunds),
-    ),
-    (
-        "/reports/reconciliation",
-        Access::Needs(Permission::ViewReports),
-    ),
-    (
-        "/reports/reconciliation.csv",
-        Access::Needs(Permission::ExportData),
-    ),
-    ("/audit", Access::Needs(Permission::ViewAuditLog)),
-    ("/team", Access::Needs(Permission::ManageStaff)),
-    ("/team/invite", Access::Needs(Permission::ManageStaff)),
-    ("/team/{staff}", Access::Needs(Permission::ManageStaff)),
-    ("/settings", Access::Needs(Permission::ManageSettings)),
-    ("/recovery-codes", Access::SignedIn),
+pub const ROUTES: [StaffRoute; 19] = [
+    StaffRoute {
+        path: "/",
+        access: Access::SignedIn,
+        handler: || get(admin::dashboard),
+    },
+    StaffRoute {
+        path: "/sign-out-everywhere",
+        access: Access::SignedIn,
+        handler: || post(sign_in::sign_out_everywhere),
+    },
+    StaffRoute {
+        path: "/bills",
+        access: Access::Needs(Permission::LookUpBills),
+        handler: || get(payments::bill_search),
+    },
+    StaffRoute {
+        path: "/bills/{bill}/phone-payment",
+        access: Access::Needs(Permission::TakePhonePayments),
+        handler: || post(payments::start_phone_payment),
+    },
+    StaffRoute {
+        path: "/phone-payments/{local}/return",
+        access: Access::Needs(Permission::TakePhonePayments),
+        handler: || get(payments::phone_payment_return),
+    },
+    StaffRoute {
+        path: "/payments",
+        access: Access::Needs(Permission::ViewPayments),
+        handler: || get(payments::payment_list),
+    },
+    StaffRoute {
+        path: "/payments/{payment}",
+        access: Access::Needs(Permission::ViewPayments),
+        handler: || get(payments::payment_detail),
+    },
+    StaffRoute {
+        path: "/payments/{payment}/refund",
+        access: Access::Needs(Permission::RequestRefunds),
+        handler: || post(payments::request_refund),
+    },
+    StaffRoute {
+        path: "/refunds",
+        access: Access::Needs(Permission::ApproveRefunds),
+        handler: || get(payments::pending_refunds),
+    },
+    StaffRoute {
+        path: "/attention",
+        access: Access::Needs(Permission::ViewPayments),
+        handler: || get(payments::needing_attention),
+    },
+    StaffRoute {
+        path: "/refunds/{request}/decision",
+        access: Access::Needs(Permission::ApproveRefunds),
+        handler: || post(payments::decide_refund),
+    },
+    StaffRoute {
+        path: "/reports/reconciliation",
+        access: Access::Needs(Permission::ViewReports),
+        handler: || get(reports::reconciliation),
+    },
+    StaffRoute {
+        path: "/reports/reconciliation.csv",
+        access: Access::Needs(Permission::ExportData),
+        handler: || get(reports::reconciliation_csv),
+    },
+    StaffRoute {
+        path: "/audit",
+        access: Access::Needs(Permission::ViewAuditLog),
+        handler: || get(admin::audit_log),
+    },
+    StaffRoute {
+        path: "/team",
+        access: Access::Needs(Permission::ManageStaff),
+        handler: || get(admin::team),
+    },
+    StaffRoute {
+        path: "/team/invite",
+        access: Access::Needs(Permission::ManageStaff),
+        handler: || post(admin::invite),
+    },
+    StaffRoute {
+        path: "/team/{staff}",
+        access: Access::Needs(Permission::ManageStaff),
+        handler: || post(admin::update_member),
+    },
+    StaffRoute {
+        path: "/settings",
+        access: Access::Needs(Permission::ManageSettings),
+        handler: || get(admin::settings).post(admin::save_settings),
+    },
+    StaffRoute {
+        path: "/recovery-codes",
+        access: Access::SignedIn,
+        handler: || post(sign_in::regenerate_recovery_codes),
+    },
 ];
 
 /// The platform operator's console, below `/staff`.
-pub const PLATFORM_ROUTES: [(&str, Access); 2] = [
-    ("/", Access::Needs(Permission::ManageTenants)),
-    ("/sign-out-everywhere", Access::SignedIn),
+pub const PLATFORM_ROUTES: [StaffRoute; 2] = [
+    StaffRoute {
+        path: "/",
+        access: Access::Needs(Permission::ManageTenants),
+        handler: || get(admin::platform_home),
+    },
+    StaffRoute {
+        path: "/sign-out-everywhere",
+        access: Access::SignedIn,
+        handler: || post(sign_in::sign_out_everywhere),
+    },
 ];
 
-fn handlers(path: &str) -> MethodRouter<AppState> {
-    match path {
-        "/" => get(admin::dashboard),
-        "/sign-out-everywhere" => post(sign_in::sign_out_everywhere),
-        "/bills" => get(payments::bill_search),
-        "/bills/{bill}/phone-payment" => post(payments::start_phone_payment),
-        "/phone-payments/{local}/return" => get(payments::phone_payment_return),
-        "/payments" => get(payments::payment_list),
-        "/payments/{payment}" => get(payments::payment_detail),
-        "/payments/{payment}/refund" => post(payments::request_refund),
-        "/refunds" => get(payments::pending_refunds),
-        "/attention" => get(payments::needing_attention),
-        "/refunds/{request}/decision" => post(payments::decide_refund),
-        "/reports/reconciliation" => get(reports::reconciliation),
-        "/reports/reconciliation.csv" => get(reports::reconciliation_csv),
-        "/audit" => get(admin::audit_log),
-        "/team" => get(admin::team),
-        "/team/invite" => post(admin::invite),
-        "/team/{staff}" => post(admin::update_member),
-        "/settings" => get(admin::settings).post(admin::save_settings),
-        "/recovery-codes" => post(sign_in::regenerate_recovery_codes),
-        _ => MethodRouter::new(),
-    }
-}
-
-fn platform_handlers(path: &str) -> MethodRouter<AppState> {
-    match path {
-        "/" => get(admin::platform_home),
-        "/sign-out-everywhere" => post(sign_in::sign_out_everywhere),
-        _ => MethodRouter::new(),
-    }
-}
-
-fn console(
-    prefix: &str,
-    state: &AppState,
-    routes: &[(&str, Access)],
-    handlers: fn(&str) -> MethodRouter<AppState>,
-) -> Router<AppState> {
+fn console(prefix: &str, state: &AppState, routes: &[StaffRoute]) -> Router<AppState> {
     let mut router = Router::new()
         .route(
             &format!("{prefix}/sign-in"),
@@ -136,16 +170,16 @@ fn console(
             get(sign_in::enrol_form).post(sign_in::enrol_submit),
         )
         .route(&format!("{prefix}/sign-out"), post(sign_in::sign_out));
-    for &(path, access) in routes {
-        let full = if path == "/" {
+    for route in routes {
+        let full = if route.path == "/" {
             format!("{prefix}/")
         } else {
-            format!("{prefix}{path}")
+            format!("{prefix}{}", route.path)
         };
         router = router.route(
             &full,
-            handlers(path).route_layer(middleware::from_fn_with_state(
-                (state.clone(), access),
+            (route.handler)().route_layer(middleware::from_fn_with_state(
+                (state.clone(), route.access),
                 guard::require,
             )),
         );
@@ -154,12 +188,7 @@ fn console(
 }
 
 pub(crate) fn router(state: &AppState) -> Router<AppState> {
-    console("/{tenant}/staff", state, &ROUTES, handlers).merge(console(
-        "/staff",
-        state,
-        &PLATFORM_ROUTES,
-        platform_handlers,
-    ))
+    console("/{tenant}/staff", state, &ROUTES).merge(console("/staff", state, &PLATFORM_ROUTES))
 }
 
 /// Creates an invited account and returns the one-time enrolment link.

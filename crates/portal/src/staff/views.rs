@@ -74,11 +74,11 @@ impl Chrome {
             NAV.iter()
                 .filter(|(_, label)| !label.is_empty())
                 .filter(|(route, _)| {
-                    ROUTES.iter().any(|(r, access)| {
-                        r == route
-                            && match access {
+                    ROUTES.iter().any(|r| {
+                        r.path == *route
+                            && match r.access {
                                 Access::SignedIn => true,
-                                Access::Needs(p) => ctx.allows(*p),
+                                Access::Needs(p) => ctx.allows(p),
                             }
                     })
                 })

@@ -4,7 +4,9 @@
 use super::*;
 use civicpay_core::{Role, StaffId, Tenant};
 use civicpay_identity::{SessionToken, TotpSecret};
-use civicpay_portal::staff::{Access, PLATFORM_ROUTES, ROUTES, STAFF_COOKIE, invite_staff};
+use civicpay_portal::staff::{
+    Access, PLATFORM_ROUTES, ROUTES, STAFF_COOKIE, StaffRoute, invite_staff,
+};
 use civicpay_store::staff::SessionStage;
 use std::time::Duration;
 
@@ -567,9 +569,15 @@ async fn every_route_admits_exactly_the_roles_that_may_use_it() {
         // Signing out everywhere ends the session, so it goes last.
         let ordered = ROUTES
             .iter()
-            .filter(|(r, _)| *r != "/sign-out-everywhere")
-            .chain(ROUTES.iter().filter(|(r, _)| *r == "/sign-out-everywhere"));
-        for &(route, access) in ordered {
+            .filter(|r| r.path != "/sign-out-everywhere")
+            .chain(ROUTES.iter().filter(|r| r.path == "/sign-out-everywhere"));
+        for StaffRoute {
+            path: route,
+            access,
+            ..
+        } in ordered
+        {
+            let (route, access) = (*route, *access);
             let allowed = match access {
                 Access::SignedIn => true,
                 Access::Needs(p) => role.allows(p),
@@ -602,7 +610,7 @@ async fn every_route_admits_exactly_the_roles_that_may_use_it() {
         let platform = portal.get_as("/staff/", &cookie).await;
         assert_eq!(platform.location(), "/staff/sign-in", "{}", role.code());
     }
-    for (route, _) in ROUTES {
+    for StaffRoute { path: route, .. } in &ROUTES {
         let anonymous = try_route(&portal, "/springfield/staff", route, "x=y", &token_page).await;
         assert_eq!(
             anonymous.location(),
@@ -613,7 +621,7 @@ async fn every_route_admits_exactly_the_roles_that_may_use_it() {
     let (_, operator) = session(&portal, None, Role::PlatformOperator).await;
     let cities = portal.get_as("/staff/", &operator).await;
     assert!(cities.body.contains("/lac-vert/"), "{}", cities.body);
-    for (route, _) in ROUTES {
+    for StaffRoute { path: route, .. } in &ROUTES {
         let page = try_route(&portal, "/springfield/staff", route, &operator, &token_page).await;
         assert!(
             page.status == StatusCode::FORBIDDEN || page.location().ends_with("/sign-in"),
@@ -621,14 +629,14 @@ async fn every_route_admits_exactly_the_roles_that_may_use_it() {
             page.status
         );
     }
-    for (route, _) in PLATFORM_ROUTES {
+    for StaffRoute { path: route, .. } in &PLATFORM_ROUTES {
         let page = try_route(&portal, "/staff", route, &operator, &token_page).await;
         assert!(
             page.status.is_success() || page.status == StatusCode::SEE_OTHER,
             "operator at {route}: {}",
             page.status
         );
-        assert!(!page.location().ends_with("/sign-in") || route == "/sign-out-everywhere");
+        assert!(!page.location().ends_with("/sign-in") || *route == "/sign-out-everywhere");
     }
     assert_eq!(checked, ROUTES.len() * Role::CITY_ROLES.len());
     portal.finish().await;
