@@ -68,11 +68,10 @@ pub(crate) async fn append_in(
     .bind(&chain)
     .execute(&mut **tx)
     .await?;
-    let lock = match backend {
-        Backend::Postgres => "SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE",
-        // BEGIN IMMEDIATE already holds SQLite's write lock.
-        Backend::Sqlite => "SELECT seq, hash FROM audit_heads WHERE chain = $1",
-    };
+    let lock = for_update!(
+        backend,
+        "SELECT seq, hash FROM audit_heads WHERE chain = $1"
+    );
     let head = sqlx::query(lock).bind(&chain).fetch_one(&mut **tx).await?;
     let sealed = entry.seal(head_from_row(&head)?, jiff::Timestamp::now());
     sqlx::query(

@@ -6,7 +6,7 @@
 
 use crate::audit_log::append_in;
 use crate::rows::{int, opt_text, parsed, text};
-use crate::{Backend, Store, StoreError, from_micros, to_micros};
+use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::{BillId, BillReference, BillTypeId, Currency, Money, ResidentId, TenantId};
 use jiff::Timestamp;
@@ -252,16 +252,14 @@ impl Store {
         runner: &str,
         stale_before: Timestamp,
     ) -> Result<Option<AutopayRun>, StoreError> {
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let row = sqlx::query(for_update!(
+            self.backend,
             "SELECT bill_id FROM autopay_runs \
              WHERE tenant_id = $1 AND (status = 'pending' OR (status = 'claimed' AND claimed_at < $2)) \
-             ORDER BY created_at, bill_id LIMIT 1{lock}"
-        )))
+             ORDER BY created_at, bill_id LIMIT 1",
+            " FOR UPDATE SKIP LOCKED"
+        ))
         .bind(tenant_id.as_str())
         .bind(to_micros(stale_before))
         .fetch_optional(&mut *tx)

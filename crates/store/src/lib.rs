@@ -14,6 +14,22 @@
 //! [`civicpay_core::TenantId`]; the only cross-tenant reads are the platform
 //! listings in [`tenants`].
 
+/// `$sql` that locks the rows it reads until the transaction ends: with
+/// ` FOR UPDATE` (or `$suffix`) on PostgreSQL; as it is on SQLite, where
+/// `BEGIN IMMEDIATE` already holds the database's one write lock. The SQL
+/// stays a literal, so it needs no `AssertSqlSafe`.
+macro_rules! for_update {
+    ($backend:expr, $sql:literal) => {
+        for_update!($backend, $sql, " FOR UPDATE")
+    };
+    ($backend:expr, $sql:literal, $suffix:literal) => {
+        match $backend {
+            $crate::Backend::Postgres => concat!($sql, $suffix),
+            $crate::Backend::Sqlite => $sql,
+        }
+    };
+}
+
 pub mod api_keys;
 pub mod audit_log;
 pub mod autopay;
@@ -30,6 +46,7 @@ pub mod residents;
 mod rows;
 pub mod staff;
 pub mod tenants;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::StoreError;

@@ -6,7 +6,7 @@
 
 use crate::audit_log::append_in;
 use crate::rows::{int, opt_int, opt_text, parsed, text};
-use crate::{Backend, Store, StoreError, from_micros, to_micros};
+use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::staff::{RefundExposure, RefundLimits, needs_approval};
 use civicpay_core::{Currency, Money, RefundRequestId, StaffId, TenantId};
@@ -110,13 +110,10 @@ impl Store {
         let id = RefundRequestId::generate();
         let mut tx = self.begin_write().await?;
         // One city's requests are decided one at a time.
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        };
-        let limits = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT refund_approval_threshold, refund_daily_limit_per_staff FROM tenants WHERE id = $1{lock}"
-        )))
+        let limits = sqlx::query(for_update!(
+            self.backend,
+            "SELECT refund_approval_threshold, refund_daily_limit_per_staff FROM tenants WHERE id = $1"
+        ))
         .bind(tenant.as_str())
         .fetch_one(&mut *tx)
         .await?;

@@ -55,6 +55,7 @@ impl PayStore {
         Ok(())
     }
 
+    #[cfg(feature = "testing")]
     pub(crate) fn from_store(store: Store) -> PayStore {
         PayStore { store }
     }
@@ -63,6 +64,7 @@ impl PayStore {
         self.store.backend()
     }
 
+    #[cfg(feature = "testing")]
     pub(crate) fn inner(&self) -> &Store {
         &self.store
     }

@@ -416,25 +416,14 @@ impl PayStore {
     ) -> Result<Payment, TransitionError> {
         let now = to_micros(jiff::Timestamp::now());
         let mut tx = self.store.begin_write().await?;
-        let current: Option<String> = match self.store.backend() {
-            Backend::Postgres => {
-                sqlx::query_scalar(
-                    "SELECT status FROM payments WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-                )
-                .bind(tenant_id.as_str())
-                .bind(id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-            }
-            // BEGIN IMMEDIATE already holds SQLite's write lock.
-            Backend::Sqlite => {
-                sqlx::query_scalar("SELECT status FROM payments WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id.as_str())
-                    .bind(id.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-            }
-        };
+        let current: Option<String> = sqlx::query_scalar(for_update!(
+            self.store.backend(),
+            "SELECT status FROM payments WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
         let current = current.ok_or(TransitionError::NotFound)?;
         let from = PaymentStatus::parse(&current)
             .ok_or_else(|| StoreError::corrupt("payments.status", &current))?;

@@ -4,7 +4,7 @@
 
 use super::PayStore;
 use crate::rows::{int, parsed, text};
-use crate::{Backend, StoreError, from_micros, to_micros};
+use crate::{StoreError, from_micros, to_micros};
 use civicpay_core::{Currency, Money, PaymentId, RefundId, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,15 +50,10 @@ impl PayStore {
     ) -> Result<Result<Refund, RefundRefusal>, StoreError> {
         let now = to_micros(jiff::Timestamp::now());
         let mut tx = self.store.begin_write().await?;
-        let lock = match self.store.backend() {
-            Backend::Postgres => {
-                "SELECT status, currency, captured_amount, refunded_amount FROM payments WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
-            }
-            // BEGIN IMMEDIATE already holds SQLite's write lock.
-            Backend::Sqlite => {
-                "SELECT status, currency, captured_amount, refunded_amount FROM payments WHERE tenant_id = $1 AND id = $2"
-            }
-        };
+        let lock = for_update!(
+            self.store.backend(),
+            "SELECT status, currency, captured_amount, refunded_amount FROM payments WHERE tenant_id = $1 AND id = $2"
+        );
         let Some(payment) = sqlx::query(lock)
             .bind(tenant_id.as_str())
             .bind(payment_id.as_str())
