@@ -5,7 +5,7 @@
 use civicpay_core::{
     BillKind, BillType, BillTypeId, BillTypeSlug, Currency, GlCode, LocalizedText, TenantId,
 };
-use civicpay_store::bill_import::{ImportFormat, scan};
+use civicpay_store::portal::bill_import::{ImportFormat, scan};
 use libfuzzer_sys::fuzz_target;
 
 fn bill_types() -> Vec<BillType> {

@@ -3,7 +3,7 @@
 //! chain's lock and reads chains back in order for verification.
 
 use crate::rows::{int, text};
-use crate::{Backend, Store, StoreError, from_micros, to_micros};
+use crate::{Backend, Db, StoreError, from_micros, to_micros};
 use civicpay_audit::{ChainBreak, ChainHash, ChainId, ChainVerifier, Entry, NewEntry};
 use futures_util::TryStreamExt;
 use sqlx::any::AnyRow;
@@ -98,7 +98,7 @@ pub(crate) async fn append_in(
     Ok(sealed)
 }
 
-impl Store {
+impl Db {
     pub async fn append_audit(&self, entry: NewEntry) -> Result<Entry, StoreError> {
         let mut tx = self.begin_write().await?;
         let sealed = append_in(&mut tx, self.backend, entry).await?;

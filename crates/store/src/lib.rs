@@ -32,20 +32,12 @@ macro_rules! for_update {
 
 pub mod api_keys;
 pub mod audit_log;
-pub mod autopay;
-pub mod bill_import;
-pub mod bill_payments;
-pub mod bill_types;
-pub mod bills;
 pub mod demo;
 mod error;
 pub mod pay;
+pub mod portal;
 pub mod rate_limits;
-pub mod refund_requests;
-pub mod residents;
 mod rows;
-pub mod staff;
-pub mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -62,15 +54,24 @@ pub enum Backend {
     Postgres,
 }
 
+/// A connection to one service's database: the pools and which backend.
+/// Each service's store wraps one, so neither can run the other's queries;
+/// what both schemas share (rate limits, the audit chain) is on `Db`.
 #[derive(Clone, Debug)]
-pub struct Store {
+pub struct Db {
     pool: AnyPool,
     /// On SQLite, the one connection that writes: writers queue here in
     /// order instead of meeting SQLite's lock and sleeping in its busy
     /// handler (1, 2, 5, 10… ms), which is what made the tail latency
     /// under load. On PostgreSQL the same pool as `pool`.
     writer: AnyPool,
-    backend: Backend,
+    pub(crate) backend: Backend,
+}
+
+/// The portal's database: cities, bills, residents, staff, its audit log.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -80,6 +81,29 @@ impl Store {
     /// Opens `url` (`sqlite://path` or `postgres://…`). Any other scheme is
     /// refused outright rather than guessed at.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Ok(Store {
+            db: Db::connect(url).await?,
+        })
+    }
+
+    /// Applies the portal's migrations checked in for this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.db
+            .run_migrations(&SQLITE_MIGRATIONS, &POSTGRES_MIGRATIONS)
+            .await
+    }
+}
+
+impl std::ops::Deref for Store {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -119,18 +143,22 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
-        Ok(Store {
+        Ok(Db {
             pool,
             writer,
             backend,
         })
     }
 
-    /// Applies the migrations checked in for this backend.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    /// Applies the migrations of this backend from a service's pair.
+    pub(crate) async fn run_migrations(
+        &self,
+        sqlite: &sqlx::migrate::Migrator,
+        postgres: &sqlx::migrate::Migrator,
+    ) -> Result<(), StoreError> {
         let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
         };
         migrator.run(&self.writer).await?;
         Ok(())

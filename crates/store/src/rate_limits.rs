@@ -1,7 +1,7 @@
 //! Fixed-window rate-limit counters kept in the database, so that every
 //! instance behind a load balancer counts against the same limit.
 
-use crate::{Store, StoreError};
+use crate::{Db, StoreError};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub enum RateDecision {
     },
 }
 
-impl Store {
+impl Db {
     /// Counts one attempt for `bucket` (e.g. `lookup:203.0.113.9`) and says
     /// whether it is within `limit` attempts per `window`.
     ///

@@ -2,7 +2,7 @@
 //! PostgreSQL database when `CIVICPAY_TEST_POSTGRES_URL` names a server.
 //! Each test gets its own, so tests run in parallel.
 
-use crate::{Store, StoreError};
+use crate::{Db, Store, StoreError};
 use std::path::PathBuf;
 
 pub const POSTGRES_URL_VAR: &str = "CIVICPAY_TEST_POSTGRES_URL";
@@ -28,11 +28,7 @@ pub enum Schema {
 async fn migrate(store: &Store, schema: Schema) -> Result<(), StoreError> {
     match schema {
         Schema::Portal => store.migrate().await,
-        Schema::Pay => {
-            crate::pay::PayStore::from_store(store.clone())
-                .migrate()
-                .await
-        }
+        Schema::Pay => crate::pay::PayStore::over(Db::clone(store)).migrate().await,
     }
 }
 
@@ -52,7 +48,7 @@ impl TestDb {
 
     /// The pay service's store over this test database.
     pub fn pay_store(&self) -> crate::pay::PayStore {
-        crate::pay::PayStore::from_store(self.store.clone())
+        crate::pay::PayStore::over(Db::clone(&self.store))
     }
 
     pub async fn sqlite_with(schema: Schema) -> Result<TestDb, StoreError> {
@@ -123,7 +119,7 @@ impl TestDb {
 
 /// Runs SQL behind the application's back, as someone holding the database
 /// would: for tests that tamper with what the application wrote.
-pub async fn execute_behind_the_back(store: &Store, sql: &str) -> Result<(), StoreError> {
+pub async fn execute_behind_the_back(store: &Db, sql: &str) -> Result<(), StoreError> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
         .execute(store.writer())
         .await?;
@@ -135,7 +131,7 @@ pub async fn execute_behind_pays_back(
     store: &crate::pay::PayStore,
     sql: &str,
 ) -> Result<(), StoreError> {
-    execute_behind_the_back(store.inner(), sql).await
+    execute_behind_the_back(store, sql).await
 }
 
 /// Replaces the database name in a PostgreSQL URL.

@@ -7,7 +7,7 @@
 )]
 
 use civicpay_core::{BillReference, BillStatus, BillTypeSlug, ExternalId, Tenant, TenantSlug};
-use civicpay_store::bill_import::{ImportFormat, ImportOptions, Location};
+use civicpay_store::portal::bill_import::{ImportFormat, ImportOptions, Location};
 use civicpay_store::rate_limits::RateDecision;
 use civicpay_store::{Store, StoreError, demo, store_test};
 use std::io::Cursor;
@@ -44,7 +44,7 @@ async fn import(
     source: Cursor<Vec<u8>>,
     format: ImportFormat,
     skip: bool,
-) -> civicpay_store::bill_import::ImportReport {
+) -> civicpay_store::portal::bill_import::ImportReport {
     let mut options = ImportOptions::new(format);
     options.skip_invalid = skip;
     options.batch_size = 2;

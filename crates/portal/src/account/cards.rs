@@ -21,7 +21,7 @@ use civicpay_core::{BillReference, BillType, BillTypeSlug, DecimalStyle, Money};
 use civicpay_identity::Password;
 use civicpay_pay_api::SavedCardList;
 use civicpay_store::StoreError;
-use civicpay_store::autopay::NewEnrolment;
+use civicpay_store::portal::autopay::NewEnrolment;
 use civicpay_web::Translator;
 use serde::Deserialize;
 use serde_json::json;

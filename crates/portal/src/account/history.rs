@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use civicpay_core::{Money, Tenant};
-use civicpay_store::bill_payments::ResidentPayment;
+use civicpay_store::portal::bill_payments::ResidentPayment;
 use civicpay_web::Translator;
 
 async fn payments_of(

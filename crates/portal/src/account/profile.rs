@@ -23,7 +23,7 @@ use civicpay_core::Language;
 use civicpay_core::resident::REMINDER_DAYS;
 use civicpay_identity::{Password, SessionToken};
 use civicpay_store::StoreError;
-use civicpay_store::residents::{Preferences, TokenPurpose};
+use civicpay_store::portal::residents::{Preferences, TokenPurpose};
 use civicpay_web::Translator;
 use serde::Deserialize;
 use serde_json::json;

@@ -22,7 +22,7 @@ use civicpay_identity::{
     Password, PasswordProblem, SessionToken, check_password_policy, lockout_after,
 };
 use civicpay_store::StoreError;
-use civicpay_store::residents::TokenPurpose;
+use civicpay_store::portal::residents::TokenPurpose;
 use civicpay_web::Translator;
 use serde::Deserialize;
 
@@ -353,7 +353,7 @@ pub(crate) async fn sign_in_submit(
             &state,
             &tenant,
             &resident.id,
-            civicpay_store::staff::SessionStage::SecondFactor,
+            civicpay_store::portal::staff::SessionStage::SecondFactor,
             None,
         )
         .await?;
@@ -462,7 +462,7 @@ pub(crate) async fn reset_submit(
 async fn send_reset_link(
     state: &AppState,
     tenant: &Tenant,
-    resident: &civicpay_store::residents::Resident,
+    resident: &civicpay_store::portal::residents::Resident,
     email: &str,
 ) -> Result<(), PortalError> {
     let token = SessionToken::generate();

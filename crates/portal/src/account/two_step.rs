@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::Tenant;
 use civicpay_identity::{Password, TotpSecret, TotpStep, lockout_after};
-use civicpay_store::staff::SessionStage;
+use civicpay_store::portal::staff::SessionStage;
 use serde::Deserialize;
 
 fn unix_now() -> u64 {

@@ -16,9 +16,9 @@ use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::payment::{Channel, PaymentStatus};
 use civicpay_core::resident::{AutopayDecision, autopay_decision, resumed_autopay_decision};
 use civicpay_core::{Bill, Money, Tenant};
-use civicpay_store::autopay::{AutopayEnrolment, AutopayRun, RunStatus};
-use civicpay_store::bill_payments::BillPayment;
-use civicpay_store::residents::Resident;
+use civicpay_store::portal::autopay::{AutopayEnrolment, AutopayRun, RunStatus};
+use civicpay_store::portal::bill_payments::BillPayment;
+use civicpay_store::portal::residents::Resident;
 use civicpay_web::Translator;
 use serde_json::json;
 

@@ -10,8 +10,8 @@ use crate::account::{prefix, public_link};
 use crate::error::PortalError;
 use civicpay_core::resident::{BillNotice, notices_for};
 use civicpay_core::{Bill, Tenant};
-use civicpay_store::autopay::AutopayEnrolment;
-use civicpay_store::residents::Resident;
+use civicpay_store::portal::autopay::AutopayEnrolment;
+use civicpay_store::portal::residents::Resident;
 use civicpay_web::Translator;
 
 pub(super) async fn run(

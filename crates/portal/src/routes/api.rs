@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use civicpay_core::Tenant;
 use civicpay_pay_api::{AttentionAlarm, CspAlarm, WebhookBody, WebhookEvent};
-use civicpay_store::bill_import::{ImportFormat, ImportOptions, ImportReport, Location};
+use civicpay_store::portal::bill_import::{ImportFormat, ImportOptions, ImportReport, Location};
 use serde::Deserialize;
 use serde_json::json;
 use std::io::Cursor;

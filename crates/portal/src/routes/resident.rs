@@ -18,7 +18,7 @@ use civicpay_core::{
     Tenant, TenantSlug, VerificationValue,
 };
 use civicpay_pay_api::{Allocation, CreatePayment, Payer, PaymentView};
-use civicpay_store::bill_payments::BillPayment;
+use civicpay_store::portal::bill_payments::BillPayment;
 use civicpay_web::Translator;
 use civicpay_web::form_token::IssuedToken;
 use serde::Deserialize;

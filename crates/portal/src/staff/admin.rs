@@ -17,7 +17,7 @@ use civicpay_audit::Action;
 use civicpay_core::staff::RefundLimits;
 use civicpay_core::{Language, Money, Permission, Role, StaffId};
 use civicpay_store::audit_log::AuditFilter;
-use civicpay_store::staff::StaffStatus;
+use civicpay_store::portal::staff::StaffStatus;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::{Permission, Role, Tenant, TenantId, TenantSlug};
 use civicpay_identity::SessionToken;
-use civicpay_store::staff::{SessionStage, StaffUser};
+use civicpay_store::portal::staff::{SessionStage, StaffUser};
 use civicpay_web::form_token::cookie_value;
 use std::collections::HashMap;
 

@@ -28,7 +28,9 @@ use civicpay_core::{
     Tenant,
 };
 use civicpay_pay_api::{AttentionList, PaymentList, PaymentView};
-use civicpay_store::refund_requests::{NewRefundRequest, RefundRequest, RefundRequestStatus};
+use civicpay_store::portal::refund_requests::{
+    NewRefundRequest, RefundRequest, RefundRequestStatus,
+};
 use serde::Deserialize;
 use serde_json::json;
 

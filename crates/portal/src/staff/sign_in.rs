@@ -19,7 +19,7 @@ use civicpay_identity::{
     Password, PasswordHash, RecoveryCode, RecoveryCodes, SessionToken, TotpSecret,
     check_password_policy, lockout_after,
 };
-use civicpay_store::staff::{Enrolment, SessionStage, StaffStatus};
+use civicpay_store::portal::staff::{Enrolment, SessionStage, StaffStatus};
 use serde::Deserialize;
 use serde_json::json;
 

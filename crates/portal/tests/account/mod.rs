@@ -941,8 +941,8 @@ async fn french_reminders(db: TestDb) {
                 .import_bills(
                     &tenant,
                     std::io::Cursor::new(csv.into_bytes()),
-                    civicpay_store::bill_import::ImportOptions::new(
-                        civicpay_store::bill_import::ImportFormat::Csv,
+                    civicpay_store::portal::bill_import::ImportOptions::new(
+                        civicpay_store::portal::bill_import::ImportFormat::Csv,
                     ),
                 )
                 .await
@@ -1175,7 +1175,7 @@ async fn household_autopay_form(db: TestDb) {
     store
         .enrol_autopay(
             &tenant.id,
-            civicpay_store::autopay::NewEnrolment {
+            civicpay_store::portal::autopay::NewEnrolment {
                 resident_id: &ana_id,
                 bill_type_id: &water_type.id,
                 reference: &reference,
@@ -1324,7 +1324,7 @@ async fn autopay_take_over(db: TestDb) {
             store
                 .enrol_autopay(
                     &tenant.id,
-                    civicpay_store::autopay::NewEnrolment {
+                    civicpay_store::portal::autopay::NewEnrolment {
                         resident_id: ana,
                         bill_type_id: &water_type.id,
                         reference,

@@ -7,7 +7,7 @@ use civicpay_identity::{SessionToken, TotpSecret};
 use civicpay_portal::staff::{
     Access, PLATFORM_ROUTES, ROUTES, STAFF_COOKIE, StaffRoute, invite_staff,
 };
-use civicpay_store::staff::SessionStage;
+use civicpay_store::portal::staff::SessionStage;
 use std::time::Duration;
 
 const PASSWORD: &str = "maple lantern quietly forty herons";
@@ -488,7 +488,7 @@ async fn session(portal: &Portal, tenant: Option<&Tenant>, role: Role) -> (Staff
             tenant.map(|t| &t.id),
             &id,
             &token_hash,
-            civicpay_store::staff::Enrolment {
+            civicpay_store::portal::staff::Enrolment {
                 password_hash: "x",
                 totp_secret: "JBSWY3DPEHPK3PXP",
                 totp_step: 1,

@@ -76,7 +76,7 @@ impl PayStore {
         .bind(attempt.card_brand.as_deref())
         .bind(attempt.card_last4.as_deref())
         .bind(attempt.elements.as_str())
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -103,7 +103,7 @@ impl PayStore {
         .bind(filter.to.map_or(i64::MAX, to_micros))
         .bind(filter.build_id.as_deref().unwrap_or(""))
         .bind(filter.channel.as_deref().unwrap_or(""))
-        .fetch(self.store.pool());
+        .fetch(self.db.pool());
         let mut count = 0;
         while let Some(row) = rows.try_next().await? {
             count += 1;
@@ -146,7 +146,7 @@ impl PayStore {
         .bind(tenant_id.as_str())
         .bind(to_micros(from))
         .bind(to_micros(to))
-        .fetch(self.store.pool());
+        .fetch(self.db.pool());
         let mut count = 0;
         while rows.try_next().await?.is_some() {
             count += 1;
@@ -167,7 +167,7 @@ impl PayStore {
         .bind(tenant_id.as_str())
         .bind(to_micros(Timestamp::now()))
         .bind(to_micros(expires_at))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -179,7 +179,7 @@ impl PayStore {
         )
         .bind(token_hash)
         .bind(to_micros(Timestamp::now()))
-        .fetch_optional(self.store.writer())
+        .fetch_optional(self.db.writer())
         .await?;
         row.map(|r| crate::rows::parsed(&r, "tenant_id", TenantId::parse))
             .transpose()

@@ -33,7 +33,7 @@ impl PayStore {
         .bind(token_hash)
         .bind(session_hash)
         .bind(to_micros(now))
-        .fetch_optional(self.store.writer())
+        .fetch_optional(self.db.writer())
         .await?;
         if let Some(row) = opened {
             return Ok(Ok((
@@ -45,7 +45,7 @@ impl PayStore {
             "SELECT next_token_used_at, expires_at FROM payments WHERE next_token_hash = $1",
         )
         .bind(token_hash)
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.db.pool())
         .await?;
         Ok(Err(match known {
             None => LinkRefusal::Unknown,
@@ -70,7 +70,7 @@ impl PayStore {
         .bind(tenant_id.as_str())
         .bind(id.as_str())
         .bind(session_hash)
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.db.pool())
         .await?
         .as_ref()
         .map(payment_from_row)

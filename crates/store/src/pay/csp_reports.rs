@@ -27,7 +27,7 @@ impl PayStore {
         .bind(report.violated_directive.as_str())
         .bind(report.blocked_uri.as_str())
         .bind(report.report.as_str())
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -41,7 +41,7 @@ impl PayStore {
              WHERE received_at >= $1 ORDER BY received_at",
         )
         .bind(to_micros(since))
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| {
@@ -64,7 +64,7 @@ impl PayStore {
         payment_id: &str,
         body: WebhookBody,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         queue_event(&mut tx, tenant_id, payment_id, body).await?;
         tx.commit().await?;
         Ok(())

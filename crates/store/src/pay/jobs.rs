@@ -66,7 +66,7 @@ impl PayStore {
         .bind(to_micros(settled_before))
         .bind(to_micros(now))
         .bind(limit)
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| {
@@ -103,7 +103,7 @@ impl PayStore {
         .bind(to_micros(settled_before))
         .bind(to_micros(now))
         .bind(limit)
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| {
@@ -140,7 +140,7 @@ impl PayStore {
         .bind(id.as_str())
         .bind(to_micros(now))
         .bind(to_micros(until))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?
         .rows_affected();
         Ok(claimed == 1)
@@ -163,7 +163,7 @@ impl PayStore {
         .bind(id.as_str())
         .bind(to_micros(now))
         .bind(to_micros(until))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?
         .rows_affected();
         Ok(claimed == 1)
@@ -180,7 +180,7 @@ impl PayStore {
         )
         .bind(tenant_id.as_str())
         .bind(id.as_str())
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -196,7 +196,7 @@ impl PayStore {
         )
         .bind(tenant_id.as_str())
         .bind(id.as_str())
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -215,7 +215,7 @@ impl PayStore {
              FROM payments WHERE id = $1",
         )
         .bind(id.as_str())
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.db.pool())
         .await?
         .as_ref()
         .map(super::payments::payment_from_row)
@@ -231,7 +231,7 @@ impl PayStore {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let now = jiff::Timestamp::now();
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let flagged = sqlx::query(
             "UPDATE payments SET attention_reason = $3, attention_at = $4
              WHERE tenant_id = $1 AND id = $2 AND attention_reason IS NULL",
@@ -272,7 +272,7 @@ impl PayStore {
         reason: &str,
     ) -> Result<bool, StoreError> {
         let now = jiff::Timestamp::now();
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let flagged = sqlx::query(
             "UPDATE refunds SET attention_reason = $3, attention_at = $4
              WHERE tenant_id = $1 AND id = $2 AND attention_reason IS NULL",
@@ -320,7 +320,7 @@ impl PayStore {
              ORDER BY attention_at",
         )
         .bind(tenant_id.as_str())
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| {
@@ -352,7 +352,7 @@ impl PayStore {
         )
         .bind(to_micros(now))
         .bind(limit)
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| Ok((parsed(r, "tenant_id", TenantId::parse)?, parsed(r, "id", PaymentId::parse)?)))

@@ -89,7 +89,7 @@ impl PayStore {
     pub async fn ledger_check(&self, tenant_id: &TenantId) -> Result<(i64, i64), StoreError> {
         let total = sqlx::query("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM ledger_postings WHERE tenant_id = $1")
             .bind(tenant_id.as_str())
-            .fetch_one(self.store.pool())
+            .fetch_one(self.db.pool())
             .await?;
         let unbalanced = sqlx::query(
             "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (
@@ -97,7 +97,7 @@ impl PayStore {
              ) AS unbalanced",
         )
         .bind(tenant_id.as_str())
-        .fetch_one(self.store.pool())
+        .fetch_one(self.db.pool())
         .await?;
         Ok((int(&total, "total")?, int(&unbalanced, "n")?))
     }
@@ -112,7 +112,7 @@ impl PayStore {
              WHERE tenant_id = $1 AND account = 'revenue' GROUP BY gl_code ORDER BY gl_code",
         )
         .bind(tenant_id.as_str())
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| Ok((crate::rows::text(r, "gl_code")?, int(r, "revenue")?)))
@@ -138,7 +138,7 @@ impl PayStore {
         .bind(tenant_id.as_str())
         .bind(to_micros(from))
         .bind(to_micros(to))
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| {
@@ -166,7 +166,7 @@ impl PayStore {
         .bind(tenant_id.as_str())
         .bind(to_micros(from))
         .bind(to_micros(to))
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| crate::rows::parsed(r, "payment_id", PaymentId::parse))

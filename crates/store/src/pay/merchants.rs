@@ -33,7 +33,7 @@ impl PayStore {
         .bind(merchant.currency.code())
         .bind(merchant.return_origins.join("\n"))
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -43,7 +43,7 @@ impl PayStore {
             "SELECT tenant_id, slug, name, currency, return_origins FROM merchants WHERE tenant_id = $1",
         )
         .bind(tenant_id.as_str())
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| {
             Ok(Merchant {
@@ -74,7 +74,7 @@ impl PayStore {
         .bind(key_hash(&key))
         .bind(label)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(ApiKeySecret(key))
     }
@@ -95,7 +95,7 @@ impl PayStore {
         .bind(key_hash(key))
         .bind(label)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -108,7 +108,7 @@ impl PayStore {
             "SELECT tenant_id FROM pay_api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(key_hash(key))
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.db.pool())
         .await?;
         match tenant {
             Some(t) => {

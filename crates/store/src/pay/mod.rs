@@ -29,7 +29,7 @@ pub use refunds::{Refund, RefundRefusal};
 pub use vault::{StoredCard, StoredDataKey};
 pub use webhooks::{DeliveryRecord, DueDelivery, MAX_WEBHOOK_ATTEMPTS};
 
-use crate::{Backend, Store, StoreError};
+use crate::{Db, StoreError};
 
 static PAY_SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/pay/sqlite");
 static PAY_POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
@@ -37,62 +37,25 @@ static PAY_POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
 
 #[derive(Clone, Debug)]
 pub struct PayStore {
-    store: Store,
+    db: Db,
 }
 
 impl PayStore {
     pub async fn connect(url: &str) -> Result<PayStore, StoreError> {
-        let store = Store::connect(url).await?;
-        Ok(PayStore { store })
+        Ok(PayStore {
+            db: Db::connect(url).await?,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.store.backend() {
-            Backend::Sqlite => &PAY_SQLITE_MIGRATIONS,
-            Backend::Postgres => &PAY_POSTGRES_MIGRATIONS,
-        };
-        migrator.run(self.store.writer()).await?;
-        Ok(())
+        self.db
+            .run_migrations(&PAY_SQLITE_MIGRATIONS, &PAY_POSTGRES_MIGRATIONS)
+            .await
     }
 
     #[cfg(feature = "testing")]
-    pub(crate) fn from_store(store: Store) -> PayStore {
-        PayStore { store }
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.store.backend()
-    }
-
-    #[cfg(feature = "testing")]
-    pub(crate) fn inner(&self) -> &Store {
-        &self.store
-    }
-
-    /// Counts an attempt against a velocity limit (see [`Store::rate_limit_hit`]).
-    pub async fn rate_limit_hit(
-        &self,
-        bucket: &str,
-        limit: u32,
-        window: std::time::Duration,
-        now: jiff::Timestamp,
-    ) -> Result<crate::rate_limits::RateDecision, StoreError> {
-        self.store.rate_limit_hit(bucket, limit, window, now).await
-    }
-
-    /// See [`Store::count_in_window`].
-    pub async fn count_in_window(
-        &self,
-        bucket: &str,
-        window: std::time::Duration,
-        now: jiff::Timestamp,
-    ) -> Result<i64, StoreError> {
-        self.store.count_in_window(bucket, window, now).await
-    }
-
-    /// Drops velocity-limit windows that ended before `before`.
-    pub async fn prune_rate_limits(&self, before: jiff::Timestamp) -> Result<u64, StoreError> {
-        self.store.prune_rate_limits(before).await
+    pub(crate) fn over(db: Db) -> PayStore {
+        PayStore { db }
     }
 
     /// Declined card attempts for a city since `since`, for alerting on card
@@ -108,11 +71,15 @@ impl PayStore {
         )
         .bind(tenant_id.as_str())
         .bind(crate::to_micros(since))
-        .fetch_one(self.store.pool())
+        .fetch_one(self.db.pool())
         .await?)
     }
+}
 
-    pub async fn close(&self) {
-        self.store.close().await;
+impl std::ops::Deref for PayStore {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        &self.db
     }
 }

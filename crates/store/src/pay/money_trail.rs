@@ -151,10 +151,10 @@ impl PayStore {
         amount: i64,
         currency: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         append(
             &mut tx,
-            self.store.backend(),
+            self.db.backend(),
             tenant_id,
             Action::MoneyOrphanSettled,
             format!("acquirer:{reference}"),
@@ -171,12 +171,12 @@ impl PayStore {
         &self,
         chain: &ChainId,
     ) -> Result<Option<(u64, civicpay_audit::ChainHash)>, StoreError> {
-        self.store.audit_head(chain).await
+        self.db.audit_head(chain).await
     }
 
     /// Every money chain in pay's database.
     pub async fn money_chains(&self) -> Result<Vec<ChainId>, StoreError> {
-        self.store.audit_chains().await
+        self.db.audit_chains().await
     }
 
     /// Walks a city's money trail, then holds every payment event and
@@ -187,7 +187,7 @@ impl PayStore {
         tenant_id: &TenantId,
     ) -> Result<Result<u64, String>, StoreError> {
         let chain = ChainId::money(tenant_id.clone());
-        let entries = match self.store.verify_audit_chain(verifier, &chain).await? {
+        let entries = match self.db.verify_audit_chain(verifier, &chain).await? {
             Ok(n) => n,
             Err(broken) => return Ok(Err(broken.to_string())),
         };
@@ -199,7 +199,7 @@ impl PayStore {
              WHERE tenant_id = $1 ORDER BY payment_id, seq",
         )
         .bind(tenant_id.as_str())
-        .fetch(self.store.pool());
+        .fetch(self.db.pool());
         while let Some(row) = rows.try_next().await? {
             let (payment_id, from, to, event, cause) = (
                 text(&row, "payment_id")?,
@@ -235,7 +235,7 @@ impl PayStore {
              FROM ledger_postings WHERE tenant_id = $1 ORDER BY entry_id, line",
         )
         .bind(tenant_id.as_str())
-        .fetch(self.store.pool());
+        .fetch(self.db.pool());
         while let Some(row) = rows.try_next().await? {
             let (entry_id, payment_id, refund_id, account, gl_code, currency) = (
                 text(&row, "entry_id")?,
@@ -279,7 +279,7 @@ impl PayStore {
         )
         .bind(chain.key())
         .bind(action.code())
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?;
         rows.iter()
             .map(|r| {

@@ -157,7 +157,7 @@ impl PayStore {
         render: impl FnOnce(&Payment) -> (u16, String),
     ) -> Result<Created, StoreError> {
         let now = from_micros(to_micros(jiff::Timestamp::now()))?;
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         if let Some(idem) = idempotency {
             let claimed = sqlx::query(
                 "INSERT INTO idempotency_keys (tenant_id, idem_key, request_hash, status_code, response_body, created_at)
@@ -252,7 +252,7 @@ impl PayStore {
         .await?;
         super::money_trail::payment_event(
             &mut tx,
-            self.store.backend(),
+            self.db.backend(),
             &payment.tenant_id,
             &PaymentEventFacts {
                 payment_id: payment.id.as_str(),
@@ -299,7 +299,7 @@ impl PayStore {
         )
         .bind(tenant_id.as_str())
         .bind(id.as_str())
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.db.pool())
         .await?
         .as_ref()
         .map(payment_from_row)
@@ -312,7 +312,7 @@ impl PayStore {
             sqlx::query_scalar("SELECT probe FROM payments WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant_id.as_str())
                 .bind(id.as_str())
-                .fetch_optional(self.store.pool())
+                .fetch_optional(self.db.pool())
                 .await?;
         Ok(probe.is_some_and(|p| p != 0))
     }
@@ -348,7 +348,7 @@ impl PayStore {
         .bind(filter.channel.as_deref())
         .bind(filter.amount)
         .bind(filter.card_last4.as_deref())
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(payment_from_row)
@@ -369,7 +369,7 @@ impl PayStore {
         )
         .bind(tenant_id.as_str())
         .bind(reference)
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(payment_from_row)
@@ -387,7 +387,7 @@ impl PayStore {
         )
         .bind(tenant_id.as_str())
         .bind(id.as_str())
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| {
@@ -415,9 +415,9 @@ impl PayStore {
         change: PaymentChange,
     ) -> Result<Payment, TransitionError> {
         let now = to_micros(jiff::Timestamp::now());
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let current: Option<String> = sqlx::query_scalar(for_update!(
-            self.store.backend(),
+            self.db.backend(),
             "SELECT status FROM payments WHERE tenant_id = $1 AND id = $2"
         ))
         .bind(tenant_id.as_str())
@@ -480,7 +480,7 @@ impl PayStore {
         .await?;
         super::money_trail::payment_event(
             &mut tx,
-            self.store.backend(),
+            self.db.backend(),
             tenant_id,
             &PaymentEventFacts {
                 payment_id: id.as_str(),
@@ -494,7 +494,7 @@ impl PayStore {
         )
         .await?;
         if to == PaymentStatus::Success {
-            post_capture(&mut tx, self.store.backend(), tenant_id, id).await?;
+            post_capture(&mut tx, self.db.backend(), tenant_id, id).await?;
         }
         if to.is_finished() {
             queue_webhook(&mut tx, tenant_id, id).await?;
@@ -510,7 +510,7 @@ impl PayStore {
         Ok(
             sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
                 .bind(to_micros(before))
-                .execute(self.store.writer())
+                .execute(self.db.writer())
                 .await?
                 .rows_affected(),
         )

@@ -49,9 +49,9 @@ impl PayStore {
         idempotency_key: Option<&str>,
     ) -> Result<Result<Refund, RefundRefusal>, StoreError> {
         let now = to_micros(jiff::Timestamp::now());
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let lock = for_update!(
-            self.store.backend(),
+            self.db.backend(),
             "SELECT status, currency, captured_amount, refunded_amount FROM payments WHERE tenant_id = $1 AND id = $2"
         );
         let Some(payment) = sqlx::query(lock)
@@ -115,7 +115,7 @@ impl PayStore {
         .await?;
         super::money_trail::refund_event(
             &mut tx,
-            self.store.backend(),
+            self.db.backend(),
             tenant_id,
             refund.id.as_str(),
             payment_id.as_str(),
@@ -136,7 +136,7 @@ impl PayStore {
         succeeded: bool,
     ) -> Result<(), StoreError> {
         let now = to_micros(jiff::Timestamp::now());
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let status = if succeeded { "success" } else { "error" };
         let updated = sqlx::query("UPDATE refunds SET status = $3, updated_at = $4, recovery_claimed_until = NULL, attention_reason = NULL, attention_at = NULL
              WHERE tenant_id = $1 AND id = $2 AND status = 'submitted'")
@@ -157,7 +157,7 @@ impl PayStore {
             .await?;
             super::money_trail::refund_event(
                 &mut tx,
-                self.store.backend(),
+                self.db.backend(),
                 tenant_id,
                 refund_id.as_str(),
                 &text(&row, "payment_id")?,
@@ -186,7 +186,7 @@ impl PayStore {
             let payment_id = parsed(&row, "payment_id", PaymentId::parse)?;
             super::ledger::write_entry(
                 &mut tx,
-                self.store.backend(),
+                self.db.backend(),
                 tenant_id,
                 &payment_id,
                 Some(refund_id.as_str()),
@@ -221,7 +221,7 @@ impl PayStore {
         )
         .bind(tenant_id.as_str())
         .bind(payment_id.as_str())
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?;
         rows.iter()
             .map(|r| {

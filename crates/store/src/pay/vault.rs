@@ -71,7 +71,7 @@ impl PayStore {
              WHERE tenant_id = $1 ORDER BY version DESC",
         )
         .bind(tenant.as_str())
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(data_key_from)
@@ -89,7 +89,7 @@ impl PayStore {
         )
         .bind(tenant.as_str())
         .bind(version)
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.db.pool())
         .await?
         .as_ref()
         .map(data_key_from)
@@ -112,7 +112,7 @@ impl PayStore {
         .bind(key.kek_id.as_str())
         .bind(STANDARD.encode(&key.wrapped))
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
@@ -134,7 +134,7 @@ impl PayStore {
         .bind(old_kek)
         .bind(key.kek_id.as_str())
         .bind(STANDARD.encode(&key.wrapped))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -152,7 +152,7 @@ impl PayStore {
         )
         .bind(tenant.as_str())
         .bind(version)
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(deleted.rows_affected() == 1)
     }
@@ -178,7 +178,7 @@ impl PayStore {
         .bind(card.exp_year)
         .bind(card.fingerprint.as_str())
         .bind(to_micros(card.created_at))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -195,7 +195,7 @@ impl PayStore {
         )
         .bind(tenant.as_str())
         .bind(token)
-        .fetch_optional(self.store.pool())
+        .fetch_optional(self.db.pool())
         .await?
         .as_ref()
         .map(card_from)
@@ -216,7 +216,7 @@ impl PayStore {
         )
         .bind(tenant.as_str())
         .bind(owner)
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(card_from)
@@ -239,7 +239,7 @@ impl PayStore {
         .bind(tenant.as_str())
         .bind(version)
         .bind(limit)
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(card_from)
@@ -265,7 +265,7 @@ impl PayStore {
         .bind(from_version)
         .bind(to_version)
         .bind(STANDARD.encode(sealed))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -283,7 +283,7 @@ impl PayStore {
         .bind(tenant.as_str())
         .bind(owner)
         .bind(token)
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(deleted.rows_affected() == 1)
     }

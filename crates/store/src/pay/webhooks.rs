@@ -44,7 +44,7 @@ impl PayStore {
         .bind(url)
         .bind(secret)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?;
         Ok(())
     }
@@ -65,7 +65,7 @@ impl PayStore {
         )
         .bind(to_micros(now))
         .bind(limit)
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| {
@@ -101,7 +101,7 @@ impl PayStore {
         } else {
             "pending"
         };
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         sqlx::query("INSERT INTO webhook_attempts (delivery_id, attempt, at, status_code, error) VALUES ($1, $2, $3, $4, $5)")
             .bind(delivery.id.as_str())
             .bind(attempt)
@@ -144,7 +144,7 @@ impl PayStore {
         .bind(delivery.attempts)
         .bind(to_micros(now))
         .bind(to_micros(until))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?
         .rows_affected();
         Ok(claimed == 1)
@@ -157,7 +157,7 @@ impl PayStore {
         )
         .bind(id)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.store.writer())
+        .execute(self.db.writer())
         .await?
         .rows_affected()
             == 1)
@@ -174,7 +174,7 @@ impl PayStore {
         )
         .bind(tenant_id.as_str())
         .bind(payment_id)
-        .fetch_all(self.store.pool())
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(|r| {

@@ -3,9 +3,9 @@
 
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::{BillReference, BillTypeSlug, Currency, Language, Money, Tenant, TenantSlug};
-use civicpay_store::autopay::{NewEnrolment, RunStatus};
-use civicpay_store::residents::TokenPurpose;
-use civicpay_store::staff::SessionStage;
+use civicpay_store::portal::autopay::{NewEnrolment, RunStatus};
+use civicpay_store::portal::residents::TokenPurpose;
+use civicpay_store::portal::staff::SessionStage;
 use civicpay_store::{Store, StoreError, demo, store_test};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::HashSet;
@@ -240,8 +240,8 @@ store_test!(
             .import_bills(
                 &tenant,
                 std::io::Cursor::new(csv.into_bytes()),
-                civicpay_store::bill_import::ImportOptions::new(
-                    civicpay_store::bill_import::ImportFormat::Csv,
+                civicpay_store::portal::bill_import::ImportOptions::new(
+                    civicpay_store::portal::bill_import::ImportFormat::Csv,
                 ),
             )
             .await

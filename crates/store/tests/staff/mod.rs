@@ -3,8 +3,8 @@
 use civicpay_audit::{Action, ChainId, ChainVerifier, NewEntry};
 use civicpay_core::staff::RefundLimits;
 use civicpay_core::{Money, Role, StaffId, Tenant, TenantSlug};
-use civicpay_store::refund_requests::{NewRefundRequest, RefundRequestStatus};
-use civicpay_store::staff::{Enrolment, SessionStage, StaffStatus};
+use civicpay_store::portal::refund_requests::{NewRefundRequest, RefundRequestStatus};
+use civicpay_store::portal::staff::{Enrolment, SessionStage, StaffStatus};
 use civicpay_store::{Store, StoreError, demo, store_test};
 use jiff::{SignedDuration, Timestamp};
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! Tokens and sessions are kept as SHA-256 hashes only.
 
 use crate::audit_log::append_in;
+use crate::portal::staff::SessionStage;
 use crate::rows::{int, opt_text, parsed};
-use crate::staff::SessionStage;
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::resident::ResidentStatus;

@@ -7,7 +7,7 @@
 //! nothing is written if any record is invalid; with `skip_invalid` the one
 //! pass writes the good records and reports the rest.
 
-use crate::bills::UpsertCounts;
+use crate::portal::bills::UpsertCounts;
 use crate::{Store, StoreError};
 use civicpay_core::import::{
     BillRecord, CSV_COLUMNS, CSV_OPTIONAL_COLUMNS, ImportContext, ValidBill,
