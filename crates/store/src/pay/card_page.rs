@@ -61,12 +61,12 @@ impl PayStore {
         id: &PaymentId,
         session_hash: &str,
     ) -> Result<Option<Payment>, StoreError> {
-        sqlx::query(
-            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
-                    metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
-                    captured_amount, refunded_amount, expires_at, created_at, updated_at
-             FROM payments WHERE tenant_id = $1 AND id = $2 AND card_session_hash = $3",
-        )
+        sqlx::query(concat!(
+            "SELECT ",
+            super::payments::payment_columns!(),
+            "
+             FROM payments WHERE tenant_id = $1 AND id = $2 AND card_session_hash = $3"
+        ))
         .bind(tenant_id.as_str())
         .bind(id.as_str())
         .bind(session_hash)

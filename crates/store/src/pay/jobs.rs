@@ -208,12 +208,12 @@ impl PayStore {
         &self,
         id: &PaymentId,
     ) -> Result<Option<Payment>, StoreError> {
-        sqlx::query(
-            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
-                    metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
-                    captured_amount, refunded_amount, expires_at, created_at, updated_at
-             FROM payments WHERE id = $1",
-        )
+        sqlx::query(concat!(
+            "SELECT ",
+            super::payments::payment_columns!(),
+            "
+             FROM payments WHERE id = $1"
+        ))
         .bind(id.as_str())
         .fetch_optional(self.db.pool())
         .await?

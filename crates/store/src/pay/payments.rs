@@ -2,7 +2,7 @@
 
 use super::PayStore;
 use super::money_trail::PaymentEventFacts;
-use crate::rows::{int, json, opt_text, parsed, text, to_json};
+use crate::rows::{int, opt_text, parsed, text, to_json};
 use crate::{Backend, StoreError, from_micros, to_micros};
 use civicpay_core::payment::{
     Channel, IllegalTransition, Payment, PaymentEvent, PaymentStatus, Waiting,
@@ -112,36 +112,87 @@ impl From<sqlx::Error> for TransitionError {
     }
 }
 
+/// The columns a [`PaymentRow`] reads: every query that loads payments
+/// selects exactly these, written once.
+macro_rules! payment_columns {
+    () => {
+        "id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer, \
+         metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts, \
+         captured_amount, refunded_amount, expires_at, created_at, updated_at"
+    };
+}
+pub(super) use payment_columns;
+
+/// A `payments` row as stored: text codes, minor units, microseconds.
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    id: String,
+    tenant_id: String,
+    status: String,
+    amount: i64,
+    currency: String,
+    reference: String,
+    description: String,
+    return_url: String,
+    email: Option<String>,
+    language: String,
+    customer: Option<String>,
+    metadata: String,
+    channel: String,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
+    authorisation_code: Option<String>,
+    failure_code: Option<String>,
+    attempts: i64,
+    captured_amount: i64,
+    refunded_amount: i64,
+    expires_at: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = StoreError;
+
+    fn try_from(row: PaymentRow) -> Result<Payment, StoreError> {
+        let corrupt = |column: &'static str, value: &str| StoreError::corrupt(column, value);
+        let currency =
+            Currency::parse(&row.currency).map_err(|_| corrupt("currency", &row.currency))?;
+        Ok(Payment {
+            id: PaymentId::parse(&row.id).map_err(|_| corrupt("id", &row.id))?,
+            tenant_id: TenantId::parse(&row.tenant_id)
+                .map_err(|_| corrupt("tenant_id", &row.tenant_id))?,
+            status: PaymentStatus::parse(&row.status)
+                .ok_or_else(|| corrupt("status", &row.status))?,
+            amount: Money::from_minor(row.amount, currency),
+            reference: row.reference,
+            description: row.description,
+            return_url: row.return_url,
+            email: row.email,
+            language: Language::parse(&row.language)
+                .map_err(|_| corrupt("language", &row.language))?,
+            metadata: serde_json::from_str(&row.metadata)
+                .map_err(|e| StoreError::corrupt("metadata", e))?,
+            channel: Channel::parse(&row.channel)
+                .ok_or_else(|| corrupt("channel", &row.channel))?,
+            customer: row.customer,
+            card_brand: row.card_brand,
+            card_last4: row.card_last4,
+            authorisation_code: row.authorisation_code,
+            failure_code: row.failure_code,
+            attempts: row.attempts,
+            captured: Money::from_minor(row.captured_amount, currency),
+            refunded: Money::from_minor(row.refunded_amount, currency),
+            expires_at: from_micros(row.expires_at)?,
+            created_at: from_micros(row.created_at)?,
+            updated_at: from_micros(row.updated_at)?,
+        })
+    }
+}
+
 pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
-    let currency = parsed(row, "currency", Currency::parse)?;
-    Ok(Payment {
-        id: parsed(row, "id", PaymentId::parse)?,
-        tenant_id: parsed(row, "tenant_id", TenantId::parse)?,
-        status: parsed(row, "status", |s| {
-            PaymentStatus::parse(s).ok_or("unknown status")
-        })?,
-        amount: Money::from_minor(int(row, "amount")?, currency),
-        reference: text(row, "reference")?,
-        description: text(row, "description")?,
-        return_url: text(row, "return_url")?,
-        email: opt_text(row, "email")?,
-        language: parsed(row, "language", Language::parse)?,
-        metadata: json(row, "metadata")?,
-        channel: parsed(row, "channel", |s| {
-            Channel::parse(s).ok_or("unknown channel")
-        })?,
-        customer: opt_text(row, "customer")?,
-        card_brand: opt_text(row, "card_brand")?,
-        card_last4: opt_text(row, "card_last4")?,
-        authorisation_code: opt_text(row, "authorisation_code")?,
-        failure_code: opt_text(row, "failure_code")?,
-        attempts: int(row, "attempts")?,
-        captured: Money::from_minor(int(row, "captured_amount")?, currency),
-        refunded: Money::from_minor(int(row, "refunded_amount")?, currency),
-        expires_at: from_micros(int(row, "expires_at")?)?,
-        created_at: from_micros(int(row, "created_at")?)?,
-        updated_at: from_micros(int(row, "updated_at")?)?,
-    })
+    use sqlx::FromRow;
+    Payment::try_from(PaymentRow::from_row(row)?)
 }
 
 impl PayStore {
@@ -291,12 +342,12 @@ impl PayStore {
         tenant_id: &TenantId,
         id: &PaymentId,
     ) -> Result<Option<Payment>, StoreError> {
-        sqlx::query(
-            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
-                    metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
-                    captured_amount, refunded_amount, expires_at, created_at, updated_at
-             FROM payments WHERE tenant_id = $1 AND id = $2",
-        )
+        sqlx::query(concat!(
+            "SELECT ",
+            payment_columns!(),
+            "
+             FROM payments WHERE tenant_id = $1 AND id = $2"
+        ))
         .bind(tenant_id.as_str())
         .bind(id.as_str())
         .fetch_optional(self.db.pool())
@@ -323,10 +374,10 @@ impl PayStore {
         tenant_id: &TenantId,
         filter: &PaymentFilter,
     ) -> Result<Vec<Payment>, StoreError> {
-        sqlx::query(
-            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
-                    metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
-                    captured_amount, refunded_amount, expires_at, created_at, updated_at
+        sqlx::query(concat!(
+            "SELECT ",
+            payment_columns!(),
+            "
              FROM payments
              WHERE tenant_id = $1 AND probe = 0
                AND (CAST($2 AS TEXT) IS NULL OR reference = $2)
@@ -336,8 +387,8 @@ impl PayStore {
                AND (CAST($8 AS TEXT) IS NULL OR channel = $8)
                AND (CAST($9 AS BIGINT) IS NULL OR amount = $9)
                AND (CAST($10 AS TEXT) IS NULL OR card_last4 = $10)
-             ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7",
-        )
+             ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
+        ))
         .bind(tenant_id.as_str())
         .bind(filter.reference.as_deref())
         .bind(filter.status.as_deref())
@@ -362,10 +413,8 @@ impl PayStore {
         reference: &str,
     ) -> Result<Vec<Payment>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
-                    metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
-                    captured_amount, refunded_amount, expires_at, created_at, updated_at
-             FROM payments WHERE tenant_id = $1 AND reference = $2 AND probe = 0 ORDER BY created_at DESC, id DESC",
+            concat!("SELECT ", payment_columns!(), "
+             FROM payments WHERE tenant_id = $1 AND reference = $2 AND probe = 0 ORDER BY created_at DESC, id DESC"),
         )
         .bind(tenant_id.as_str())
         .bind(reference)
@@ -533,12 +582,12 @@ pub(super) async fn queue_webhook(
     if has_endpoint.is_none() {
         return Ok(());
     }
-    let row = sqlx::query(
-        "SELECT id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer,
-                metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts,
-                captured_amount, refunded_amount, expires_at, created_at, updated_at
-         FROM payments WHERE tenant_id = $1 AND id = $2",
-    )
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        payment_columns!(),
+        "
+         FROM payments WHERE tenant_id = $1 AND id = $2"
+    ))
     .bind(tenant_id.as_str())
     .bind(id.as_str())
     .fetch_one(&mut **tx)

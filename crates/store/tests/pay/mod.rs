@@ -2,6 +2,7 @@
 
 use civicpay_core::payment::{Channel, PaymentEvent, PaymentStatus};
 use civicpay_core::{Currency, Language, Money, PaymentId, TenantId, TenantSlug};
+use civicpay_store::StoreError;
 use civicpay_store::pay::{
     Created, IdempotencyRequest, Merchant, NewPayment, PayStore, PaymentChange, TransitionError,
 };
@@ -49,6 +50,34 @@ fn render(p: &civicpay_core::payment::Payment) -> (u16, String) {
 fn token() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+pay_store_test!(
+    a_payment_row_that_does_not_read_is_named_not_guessed,
+    |store: PayStore| async move {
+        let city = merchant(&store, "springfield").await;
+        let Created::New { payment, .. } = store
+            .create_payment(&new_payment(&city, "R9"), &token(), None, render)
+            .await
+            .unwrap()
+        else {
+            panic!("created");
+        };
+        execute_behind_pays_back(
+            &store,
+            &format!(
+                "UPDATE payments SET status = 'paid' WHERE id = '{}'",
+                payment.id
+            ),
+        )
+        .await
+        .unwrap();
+        let read = store.payment(&city.tenant_id, &payment.id).await;
+        let Err(StoreError::Corrupt { what, detail }) = read else {
+            panic!("an unknown status is refused: {read:?}");
+        };
+        assert_eq!((what, detail.as_str()), ("status", "paid"));
+    }
+);
 
 pay_store_test!(
     a_payment_is_created_with_its_first_event,
