@@ -21,7 +21,7 @@ pub struct CardSummary {
 }
 
 impl CardSummary {
-    fn of(payment: &Payment) -> Option<CardSummary> {
+    pub(crate) fn of(payment: &Payment) -> Option<CardSummary> {
         payment.card_last4.as_ref().map(|last4| CardSummary {
             brand: payment.card_brand.clone(),
             last4: last4.clone(),

@@ -93,10 +93,7 @@ impl WebhookPayment {
             refunded_amount: payment.refunded.minor(),
             reference: payment.reference.clone(),
             metadata: payment.metadata.clone(),
-            card: payment.card_last4.as_ref().map(|last4| CardSummary {
-                brand: payment.card_brand.clone(),
-                last4: last4.clone(),
-            }),
+            card: CardSummary::of(payment),
         }
     }
 
