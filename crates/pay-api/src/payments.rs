@@ -248,6 +248,7 @@ mod tests {
             metadata: serde_json::json!({ "bill_payment_id": "bp-1" }),
             channel: Channel::Moto,
             customer: None,
+            probe: false,
             card_brand: Some("visa".into()),
             card_last4: Some("4242".into()),
             authorisation_code: Some("A1".into()),

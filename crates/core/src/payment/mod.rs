@@ -60,6 +60,8 @@ pub struct Payment {
     /// The signed-in resident paying, as the portal names them (opaque
     /// here): only such a payment may offer to save the card.
     pub customer: Option<String>,
+    /// The tamper monitor's probe: opened like any payment, never charged.
+    pub probe: bool,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
     pub authorisation_code: Option<String>,

@@ -106,11 +106,7 @@ pub(super) async fn posted<F: CardPageForm>(
     }
     // The tamper monitor's probe is looked at, never paid; nothing here
     // reaches the acquirer.
-    if state
-        .store
-        .is_probe(&payment.tenant_id, &payment.id)
-        .await?
-    {
+    if payment.probe {
         return Err(Stop::Page(message(
             StatusCode::GONE,
             t,

@@ -118,7 +118,7 @@ macro_rules! payment_columns {
     () => {
         "id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer, \
          metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts, \
-         captured_amount, refunded_amount, expires_at, created_at, updated_at"
+         captured_amount, refunded_amount, expires_at, created_at, updated_at, probe"
     };
 }
 pub(super) use payment_columns;
@@ -149,6 +149,7 @@ struct PaymentRow {
     expires_at: i64,
     created_at: i64,
     updated_at: i64,
+    probe: i64,
 }
 
 impl TryFrom<PaymentRow> for Payment {
@@ -176,6 +177,7 @@ impl TryFrom<PaymentRow> for Payment {
             channel: Channel::parse(&row.channel)
                 .ok_or_else(|| corrupt("channel", &row.channel))?,
             customer: row.customer,
+            probe: row.probe != 0,
             card_brand: row.card_brand,
             card_last4: row.card_last4,
             authorisation_code: row.authorisation_code,
@@ -253,6 +255,7 @@ impl PayStore {
             metadata: new.metadata.clone(),
             channel: new.channel,
             customer: new.customer.clone(),
+            probe: new.probe,
             card_brand: None,
             card_last4: None,
             authorisation_code: None,
@@ -355,17 +358,6 @@ impl PayStore {
         .as_ref()
         .map(payment_from_row)
         .transpose()
-    }
-
-    /// Whether a payment is the tamper monitor's probe.
-    pub async fn is_probe(&self, tenant_id: &TenantId, id: &PaymentId) -> Result<bool, StoreError> {
-        let probe: Option<i64> =
-            sqlx::query_scalar("SELECT probe FROM payments WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id.as_str())
-                .bind(id.as_str())
-                .fetch_optional(self.db.pool())
-                .await?;
-        Ok(probe.is_some_and(|p| p != 0))
     }
 
     /// A city's payments matching `filter`, newest first.
