@@ -4,25 +4,8 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use civicpay_web::Translator;
+use civicpay_web::forms::{Field, SummaryError};
 use civicpay_web::style::STYLESHEET;
-
-pub(crate) struct Field {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub autocomplete: &'static str,
-    pub inputmode: &'static str,
-    /// `password` masks what is typed (phone payments keyed by staff).
-    pub input_type: &'static str,
-    pub label: String,
-    pub hint: Option<String>,
-    pub value: String,
-    pub error: Option<String>,
-}
-
-pub(crate) struct SummaryError {
-    pub href: &'static str,
-    pub message: String,
-}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "card.html")]

@@ -88,18 +88,6 @@ pub struct BillTypeLink {
     pub href: String,
 }
 
-pub struct FieldView {
-    pub label: String,
-    pub hint: String,
-    pub value: String,
-    pub error: Option<String>,
-}
-
-pub struct SummaryError {
-    pub href: &'static str,
-    pub message: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "lookup.html")]
 pub struct LookupPage {
@@ -108,9 +96,8 @@ pub struct LookupPage {
     pub bill_type_name: String,
     pub action: String,
     pub form_token: String,
-    pub reference: FieldView,
-    pub verification: FieldView,
-    pub errors: Vec<SummaryError>,
+    pub fields: Vec<civicpay_web::forms::Field>,
+    pub errors: Vec<civicpay_web::forms::SummaryError>,
 }
 
 pub struct LineView {

@@ -5,11 +5,14 @@
 //! cookie; every form carries HMAC(key, nonce) in a hidden field. A forged
 //! form on another site can neither read the cookie nor compute the token.
 
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponseParts, ResponseParts};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
+use std::convert::Infallible;
 use subtle::ConstantTimeEq;
 
 pub const COOKIE_NAME: &str = "civicpay_form";
@@ -28,11 +31,26 @@ impl std::fmt::Debug for FormTokens {
 }
 
 /// What a page needs to render a form: the token for the hidden field and,
-/// for a new visitor, the cookie to set.
+/// for a new visitor, the cookie to set. It is part of the page's response
+/// (`(issued, page).into_response()`), so a page cannot carry a token
+/// without the cookie it is checked against.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
     pub token: String,
     pub set_cookie: Option<String>,
+}
+
+impl IntoResponseParts for IssuedToken {
+    type Error = Infallible;
+
+    fn into_response_parts(self, mut parts: ResponseParts) -> Result<ResponseParts, Infallible> {
+        if let Some(cookie) = self.set_cookie
+            && let Ok(value) = HeaderValue::from_str(&cookie)
+        {
+            parts.headers_mut().append(header::SET_COOKIE, value);
+        }
+        Ok(parts)
+    }
 }
 
 impl FormTokens {
@@ -126,6 +144,24 @@ mod tests {
             .unwrap()
             .1
             .to_owned()
+    }
+
+    #[test]
+    fn a_page_with_a_new_token_sets_its_cookie_and_one_with_an_old_does_not() {
+        use axum::response::IntoResponse;
+        let tokens = FormTokens::new([7; 32], false);
+        let new = tokens.issue(None);
+        let cookie = new.set_cookie.clone().unwrap();
+        let response = (new, "page").into_response();
+        let set: Vec<_> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .collect();
+        assert_eq!(set, [cookie.as_str()]);
+        let again = tokens.issue(Some(&nonce_of(&cookie)));
+        let response = (again, "page").into_response();
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
     }
 
     #[test]

@@ -5,13 +5,14 @@ use super::*;
 use crate::PayState;
 use crate::error::PayError;
 use crate::vault::SavedCard;
-use crate::views::{CardPage, Field, SaveOffer, SavedChoice, SavedSection, SummaryError};
+use crate::views::{CardPage, SaveOffer, SavedChoice, SavedSection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use civicpay_core::payment::{Payment, PaymentStatus};
 use civicpay_vault::CardError;
 use civicpay_web::FormTarget;
 use civicpay_web::Translator;
+use civicpay_web::forms::{Field, summary};
 use civicpay_web::style::STYLESHEET;
 use serde::Deserialize;
 use zeroize::Zeroize;
@@ -105,115 +106,84 @@ pub(super) fn card_page(
     errors: FieldErrors,
     notice: Option<String>,
 ) -> Response {
-    let field = |id,
-                 name,
-                 autocomplete,
-                 inputmode,
-                 label: String,
-                 hint: Option<String>,
-                 value: String,
-                 error: Option<String>| Field {
-        id,
-        name,
-        autocomplete,
-        inputmode,
-        input_type: "text",
-        label,
-        hint,
-        value,
-        error,
+    let card = |id, name, autocomplete, inputmode, label| {
+        Field::new(id, "text", label)
+            .named(name)
+            .autocomplete(autocomplete)
+            .inputmode(inputmode)
     };
-    let mut summary = Vec::new();
-    for (href, error) in [
-        ("#cardholder-name", &errors.name),
-        ("#card-number", &errors.number),
-        ("#expiry", &errors.expiry),
-        ("#security-code", &errors.security_code),
-        ("#postal-code", &errors.postal_code),
-        ("#email", &errors.email),
-    ] {
-        if let Some(message) = error {
-            summary.push(SummaryError {
-                href,
-                message: message.clone(),
-            });
-        }
-    }
-    let amount = payment.amount.format(t.language());
-    let fields = vec![
-        field(
+    let mut fields = vec![
+        card(
             "cardholder-name",
             "cardholder_name",
             "cc-name",
             "text",
             t.get("card-name"),
-            None,
-            typed.name.clone(),
-            errors.name,
-        ),
-        field(
+        )
+        .value(typed.name.clone())
+        .error(errors.name),
+        card(
             "card-number",
             "card_number",
             "cc-number",
             "numeric",
             t.get("card-number"),
-            Some(t.get("card-number-hint")),
-            String::new(),
-            errors.number,
-        ),
-        field(
+        )
+        .hint(t.get("card-number-hint"))
+        .error(errors.number),
+        card(
             "expiry",
             "expiry",
             "cc-exp",
             "numeric",
             t.get("card-expiry"),
-            Some(t.get("card-expiry-hint")),
-            String::new(),
-            errors.expiry,
-        ),
-        field(
+        )
+        .hint(t.get("card-expiry-hint"))
+        .error(errors.expiry),
+        card(
             "security-code",
             "security_code",
             "cc-csc",
             "numeric",
             t.get("card-security-code"),
-            Some(t.get("card-security-code-hint")),
-            String::new(),
-            errors.security_code,
-        ),
-        field(
+        )
+        .hint(t.get("card-security-code-hint"))
+        .error(errors.security_code),
+        card(
             "postal-code",
             "postal_code",
             "postal-code",
             "text",
             t.get("card-postal-code"),
-            None,
-            typed.postal_code.clone(),
-            errors.postal_code,
-        ),
-        field(
-            "email",
-            "email",
-            "email",
-            "email",
-            t.get("card-email"),
-            None,
-            typed.email.clone(),
-            errors.email,
-        ),
+        )
+        .value(typed.postal_code.clone())
+        .error(errors.postal_code),
+        card("email", "email", "email", "email", t.get("card-email"))
+            .value(typed.email.clone())
+            .error(errors.email),
     ];
     // Phone payments: staff key in a card read to them; mask the secret
     // fields on screen and keep the browser from remembering them.
-    let mut fields = fields;
     if payment.channel == civicpay_core::payment::Channel::Moto {
         for field in fields
             .iter_mut()
             .filter(|f| matches!(f.id, "card-number" | "security-code"))
         {
-            field.input_type = "password";
+            field.kind = "password";
             field.autocomplete = "off";
         }
     }
+    let saved_code = card(
+        "saved-security-code",
+        "security_code",
+        "cc-csc",
+        "numeric",
+        t.get("card-security-code"),
+    )
+    .hint(t.get("card-saved-code-hint"))
+    .error(typed.saved_error.clone());
+    let summary = summary(&[std::slice::from_ref(&saved_code), fields.as_slice()].concat());
+    let amount = payment.amount.format(t.language());
     let save_offer = offers_saving(state, payment).then(|| SaveOffer {
         label: t.get("card-save"),
         consent: t.get("card-save-consent"),
@@ -238,28 +208,10 @@ pub(super) fn card_page(
                 token: c.token.clone(),
             })
             .collect(),
-        code: field(
-            "saved-security-code",
-            "security_code",
-            "cc-csc",
-            "numeric",
-            t.get("card-security-code"),
-            Some(t.get("card-saved-code-hint")),
-            String::new(),
-            typed.saved_error.clone(),
-        ),
+        code: saved_code,
         submit: t.arg("card-saved-submit", "amount", &amount),
         new_card_heading: t.get("card-new-heading"),
     });
-    if let Some(error) = &typed.saved_error {
-        summary.insert(
-            0,
-            SummaryError {
-                href: "#saved-security-code",
-                message: error.clone(),
-            },
-        );
-    }
     let page = CardPage {
         saved,
         save_offer,

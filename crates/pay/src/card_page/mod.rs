@@ -231,7 +231,7 @@ pub(crate) async fn show(
         saved_cards: saved_cards(&state, &payment).await?,
         ..Typed::default()
     };
-    let mut response = card_page(
+    let page = card_page(
         &state,
         t,
         &city,
@@ -241,8 +241,5 @@ pub(crate) async fn show(
         FieldErrors::none(),
         None,
     );
-    if let Some(cookie) = &issued.set_cookie {
-        set_cookie(&mut response, cookie);
-    }
-    Ok(response)
+    Ok((issued, page).into_response())
 }

@@ -1,19 +1,19 @@
 //! The account's home (linked bill accounts and all their bills) and
 //! linking one with the same proof a guest gives to pay it.
 
-use super::views::{AccountBill, Choice, Field, HomePage, LinkedAccount};
-use super::{Frame, Signed, field_error};
+use super::views::{AccountBill, HomePage, LinkedAccount};
+use super::{Frame, Signed};
 use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
 use crate::page::PageContext;
-use crate::routes::resident::with_form_cookie;
 use crate::views::{Link, PayButton};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::{BillReference, BillStatus, BillType, BillTypeSlug, VerificationValue};
 use civicpay_store::rate_limits::RateDecision;
 use civicpay_web::Translator;
+use civicpay_web::forms::Field;
 use serde::Deserialize;
 
 fn account_bill(t: &Translator, signed: &Signed, bill: &civicpay_core::Bill) -> AccountBill {
@@ -120,7 +120,7 @@ pub(crate) async fn home(
             label: t.get("account-two-step-offer"),
         }),
     };
-    Ok(with_form_cookie(page.into_response(), &frame.issued))
+    Ok((frame.issued, page).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,34 +152,29 @@ fn link_page(
     let t = frame.t.clone();
     let (mut page, cookie) = frame.form(format!("{}/link", signed.prefix()), "account-link-submit");
     page.intro = vec![t.get("account-link-intro")];
-    let reference_error = field_error(&mut page, "reference", errors.0);
-    let verification_error = field_error(&mut page, "verification", errors.1);
     page.fields = vec![
         Field::new("bill_type", "select", t.get("account-link-type"))
             .value(form.bill_type.clone())
-            .options(
-                bill_types
-                    .iter()
-                    .map(|b| Choice {
-                        value: b.slug.to_string(),
-                        label: format!(
-                            "{} ({} / {})",
-                            b.name.get(t.language()),
-                            t.get(&format!("reference-{}", b.reference_label.code())),
-                            t.get(&format!("verification-{}", b.verification.code()))
-                        ),
-                    })
-                    .collect(),
-            ),
+            .options(bill_types.iter().map(|b| {
+                (
+                    b.slug.to_string(),
+                    format!(
+                        "{} ({} / {})",
+                        b.name.get(t.language()),
+                        t.get(&format!("reference-{}", b.reference_label.code())),
+                        t.get(&format!("verification-{}", b.verification.code()))
+                    ),
+                )
+            })),
         Field::new("reference", "text", t.get("account-link-reference"))
             .value(form.reference.clone())
-            .error(reference_error),
+            .error(errors.0),
         Field::new("verification", "text", t.get("account-link-verification"))
             .hint(t.get("account-link-verification-hint"))
             .value(form.verification.clone())
-            .error(verification_error),
+            .error(errors.1),
     ];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn link_form(

@@ -5,15 +5,14 @@
 //! log: autopay enrolments were a target in the breaches this replaces.
 
 use super::mail::ResidentMail;
-use super::views::{CardView, CardsPage, Choice, Field};
-use super::{Frame, Signed, field_error, password_retyped};
+use super::views::{CardView, CardsPage};
+use super::{Frame, Signed, password_retyped};
 use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
 use crate::routes::crediting::brand_name;
-use crate::routes::resident::with_form_cookie;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::{Action, ChainId, NewEntry};
@@ -23,6 +22,7 @@ use civicpay_pay_api::SavedCardList;
 use civicpay_store::StoreError;
 use civicpay_store::portal::autopay::NewEnrolment;
 use civicpay_web::Translator;
+use civicpay_web::forms::Field;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -106,7 +106,7 @@ pub(crate) async fn cards(
         form_token: frame.issued.token.clone(),
         cards,
     };
-    Ok(with_form_cookie(page.into_response(), &frame.issued))
+    Ok((frame.issued, page).into_response())
 }
 
 fn note(signed: &Signed, action: Action, target: String, details: serde_json::Value) -> NewEntry {
@@ -242,23 +242,11 @@ fn autopay_page(
         reference
     ));
     page.intro = vec![t.get("account-autopay-intro")];
-    if errors.taken {
-        field_error(&mut page, "card", Some(t.get("account-autopay-taken")));
-    }
-    let cap_error = field_error(&mut page, "cap", errors.cap);
-    let password_error = field_error(&mut page, "password", errors.password);
     page.fields = vec![
         Field::new("card", "select", t.get("account-autopay-card"))
             .value(form.card.clone())
-            .options(
-                cards
-                    .iter()
-                    .map(|c| Choice {
-                        value: c.token.clone(),
-                        label: c.label.clone(),
-                    })
-                    .collect(),
-            ),
+            .error(errors.taken.then(|| t.get("account-autopay-taken")))
+            .options(cards.iter().map(|c| (c.token.clone(), c.label.clone()))),
         Field::new("cap", "text", t.get("account-autopay-cap"))
             .hint(t.arg(
                 "account-autopay-cap-hint",
@@ -267,7 +255,7 @@ fn autopay_page(
             ))
             .value(form.cap.clone())
             .inputmode("decimal")
-            .error(cap_error),
+            .error(errors.cap),
         Field::new(
             "password",
             "password",
@@ -275,13 +263,13 @@ fn autopay_page(
         )
         .hint(t.get("account-autopay-password-hint"))
         .autocomplete("current-password")
-        .error(password_error),
+        .error(errors.password),
     ];
     page.after = vec![crate::views::Link {
         href: format!("{}/cancel", ctx.path()),
         label: t.get("account-autopay-cancel"),
     }];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn autopay_form(
@@ -439,7 +427,6 @@ fn cancel_page(
     let (mut page, cookie) = frame.form(ctx.path().to_owned(), "account-autopay-cancel");
     page.caption = Some(caption);
     page.danger = true;
-    let error = field_error(&mut page, "password", error);
     page.fields = vec![
         Field::new(
             "password",
@@ -450,7 +437,7 @@ fn cancel_page(
         .autocomplete("current-password")
         .error(error),
     ];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn autopay_cancel_form(

@@ -8,7 +8,6 @@ use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
 use crate::routes::crediting::brand_name;
-use crate::routes::resident::with_form_cookie;
 use crate::views::Link;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -109,7 +108,7 @@ pub(crate) async fn payments(
         flash: frame.flash,
         payments: rows,
     };
-    Ok(with_form_cookie(page.into_response(), &frame.issued))
+    Ok((frame.issued, page).into_response())
 }
 
 /// One of the resident's credited payments, or not found: another
@@ -193,7 +192,7 @@ pub(crate) async fn receipt(
         nav: frame.nav,
         flash: frame.flash,
     };
-    Ok(with_form_cookie(page.into_response(), &frame.issued))
+    Ok((frame.issued, page).into_response())
 }
 
 pub(crate) async fn receipt_pdf(

@@ -20,7 +20,6 @@ pub(crate) mod views;
 use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
-use crate::routes::resident::with_form_cookie;
 use crate::views::{Layout, Link};
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Request, State};
@@ -34,6 +33,7 @@ use civicpay_identity::{Password, PasswordHash, SessionToken};
 use civicpay_store::portal::residents::Resident;
 use civicpay_store::portal::staff::SessionStage;
 use civicpay_web::Translator;
+use civicpay_web::form_token::IssuedToken;
 use civicpay_web::form_token::cookie_value;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -422,7 +422,7 @@ pub(crate) struct Frame {
     pub layout: Layout,
     pub nav: Option<AccountNav>,
     pub flash: Option<String>,
-    pub issued: civicpay_web::form_token::IssuedToken,
+    pub issued: IssuedToken,
 }
 
 impl Frame {
@@ -478,7 +478,7 @@ impl Frame {
     }
 
     /// A form page with this frame; the caller fills the fields.
-    pub fn form(self, action: String, submit_key: &str) -> (FormPage, IssuedCookie) {
+    pub fn form(self, action: String, submit_key: &str) -> (FormPage, IssuedToken) {
         let submit = self.t.get(submit_key);
         let page = FormPage {
             layout: self.layout,
@@ -496,7 +496,7 @@ impl Frame {
             danger: false,
             after: Vec::new(),
         };
-        (page, IssuedCookie(self.issued))
+        (page, self.issued)
     }
 
     /// A page that only tells something, with an optional link onward.
@@ -506,41 +506,21 @@ impl Frame {
         page.show_form = false;
         page.intro = vec![body];
         page.after.extend(link);
-        cookie.attach(page.into_response())
+        (cookie, page).into_response()
     }
 }
 
-/// The form cookie a page's token belongs to, for a first-time visitor.
-pub(crate) struct IssuedCookie(civicpay_web::form_token::IssuedToken);
-
-impl IssuedCookie {
-    pub fn attach(&self, response: Response) -> Response {
-        with_form_cookie(response, &self.0)
-    }
-
-    /// Renders a form page: 422 when it shows errors.
-    pub fn render(&self, page: FormPage) -> Response {
-        let status = if page.errors.is_empty() {
+impl FormPage {
+    /// The page, its error summary made from its fields, with its form
+    /// token's cookie: 422 when it shows errors.
+    pub fn respond(mut self, issued: IssuedToken) -> Response {
+        self.errors = civicpay_web::forms::summary(&self.fields);
+        self.layout.has_errors |= !self.errors.is_empty();
+        let status = if self.errors.is_empty() {
             StatusCode::OK
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         };
-        self.attach((status, page).into_response())
+        (status, issued, self).into_response()
     }
-}
-
-/// Adds an error to a page's summary and returns it for the field.
-pub(crate) fn field_error(
-    page: &mut FormPage,
-    id: &str,
-    message: Option<String>,
-) -> Option<String> {
-    if let Some(m) = &message {
-        page.errors.push(views::ErrorLink {
-            href: format!("#{id}"),
-            message: m.clone(),
-        });
-        page.layout.has_errors = true;
-    }
-    message
 }

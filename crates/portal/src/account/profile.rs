@@ -5,10 +5,9 @@
 use super::cards::{PasswordOnlyForm, saved_cards};
 use super::mail::ResidentMail;
 use super::sign_up::{after, parse_email, password_changed_mail, password_problem};
-use super::views::{Choice, Field};
 use super::{
-    City, Frame, Signed, clear_cookie, field_error, hash_password, password_retyped, prefix,
-    public_link, start_session, with_cookie,
+    City, Frame, Signed, clear_cookie, hash_password, password_retyped, prefix, public_link,
+    start_session, with_cookie,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -25,6 +24,7 @@ use civicpay_identity::{Password, SessionToken};
 use civicpay_store::StoreError;
 use civicpay_store::portal::residents::{Preferences, TokenPurpose};
 use civicpay_web::Translator;
+use civicpay_web::forms::Field;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -65,11 +65,7 @@ pub(crate) async fn settings(
             .options(
                 Language::ALL
                     .into_iter()
-                    .map(|l| Choice {
-                        value: l.code().to_owned(),
-                        label: l.endonym().to_owned(),
-                    })
-                    .collect(),
+                    .map(|l| (l.code().to_owned(), l.endonym().to_owned())),
             ),
         Field::new("paperless", "checkbox", t.get("account-settings-paperless"))
             .value(if r.paperless { "yes" } else { "" }),
@@ -79,14 +75,7 @@ pub(crate) async fn settings(
             t.get("account-settings-reminder"),
         )
         .value(r.reminder_days.to_string())
-        .options(
-            REMINDER_DAYS
-                .map(|d| Choice {
-                    value: d.to_string(),
-                    label: d.to_string(),
-                })
-                .collect(),
-        ),
+        .options(REMINDER_DAYS.map(|d| (d.to_string(), d.to_string()))),
     ];
     let p = signed.prefix();
     page.after = [
@@ -102,7 +91,7 @@ pub(crate) async fn settings(
         label: t.get(key),
     })
     .collect();
-    Ok(cookie.render(page))
+    Ok(page.respond(cookie))
 }
 
 pub(crate) async fn save_settings(
@@ -165,22 +154,20 @@ fn email_page(
         "account-change-email-submit",
     );
     page.intro = vec![t.get("account-change-email-intro")];
-    let email_error = field_error(&mut page, "email", errors.0);
-    let password_error = field_error(&mut page, "password", errors.1);
     page.fields = vec![
         Field::new("email", "email", t.get("account-field-new-email"))
             .value(email)
             .autocomplete("email")
-            .error(email_error),
+            .error(errors.0),
         Field::new(
             "password",
             "password",
             t.get("account-field-current-password"),
         )
         .autocomplete("current-password")
-        .error(password_error),
+        .error(errors.1),
     ];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn email_form(
@@ -340,8 +327,6 @@ fn password_page(
         format!("{}/password", signed.prefix()),
         "account-change-password-submit",
     );
-    let current_error = field_error(&mut page, "current", errors.0);
-    let new_error = field_error(&mut page, "password", errors.1);
     page.fields = vec![
         Field::new(
             "current",
@@ -349,13 +334,13 @@ fn password_page(
             t.get("account-field-current-password"),
         )
         .autocomplete("current-password")
-        .error(current_error),
+        .error(errors.0),
         Field::new("password", "password", t.get("account-field-new-password"))
             .hint(t.get("account-field-password-hint"))
             .autocomplete("new-password")
-            .error(new_error),
+            .error(errors.1),
     ];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn password_form(
@@ -423,7 +408,7 @@ pub(crate) async fn sign_out_everywhere_form(
     );
     let (mut page, cookie) = frame.form(ctx.path().to_owned(), "account-sign-out-everywhere");
     page.danger = true;
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn sign_out_everywhere(
@@ -467,7 +452,6 @@ fn delete_page(
     );
     page.intro = vec![t.get("account-delete-intro")];
     page.danger = true;
-    let error = field_error(&mut page, "password", error);
     page.fields = vec![
         Field::new(
             "password",
@@ -477,7 +461,7 @@ fn delete_page(
         .autocomplete("current-password")
         .error(error),
     ];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn delete_form(

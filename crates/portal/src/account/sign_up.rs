@@ -4,10 +4,9 @@
 //! hash's time either way.
 
 use super::mail::ResidentMail;
-use super::views::Field;
 use super::{
-    City, Frame, Signed, clear_cookie, field_error, hash_password, password_matches, prefix,
-    public_link, start_session, with_cookie,
+    City, Frame, Signed, clear_cookie, hash_password, password_matches, prefix, public_link,
+    start_session, with_cookie,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -24,6 +23,7 @@ use civicpay_identity::{
 use civicpay_store::StoreError;
 use civicpay_store::portal::residents::TokenPurpose;
 use civicpay_web::Translator;
+use civicpay_web::forms::Field;
 use serde::Deserialize;
 
 const VERIFY_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
@@ -110,20 +110,18 @@ fn sign_up_page(
         "account-sign-up-submit",
     );
     page.intro = vec![t.get("account-sign-up-intro")];
-    let email_error = field_error(&mut page, "email", errors.0);
-    let password_error = field_error(&mut page, "password", errors.1);
     page.fields = vec![
         Field::new("email", "email", t.get("account-field-email"))
             .value(email)
             .autocomplete("email")
-            .error(email_error),
-        new_password_field(&t, "password", password_error),
+            .error(errors.0),
+        new_password_field(&t, "password", errors.1),
     ];
     page.after = vec![Link {
         href: format!("{}/sign-in", prefix(tenant)),
         label: t.get("account-sign-in-link"),
     }];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn sign_up_form(
@@ -283,11 +281,7 @@ fn sign_in_page(
         format!("{}/sign-in", prefix(tenant)),
         "account-sign-in-submit",
     );
-    let error = field_error(
-        &mut page,
-        "email",
-        failed.then(|| t.get("account-sign-in-failed")),
-    );
+    let error = failed.then(|| t.get("account-sign-in-failed"));
     page.fields = vec![
         Field::new("email", "email", t.get("account-field-email"))
             .value(email)
@@ -306,7 +300,7 @@ fn sign_in_page(
             label: t.get("account-sign-up-link"),
         },
     ];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn sign_in_form(
@@ -403,14 +397,13 @@ fn reset_page(
     let (mut page, cookie) =
         frame.form(format!("{}/reset", prefix(tenant)), "account-reset-submit");
     page.intro = vec![t.get("account-reset-intro")];
-    let error = field_error(&mut page, "email", error);
     page.fields = vec![
         Field::new("email", "email", t.get("account-field-email"))
             .value(email)
             .autocomplete("email")
             .error(error),
     ];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn reset_form(
@@ -512,9 +505,8 @@ fn new_password_page(
     );
     let t = frame.t.clone();
     let (mut page, cookie) = frame.form(ctx.path().to_owned(), "account-reset-choose-submit");
-    let error = field_error(&mut page, "password", error);
     page.fields = vec![new_password_field(&t, "password", error)];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 /// Shows the form only: the token is spent when a good password is sent,

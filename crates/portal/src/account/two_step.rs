@@ -4,10 +4,8 @@
 //! password, and either is e-mailed to the account's address.
 
 use super::mail::ResidentMail;
-use super::views::Field;
 use super::{
-    City, Frame, Signed, field_error, password_retyped, prefix, session_at, start_session,
-    with_cookie,
+    City, Frame, Signed, password_retyped, prefix, session_at, start_session, with_cookie,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -18,6 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::Tenant;
 use civicpay_identity::{Password, TotpSecret, TotpStep, lockout_after};
 use civicpay_store::portal::staff::SessionStage;
+use civicpay_web::forms::Field;
 use serde::Deserialize;
 
 fn unix_now() -> u64 {
@@ -72,7 +71,6 @@ fn two_step_page(
     if on {
         page.intro = vec![t.get("account-two-step-on")];
         page.danger = true;
-        let error = field_error(&mut page, "password", error);
         page.fields = vec![
             Field::new(
                 "password",
@@ -90,7 +88,6 @@ fn two_step_page(
             secret.qr_svg(&issuer, signed.email()),
             secret.base32().to_owned(),
         ));
-        let error = field_error(&mut page, "code", error);
         page.fields = vec![
             Field::new("code", "text", t.get("account-two-step-code"))
                 .autocomplete("one-time-code")
@@ -98,7 +95,7 @@ fn two_step_page(
                 .error(error),
         ];
     }
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 pub(crate) async fn two_step(
@@ -174,14 +171,13 @@ fn second_factor_page(
         t.get("account-second-factor-intro"),
         t.arg("account-two-step-lost", "phone", &tenant.contact.phone),
     ];
-    let error = field_error(&mut page, "code", error);
     page.fields = vec![
         Field::new("code", "text", t.get("account-two-step-code"))
             .autocomplete("one-time-code")
             .inputmode("numeric")
             .error(error),
     ];
-    cookie.render(page)
+    page.respond(cookie)
 }
 
 fn back_to_sign_in(tenant: &Tenant) -> Response {

@@ -4,6 +4,7 @@
 use crate::views::{Layout, Link};
 use askama::Template;
 use askama_web::WebTemplate;
+use civicpay_web::forms::{Field, SummaryError};
 
 pub struct NavLink {
     pub href: String,
@@ -19,76 +20,6 @@ pub struct AccountNav {
     pub form_token: String,
 }
 
-pub struct ErrorLink {
-    pub href: String,
-    pub message: String,
-}
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-}
-
-/// One field of a form page. `kind` is the input type (`text`, `email`,
-/// `password`), or `select` or `checkbox`.
-pub struct Field {
-    pub id: &'static str,
-    pub kind: &'static str,
-    pub label: String,
-    pub value: String,
-    pub hint: Option<String>,
-    pub error: Option<String>,
-    pub autocomplete: &'static str,
-    pub inputmode: &'static str,
-    pub options: Vec<Choice>,
-}
-
-impl Field {
-    pub fn new(id: &'static str, kind: &'static str, label: String) -> Field {
-        Field {
-            id,
-            kind,
-            label,
-            value: String::new(),
-            hint: None,
-            error: None,
-            autocomplete: "off",
-            inputmode: "",
-            options: Vec::new(),
-        }
-    }
-
-    pub fn value(mut self, value: impl Into<String>) -> Field {
-        self.value = value.into();
-        self
-    }
-
-    pub fn hint(mut self, hint: String) -> Field {
-        self.hint = Some(hint);
-        self
-    }
-
-    pub fn error(mut self, error: Option<String>) -> Field {
-        self.error = error;
-        self
-    }
-
-    pub fn autocomplete(mut self, autocomplete: &'static str) -> Field {
-        self.autocomplete = autocomplete;
-        self
-    }
-
-    pub fn inputmode(mut self, inputmode: &'static str) -> Field {
-        self.inputmode = inputmode;
-        self
-    }
-
-    pub fn options(mut self, options: Vec<Choice>) -> Field {
-        self.options = options;
-        self
-    }
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "account/form.html")]
 pub struct FormPage {
@@ -100,7 +31,7 @@ pub struct FormPage {
     /// An authenticator app's QR code (SVG drawn on the server) and its
     /// key for typing in by hand.
     pub qr: Option<(String, String)>,
-    pub errors: Vec<ErrorLink>,
+    pub errors: Vec<SummaryError>,
     /// False for a page that only tells something (a message page).
     pub show_form: bool,
     pub action: String,

@@ -6,11 +6,11 @@ use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
 use crate::views::{
-    BillTypeLink, BillView, BillsPage, CityPage, FieldView, HomePage, Layout, LineView, Link,
-    LookupPage, MessagePage, PayButton, ReceiptPage, SummaryError,
+    BillTypeLink, BillView, BillsPage, CityPage, HomePage, Layout, LineView, Link, LookupPage,
+    MessagePage, PayButton, ReceiptPage,
 };
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::payment::{Channel, PaymentStatus};
 use civicpay_core::{
@@ -20,7 +20,7 @@ use civicpay_core::{
 use civicpay_pay_api::{Allocation, CreatePayment, Payer, PaymentView};
 use civicpay_store::portal::bill_payments::BillPayment;
 use civicpay_web::Translator;
-use civicpay_web::form_token::IssuedToken;
+use civicpay_web::forms::Field;
 use serde::Deserialize;
 
 pub(crate) async fn health() -> &'static str {
@@ -61,16 +61,6 @@ async fn find_bill_type(
         .bill_type_by_slug(&tenant.id, &slug)
         .await?
         .ok_or(PortalError::NotFound)
-}
-
-/// Adds the form cookie to a page that carries a form, for a new visitor.
-pub(crate) fn with_form_cookie(mut response: Response, issued: &IssuedToken) -> Response {
-    if let Some(cookie) = &issued.set_cookie
-        && let Ok(value) = HeaderValue::from_str(cookie)
-    {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
 }
 
 pub(crate) async fn home(
@@ -160,39 +150,34 @@ fn lookup_page(
     form: &LookupForm,
     errors: LookupErrors,
 ) -> LookupPage {
-    let verification_label = t.get(&format!("verification-{}", bill_type.verification.code()));
-    let mut summary = Vec::new();
-    if let Some(message) = &errors.reference {
-        summary.push(SummaryError {
-            href: "#reference",
-            message: message.clone(),
-        });
-    }
-    if let Some(message) = &errors.verification {
-        summary.push(SummaryError {
-            href: "#verification",
-            message: message.clone(),
-        });
-    }
-    let reference = FieldView {
-        label: t.get(&format!("reference-{}", bill_type.reference_label.code())),
-        hint: t.arg(
+    let fields = vec![
+        Field::new(
+            "reference",
+            "text",
+            t.get(&format!("reference-{}", bill_type.reference_label.code())),
+        )
+        .hint(t.arg(
             "reference-hint",
             "example",
             example_reference(bill_type.reference_label),
-        ),
-        value: form.reference.clone(),
-        error: errors.reference,
-    };
-    let verification = FieldView {
-        hint: t.get(&format!(
+        ))
+        .value(form.reference.clone())
+        .maxlength(80)
+        .error(errors.reference),
+        Field::new(
+            "verification",
+            "text",
+            t.get(&format!("verification-{}", bill_type.verification.code())),
+        )
+        .hint(t.get(&format!(
             "verification-hint-{}",
             bill_type.verification.code()
-        )),
-        label: verification_label,
-        value: form.verification.clone(),
-        error: errors.verification,
-    };
+        )))
+        .value(form.verification.clone())
+        .maxlength(80)
+        .error(errors.verification),
+    ];
+    let summary = civicpay_web::forms::summary(&fields);
     let title = t.get("lookup-title");
     let bill_type_name = bill_type.name.get(t.language()).to_owned();
     LookupPage {
@@ -201,8 +186,7 @@ fn lookup_page(
         bill_type_name,
         action: format!("/{}/pay/{}", tenant.slug, bill_type.slug),
         form_token: token.to_owned(),
-        reference,
-        verification,
+        fields,
         errors: summary,
     }
 }
@@ -228,7 +212,7 @@ pub(crate) async fn lookup_form(
             verification: None,
         },
     );
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }
 
 pub(crate) async fn lookup_submit(
@@ -327,7 +311,7 @@ pub(crate) async fn lookup_submit(
         form_token: issued.token.clone(),
         bills: views,
     };
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }
 
 fn bill_view(t: &Translator, tenant: &Tenant, bill: &Bill) -> BillView {

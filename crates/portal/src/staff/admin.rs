@@ -10,7 +10,6 @@ use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
 use crate::page::PageContext;
-use crate::routes::resident::with_form_cookie;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::Action;
@@ -98,7 +97,7 @@ pub(crate) async fn dashboard(
         codes_action: format!("{prefix}/recovery-codes"),
         form_token: issued.token.clone(),
     };
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -217,7 +216,7 @@ pub(crate) async fn audit_log(
         rows,
         older,
     };
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }
 
 fn role_choices(selected: Option<Role>) -> Vec<Choice> {
@@ -268,7 +267,7 @@ async fn team_page(
         error,
         enrolment_link,
     };
-    Ok(with_form_cookie((status, page).into_response(), &issued))
+    Ok((status, issued, page).into_response())
 }
 
 pub(crate) async fn team(
@@ -427,10 +426,7 @@ async fn settings_page(
         daily_error: shown.daily_error,
         saved: shown.saved,
     };
-    Ok(with_form_cookie(
-        (form_status(wrong), page).into_response(),
-        &issued,
-    ))
+    Ok((form_status(wrong), issued, page).into_response())
 }
 
 pub(crate) async fn settings(
@@ -538,5 +534,5 @@ pub(crate) async fn platform_home(
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         cities,
     };
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }

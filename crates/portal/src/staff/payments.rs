@@ -15,8 +15,8 @@ use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
 use crate::routes::crediting::card_text;
-use crate::routes::resident::{StartPayment, start_bill_payment, with_form_cookie};
-use crate::views::{Link, SummaryError};
+use crate::routes::resident::{StartPayment, start_bill_payment};
+use crate::views::Link;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,6 +31,7 @@ use civicpay_pay_api::{AttentionList, PaymentList, PaymentView};
 use civicpay_store::portal::refund_requests::{
     NewRefundRequest, RefundRequest, RefundRequestStatus,
 };
+use civicpay_web::forms::Field;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -107,7 +108,7 @@ pub(crate) async fn bill_search(
         rows,
         form_token: issued.token.clone(),
     };
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }
 
 pub(crate) async fn start_phone_payment(
@@ -224,7 +225,7 @@ pub(crate) async fn phone_payment_return(
             label: "See the payment".to_owned(),
         }),
     );
-    Ok(with_form_cookie(page, &issued))
+    Ok((issued, page).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -370,7 +371,7 @@ pub(crate) async fn payment_list(
         error,
         rows,
     };
-    Ok(with_form_cookie((status, page).into_response(), &issued))
+    Ok((status, issued, page).into_response())
 }
 
 fn payment_row(staff: &StaffContext, city: &Tenant, p: &PaymentView) -> PaymentRow {
@@ -513,10 +514,18 @@ async fn payment_page(
             },
         ),
     };
-    let summary: Vec<SummaryError> = [("#amount", &errors.amount), ("#reason", &errors.reason)]
-        .into_iter()
-        .filter_map(|(href, e)| e.clone().map(|message| SummaryError { href, message }))
-        .collect();
+    let refund_fields = vec![
+        Field::new("amount", "text", "Amount to refund".to_owned())
+            .value(typed.0)
+            .inputmode("decimal")
+            .maxlength(20)
+            .error(errors.amount),
+        Field::new("reason", "text", "Reason".to_owned())
+            .value(typed.1)
+            .maxlength(200)
+            .error(errors.reason),
+    ];
+    let summary = civicpay_web::forms::summary(&refund_fields);
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(!summary.is_empty());
     let page = PaymentPage {
@@ -534,13 +543,10 @@ async fn payment_page(
         refundable: money(left, city),
         threshold: money(limits.threshold, city),
         form_token: issued.token.clone(),
+        refund_fields,
         errors: summary,
-        amount_error: errors.amount,
-        reason_error: errors.reason,
-        amount: typed.0,
-        reason: typed.1,
     };
-    Ok(with_form_cookie((status, page).into_response(), &issued))
+    Ok((status, issued, page).into_response())
 }
 
 pub(crate) async fn payment_detail(
@@ -722,7 +728,7 @@ pub(crate) async fn needing_attention(
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         rows,
     };
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }
 
 pub(crate) async fn pending_refunds(
@@ -758,7 +764,7 @@ pub(crate) async fn pending_refunds(
         pending,
         form_token: issued.token.clone(),
     };
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -820,10 +826,7 @@ pub(crate) async fn decide_refund(
             vec![why.to_owned()],
             back,
         );
-        return Ok(with_form_cookie(
-            (StatusCode::FORBIDDEN, page).into_response(),
-            &issued,
-        ));
+        return Ok((StatusCode::FORBIDDEN, issued, page).into_response());
     }
     let action = if approve {
         Action::RefundApproved
@@ -849,10 +852,7 @@ pub(crate) async fn decide_refund(
             vec!["Someone else decided this refund first.".to_owned()],
             back,
         );
-        return Ok(with_form_cookie(
-            (StatusCode::CONFLICT, page).into_response(),
-            &issued,
-        ));
+        return Ok((StatusCode::CONFLICT, issued, page).into_response());
     }
     if approve {
         issue_refund(&state, &staff, city, &id).await?;

@@ -9,7 +9,6 @@ use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
-use crate::routes::resident::with_form_cookie;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -173,7 +172,7 @@ pub(crate) async fn reconciliation(
             )
         }),
     };
-    Ok(with_form_cookie(page.into_response(), &issued))
+    Ok((issued, page).into_response())
 }
 
 pub(crate) async fn reconciliation_csv(

@@ -9,8 +9,7 @@ use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
-use crate::routes::resident::with_form_cookie;
-use crate::views::{Link, SummaryError};
+use crate::views::Link;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,6 +19,7 @@ use civicpay_identity::{
     check_password_policy, lockout_after,
 };
 use civicpay_store::portal::staff::{Enrolment, SessionStage, StaffStatus};
+use civicpay_web::forms::{Field, summary};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -64,19 +64,30 @@ fn sign_in_page(
 ) -> Response {
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(error.is_some());
+    let fields = vec![
+        Field::new("email", "email", "E-mail address".to_owned())
+            .value(email)
+            .autocomplete("username")
+            .maxlength(254)
+            .error(error),
+        Field::new("password", "password", "Password".to_owned())
+            .autocomplete("current-password")
+            .maxlength(256),
+    ];
+    let errors = summary(&fields);
     let page = SignInPage {
         layout: layout(
             "Staff sign-in",
             scope.tenant.as_ref(),
             ctx.path(),
-            error.is_some(),
+            !errors.is_empty(),
         ),
         action: format!("{}/sign-in", scope.prefix()),
         form_token: issued.token.clone(),
-        email: email.to_owned(),
-        error,
+        fields,
+        errors,
     };
-    with_form_cookie((status, page).into_response(), &issued)
+    (status, issued, page).into_response()
 }
 
 pub(crate) async fn sign_in_form(
@@ -211,18 +222,33 @@ fn second_factor_page(
 ) -> Response {
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(error.is_some());
+    let code = Field::new(
+        "code",
+        "text",
+        "Code from your authenticator app".to_owned(),
+    )
+    .hint(
+        "Six digits. If you have lost your device, type one of your recovery codes instead."
+            .to_owned(),
+    )
+    .inputmode("text")
+    .autocomplete("one-time-code")
+    .maxlength(20)
+    .error(error);
+    let errors = summary(std::slice::from_ref(&code));
     let page = SecondFactorPage {
         layout: layout(
             "Enter your code",
             scope.tenant.as_ref(),
             ctx.path(),
-            error.is_some(),
+            !errors.is_empty(),
         ),
         action: format!("{}/second-factor", scope.prefix()),
         form_token: issued.token.clone(),
-        error,
+        code,
+        errors,
     };
-    with_form_cookie((status, page).into_response(), &issued)
+    (status, issued, page).into_response()
 }
 
 pub(crate) async fn second_factor_form(
@@ -422,14 +448,23 @@ fn enrol_page(
         || "civicpay platform".to_owned(),
         |t| format!("{} civicpay", t.name.get(t.default_language)),
     );
-    let summary: Vec<SummaryError> = [
-        ("#password", &errors.password),
-        ("#confirm", &errors.confirm),
-        ("#code", &errors.code),
-    ]
-    .into_iter()
-    .filter_map(|(href, e)| e.clone().map(|message| SummaryError { href, message }))
-    .collect();
+    let passwords = vec![
+        Field::new("password", "password", "New password".to_owned())
+            .hint("At least 12 characters. A few unrelated words work well; common passwords are refused.".to_owned())
+            .autocomplete("new-password")
+            .maxlength(256)
+            .error(errors.password),
+        Field::new("confirm", "password", "Type the password again".to_owned())
+            .autocomplete("new-password")
+            .maxlength(256)
+            .error(errors.confirm),
+    ];
+    let code = Field::new("code", "text", "Code shown in the app".to_owned())
+        .inputmode("numeric")
+        .autocomplete("one-time-code")
+        .maxlength(10)
+        .error(errors.code);
+    let summary = summary(&[passwords.as_slice(), std::slice::from_ref(&code)].concat());
     let status = form_status(!summary.is_empty());
     let page = EnrolPage {
         layout: layout(
@@ -443,12 +478,11 @@ fn enrol_page(
         email: email.to_owned(),
         qr_svg: secret.qr_svg(&issuer, email),
         secret: secret.base32().to_owned(),
+        passwords,
+        code,
         errors: summary,
-        password_error: errors.password,
-        confirm_error: errors.confirm,
-        code_error: errors.code,
     };
-    with_form_cookie((status, page).into_response(), &issued)
+    (status, issued, page).into_response()
 }
 
 fn link_not_valid(scope: &ConsoleScope, path: &str) -> Response {

@@ -8,6 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use civicpay_core::{Language, Tenant};
 use civicpay_web::Translator;
+use civicpay_web::forms::{Field, SummaryError};
 
 pub(crate) fn layout(title: &str, tenant: Option<&Tenant>, path: &str, has_errors: bool) -> Layout {
     let mut layout = Layout::new(
@@ -115,8 +116,8 @@ pub(crate) struct SignInPage {
     pub layout: Layout,
     pub action: String,
     pub form_token: String,
-    pub email: String,
-    pub error: Option<String>,
+    pub fields: Vec<Field>,
+    pub errors: Vec<SummaryError>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -125,7 +126,8 @@ pub(crate) struct SecondFactorPage {
     pub layout: Layout,
     pub action: String,
     pub form_token: String,
-    pub error: Option<String>,
+    pub code: Field,
+    pub errors: Vec<SummaryError>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -137,10 +139,11 @@ pub(crate) struct EnrolPage {
     pub email: String,
     pub qr_svg: String,
     pub secret: String,
-    pub errors: Vec<crate::views::SummaryError>,
-    pub password_error: Option<String>,
-    pub confirm_error: Option<String>,
-    pub code_error: Option<String>,
+    /// The password and its confirmation, then the code: the QR code
+    /// comes between them.
+    pub passwords: Vec<Field>,
+    pub code: Field,
+    pub errors: Vec<SummaryError>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -256,11 +259,8 @@ pub(crate) struct PaymentPage {
     pub refundable: String,
     pub threshold: String,
     pub form_token: String,
-    pub errors: Vec<crate::views::SummaryError>,
-    pub amount_error: Option<String>,
-    pub reason_error: Option<String>,
-    pub amount: String,
-    pub reason: String,
+    pub refund_fields: Vec<Field>,
+    pub errors: Vec<SummaryError>,
 }
 
 pub(crate) struct PendingRefund {
