@@ -1451,6 +1451,7 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
         ("/audit", "audit log"),
         ("/team", "staff"),
         ("/settings", "settings"),
+        ("/payments?last4=12", "payment search with a wrong filter"),
     ] {
         client
             .goto(&format!("{portal}/springfield/staff{page}"))
@@ -1458,6 +1459,22 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
             .unwrap();
         assert_accessible(&client, what).await;
     }
+    // The last page: the wrong filter's error is on its own field, and the
+    // summary links there.
+    assert!(
+        text_of(&client, "#last4-error")
+            .await
+            .contains("type exactly four digits")
+    );
+    assert!(
+        text_of(&client, ".error-summary a[href='#last4']")
+            .await
+            .contains("four digits")
+    );
+    client
+        .goto(&format!("{portal}/springfield/staff/settings"))
+        .await
+        .unwrap();
     assert!(
         text_of(&client, "main")
             .await

@@ -125,6 +125,14 @@ impl Field {
     }
 }
 
+/// Puts `message` on the field with id `id`, for a check that knows which
+/// field it is about but not how the page was built.
+pub fn set_error(fields: &mut [Field], id: &str, message: String) {
+    if let Some(field) = fields.iter_mut().find(|f| f.id == id) {
+        field.error = Some(message);
+    }
+}
+
 /// The error summary of a form: one line per field in error, in the order
 /// the fields appear.
 pub fn summary(fields: &[Field]) -> Vec<SummaryError> {
@@ -158,6 +166,19 @@ mod tests {
         assert_eq!(summary[0].href, "#name");
         assert_eq!(summary[1].href, "#card-number");
         assert_eq!(summary[1].message, "Check the number");
+    }
+
+    #[test]
+    fn an_error_lands_on_the_field_it_names_and_nowhere_else() {
+        let mut fields = [
+            Field::new("from", "date", "From".into()),
+            Field::new("to", "date", "To".into()),
+        ];
+        set_error(&mut fields, "to", "Not a date".into());
+        set_error(&mut fields, "nowhere", "Lost".into());
+        assert_eq!(fields[0].error, None);
+        assert_eq!(fields[1].error.as_deref(), Some("Not a date"));
+        assert_eq!(summary(&fields).len(), 1);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use super::guard::StaffContext;
 use super::views::{
-    AuditPage, AuditRow, Choice, Chrome, DashboardPage, MemberRow, PlatformPage, SettingsPage,
-    TeamPage, Tile, form_status, layout,
+    AuditPage, AuditRow, Chrome, DashboardPage, MemberRow, PlatformPage, SettingsPage, TeamPage,
+    Tile, form_status, layout,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -17,6 +17,7 @@ use civicpay_core::staff::RefundLimits;
 use civicpay_core::{Language, Money, Permission, Role, StaffId};
 use civicpay_store::audit_log::AuditFilter;
 use civicpay_store::portal::staff::StaffStatus;
+use civicpay_web::forms::{Choice, Field, set_error, summary};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -191,16 +192,21 @@ pub(crate) async fn audit_log(
                 .append_pair("before", &seq.to_string());
             format!("{}?{}", ctx.path(), url.finish())
         });
-    let mut actions = vec![Choice {
-        value: "",
-        label: "Any action",
-        selected: query.action.is_empty(),
-    }];
-    actions.extend(Action::ALL.iter().map(|a| Choice {
-        value: a.code(),
-        label: a.code(),
-        selected: query.action == a.code(),
-    }));
+    let actions = std::iter::once((String::new(), "Any action".to_owned())).chain(
+        Action::ALL
+            .iter()
+            .map(|a| (a.code().to_owned(), a.code().to_owned())),
+    );
+    let filters = vec![
+        Field::new("action", "select", "Action".to_owned())
+            .options(actions)
+            .value(query.action.clone()),
+        Field::new("actor", "text", "Who (e.g. staff:ana@city.gov)".to_owned())
+            .value(query.actor.clone())
+            .maxlength(254),
+        Field::new("from", "date", "From (date)".to_owned()).value(query.from.clone()),
+        Field::new("to", "date", "To (date, inclusive)".to_owned()).value(query.to.clone()),
+    ];
     state
         .store
         .append_audit(staff.note(Action::ReportViewed, "audit-log", json!({ "action": query.action, "actor": query.actor, "from": query.from, "to": query.to })))
@@ -209,10 +215,7 @@ pub(crate) async fn audit_log(
     let page = AuditPage {
         layout: layout("Audit log", Some(city), ctx.path(), false),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
-        actions,
-        actor: query.actor,
-        from: query.from,
-        to: query.to,
+        filters,
         rows,
         older,
     };
@@ -223,8 +226,8 @@ fn role_choices(selected: Option<Role>) -> Vec<Choice> {
     Role::CITY_ROLES
         .iter()
         .map(|r| Choice {
-            value: r.code(),
-            label: r.code(),
+            value: r.code().to_owned(),
+            label: r.code().to_owned(),
             selected: Some(*r) == selected,
         })
         .collect()
@@ -234,7 +237,7 @@ async fn team_page(
     state: &AppState,
     staff: &StaffContext,
     ctx: &PageContext,
-    error: Option<String>,
+    refused: Option<(&InviteForm, &'static str, String)>,
     enrolment_link: Option<String>,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
@@ -255,16 +258,31 @@ async fn team_page(
             status: m.status.code(),
         })
         .collect();
+    let typed = refused.as_ref().map(|(form, _, _)| *form);
+    let mut invite = vec![
+        Field::new("email", "email", "E-mail address".to_owned())
+            .value(typed.map(|f| f.email.clone()).unwrap_or_default())
+            .maxlength(254),
+        Field {
+            options: role_choices(None),
+            ..Field::new("role", "select", "Role".to_owned())
+        }
+        .value(typed.map(|f| f.role.clone()).unwrap_or_default()),
+    ];
+    if let Some((_, id, message)) = refused {
+        set_error(&mut invite, id, message);
+    }
+    let errors = summary(&invite);
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = form_status(error.is_some());
+    let status = form_status(!errors.is_empty());
     let page = TeamPage {
-        layout: layout("Staff", Some(city), ctx.path(), error.is_some()),
+        layout: layout("Staff", Some(city), ctx.path(), !errors.is_empty()),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         members,
-        roles: role_choices(None),
+        invite,
         form_token: issued.token.clone(),
         invite_action: format!("{prefix}/team/invite"),
-        error,
+        errors,
         enrolment_link,
     };
     Ok((status, issued, page).into_response())
@@ -300,7 +318,11 @@ pub(crate) async fn invite(
                 &state,
                 &staff,
                 &ctx,
-                Some(format!("Role {:?} is not a city role", form.role)),
+                Some((
+                    &form,
+                    "role",
+                    format!("Role {:?} is not a city role", form.role),
+                )),
                 None,
             )
             .await;
@@ -323,7 +345,7 @@ pub(crate) async fn invite(
     {
         Ok((_, link)) => team_page(&state, &staff, &ctx, None, Some(link)).await,
         Err(PortalError::BadRequest(message)) => {
-            team_page(&state, &staff, &ctx, Some(message), None).await
+            team_page(&state, &staff, &ctx, Some((&form, "email", message)), None).await
         }
         Err(other) => Err(other),
     }
@@ -414,16 +436,37 @@ async fn settings_page(
             )
         }
     };
-    let wrong = shown.threshold_error.is_some() || shown.daily_error.is_some();
+    let fields = vec![
+        Field::new(
+            "threshold",
+            "text",
+            "Refunds on one payment above this amount, in all, need a second person's approval"
+                .to_owned(),
+        )
+        .value(threshold)
+        .inputmode("decimal")
+        .maxlength(20)
+        .error(shown.threshold_error),
+        Field::new(
+            "daily_limit",
+            "text",
+            "What one person may refund in a day without a second person".to_owned(),
+        )
+        .hint("Leave empty for no daily limit.".to_owned())
+        .value(daily_limit)
+        .inputmode("decimal")
+        .maxlength(20)
+        .error(shown.daily_error),
+    ];
+    let errors = summary(&fields);
+    let wrong = !errors.is_empty();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = SettingsPage {
         layout: layout("Settings", Some(city), ctx.path(), wrong),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         form_token: issued.token.clone(),
-        threshold,
-        daily_limit,
-        threshold_error: shown.threshold_error,
-        daily_error: shown.daily_error,
+        fields,
+        errors,
         saved: shown.saved,
     };
     Ok((form_status(wrong), issued, page).into_response())

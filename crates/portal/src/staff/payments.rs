@@ -5,7 +5,7 @@
 use super::admin::day_bounds;
 use super::guard::StaffContext;
 use super::views::{
-    AttentionPage, AttentionRow, BillRow, BillSearchPage, Choice, Chrome, ConsoleMessage, Fact,
+    AttentionPage, AttentionRow, BillRow, BillSearchPage, Chrome, ConsoleMessage, Fact,
     PaymentListPage, PaymentPage, PaymentRow, PendingRefund, RefundApprovalsPage, RefundRow,
     form_status, layout,
 };
@@ -31,7 +31,7 @@ use civicpay_pay_api::{AttentionList, PaymentList, PaymentView};
 use civicpay_store::portal::refund_requests::{
     NewRefundRequest, RefundRequest, RefundRequestStatus,
 };
-use civicpay_web::forms::Field;
+use civicpay_web::forms::{Field, set_error, summary};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -272,38 +272,65 @@ fn channel_name(code: &str) -> &'static str {
     }
 }
 
-fn choices(options: &[(&'static str, &'static str)], selected: &str) -> Vec<Choice> {
-    options
-        .iter()
-        .map(|(value, label)| Choice {
-            value,
-            label,
-            selected: *value == selected,
-        })
-        .collect()
+/// The console's payment filters, as typed, with what is wrong with one.
+fn payment_filters(q: &PaymentQuery, error: Option<(&str, String)>) -> Vec<Field> {
+    let options = |list: &[(&str, &str)]| {
+        list.iter()
+            .map(|(value, label)| ((*value).to_owned(), (*label).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let mut fields = vec![
+        Field::new("from", "date", "From (date)".to_owned()).value(q.from.clone()),
+        Field::new("to", "date", "To (date, inclusive)".to_owned()).value(q.to.clone()),
+        Field::new("reference", "text", "Reference".to_owned())
+            .value(q.reference.clone())
+            .maxlength(80),
+        Field::new("status", "select", "Status".to_owned())
+            .options(options(&STATUSES))
+            .value(q.status.clone()),
+        Field::new("channel", "select", "Channel".to_owned())
+            .options(options(&CHANNELS))
+            .value(q.channel.clone()),
+        Field::new("amount", "text", "Amount".to_owned())
+            .value(q.amount.clone())
+            .maxlength(20)
+            .inputmode("decimal"),
+        Field::new("last4", "text", "Card's last four digits".to_owned())
+            .value(q.last4.clone())
+            .maxlength(4)
+            .inputmode("numeric"),
+    ];
+    if let Some((id, message)) = error {
+        set_error(&mut fields, id, message);
+    }
+    fields
 }
 
-/// The pay API's list query for the console's filters, or what is wrong
-/// with them.
-fn list_query(city: &Tenant, q: &PaymentQuery) -> Result<String, String> {
+/// The pay API's list query for the console's filters, or which filter is
+/// wrong and why.
+fn list_query(city: &Tenant, q: &PaymentQuery) -> Result<String, (&'static str, String)> {
     let mut url = url::form_urlencoded::Serializer::new(String::new());
     url.append_pair("per_page", "200");
-    let date = |field: &str, value: &str| -> Result<Option<jiff::civil::Date>, String> {
+    let date = |id: &'static str,
+                field: &str,
+                value: &str|
+     -> Result<Option<jiff::civil::Date>, (&'static str, String)> {
         if value.trim().is_empty() {
             return Ok(None);
         }
-        value
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{field}: {value:?} is not a date like 2026-11-23"))
+        value.trim().parse().map(Some).map_err(|_| {
+            (
+                id,
+                format!("{field}: {value:?} is not a date like 2026-11-23"),
+            )
+        })
     };
-    if let Some(d) = date("From", &q.from)? {
-        let (start, _) = day_bounds(city, d).map_err(|e| e.to_string())?;
+    if let Some(d) = date("from", "From", &q.from)? {
+        let (start, _) = day_bounds(city, d).map_err(|e| ("from", e.to_string()))?;
         url.append_pair("from", &start.to_string());
     }
-    if let Some(d) = date("To", &q.to)? {
-        let (_, end) = day_bounds(city, d).map_err(|e| e.to_string())?;
+    if let Some(d) = date("to", "To", &q.to)? {
+        let (_, end) = day_bounds(city, d).map_err(|e| ("to", e.to_string()))?;
         url.append_pair("to", &end.to_string());
     }
     if !q.reference.trim().is_empty() {
@@ -322,14 +349,21 @@ fn list_query(city: &Tenant, q: &PaymentQuery) -> Result<String, String> {
         url.append_pair("channel", &q.channel);
     }
     if !q.amount.trim().is_empty() {
-        let amount = Money::parse(&q.amount, city.currency, DecimalStyle::Point)
-            .map_err(|_| format!("Amount: {:?} is not an amount like 84.20", q.amount))?;
+        let amount = Money::parse(&q.amount, city.currency, DecimalStyle::Point).map_err(|_| {
+            (
+                "amount",
+                format!("Amount: {:?} is not an amount like 84.20", q.amount),
+            )
+        })?;
         url.append_pair("amount", &amount.minor().to_string());
     }
     let last4 = q.last4.trim();
     if !last4.is_empty() {
         if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("Card's last four digits: type exactly four digits".to_owned());
+            return Err((
+                "last4",
+                "Card's last four digits: type exactly four digits".to_owned(),
+            ));
         }
         url.append_pair("card_last4", last4);
     }
@@ -345,7 +379,7 @@ pub(crate) async fn payment_list(
     let city = staff.scope.city()?;
     let link = state.pay_link()?;
     let (rows, error) = match list_query(city, &query) {
-        Err(e) => (Vec::new(), Some(e)),
+        Err(wrong) => (Vec::new(), Some(wrong)),
         Ok(path) => {
             let listed: PaymentList = PayClient::new(link)?.get(&city.id, &path).await?;
             let rows = listed
@@ -356,19 +390,15 @@ pub(crate) async fn payment_list(
             (rows, None)
         }
     };
+    let filters = payment_filters(&query, error);
+    let errors = summary(&filters);
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let status = form_status(error.is_some());
+    let status = form_status(!errors.is_empty());
     let page = PaymentListPage {
-        layout: layout("Payments", Some(city), ctx.path(), error.is_some()),
+        layout: layout("Payments", Some(city), ctx.path(), !errors.is_empty()),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
-        statuses: choices(&STATUSES, &query.status),
-        channels: choices(&CHANNELS, &query.channel),
-        from: query.from,
-        to: query.to,
-        reference: query.reference,
-        last4: query.last4,
-        amount: query.amount,
-        error,
+        filters,
+        errors,
         rows,
     };
     Ok((status, issued, page).into_response())
@@ -525,7 +555,7 @@ async fn payment_page(
             .maxlength(200)
             .error(errors.reason),
     ];
-    let summary = civicpay_web::forms::summary(&refund_fields);
+    let summary = summary(&refund_fields);
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(!summary.is_empty());
     let page = PaymentPage {

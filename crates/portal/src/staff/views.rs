@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use civicpay_core::{Language, Tenant};
 use civicpay_web::Translator;
-use civicpay_web::forms::{Field, SummaryError};
+use civicpay_web::forms::{Choice, Field, SummaryError};
 
 pub(crate) fn layout(title: &str, tenant: Option<&Tenant>, path: &str, has_errors: bool) -> Layout {
     let mut layout = Layout::new(
@@ -213,25 +213,13 @@ pub(crate) struct PaymentRow {
     pub card: String,
 }
 
-pub(crate) struct Choice {
-    pub value: &'static str,
-    pub label: &'static str,
-    pub selected: bool,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "staff/payments.html")]
 pub(crate) struct PaymentListPage {
     pub layout: Layout,
     pub chrome: Option<Chrome>,
-    pub from: String,
-    pub to: String,
-    pub reference: String,
-    pub last4: String,
-    pub amount: String,
-    pub statuses: Vec<Choice>,
-    pub channels: Vec<Choice>,
-    pub error: Option<String>,
+    pub filters: Vec<Field>,
+    pub errors: Vec<SummaryError>,
     pub rows: Vec<PaymentRow>,
 }
 
@@ -337,10 +325,7 @@ pub(crate) struct AuditRow {
 pub(crate) struct AuditPage {
     pub layout: Layout,
     pub chrome: Option<Chrome>,
-    pub actions: Vec<Choice>,
-    pub actor: String,
-    pub from: String,
-    pub to: String,
+    pub filters: Vec<Field>,
     pub rows: Vec<AuditRow>,
     pub older: Option<String>,
 }
@@ -360,10 +345,10 @@ pub(crate) struct TeamPage {
     pub layout: Layout,
     pub chrome: Option<Chrome>,
     pub members: Vec<MemberRow>,
-    pub roles: Vec<Choice>,
+    pub invite: Vec<Field>,
     pub form_token: String,
     pub invite_action: String,
-    pub error: Option<String>,
+    pub errors: Vec<SummaryError>,
     pub enrolment_link: Option<String>,
 }
 
@@ -373,10 +358,8 @@ pub(crate) struct SettingsPage {
     pub layout: Layout,
     pub chrome: Option<Chrome>,
     pub form_token: String,
-    pub threshold: String,
-    pub daily_limit: String,
-    pub threshold_error: Option<String>,
-    pub daily_error: Option<String>,
+    pub fields: Vec<Field>,
+    pub errors: Vec<SummaryError>,
     pub saved: bool,
 }
 

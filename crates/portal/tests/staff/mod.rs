@@ -682,6 +682,15 @@ async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
         )
         .await;
     assert_eq!(bad_role.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The error is on the field it is about, the summary links to it, and
+    // what was typed is kept.
+    assert!(
+        bad_role.body.contains(r##"<a href="#role">"##),
+        "{}",
+        bad_role.body
+    );
+    assert!(bad_role.body.contains(r#"id="role-error""#));
+    assert!(bad_role.body.contains(r#"value="x@springfield.gov""#));
 
     let settings = portal.get_as("/springfield/staff/settings", &admin).await;
     let bad = portal
@@ -694,6 +703,9 @@ async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("is not an amount"));
+    assert!(bad.body.contains(r##"<a href="#threshold">"##));
+    assert!(bad.body.contains(r#"aria-describedby="threshold-error""#));
+    assert!(bad.body.contains(r#"value="lots""#));
     let saved = portal
         .post_as(
             "/springfield/staff/settings",
