@@ -103,7 +103,9 @@ pub(crate) async fn bill_search(
     let page = BillSearchPage {
         layout: layout("Find a bill", Some(city), ctx.path(), false),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
-        query: query.q.clone(),
+        search: Field::new("q", "text", "Bill reference or payer name".to_owned())
+            .value(query.q.clone())
+            .maxlength(80),
         searched: !text.is_empty(),
         rows,
         form_token: issued.token.clone(),

@@ -16,6 +16,7 @@ use civicpay_audit::Action;
 use civicpay_core::export::csv_cell;
 use civicpay_core::{Language, Money, Permission, Tenant};
 use civicpay_pay_api::{AcquirerTotals, LedgerReport};
+use civicpay_web::forms::Field;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -133,8 +134,10 @@ pub(crate) async fn reconciliation(
     let page = ReconciliationPage {
         layout: layout("Daily reconciliation", Some(city), ctx.path(), false),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
+        day: Field::new("date", "date", "Day".to_owned())
+            .hint(format!("Midnight to midnight, {}", city.time_zone.as_str()))
+            .value(day.date.to_string()),
         date: day.date.to_string(),
-        time_zone: city.time_zone.as_str().to_owned(),
         rows: day
             .rows
             .iter()

@@ -197,7 +197,7 @@ pub(crate) struct BillRow {
 pub(crate) struct BillSearchPage {
     pub layout: Layout,
     pub chrome: Option<Chrome>,
-    pub query: String,
+    pub search: Field,
     pub searched: bool,
     pub rows: Vec<BillRow>,
     pub form_token: String,
@@ -300,8 +300,8 @@ pub(crate) struct ReconRow {
 pub(crate) struct ReconciliationPage {
     pub layout: Layout,
     pub chrome: Option<Chrome>,
+    pub day: Field,
     pub date: String,
-    pub time_zone: String,
     pub rows: Vec<ReconRow>,
     pub total_captures: String,
     pub total_refunds: String,
