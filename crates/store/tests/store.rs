@@ -548,3 +548,44 @@ store_test!(
         assert_eq!(store.count_bills(&tenant.id).await.unwrap(), before + 60);
     }
 );
+
+store_test!(
+    a_bill_or_city_row_that_does_not_read_is_named_not_guessed,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let first = import(
+            &store,
+            &tenant,
+            csv(&["X-1,water,1111-22222,62704,Ana Diaz,1 Elm St,,84.20,2026-12-15"]),
+            ImportFormat::Csv,
+            false,
+        )
+        .await;
+        assert!(first.written, "{:?}", first.errors);
+        let external = ExternalId::parse("X-1").unwrap();
+        civicpay_store::testing::execute_behind_the_back(
+            &store,
+            "UPDATE bills SET due_date = 'soon' WHERE external_id = 'X-1'",
+        )
+        .await
+        .unwrap();
+        let read = store.bill_by_external_id(&tenant.id, &external).await;
+        let Err(StoreError::Corrupt { what, detail }) = read else {
+            panic!("a date that does not parse is refused: {read:?}");
+        };
+        assert_eq!(what, "due_date");
+        assert!(detail.contains("soon"), "{detail}");
+
+        civicpay_store::testing::execute_behind_the_back(
+            &store,
+            "UPDATE tenants SET currency = 'XYZ' WHERE slug = 'springfield'",
+        )
+        .await
+        .unwrap();
+        let read = store.tenant_by_slug(&tenant.slug).await;
+        let Err(StoreError::Corrupt { what, .. }) = read else {
+            panic!("an unknown currency is refused: {read:?}");
+        };
+        assert_eq!(what, "currency");
+    }
+);

@@ -193,8 +193,7 @@ impl TryFrom<PaymentRow> for Payment {
 }
 
 pub(super) fn payment_from_row(row: &AnyRow) -> Result<Payment, StoreError> {
-    use sqlx::FromRow;
-    Payment::try_from(PaymentRow::from_row(row)?)
+    crate::rows::read::<PaymentRow, Payment>(row)
 }
 
 impl PayStore {

@@ -5,13 +5,12 @@
 //! the single writer's `BEGIN IMMEDIATE`.
 
 use crate::audit_log::append_in;
-use crate::rows::{int, opt_text, parsed, text};
+use crate::rows::{column, read, text};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::{BillId, BillReference, BillTypeId, Currency, Money, ResidentId, TenantId};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone)]
 pub struct AutopayEnrolment {
@@ -27,17 +26,34 @@ pub struct AutopayEnrolment {
     pub start_date: Date,
 }
 
-fn enrolment_from_row(row: &AnyRow) -> Result<AutopayEnrolment, StoreError> {
-    let currency = parsed(row, "currency", Currency::parse)?;
-    Ok(AutopayEnrolment {
-        resident_id: parsed(row, "resident_id", ResidentId::parse)?,
-        bill_type_id: parsed(row, "bill_type_id", BillTypeId::parse)?,
-        reference_key: text(row, "reference_key")?,
-        card_token: text(row, "card_token")?,
-        card_label: text(row, "card_label")?,
-        cap: Money::from_minor(int(row, "cap")?, currency),
-        start_date: parsed(row, "start_date", |s: &str| s.parse::<Date>())?,
-    })
+/// An `autopay_enrolments` row as stored.
+#[derive(sqlx::FromRow)]
+struct EnrolmentRow {
+    resident_id: String,
+    bill_type_id: String,
+    reference_key: String,
+    card_token: String,
+    card_label: String,
+    cap: i64,
+    currency: String,
+    start_date: String,
+}
+
+impl TryFrom<EnrolmentRow> for AutopayEnrolment {
+    type Error = StoreError;
+
+    fn try_from(row: EnrolmentRow) -> Result<AutopayEnrolment, StoreError> {
+        let currency = column("currency", &row.currency, Currency::parse)?;
+        Ok(AutopayEnrolment {
+            resident_id: column("resident_id", &row.resident_id, ResidentId::parse)?,
+            bill_type_id: column("bill_type_id", &row.bill_type_id, BillTypeId::parse)?,
+            reference_key: row.reference_key,
+            card_token: row.card_token,
+            card_label: row.card_label,
+            cap: Money::from_minor(row.cap, currency),
+            start_date: column("start_date", &row.start_date, |s: &str| s.parse::<Date>())?,
+        })
+    }
 }
 
 /// What a new or changed enrolment sets.
@@ -95,13 +111,26 @@ pub struct AutopayRun {
     pub bill_payment_id: Option<String>,
 }
 
-fn run_from_row(row: &AnyRow) -> Result<AutopayRun, StoreError> {
-    Ok(AutopayRun {
-        bill_id: parsed(row, "bill_id", BillId::parse)?,
-        resident_id: parsed(row, "resident_id", ResidentId::parse)?,
-        status: parsed(row, "status", RunStatus::parse)?,
-        bill_payment_id: opt_text(row, "bill_payment_id")?,
-    })
+/// An `autopay_runs` row as stored (the columns a claim reads).
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    bill_id: String,
+    resident_id: String,
+    status: String,
+    bill_payment_id: Option<String>,
+}
+
+impl TryFrom<RunRow> for AutopayRun {
+    type Error = StoreError;
+
+    fn try_from(row: RunRow) -> Result<AutopayRun, StoreError> {
+        Ok(AutopayRun {
+            bill_id: column("bill_id", &row.bill_id, BillId::parse)?,
+            resident_id: column("resident_id", &row.resident_id, ResidentId::parse)?,
+            status: column("status", &row.status, RunStatus::parse)?,
+            bill_payment_id: row.bill_payment_id,
+        })
+    }
 }
 
 impl Store {
@@ -193,7 +222,7 @@ impl Store {
         .bind(resident.as_str())
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(enrolment_from_row).collect()
+        rows.iter().map(read::<EnrolmentRow, _>).collect()
     }
 
     /// The instruction on the account a bill belongs to, if any.
@@ -213,7 +242,7 @@ impl Store {
         .bind(bill_id.as_str())
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref().map(enrolment_from_row).transpose()
+        row.as_ref().map(read::<EnrolmentRow, _>).transpose()
     }
 
     /// Adds a pending run for every open bill of an enrolled account that
@@ -281,7 +310,7 @@ impl Store {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        let run = run_from_row(&claimed)?;
+        let run: AutopayRun = read::<RunRow, _>(&claimed)?;
         tx.commit().await?;
         Ok(Some(run))
     }
@@ -355,7 +384,7 @@ impl Store {
                     .try_get::<Option<i64>, _>("claimed_at")?
                     .map(from_micros)
                     .transpose()?;
-                Ok((run_from_row(r)?, claimed_at))
+                Ok((read::<RunRow, AutopayRun>(r)?, claimed_at))
             })
             .transpose()
     }

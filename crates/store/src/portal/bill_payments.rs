@@ -2,12 +2,11 @@
 //! service's payment id, status, card brand and last four digits: never
 //! card data.
 
-use crate::rows::{int, opt_text, parsed, text};
+use crate::rows::{column, parsed, read};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_core::payment::PaymentStatus;
 use civicpay_core::{BillId, BillReference, BillTypeId, Currency, Money, ResidentId, TenantId};
 use civicpay_pay_api::PaymentOutcome;
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,24 +25,46 @@ pub struct BillPayment {
     pub updated_at: jiff::Timestamp,
 }
 
-fn bill_payment_from_row(r: &AnyRow) -> Result<BillPayment, StoreError> {
-    let currency = parsed(r, "currency", Currency::parse)?;
-    Ok(BillPayment {
-        id: text(r, "id")?,
-        tenant_id: parsed(r, "tenant_id", TenantId::parse)?,
-        bill_id: parsed(r, "bill_id", BillId::parse)?,
-        pay_payment_id: opt_text(r, "pay_payment_id")?,
-        amount: Money::from_minor(int(r, "amount")?, currency),
-        status: text(r, "status")?,
-        card_brand: opt_text(r, "card_brand")?,
-        card_last4: opt_text(r, "card_last4")?,
-        applied_at: r
-            .try_get::<Option<i64>, _>("applied_at")?
-            .map(from_micros)
-            .transpose()?,
-        created_at: from_micros(int(r, "created_at")?)?,
-        updated_at: from_micros(int(r, "updated_at")?)?,
-    })
+/// A `bill_payments` row as stored.
+#[derive(sqlx::FromRow)]
+struct BillPaymentRow {
+    id: String,
+    tenant_id: String,
+    bill_id: String,
+    pay_payment_id: Option<String>,
+    amount: i64,
+    currency: String,
+    status: String,
+    card_brand: Option<String>,
+    card_last4: Option<String>,
+    applied_at: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<BillPaymentRow> for BillPayment {
+    type Error = StoreError;
+
+    fn try_from(row: BillPaymentRow) -> Result<BillPayment, StoreError> {
+        let currency = column("currency", &row.currency, Currency::parse)?;
+        Ok(BillPayment {
+            id: row.id,
+            tenant_id: column("tenant_id", &row.tenant_id, TenantId::parse)?,
+            bill_id: column("bill_id", &row.bill_id, BillId::parse)?,
+            pay_payment_id: row.pay_payment_id,
+            amount: Money::from_minor(row.amount, currency),
+            status: row.status,
+            card_brand: row.card_brand,
+            card_last4: row.card_last4,
+            applied_at: row.applied_at.map(from_micros).transpose()?,
+            created_at: from_micros(row.created_at)?,
+            updated_at: from_micros(row.updated_at)?,
+        })
+    }
+}
+
+fn bill_payment_from_row(row: &AnyRow) -> Result<BillPayment, StoreError> {
+    read::<BillPaymentRow, BillPayment>(row)
 }
 
 /// A payment in a resident's history, with what it paid.

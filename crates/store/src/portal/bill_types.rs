@@ -1,24 +1,44 @@
 //! A city's kinds of bill.
 
-use crate::rows::{json, parsed, to_json};
+use crate::rows::{column, json_column, read, to_json};
 use crate::{Store, StoreError};
 use civicpay_core::{
     BillKind, BillType, BillTypeId, BillTypeSlug, GlCode, ReferenceLabel, TenantId,
     VerificationKind,
 };
-use sqlx::any::AnyRow;
 
-fn bill_type_from_row(row: &AnyRow) -> Result<BillType, StoreError> {
-    Ok(BillType {
-        id: parsed(row, "id", BillTypeId::parse)?,
-        tenant_id: parsed(row, "tenant_id", TenantId::parse)?,
-        slug: parsed(row, "slug", BillTypeSlug::parse)?,
-        kind: parsed(row, "kind", BillKind::parse)?,
-        name: json(row, "name")?,
-        reference_label: parsed(row, "reference_label", ReferenceLabel::parse)?,
-        verification: parsed(row, "verification", VerificationKind::parse)?,
-        gl_code: parsed(row, "gl_code", GlCode::parse)?,
-    })
+/// A `bill_types` row as stored.
+#[derive(sqlx::FromRow)]
+struct BillTypeRow {
+    id: String,
+    tenant_id: String,
+    slug: String,
+    kind: String,
+    name: String,
+    reference_label: String,
+    verification: String,
+    gl_code: String,
+}
+
+impl TryFrom<BillTypeRow> for BillType {
+    type Error = StoreError;
+
+    fn try_from(row: BillTypeRow) -> Result<BillType, StoreError> {
+        Ok(BillType {
+            id: column("id", &row.id, BillTypeId::parse)?,
+            tenant_id: column("tenant_id", &row.tenant_id, TenantId::parse)?,
+            slug: column("slug", &row.slug, BillTypeSlug::parse)?,
+            kind: column("kind", &row.kind, BillKind::parse)?,
+            name: json_column("name", &row.name)?,
+            reference_label: column(
+                "reference_label",
+                &row.reference_label,
+                ReferenceLabel::parse,
+            )?,
+            verification: column("verification", &row.verification, VerificationKind::parse)?,
+            gl_code: column("gl_code", &row.gl_code, GlCode::parse)?,
+        })
+    }
 }
 
 impl Store {
@@ -62,7 +82,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(bill_type_from_row)
+        .map(read::<BillTypeRow, BillType>)
         .collect()
     }
 
@@ -80,7 +100,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .as_ref()
-        .map(bill_type_from_row)
+        .map(read::<BillTypeRow, BillType>)
         .transpose()
     }
 }

@@ -1,13 +1,12 @@
 //! Bills: upsert from the city's back office, look-up by residents.
 
-use crate::rows::{int, json, opt_text, parsed, text, to_json};
+use crate::rows::{column, json_column, read, to_json};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_core::import::{ValidBill, parse_date};
 use civicpay_core::{
     Bill, BillId, BillReference, BillStatus, BillTypeId, Currency, ExternalId, Money, Tenant,
     TenantId, VerificationValue,
 };
-use sqlx::any::AnyRow;
 
 /// What an upsert did to each row it was given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,30 +16,55 @@ pub struct UpsertCounts {
     pub unchanged: u64,
 }
 
-fn bill_from_row(row: &AnyRow) -> Result<Bill, StoreError> {
-    let currency = parsed(row, "currency", Currency::parse)?;
-    let amount_due = Money::from_minor(int(row, "amount_due")?, currency);
-    let amount_paid = Money::from_minor(int(row, "amount_paid")?, currency);
-    // Read as 0/1: the Any driver decodes no SQLite BOOLEAN.
-    let cancelled = int(row, "cancelled")? != 0;
-    Ok(Bill {
-        id: parsed(row, "id", BillId::parse)?,
-        tenant_id: parsed(row, "tenant_id", TenantId::parse)?,
-        bill_type_id: parsed(row, "bill_type_id", BillTypeId::parse)?,
-        external_id: parsed(row, "external_id", ExternalId::parse)?,
-        reference: parsed(row, "reference", BillReference::parse)?,
-        verification: VerificationValue::from_canonical(text(row, "verification_key")?),
-        payer_name: text(row, "payer_name")?,
-        postal_address: text(row, "postal_address")?,
-        email: opt_text(row, "email")?,
-        line_items: json(row, "line_items")?,
-        amount_due,
-        amount_paid,
-        due_date: parsed(row, "due_date", parse_date)?,
-        status: BillStatus::from_balance(amount_due, amount_paid, cancelled),
-        created_at: from_micros(int(row, "created_at")?)?,
-        updated_at: from_micros(int(row, "updated_at")?)?,
-    })
+/// A `bills` row as stored.
+#[derive(sqlx::FromRow)]
+struct BillRow {
+    id: String,
+    tenant_id: String,
+    bill_type_id: String,
+    external_id: String,
+    reference: String,
+    verification_key: String,
+    payer_name: String,
+    postal_address: String,
+    email: Option<String>,
+    line_items: String,
+    currency: String,
+    amount_due: i64,
+    amount_paid: i64,
+    due_date: String,
+    /// 0 or 1: the Any driver decodes no SQLite BOOLEAN.
+    cancelled: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<BillRow> for Bill {
+    type Error = StoreError;
+
+    fn try_from(row: BillRow) -> Result<Bill, StoreError> {
+        let currency = column("currency", &row.currency, Currency::parse)?;
+        let amount_due = Money::from_minor(row.amount_due, currency);
+        let amount_paid = Money::from_minor(row.amount_paid, currency);
+        Ok(Bill {
+            id: column("id", &row.id, BillId::parse)?,
+            tenant_id: column("tenant_id", &row.tenant_id, TenantId::parse)?,
+            bill_type_id: column("bill_type_id", &row.bill_type_id, BillTypeId::parse)?,
+            external_id: column("external_id", &row.external_id, ExternalId::parse)?,
+            reference: column("reference", &row.reference, BillReference::parse)?,
+            verification: VerificationValue::from_canonical(row.verification_key),
+            payer_name: row.payer_name,
+            postal_address: row.postal_address,
+            email: row.email,
+            line_items: json_column("line_items", &row.line_items)?,
+            amount_due,
+            amount_paid,
+            due_date: column("due_date", &row.due_date, parse_date)?,
+            status: BillStatus::from_balance(amount_due, amount_paid, row.cancelled != 0),
+            created_at: from_micros(row.created_at)?,
+            updated_at: from_micros(row.updated_at)?,
+        })
+    }
 }
 
 /// The upsert of many bills in one statement: `$1` is the time, then 15
@@ -192,7 +216,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(bill_from_row)
+        .map(read::<BillRow, Bill>)
         .collect()
     }
 
@@ -227,7 +251,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(bill_from_row)
+        .map(read::<BillRow, Bill>)
         .collect()
     }
 
@@ -248,7 +272,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .as_ref()
-        .map(bill_from_row)
+        .map(read::<BillRow, Bill>)
         .transpose()
     }
 
@@ -269,7 +293,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .as_ref()
-        .map(bill_from_row)
+        .map(read::<BillRow, Bill>)
         .transpose()
     }
 

@@ -5,7 +5,7 @@
 //! requester's own id can never be the approver's.
 
 use crate::audit_log::append_in;
-use crate::rows::{int, opt_int, opt_text, parsed, text};
+use crate::rows::{column, int, opt_column, opt_int, read};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::staff::{RefundExposure, RefundLimits, needs_approval};
@@ -64,22 +64,44 @@ pub struct RefundRequest {
 const COLUMNS: &str = "id, pay_payment_id, amount, currency, reason, status, requested_by, \
      requested_at, decided_by, pay_refund_id, failure";
 
+/// A `refund_requests` row as stored.
+#[derive(sqlx::FromRow)]
+struct RefundRequestRow {
+    id: String,
+    pay_payment_id: String,
+    amount: i64,
+    currency: String,
+    reason: String,
+    status: String,
+    requested_by: String,
+    requested_at: i64,
+    decided_by: Option<String>,
+    pay_refund_id: Option<String>,
+    failure: Option<String>,
+}
+
+impl TryFrom<RefundRequestRow> for RefundRequest {
+    type Error = StoreError;
+
+    fn try_from(row: RefundRequestRow) -> Result<RefundRequest, StoreError> {
+        let currency = column("currency", &row.currency, Currency::parse)?;
+        Ok(RefundRequest {
+            id: column("id", &row.id, RefundRequestId::parse)?,
+            pay_payment_id: row.pay_payment_id,
+            amount: Money::from_minor(row.amount, currency),
+            reason: row.reason,
+            status: column("status", &row.status, RefundRequestStatus::parse)?,
+            requested_by: column("requested_by", &row.requested_by, StaffId::parse)?,
+            requested_at: from_micros(row.requested_at)?,
+            decided_by: opt_column("decided_by", row.decided_by.as_deref(), StaffId::parse)?,
+            pay_refund_id: row.pay_refund_id,
+            failure: row.failure,
+        })
+    }
+}
+
 fn from_row(row: &AnyRow) -> Result<RefundRequest, StoreError> {
-    let currency = parsed(row, "currency", Currency::parse)?;
-    Ok(RefundRequest {
-        id: parsed(row, "id", RefundRequestId::parse)?,
-        pay_payment_id: text(row, "pay_payment_id")?,
-        amount: Money::from_minor(int(row, "amount")?, currency),
-        reason: text(row, "reason")?,
-        status: parsed(row, "status", RefundRequestStatus::parse)?,
-        requested_by: parsed(row, "requested_by", StaffId::parse)?,
-        requested_at: from_micros(int(row, "requested_at")?)?,
-        decided_by: opt_text(row, "decided_by")?
-            .map(|s| StaffId::parse(&s).map_err(|e| StoreError::corrupt("decided_by", e)))
-            .transpose()?,
-        pay_refund_id: opt_text(row, "pay_refund_id")?,
-        failure: opt_text(row, "failure")?,
-    })
+    read::<RefundRequestRow, RefundRequest>(row)
 }
 
 /// What a new request says.

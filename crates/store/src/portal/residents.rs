@@ -4,7 +4,7 @@
 
 use crate::audit_log::append_in;
 use crate::portal::staff::SessionStage;
-use crate::rows::{int, opt_text, parsed};
+use crate::rows::{column, int, opt_text, parsed, read};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::resident::ResidentStatus;
@@ -35,22 +35,48 @@ pub struct Resident {
 const RESIDENT_COLUMNS: &str = "id, tenant_id, email, status, password_hash, totp_secret, \
      totp_last_step, language, paperless, reminder_days, failed_sign_ins, locked_until, created_at";
 
+/// A `residents` row as stored.
+#[derive(sqlx::FromRow)]
+struct ResidentRow {
+    id: String,
+    tenant_id: String,
+    email: Option<String>,
+    status: String,
+    password_hash: Option<String>,
+    totp_secret: Option<String>,
+    totp_last_step: i64,
+    language: String,
+    paperless: i64,
+    reminder_days: i64,
+    failed_sign_ins: i64,
+    locked_until: i64,
+    created_at: i64,
+}
+
+impl TryFrom<ResidentRow> for Resident {
+    type Error = StoreError;
+
+    fn try_from(row: ResidentRow) -> Result<Resident, StoreError> {
+        Ok(Resident {
+            id: column("id", &row.id, ResidentId::parse)?,
+            tenant_id: column("tenant_id", &row.tenant_id, TenantId::parse)?,
+            email: row.email,
+            status: column("status", &row.status, ResidentStatus::parse)?,
+            password_hash: row.password_hash,
+            totp_secret: row.totp_secret,
+            totp_last_step: u64::try_from(row.totp_last_step).unwrap_or(0),
+            language: column("language", &row.language, Language::parse)?,
+            paperless: row.paperless != 0,
+            reminder_days: u32::try_from(row.reminder_days).unwrap_or(3),
+            failed_sign_ins: u32::try_from(row.failed_sign_ins).unwrap_or(u32::MAX),
+            locked_until: from_micros(row.locked_until)?,
+            created_at: from_micros(row.created_at)?,
+        })
+    }
+}
+
 fn resident_from_row(row: &AnyRow) -> Result<Resident, StoreError> {
-    Ok(Resident {
-        id: parsed(row, "id", ResidentId::parse)?,
-        tenant_id: parsed(row, "tenant_id", TenantId::parse)?,
-        email: opt_text(row, "email")?,
-        status: parsed(row, "status", ResidentStatus::parse)?,
-        password_hash: opt_text(row, "password_hash")?,
-        totp_secret: opt_text(row, "totp_secret")?,
-        totp_last_step: u64::try_from(int(row, "totp_last_step")?).unwrap_or(0),
-        language: parsed(row, "language", Language::parse)?,
-        paperless: int(row, "paperless")? != 0,
-        reminder_days: u32::try_from(int(row, "reminder_days")?).unwrap_or(3),
-        failed_sign_ins: u32::try_from(int(row, "failed_sign_ins")?).unwrap_or(u32::MAX),
-        locked_until: from_micros(int(row, "locked_until")?)?,
-        created_at: from_micros(int(row, "created_at")?)?,
-    })
+    read::<ResidentRow, Resident>(row)
 }
 
 /// What a single-use e-mailed link is for.

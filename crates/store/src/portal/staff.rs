@@ -5,7 +5,7 @@
 //! the same transaction.
 
 use crate::audit_log::append_in;
-use crate::rows::{int, opt_text, parsed, text};
+use crate::rows::{column, int, opt_column, parsed, read, text};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::{Role, StaffId, TenantId};
@@ -63,21 +63,42 @@ pub struct StaffUser {
 const STAFF_COLUMNS: &str = "id, tenant_id, email, role, status, password_hash, totp_secret, \
      totp_last_step, failed_sign_ins, locked_until";
 
+/// A `staff` row as stored.
+#[derive(sqlx::FromRow)]
+struct StaffRow {
+    id: String,
+    tenant_id: Option<String>,
+    email: String,
+    role: String,
+    status: String,
+    password_hash: Option<String>,
+    totp_secret: Option<String>,
+    totp_last_step: i64,
+    failed_sign_ins: i64,
+    locked_until: i64,
+}
+
+impl TryFrom<StaffRow> for StaffUser {
+    type Error = StoreError;
+
+    fn try_from(row: StaffRow) -> Result<StaffUser, StoreError> {
+        Ok(StaffUser {
+            id: column("id", &row.id, StaffId::parse)?,
+            tenant_id: opt_column("tenant_id", row.tenant_id.as_deref(), TenantId::parse)?,
+            email: row.email,
+            role: column("role", &row.role, Role::parse)?,
+            status: column("status", &row.status, StaffStatus::parse)?,
+            password_hash: row.password_hash,
+            totp_secret: row.totp_secret,
+            totp_last_step: u64::try_from(row.totp_last_step).unwrap_or(0),
+            failed_sign_ins: u32::try_from(row.failed_sign_ins).unwrap_or(u32::MAX),
+            locked_until: from_micros(row.locked_until)?,
+        })
+    }
+}
+
 fn staff_from_row(row: &AnyRow) -> Result<StaffUser, StoreError> {
-    Ok(StaffUser {
-        id: parsed(row, "id", StaffId::parse)?,
-        tenant_id: opt_text(row, "tenant_id")?
-            .map(|t| TenantId::parse(&t).map_err(|e| StoreError::corrupt("tenant_id", e)))
-            .transpose()?,
-        email: text(row, "email")?,
-        role: parsed(row, "role", Role::parse)?,
-        status: parsed(row, "status", StaffStatus::parse)?,
-        password_hash: opt_text(row, "password_hash")?,
-        totp_secret: opt_text(row, "totp_secret")?,
-        totp_last_step: u64::try_from(int(row, "totp_last_step")?).unwrap_or(0),
-        failed_sign_ins: u32::try_from(int(row, "failed_sign_ins")?).unwrap_or(u32::MAX),
-        locked_until: from_micros(int(row, "locked_until")?)?,
-    })
+    read::<StaffRow, StaffUser>(row)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

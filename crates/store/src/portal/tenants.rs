@@ -1,20 +1,35 @@
 //! Cities on this deployment.
 
-use crate::rows::{json, parsed, to_json};
+use crate::rows::{column, json_column, read, to_json};
 use crate::{Store, StoreError, to_micros};
 use civicpay_core::{Currency, Language, Tenant, TenantId, TenantSlug, TimeZoneName};
-use sqlx::any::AnyRow;
 
-fn tenant_from_row(row: &AnyRow) -> Result<Tenant, StoreError> {
-    Ok(Tenant {
-        id: parsed(row, "id", TenantId::parse)?,
-        slug: parsed(row, "slug", TenantSlug::parse)?,
-        name: json(row, "name")?,
-        currency: parsed(row, "currency", Currency::parse)?,
-        time_zone: parsed(row, "time_zone", TimeZoneName::parse)?,
-        default_language: parsed(row, "default_language", Language::parse)?,
-        contact: json(row, "contact")?,
-    })
+/// A `tenants` row as stored.
+#[derive(sqlx::FromRow)]
+struct TenantRow {
+    id: String,
+    slug: String,
+    name: String,
+    currency: String,
+    time_zone: String,
+    default_language: String,
+    contact: String,
+}
+
+impl TryFrom<TenantRow> for Tenant {
+    type Error = StoreError;
+
+    fn try_from(row: TenantRow) -> Result<Tenant, StoreError> {
+        Ok(Tenant {
+            id: column("id", &row.id, TenantId::parse)?,
+            slug: column("slug", &row.slug, TenantSlug::parse)?,
+            name: json_column("name", &row.name)?,
+            currency: column("currency", &row.currency, Currency::parse)?,
+            time_zone: column("time_zone", &row.time_zone, TimeZoneName::parse)?,
+            default_language: column("default_language", &row.default_language, Language::parse)?,
+            contact: json_column("contact", &row.contact)?,
+        })
+    }
 }
 
 impl Store {
@@ -50,7 +65,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .as_ref()
-        .map(tenant_from_row)
+        .map(read::<TenantRow, Tenant>)
         .transpose()
     }
 
@@ -63,7 +78,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .as_ref()
-        .map(tenant_from_row)
+        .map(read::<TenantRow, Tenant>)
         .transpose()
     }
 
@@ -77,7 +92,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(tenant_from_row)
+        .map(read::<TenantRow, Tenant>)
         .collect()
     }
 }
