@@ -4,6 +4,7 @@
 use crate::PayState;
 use crate::error::PayError;
 use crate::extract::{ApiMerchant, IdempotencyKey};
+use crate::idempotency;
 use crate::secrets::hash_secret;
 use axum::Json;
 use axum::body::Bytes;
@@ -509,16 +510,18 @@ pub(crate) async fn cancel_payment(
     IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
-    let payment = owned_payment(&state, &merchant, &id).await?;
-    // A retried request (same Idempotency-Key) gets the result again.
-    if payment.status == PaymentStatus::Cancelled && key.is_some() {
-        return Ok(payment_response(&state, &payment));
-    }
+    let request = format!("cancel {id}");
+    let operation = cancel(&state, &merchant, &id);
+    idempotency::once(&state, &merchant, key, request.as_bytes(), operation).await
+}
+
+async fn cancel(state: &PayState, merchant: &Merchant, id: &str) -> Result<Response, PayError> {
+    let payment = owned_payment(state, merchant, id).await?;
     if payment.status == PaymentStatus::Authorised {
         // Recorded before the acquirer is asked: a crash or a lost answer
         // leaves a cancel that reconciliation finishes.
         let asked = record(
-            &state,
+            state,
             &payment,
             PaymentEvent::VoidSent,
             "void requested through the API",
@@ -529,30 +532,30 @@ pub(crate) async fn cancel_payment(
         return match state.connector.void(&reference).await {
             Ok(()) => {
                 let cancelled = record(
-                    &state,
+                    state,
                     &asked,
                     PaymentEvent::Cancelled,
                     "voided at the acquirer",
                     PaymentChange::default(),
                 )
                 .await?;
-                Ok(payment_response(&state, &cancelled))
+                Ok(payment_response(state, &cancelled))
             }
             Err(e) => {
                 tracing::warn!(payment = %payment.id, error = %e, "void outcome unknown; left for reconciliation");
-                Ok(payment_response(&state, &asked))
+                Ok(payment_response(state, &asked))
             }
         };
     }
     let cancelled = record(
-        &state,
+        state,
         &payment,
         PaymentEvent::Cancelled,
         "cancelled through the API",
         PaymentChange::default(),
     )
     .await?;
-    Ok(payment_response(&state, &cancelled))
+    Ok(payment_response(state, &cancelled))
 }
 
 /// `POST /v1/payments/{id}/capture`: captures an authorised payment.
@@ -562,10 +565,13 @@ pub(crate) async fn capture_payment(
     IdempotencyKey(key): IdempotencyKey,
     Path(id): Path<String>,
 ) -> Result<Response, PayError> {
-    let payment = owned_payment(&state, &merchant, &id).await?;
-    if payment.status == PaymentStatus::Success && key.is_some() {
-        return Ok(payment_response(&state, &payment));
-    }
+    let request = format!("capture {id}");
+    let operation = capture(&state, &merchant, &id);
+    idempotency::once(&state, &merchant, key, request.as_bytes(), operation).await
+}
+
+async fn capture(state: &PayState, merchant: &Merchant, id: &str) -> Result<Response, PayError> {
+    let payment = owned_payment(state, merchant, id).await?;
     if payment.status != PaymentStatus::Authorised {
         return Err(PayError::StateConflict(format!(
             "a {} payment cannot be captured",
@@ -573,7 +579,7 @@ pub(crate) async fn capture_payment(
         )));
     }
     let asked = record(
-        &state,
+        state,
         &payment,
         PaymentEvent::CaptureSent,
         "capture requested through the API",
@@ -591,11 +597,11 @@ pub(crate) async fn capture_payment(
         }
         Err(e) => {
             tracing::warn!(payment = %payment.id, error = %e, "capture outcome unknown; left for reconciliation");
-            return Ok(payment_response(&state, &asked));
+            return Ok(payment_response(state, &asked));
         }
     }
     let captured = record(
-        &state,
+        state,
         &asked,
         PaymentEvent::Captured,
         "captured through the API",
@@ -605,7 +611,7 @@ pub(crate) async fn capture_payment(
         },
     )
     .await?;
-    Ok(payment_response(&state, &captured))
+    Ok(payment_response(state, &captured))
 }
 
 #[derive(Deserialize)]

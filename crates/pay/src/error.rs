@@ -26,6 +26,8 @@ pub enum PayError {
     BadJson(String),
     #[error("this Idempotency-Key was already used with a different request")]
     IdempotencyConflict,
+    #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
+    IdempotencyInProgress,
     /// The payment is not in a state that allows this.
     #[error("{0}")]
     StateConflict(String),
@@ -54,6 +56,9 @@ impl IntoResponse for PayError {
             ),
             PayError::BadJson(_) => (StatusCode::BAD_REQUEST, "bad_json", None),
             PayError::IdempotencyConflict => (StatusCode::CONFLICT, "idempotency_key_reused", None),
+            PayError::IdempotencyInProgress => {
+                (StatusCode::CONFLICT, "idempotency_key_in_progress", None)
+            }
             PayError::StateConflict(_) => (StatusCode::CONFLICT, "invalid_state", None),
             PayError::Store(_) | PayError::Vault(_) | PayError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");

@@ -12,6 +12,7 @@ mod card_page;
 mod csp_reports;
 mod error;
 mod extract;
+mod idempotency;
 pub mod integrity;
 mod openapi;
 mod orphans;

@@ -140,7 +140,7 @@ fn error_responses() -> Value {
         "400": { "description": "The body or query is not what the operation reads (not JSON, a wrong type)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "401": { "description": "Missing or unknown API key", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "404": { "description": "No such payment for this city", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-        "409": { "description": "Idempotency-Key reused with another request, or a state that does not allow this", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "409": { "description": "Idempotency-Key reused with another request or still being processed, or a state that does not allow this", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "422": { "description": "A field is not valid; `field` names it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
     })
 }
@@ -255,7 +255,7 @@ pub(crate) fn document() -> Value {
                 if *method == "post" {
                     let mut params = map.get("parameters").cloned().unwrap_or_else(|| json!([]));
                     if let Some(list) = params.as_array_mut() {
-                        list.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$" } }));
+                        list.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false, "description": "a retry with the same key gets the first response again, with the header Idempotent-Replayed: true", "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$" } }));
                     }
                     map.insert("parameters".into(), params);
                 }

@@ -2479,3 +2479,51 @@ on_both!(
         assert_eq!(listed["results"], json!([]));
     }
 );
+
+on_both!(
+    cancel_and_capture_answer_a_retry_with_their_first_response,
+    async |pay: &Pay| {
+        let created = pay.create("RETRY-1").await;
+        let id = created["payment_id"].as_str().unwrap();
+        let cancel = format!("/v1/payments/{id}/cancel");
+        let first = pay.api("POST", &cancel, None, Some("cancel-1")).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        assert_eq!(first.json()["state"]["status"], "cancelled");
+        assert_eq!(first.header("idempotent-replayed"), "");
+
+        // The retry gets the same answer, marked as a replay, and changes nothing.
+        let retry = pay.api("POST", &cancel, None, Some("cancel-1")).await;
+        assert_eq!(retry.status, StatusCode::OK);
+        assert_eq!(retry.body, first.body);
+        assert_eq!(retry.header("idempotent-replayed"), "true");
+        let events = pay
+            .api("GET", &format!("/v1/payments/{id}/events"), None, None)
+            .await;
+        let cancels = events.json()["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["to"] == "cancelled")
+            .count();
+        assert_eq!(cancels, 1, "{}", events.body);
+
+        // A new key is a new request: the payment is already cancelled.
+        let again = pay.api("POST", &cancel, None, Some("cancel-2")).await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        assert_eq!(again.json()["code"], "invalid_state");
+
+        // The key sent with another request is refused, whichever it is.
+        let capture = format!("/v1/payments/{id}/capture");
+        let reused = pay.api("POST", &capture, None, Some("cancel-1")).await;
+        assert_eq!(reused.status, StatusCode::CONFLICT);
+        assert_eq!(reused.json()["code"], "idempotency_key_reused");
+
+        // A refusal is an answer too: its retry gets it again.
+        let refused = pay.api("POST", &capture, None, Some("capture-1")).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+        let refused_again = pay.api("POST", &capture, None, Some("capture-1")).await;
+        assert_eq!(refused_again.status, StatusCode::CONFLICT);
+        assert_eq!(refused_again.body, refused.body);
+        assert_eq!(refused_again.header("idempotent-replayed"), "true");
+    }
+);

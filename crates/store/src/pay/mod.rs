@@ -6,6 +6,7 @@
 mod card_attempts;
 mod card_page;
 mod csp_reports;
+mod idempotency;
 mod jobs;
 mod ledger;
 mod merchants;
@@ -18,6 +19,7 @@ mod webhooks;
 pub use card_attempts::{CardAttempt, ScopeFilter, ScopedAttempt};
 pub use card_page::LinkRefusal;
 pub use csp_reports::CspReport;
+pub use idempotency::{Claim, STALE_CLAIM};
 pub use jobs::{AwaitingOutcome, NeedsAttention, RefundAwaitingOutcome};
 pub use ledger::{GlDay, UNALLOCATED_GL};
 pub use merchants::Merchant;

@@ -1101,3 +1101,77 @@ pay_store_test!(
         assert!(store.due_webhooks(much_later, 10).await.unwrap().is_empty());
     }
 );
+
+pay_store_test!(
+    an_idempotency_key_is_claimed_once_answered_again_and_freed_when_stale,
+    |store: PayStore| async move {
+        use civicpay_store::pay::Claim;
+        let city = merchant(&store, "springfield").await;
+        let claim = |key: &'static str, hash: &'static str| {
+            let store = store.clone();
+            let tenant = city.tenant_id.clone();
+            async move {
+                store
+                    .claim_idempotency_key(&tenant, key, hash)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(claim("k1", "cancel A").await, Claim::Claimed);
+        assert_eq!(claim("k1", "cancel A").await, Claim::InProgress);
+        assert_eq!(claim("k1", "capture A").await, Claim::KeyReused);
+        store
+            .finish_idempotency_key(&city.tenant_id, "k1", 200, "{\"ok\":true}")
+            .await
+            .unwrap();
+        assert_eq!(
+            claim("k1", "cancel A").await,
+            Claim::Finished {
+                status_code: 200,
+                body: "{\"ok\":true}".into()
+            }
+        );
+        // A finished key is never released: its answer stands.
+        store
+            .release_idempotency_key(&city.tenant_id, "k1")
+            .await
+            .unwrap();
+        assert!(matches!(
+            claim("k1", "cancel A").await,
+            Claim::Finished { .. }
+        ));
+
+        // A request that failed on our side lets its key go.
+        assert_eq!(claim("k2", "cancel B").await, Claim::Claimed);
+        store
+            .release_idempotency_key(&city.tenant_id, "k2")
+            .await
+            .unwrap();
+        assert_eq!(claim("k2", "cancel B").await, Claim::Claimed);
+
+        // A claim whose process died is taken over once it is stale, not before.
+        assert_eq!(claim("k3", "capture C").await, Claim::Claimed);
+        assert_eq!(claim("k3", "capture C").await, Claim::InProgress);
+        let long_ago = jiff::Timestamp::now().as_microsecond()
+            - i64::try_from(civicpay_store::pay::STALE_CLAIM.as_micros()).unwrap()
+            - 1_000_000;
+        execute_behind_pays_back(
+            &store,
+            &format!("UPDATE idempotency_keys SET created_at = {long_ago} WHERE idem_key = 'k3'"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(claim("k3", "capture C").await, Claim::Claimed);
+        assert_eq!(claim("k3", "capture C").await, Claim::InProgress);
+
+        // Keys are per city.
+        let other = merchant(&store, "shelbyville").await;
+        assert_eq!(
+            store
+                .claim_idempotency_key(&other.tenant_id, "k1", "something else")
+                .await
+                .unwrap(),
+            Claim::Claimed
+        );
+    }
+);
