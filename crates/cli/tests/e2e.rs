@@ -9,6 +9,8 @@
     clippy::indexing_slicing
 )]
 
+use civicpay_testkit::free_port;
+use civicpay_testkit::resident::{Card, Resident, between, form_token, location, text};
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -38,14 +40,6 @@ impl Drop for Running {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A cookie jar good enough for one host: name → value.
 #[derive(Default)]
 struct Jar(BTreeMap<String, String>);
@@ -68,14 +62,6 @@ impl Jar {
             .collect::<Vec<_>>()
             .join("; ")
     }
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
-    let from = text
-        .find(start)
-        .unwrap_or_else(|| panic!("{start:?} not in page"))
-        + start.len();
-    &text[from..from + text[from..].find(end).unwrap()]
 }
 
 async fn get(client: &reqwest::Client, jar: &mut Jar, url: &str) -> reqwest::Response {
@@ -180,109 +166,31 @@ async fn start_demo_logging(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
     let (_running, portal, pay) = start_demo("http").await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut jar = Jar::default();
-
-    let form = get(
-        &client,
-        &mut jar,
-        &format!("{portal}/springfield/pay/parking"),
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    let token = between(&form, "name=\"form_token\" value=\"", "\"").to_owned();
+    let mut resident = Resident::new(&portal, &pay);
     // The demo's first parking citation (deterministic seed).
-    let reference = "PK-2026-004000";
-    let verification = "HEG3375";
-    let lookup = |jar: &mut Jar| {
-        let token = token.clone();
-        let client = client.clone();
-        let url = format!("{portal}/springfield/pay/parking");
-        let cookies = jar.header();
-        async move {
-            client
-                .post(url)
-                .header("cookie", cookies)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(format!(
-                    "form_token={token}&reference={reference}&verification={verification}"
-                ))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let bill_page = lookup(&mut jar).await;
+    let (path, reference, verification) = ("/springfield/pay/parking", "PK-2026-004000", "HEG3375");
+    let bill_page = resident.look_up(path, reference, verification).await;
     assert!(bill_page.contains("Not paid"), "{bill_page}");
-    let action = between(&bill_page, "<form method=\"post\" action=\"", "\"").to_owned();
-
-    let to_pay = post(
-        &client,
-        &mut jar,
-        &format!("{portal}{action}"),
-        &[("form_token", &token)],
-    )
-    .await;
-    assert_eq!(to_pay.status(), 303);
-    let next_url = to_pay.headers()["location"].to_str().unwrap().to_owned();
+    let start = resident.choose_to_pay(&bill_page).await;
     assert!(
-        next_url.starts_with(&format!("{pay}/card/start/")),
-        "card entry is on pay's origin: {next_url}"
+        start.starts_with(&format!("{pay}/card/start/")),
+        "card entry is on pay's origin: {start}"
     );
-
-    let started = get(&client, &mut jar, &next_url).await;
-    assert_eq!(started.status(), 303);
-    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
-    let card_page = get(&client, &mut jar, &card_url)
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(!card_page.contains("<script"));
-    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
-    let paid = post(
-        &client,
-        &mut jar,
-        &card_url,
-        &[
-            ("form_token", &card_token),
-            ("cardholder_name", "Ana Diaz"),
-            ("card_number", "4242 4242 4242 4242"),
-            ("expiry", "12/30"),
-            ("security_code", "123"),
-            ("postal_code", "62704"),
-            ("email", ""),
-        ],
-    )
-    .await;
+    let card_page = resident.open_card_page(&start).await;
+    assert!(!card_page.html.contains("<script"));
+    let paid = resident.pay_with_card(&card_page, Card::VISA).await;
     assert_eq!(paid.status(), 303);
-    let return_url = paid.headers()["location"].to_str().unwrap().to_owned();
+    let return_url = location(&paid);
     assert!(return_url.starts_with(&portal));
 
-    let receipt = get(&client, &mut jar, &return_url)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let receipt = text(resident.get(&return_url).await).await;
     assert!(receipt.contains("Payment received"), "{receipt}");
     assert!(receipt.contains("Visa •••• 4242"));
     assert!(receipt.contains(reference));
     // Coming back again (reload, back button) applies nothing twice.
-    let again = get(&client, &mut jar, &return_url)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let again = text(resident.get(&return_url).await).await;
     assert!(again.contains("Payment received"));
-    let after = lookup(&mut jar).await;
+    let after = resident.look_up(path, reference, verification).await;
     assert!(after.contains("tag--paid"), "the bill shows as paid");
     let total = between(
         &after,
@@ -579,82 +487,21 @@ async fn saving_a_card_in_a_real_browser_is_accessible() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bill_is_paid_even_if_the_browser_never_comes_back() {
     let (_running, portal, pay) = start_demo("webhook").await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut jar = Jar::default();
-    let form = get(
-        &client,
-        &mut jar,
-        &format!("{portal}/lac-vert/pay/stationnement"),
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    let token = between(&form, "name=\"form_token\" value=\"", "\"").to_owned();
-    let lookup = [
-        ("form_token", token.as_str()),
-        ("reference", "PK-2026-004000"),
-        ("verification", "KPU2067"),
-    ];
-    let bill_page = post(
-        &client,
-        &mut jar,
-        &format!("{portal}/lac-vert/pay/stationnement"),
-        &lookup,
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
-    let action = between(&bill_page, "<form method=\"post\" action=\"", "\"").to_owned();
-    let to_pay = post(
-        &client,
-        &mut jar,
-        &format!("{portal}{action}"),
-        &[("form_token", &token)],
-    )
-    .await;
-    let next_url = to_pay.headers()["location"].to_str().unwrap().to_owned();
-    let started = get(&client, &mut jar, &next_url).await;
-    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
-    let card_page = get(&client, &mut jar, &card_url)
-        .await
-        .text()
-        .await
-        .unwrap();
-    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
-    let paid = post(
-        &client,
-        &mut jar,
-        &card_url,
-        &[
-            ("form_token", &card_token),
-            ("cardholder_name", "Léa Roy"),
-            ("card_number", "5555 5555 5555 4444"),
-            ("expiry", "12/30"),
-            ("security_code", "123"),
-            ("postal_code", "K0A 1A0"),
-            ("email", ""),
-        ],
-    )
-    .await;
+    let mut resident = Resident::new(&portal, &pay);
+    let (path, reference, verification) =
+        ("/lac-vert/pay/stationnement", "PK-2026-004000", "KPU2067");
+    let card = Card {
+        name: "Léa Roy",
+        number: "5555 5555 5555 4444",
+        postal_code: "K0A 1A0",
+        ..Card::VISA
+    };
+    let paid = resident.pay_bill(path, reference, verification, card).await;
     assert_eq!(paid.status(), 303);
     // The redirect back to the portal is never followed. (At most 18 more
     // look-ups: the portal's limit is 20 per address per 10 minutes.)
     for _ in 0..18 {
-        let page = post(
-            &client,
-            &mut jar,
-            &format!("{portal}/lac-vert/pay/stationnement"),
-            &lookup,
-        )
-        .await
-        .text()
-        .await
-        .unwrap();
+        let page = resident.look_up(path, reference, verification).await;
         if page.contains("tag--paid") {
             return;
         }
@@ -665,63 +512,23 @@ async fn a_bill_is_paid_even_if_the_browser_never_comes_back() {
 
 /// Pays (or tries to pay) one demo bill with `card` and `code`, without
 /// following the redirect back; returns pay's answer to the card post.
-#[allow(clippy::too_many_arguments)]
 async fn try_card(
-    client: &reqwest::Client,
-    portal: &str,
-    pay: &str,
-    path: &str,
-    reference: &str,
-    verification: &str,
+    (portal, pay): (&str, &str),
+    (path, reference, verification): (&str, &str, &str),
     card: &str,
     code: &str,
 ) -> reqwest::StatusCode {
-    let mut jar = Jar::default();
-    let form = get(client, &mut jar, &format!("{portal}{path}"))
+    let card = Card {
+        name: "Canary Test",
+        number: card,
+        security_code: code,
+        email: "canary@example.org",
+        ..Card::VISA
+    };
+    Resident::new(portal, pay)
+        .pay_bill(path, reference, verification, card)
         .await
-        .text()
-        .await
-        .unwrap();
-    let token = between(&form, "name=\"form_token\" value=\"", "\"").to_owned();
-    let lookup = [
-        ("form_token", token.as_str()),
-        ("reference", reference),
-        ("verification", verification),
-    ];
-    let bill_page = post(client, &mut jar, &format!("{portal}{path}"), &lookup)
-        .await
-        .text()
-        .await
-        .unwrap();
-    let action = between(&bill_page, "<form method=\"post\" action=\"", "\"").to_owned();
-    let to_pay = post(
-        client,
-        &mut jar,
-        &format!("{portal}{action}"),
-        &[("form_token", &token)],
-    )
-    .await;
-    let next_url = to_pay.headers()["location"].to_str().unwrap().to_owned();
-    let started = get(client, &mut jar, &next_url).await;
-    let card_url = format!("{pay}{}", started.headers()["location"].to_str().unwrap());
-    let card_page = get(client, &mut jar, &card_url).await.text().await.unwrap();
-    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
-    post(
-        client,
-        &mut jar,
-        &card_url,
-        &[
-            ("form_token", &card_token),
-            ("cardholder_name", "Canary Test"),
-            ("card_number", card),
-            ("expiry", "12/30"),
-            ("security_code", code),
-            ("postal_code", "62704"),
-            ("email", "canary@example.org"),
-        ],
-    )
-    .await
-    .status()
+        .status()
 }
 
 fn occurrences(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
@@ -782,10 +589,6 @@ async fn on_postgres(test: impl AsyncFnOnce(&[(&str, &str)])) {
 async fn canary(name: &str, env: &[(&str, &str)]) {
     let (running, portal, pay) =
         start_demo_logging(name, Some(("trace", "civicpay.log")), env).await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     let cards = [
         (
             "/springfield/pay/water",
@@ -810,17 +613,7 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
         ),
     ];
     for (path, reference, verification, card, code) in cards {
-        let status = try_card(
-            &client,
-            &portal,
-            &pay,
-            path,
-            reference,
-            verification,
-            card,
-            code,
-        )
-        .await;
+        let status = try_card((&portal, &pay), (path, reference, verification), card, code).await;
         assert!(
             status.is_redirection() || status.is_success(),
             "{card}: {status}"
@@ -829,6 +622,10 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     // A phone (MOTO) payment, made through the pay API as a city system
     // would, with a pay key from the CLI: its card fields are masked.
     let key = pay_api_key(&running.dir, &portal, env);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let (mut jar, card_url, card_page) = api_card_page(
         &client,
         &pay,
@@ -842,7 +639,7 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
         "MOTO card numbers are masked on screen"
     );
     assert!(card_page.contains("type=\"password\" id=\"security-code\""));
-    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let card_token = form_token(&card_page);
     let moto = post(
         &client,
         &mut jar,
@@ -870,7 +667,7 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
     )
     .await;
     assert!(card_page.contains("name=\"save_card\""));
-    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let card_token = form_token(&card_page);
     let saved = post(
         &client,
         &mut jar,
@@ -980,7 +777,7 @@ async fn enrol_and_sign_in(
     assert!(page.contains(email), "{page}");
     let secret =
         TotpSecret::from_base32(between(&page, "<code class=\"secret\">", "</code>")).unwrap();
-    let token = between(&page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let token = form_token(&page);
     let enrolled = post(
         client,
         &mut jar,
@@ -996,7 +793,7 @@ async fn enrol_and_sign_in(
     assert_eq!(enrolled.status(), 200);
     let sign_in = format!("{portal}/springfield/staff/sign-in");
     let form = get(client, &mut jar, &sign_in).await.text().await.unwrap();
-    let token = between(&form, "name=\"form_token\" value=\"", "\"").to_owned();
+    let token = form_token(&form);
     let first = post(
         client,
         &mut jar,
@@ -1039,7 +836,7 @@ impl StaffMember {
         token_from: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let token = between(token_from, "name=\"form_token\" value=\"", "\"").to_owned();
+        let token = form_token(token_from);
         let mut form = vec![("form_token", token.as_str())];
         form.extend_from_slice(fields);
         post(client, &mut self.jar, url, &form).await
@@ -1695,7 +1492,7 @@ async fn submit(
     fields: &[(&str, &str)],
 ) -> reqwest::Response {
     let page = get(client, jar, url).await.text().await.unwrap();
-    let token = between(&page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let token = form_token(&page);
     let mut form = vec![("form_token", token.as_str())];
     form.extend_from_slice(fields);
     post(client, jar, url, &form).await
@@ -1804,7 +1601,7 @@ async fn resident_autopay(name: &str, env: &[(&str, &str)], runners: usize) {
         "\"",
     )
     .to_owned();
-    let token = between(&home, "name=\"form_token\" value=\"", "\"").to_owned();
+    let token = form_token(&home);
     let to_pay = post(
         &client,
         &mut jar,
@@ -1825,7 +1622,7 @@ async fn resident_autopay(name: &str, env: &[(&str, &str)], runners: usize) {
         card_page.contains("name=\"save_card\""),
         "a signed-in resident is offered to save the card"
     );
-    let card_token = between(&card_page, "name=\"form_token\" value=\"", "\"").to_owned();
+    let card_token = form_token(&card_page);
     let paid = post(
         &client,
         &mut card_jar,

@@ -1,8 +1,11 @@
-//! The real-browser harness: headless Chromium through chromedriver, with
+//! Test support: a resident paying over HTTP ([`resident`]), and the
+//! real-browser harness: headless Chromium through chromedriver, with
 //! axe-core (vendored, MPL-2.0) for WCAG checks. Browser tests run when
 //! `CIVICPAY_BROWSER_TESTS=1`; `CIVICPAY_CHROMIUM` and
 //! `CIVICPAY_CHROMEDRIVER` override the browser and driver paths.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod resident;
 
 use fantoccini::ClientBuilder;
 pub use fantoccini::{Client, Locator};
