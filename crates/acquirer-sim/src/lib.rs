@@ -19,8 +19,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+pub use civicpay_gateway::simulator::wire::{
+    AmountRequest, AuthorisationView, AuthoriseRequest, DayListing, DayQuery, ErrorBody,
+    RefundRequest, RefundView,
+};
 use civicpay_vault::{CardNumber, Expiry, SecurityCode};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use store::{Authorisation, SimStore};
 
@@ -67,39 +70,13 @@ impl Simulator {
     }
 }
 
-#[derive(Deserialize)]
-pub struct AuthoriseRequest {
-    pub payment_id: String,
-    pub amount: i64,
-    pub currency: String,
-    pub card_number: String,
-    /// Required, except for a stored card charged by the merchant.
-    #[serde(default)]
-    pub security_code: Option<String>,
-    #[serde(default)]
-    pub stored_credential: bool,
-    pub expiry: String,
-    pub capture: bool,
-}
-
-/// What the acquirer says about one of our payments.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AuthorisationView {
-    pub payment_id: String,
-    pub status: String,
-    pub amount: i64,
-    pub currency: String,
-    pub captured: i64,
-    pub refunded: i64,
-    pub last4: String,
-    pub authorisation_code: Option<String>,
-    pub decline_reason: Option<String>,
-}
-
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
-        Json(serde_json::json!({ "code": code, "message": message })),
+        Json(ErrorBody {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }),
     )
         .into_response()
 }
@@ -115,7 +92,7 @@ fn internal(e: sqlx::Error) -> Response {
 
 async fn authorise(
     State(sim): State<Simulator>,
-    Json(request): Json<AuthoriseRequest>,
+    Json(request): Json<AuthoriseRequest<'static>>,
 ) -> Response {
     // The acquirer's idempotency key is our payment id: a retry gets the
     // first answer, never a second authorisation.
@@ -206,11 +183,6 @@ async fn inquire(State(sim): State<Simulator>, Path(payment_id): Path<String>) -
     }
 }
 
-#[derive(Deserialize)]
-pub struct DayQuery {
-    pub day: String,
-}
-
 /// `GET /v1/authorisations?day=YYYY-MM-DD`: every authorisation recorded
 /// that (UTC) day, as an acquirer's daily transaction report lists them.
 async fn list_day(State(sim): State<Simulator>, Query(query): Query<DayQuery>) -> Response {
@@ -222,10 +194,10 @@ async fn list_day(State(sim): State<Simulator>, Query(query): Query<DayQuery>) -
         );
     };
     match sim.store.on_day(day).await {
-        Ok(list) => Json(serde_json::json!({
-            "day": day.to_string(),
-            "authorisations": list.iter().map(Authorisation::view).collect::<Vec<_>>(),
-        }))
+        Ok(list) => Json(DayListing {
+            day: day.to_string(),
+            authorisations: list.iter().map(Authorisation::view).collect(),
+        })
         .into_response(),
         Err(e) => internal(e),
     }
@@ -237,20 +209,15 @@ async fn inquire_refund(
     Path((payment_id, refund_id)): Path<(String, String)>,
 ) -> Response {
     match sim.store.refund_amount(&payment_id, &refund_id).await {
-        Ok(Some(amount)) => Json(serde_json::json!({
-            "payment_id": payment_id,
-            "refund_id": refund_id,
-            "amount": amount,
-        }))
+        Ok(Some(amount)) => Json(RefundView {
+            payment_id,
+            refund_id,
+            amount,
+        })
         .into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, "not_found", "no such refund"),
         Err(e) => internal(e),
     }
-}
-
-#[derive(Deserialize)]
-pub struct AmountRequest {
-    pub amount: i64,
 }
 
 async fn capture(
@@ -271,12 +238,6 @@ async fn void(State(sim): State<Simulator>, Path(payment_id): Path<String>) -> R
         Ok(Err(message)) => error(StatusCode::CONFLICT, "not_voidable", message),
         Err(e) => internal(e),
     }
-}
-
-#[derive(Deserialize)]
-pub struct RefundRequest {
-    pub refund_id: String,
-    pub amount: i64,
 }
 
 async fn refund(

@@ -32,10 +32,10 @@ pub(crate) struct Authorisation {
 impl Authorisation {
     pub(crate) fn new(request: &AuthoriseRequest, card: &CardNumber) -> Authorisation {
         Authorisation {
-            payment_id: request.payment_id.clone(),
+            payment_id: request.payment_id.to_string(),
             status: "pending".into(),
             amount: request.amount,
-            currency: request.currency.clone(),
+            currency: request.currency.to_string(),
             captured: 0,
             refunded: 0,
             last4: card.last4().to_owned(),

@@ -7,7 +7,7 @@
 //! timeout or a lost answer is [`AuthorisationOutcome::Unknown`], never a
 //! decline, so that reconciliation can ask what really happened.
 
-mod simulator;
+pub mod simulator;
 
 pub use simulator::SimulatorConnector;
 

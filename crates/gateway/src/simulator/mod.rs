@@ -1,29 +1,22 @@
 //! The connector for `civicpay acquirer-sim`.
 
+pub mod wire;
+
 use crate::{
     AcquirerRecord, AuthorisationOutcome, AuthorisationRequest, BoxFuture, Connector, GatewayError,
     RefundInquiry, StatusInquiry,
 };
 use civicpay_core::Money;
-use serde::Deserialize;
-use serde_json::json;
+use std::borrow::Cow;
 use std::time::Duration;
+use wire::{
+    AmountRequest, AuthorisationView as View, AuthoriseRequest, DayListing, RefundRequest,
+    RefundView,
+};
 
 pub struct SimulatorConnector {
     base_url: String,
     client: reqwest::Client,
-}
-
-#[derive(Deserialize)]
-struct View {
-    #[serde(default)]
-    payment_id: String,
-    status: String,
-    amount: i64,
-    captured: i64,
-    refunded: i64,
-    authorisation_code: Option<String>,
-    decline_reason: Option<String>,
 }
 
 impl SimulatorConnector {
@@ -41,11 +34,11 @@ impl SimulatorConnector {
         })
     }
 
-    async fn post(&self, path: &str, body: serde_json::Value) -> Result<View, GatewayError> {
+    async fn post(&self, path: &str, body: &impl serde::Serialize) -> Result<View, GatewayError> {
         let response = self
             .client
             .post(format!("{}{path}", self.base_url))
-            .json(&body)
+            .json(body)
             .send()
             .await
             .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
@@ -107,16 +100,18 @@ impl Connector for SimulatorConnector {
         request: AuthorisationRequest<'a>,
     ) -> BoxFuture<'a, AuthorisationOutcome> {
         Box::pin(async move {
-            let body = json!({
-                "payment_id": request.payment_id,
-                "amount": request.amount.minor(),
-                "currency": request.amount.currency().code(),
-                "card_number": request.card.expose_digits(),
-                "security_code": request.security_code.map(civicpay_vault::SecurityCode::expose_digits),
-                "stored_credential": request.stored_credential,
-                "expiry": request.expiry.to_string(),
-                "capture": request.capture,
-            });
+            let body = AuthoriseRequest {
+                payment_id: Cow::Borrowed(request.payment_id),
+                amount: request.amount.minor(),
+                currency: Cow::Borrowed(request.amount.currency().code()),
+                card_number: Cow::Borrowed(request.card.expose_digits()),
+                security_code: request
+                    .security_code
+                    .map(|code| Cow::Borrowed(code.expose_digits())),
+                stored_credential: request.stored_credential,
+                expiry: Cow::Owned(request.expiry.to_string()),
+                capture: request.capture,
+            };
             let sent = self
                 .client
                 .post(format!("{}/v1/authorisations", self.base_url))
@@ -164,7 +159,9 @@ impl Connector for SimulatorConnector {
         Box::pin(async move {
             self.post(
                 &format!("/v1/authorisations/{payment_id}/capture"),
-                json!({ "amount": amount.minor() }),
+                &AmountRequest {
+                    amount: amount.minor(),
+                },
             )
             .await
             .map(|_| ())
@@ -173,9 +170,12 @@ impl Connector for SimulatorConnector {
 
     fn void<'a>(&'a self, payment_id: &'a str) -> BoxFuture<'a, Result<(), GatewayError>> {
         Box::pin(async move {
-            self.post(&format!("/v1/authorisations/{payment_id}/void"), json!({}))
-                .await
-                .map(|_| ())
+            self.post(
+                &format!("/v1/authorisations/{payment_id}/void"),
+                &serde_json::Map::new(),
+            )
+            .await
+            .map(|_| ())
         })
     }
 
@@ -188,7 +188,10 @@ impl Connector for SimulatorConnector {
         Box::pin(async move {
             self.post(
                 &format!("/v1/authorisations/{payment_id}/refunds"),
-                json!({ "refund_id": refund_id, "amount": amount.minor() }),
+                &RefundRequest {
+                    refund_id: refund_id.to_owned(),
+                    amount: amount.minor(),
+                },
             )
             .await
             .map(|_| ())
@@ -237,10 +240,6 @@ impl Connector for SimulatorConnector {
                     response.status()
                 )));
             }
-            #[derive(Deserialize)]
-            struct RefundView {
-                amount: i64,
-            }
             let view = response
                 .json::<RefundView>()
                 .await
@@ -268,12 +267,8 @@ impl Connector for SimulatorConnector {
                     response.status()
                 )));
             }
-            #[derive(Deserialize)]
-            struct Listing {
-                authorisations: Vec<View>,
-            }
             let listing = response
-                .json::<Listing>()
+                .json::<DayListing>()
                 .await
                 .map_err(|e| GatewayError::Protocol(e.to_string()))?;
             listing
