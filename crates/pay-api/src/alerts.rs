@@ -2,10 +2,11 @@
 
 use civicpay_core::{Currency, Money, PaymentId, RefundId};
 use jiff::Timestamp;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A payment or refund reconciliation could not settle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AttentionItem {
     pub payment_id: PaymentId,
     pub refund_id: Option<RefundId>,
@@ -44,13 +45,13 @@ impl AttentionItem {
 }
 
 /// `GET /v1/alerts/attention`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AttentionList {
     pub results: Vec<AttentionItem>,
 }
 
 /// `GET /v1/alerts/declines`: declined card attempts in the last hour.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Declines {
     pub window: String,
     pub declines: i64,

@@ -1,8 +1,9 @@
 //! A resident's saved cards, as the portal may show them.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SavedCardView {
     /// The vault's token for the card: names it, opens nothing.
     pub token: String,
@@ -13,7 +14,7 @@ pub struct SavedCardView {
 }
 
 /// `GET /v1/customers/{customer}/cards`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SavedCardList {
     pub cards: Vec<SavedCardView>,
 }

@@ -3,9 +3,10 @@
 use civicpay_core::payment::{Channel, Payment, PaymentStatus};
 use civicpay_core::{Currency, Language, Money, PaymentId};
 use jiff::Timestamp;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentState {
     pub status: PaymentStatus,
     pub finished: bool,
@@ -14,7 +15,7 @@ pub struct PaymentState {
 }
 
 /// The card a payment was made with: never more than brand and last four.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CardSummary {
     pub brand: Option<String>,
     pub last4: String,
@@ -29,7 +30,7 @@ impl CardSummary {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Link {
     pub href: String,
     pub method: String,
@@ -44,7 +45,7 @@ impl Link {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentLinks {
     #[serde(rename = "self")]
     pub this: Link,
@@ -54,7 +55,7 @@ pub struct PaymentLinks {
     pub next_url: Option<Link>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentView {
     pub payment_id: PaymentId,
     pub state: PaymentState,
@@ -148,7 +149,7 @@ pub struct PaymentOutcome {
 }
 
 /// `GET /v1/payments`: one page of a city's payments, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentList {
     pub page: i64,
     pub per_page: i64,
@@ -156,7 +157,7 @@ pub struct PaymentList {
 }
 
 /// One state change of a payment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StateChange {
     pub seq: i64,
     pub from: Option<String>,
@@ -167,14 +168,14 @@ pub struct StateChange {
 }
 
 /// `GET /v1/payments/{id}/events`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentEvents {
     pub payment_id: PaymentId,
     pub events: Vec<StateChange>,
 }
 
 /// Who a bill is addressed to.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Payer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -186,7 +187,7 @@ pub struct Payer {
 /// `POST /v1/payments`. Codes (currency, language, channel) stay text
 /// here so that pay can refuse a wrong one naming the field, as a 422,
 /// rather than as a body it cannot read.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayment {
     pub amount: i64,
@@ -220,7 +221,7 @@ pub struct CreatePayment {
     pub allocations: Option<Vec<Allocation>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Allocation {
     pub gl_code: String,

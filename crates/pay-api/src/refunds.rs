@@ -2,17 +2,18 @@
 
 use civicpay_core::{Currency, Money, PaymentId, RefundId};
 use jiff::Timestamp;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/payments/{id}/refunds`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
     /// Minor units; at most what is left to refund.
     pub amount: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RefundView {
     pub refund_id: RefundId,
     pub payment_id: PaymentId,
@@ -47,7 +48,7 @@ impl RefundView {
 }
 
 /// `GET /v1/payments/{id}/refunds`
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RefundList {
     pub payment_id: PaymentId,
     pub refunds: Vec<RefundView>,

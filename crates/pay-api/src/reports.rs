@@ -3,9 +3,10 @@
 
 use civicpay_core::{Currency, PaymentId};
 use jiff::Timestamp;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LedgerReport {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -15,21 +16,21 @@ pub struct LedgerReport {
     pub differences: Vec<Difference>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct GlTotals {
     pub gl_code: String,
     pub captured: i64,
     pub refunded: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AcquirerTotals {
     pub payments_checked: i64,
     pub captured: i64,
     pub refunded: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Amounts {
     pub captured: i64,
     pub refunded: i64,
@@ -37,7 +38,7 @@ pub struct Amounts {
 
 /// A payment whose amounts we and the acquirer do not agree on, or that
 /// the acquirer could not be asked about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Difference {
     pub payment_id: PaymentId,
     pub reference: String,

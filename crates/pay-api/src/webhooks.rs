@@ -4,9 +4,10 @@ use crate::payments::{CardSummary, PaymentOutcome};
 use civicpay_core::payment::{Payment, PaymentStatus};
 use civicpay_core::{Currency, Money, PaymentId, RefundId};
 use jiff::Timestamp;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WebhookEvent {
     /// The delivery's id: the same on every retry of one event.
     pub id: String,
@@ -16,7 +17,7 @@ pub struct WebhookEvent {
 }
 
 /// The event, by its `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type")]
 pub enum WebhookBody {
     #[serde(rename = "payment.succeeded")]
@@ -69,7 +70,7 @@ impl WebhookBody {
 
 /// A finished payment as a webhook carries it: fewer fields than the API's
 /// view, and the status at the top.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct WebhookPayment {
     pub payment_id: PaymentId,
     pub status: PaymentStatus,
@@ -126,7 +127,7 @@ impl WebhookPayment {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AttentionAlarm {
     pub payment_id: PaymentId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,7 +136,7 @@ pub struct AttentionAlarm {
     pub at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CspAlarm {
     pub document_uri: String,
     pub violated_directive: String,

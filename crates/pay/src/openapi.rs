@@ -4,6 +4,8 @@
 
 use crate::{PayState, api};
 use axum::routing::{MethodRouter, delete, get, post};
+use schemars::SchemaGenerator;
+use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 /// One operation: (HTTP method, operation id, summary).
@@ -221,7 +223,34 @@ fn body_schema(operation: &str) -> Option<Value> {
     }
 }
 
+/// The schema of an operation's success body, from the pay-api type the
+/// handler serialises; `None` where the body is not one of those types.
+fn response_schema(operation: &str, schemas: &mut SchemaGenerator) -> Option<Value> {
+    use civicpay_pay_api as t;
+    let schema = match operation {
+        "createPayment" | "getPayment" | "cancelPayment" | "capturePayment" => {
+            schemas.subschema_for::<t::PaymentView>()
+        }
+        "listPayments" => schemas.subschema_for::<t::PaymentList>(),
+        "getPaymentEvents" => schemas.subschema_for::<t::PaymentEvents>(),
+        "createRefund" | "getRefund" => schemas.subschema_for::<t::RefundView>(),
+        "listRefunds" => schemas.subschema_for::<t::RefundList>(),
+        "getLedgerReport" => schemas.subschema_for::<t::LedgerReport>(),
+        "getNeedingAttention" => schemas.subschema_for::<t::AttentionList>(),
+        "getDeclines" => schemas.subschema_for::<t::Declines>(),
+        "listSavedCards" => schemas.subschema_for::<t::SavedCardList>(),
+        _ => return None,
+    };
+    Some(schema.to_value())
+}
+
 pub(crate) fn document() -> Value {
+    let mut schemas = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .into_generator();
     let mut paths = serde_json::Map::new();
     for (path, operations) in API {
         let mut item = serde_json::Map::new();
@@ -265,7 +294,9 @@ pub(crate) fn document() -> Value {
                     } else {
                         ("200", "OK")
                     };
-                    let mut success = json!({ "description": description, "content": { "application/json": { "schema": { "type": "object" } } } });
+                    let schema = response_schema(id, &mut schemas)
+                        .unwrap_or_else(|| json!({ "type": "object" }));
+                    let mut success = json!({ "description": description, "content": { "application/json": { "schema": schema } } });
                     if *id == "createPayment" {
                         // What a client does next with the payment it made.
                         let links: serde_json::Map<String, Value> = [
@@ -295,7 +326,7 @@ pub(crate) fn document() -> Value {
         }
         paths.insert(path.to_owned(), Value::Object(item));
     }
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": { "title": "civicpay pay API", "version": env!("CARGO_PKG_VERSION"), "license": { "name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later" } },
         "paths": paths,
@@ -324,7 +355,14 @@ pub(crate) fn document() -> Value {
                 }
             }
         }
-    })
+    });
+    if let Some(components) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        components.extend(schemas.take_definitions(true));
+    }
+    document
 }
 
 pub(crate) async fn serve_document() -> axum::Json<Value> {

@@ -2527,3 +2527,80 @@ on_both!(
         assert_eq!(refused_again.header("idempotent-replayed"), "true");
     }
 );
+
+/// The document's response schemas are derived from the types pay
+/// serialises: a real payment, its list and its events have exactly the
+/// properties their schemas name, and every required one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_response_schemas_describe_real_responses() {
+    let pay = start_pay(TestDb::sqlite_with(Schema::Pay).await.unwrap()).await;
+    let doc = pay
+        .send(
+            Request::get("/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .json();
+    let schema_of = |path: &str, method: &str, status: &str| -> Value {
+        let schema = &doc["paths"][path][method]["responses"][status]["content"]["application/json"]
+            ["schema"];
+        let name = schema["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} has a named schema: {schema}"))
+            .trim_start_matches("#/components/schemas/");
+        doc["components"]["schemas"][name].clone()
+    };
+    let conforms = |what: &str, body: &Value, schema: &Value| {
+        let properties = schema["properties"].as_object().unwrap();
+        for key in body.as_object().unwrap().keys() {
+            assert!(
+                properties.contains_key(key),
+                "{what}: {key} is not in the schema"
+            );
+        }
+        for required in schema["required"].as_array().unwrap() {
+            let key = required.as_str().unwrap();
+            assert!(body.get(key).is_some(), "{what}: required {key} is missing");
+        }
+    };
+    let created = pay.create("SCHEMA-1").await;
+    conforms(
+        "created payment",
+        &created,
+        &schema_of("/v1/payments", "post", "201"),
+    );
+    let id = created["payment_id"].as_str().unwrap();
+    let got = pay
+        .api("GET", &format!("/v1/payments/{id}"), None, None)
+        .await
+        .json();
+    conforms(
+        "payment",
+        &got,
+        &schema_of("/v1/payments/{id}", "get", "200"),
+    );
+    let list = pay.api("GET", "/v1/payments", None, None).await.json();
+    conforms("list", &list, &schema_of("/v1/payments", "get", "200"));
+    let events = pay
+        .api("GET", &format!("/v1/payments/{id}/events"), None, None)
+        .await
+        .json();
+    conforms(
+        "events",
+        &events,
+        &schema_of("/v1/payments/{id}/events", "get", "200"),
+    );
+    // The check itself: a property the schema does not name is caught.
+    let mut planted = got.clone();
+    planted["surprise"] = Value::Bool(true);
+    let caught = std::panic::catch_unwind(|| {
+        conforms(
+            "planted",
+            &planted,
+            &schema_of("/v1/payments/{id}", "get", "200"),
+        );
+    });
+    assert!(caught.is_err(), "an undocumented property is caught");
+    pay.finish().await;
+}

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// How the card reaches us: typed by the resident, or keyed in by staff
 /// taking it over the phone (mail order / telephone order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Web,
