@@ -146,7 +146,7 @@ fn page_router(path: &str) -> axum::routing::MethodRouter<PayState> {
 /// Every path pay serves, for checks that must cover them all.
 pub fn paths() -> impl Iterator<Item = &'static str> {
     std::iter::once("/v1/openapi.json")
-        .chain(openapi::API.iter().map(|(path, _)| *path))
+        .chain(openapi::API.iter().map(|api| api.path))
         .chain(PAGES)
 }
 
@@ -156,8 +156,8 @@ pub fn app(state: PayState) -> Router {
         "/csp-reports",
     ));
     let mut router = Router::new().route("/v1/openapi.json", get(openapi::serve_document));
-    for (path, _) in openapi::API {
-        router = router.route(path, openapi::path_router(path));
+    for api in &openapi::API {
+        router = router.route(api.path, (api.handlers)());
     }
     for path in PAGES {
         router = router.route(path, page_router(path));

@@ -11,11 +11,19 @@ use serde_json::{Value, json};
 /// One operation: (HTTP method, operation id, summary).
 pub(crate) type Operation = (&'static str, &'static str, &'static str);
 
-/// Every API path with its operations.
-pub(crate) const API: [(&str, &[Operation]); 13] = [
-    (
-        "/v1/payments",
-        &[
+/// One API path: its documented operations and the handlers that serve
+/// them, side by side so neither can be added without the other.
+pub(crate) struct ApiPath {
+    pub path: &'static str,
+    pub operations: &'static [Operation],
+    pub handlers: fn() -> MethodRouter<PayState>,
+}
+
+/// Every API path.
+pub(crate) const API: [ApiPath; 13] = [
+    ApiPath {
+        path: "/v1/payments",
+        operations: &[
             (
                 "post",
                 "createPayment",
@@ -27,34 +35,39 @@ pub(crate) const API: [(&str, &[Operation]); 13] = [
                 "List payments by reference, status and creation time, newest first",
             ),
         ],
-    ),
-    (
-        "/v1/payments/{id}",
-        &[("get", "getPayment", "A payment and its state")],
-    ),
-    (
-        "/v1/payments/{id}/events",
-        &[(
+        handlers: || post(api::create_payment).get(api::list_payments),
+    },
+    ApiPath {
+        path: "/v1/payments/{id}",
+        operations: &[("get", "getPayment", "A payment and its state")],
+        handlers: || get(api::get_payment),
+    },
+    ApiPath {
+        path: "/v1/payments/{id}/events",
+        operations: &[(
             "get",
             "getPaymentEvents",
             "Every state change of a payment, with time and cause",
         )],
-    ),
-    (
-        "/v1/payments/{id}/cancel",
-        &[(
+        handlers: || get(api::payment_events),
+    },
+    ApiPath {
+        path: "/v1/payments/{id}/cancel",
+        operations: &[(
             "post",
             "cancelPayment",
             "Cancel a payment not yet submitted, or void an uncaptured authorisation",
         )],
-    ),
-    (
-        "/v1/payments/{id}/capture",
-        &[("post", "capturePayment", "Capture an authorised payment")],
-    ),
-    (
-        "/v1/payments/{id}/refunds",
-        &[
+        handlers: || post(api::cancel_payment),
+    },
+    ApiPath {
+        path: "/v1/payments/{id}/capture",
+        operations: &[("post", "capturePayment", "Capture an authorised payment")],
+        handlers: || post(api::capture_payment),
+    },
+    ApiPath {
+        path: "/v1/payments/{id}/refunds",
+        operations: &[
             (
                 "post",
                 "createRefund",
@@ -62,80 +75,68 @@ pub(crate) const API: [(&str, &[Operation]); 13] = [
             ),
             ("get", "listRefunds", "A payment's refunds"),
         ],
-    ),
-    (
-        "/v1/payments/{id}/refunds/{refund_id}",
-        &[("get", "getRefund", "One refund of a payment")],
-    ),
-    (
-        "/v1/probes",
-        &[(
+        handlers: || post(api::create_refund).get(api::list_refunds),
+    },
+    ApiPath {
+        path: "/v1/payments/{id}/refunds/{refund_id}",
+        operations: &[("get", "getRefund", "One refund of a payment")],
+        handlers: || get(api::get_refund),
+    },
+    ApiPath {
+        path: "/v1/probes",
+        operations: &[(
             "post",
             "createProbe",
             "A probe for the tamper monitor: a payment that opens like any other and can never be charged; returns its one-time card link",
         )],
-    ),
-    (
-        "/v1/reports/ledger",
-        &[(
+        handlers: || post(crate::probes::create_probe),
+    },
+    ApiPath {
+        path: "/v1/reports/ledger",
+        operations: &[(
             "get",
             "getLedgerReport",
             "Captures and refunds per GL code between two times, each payment matched against the acquirer",
         )],
-    ),
-    (
-        "/v1/alerts/attention",
-        &[(
+        handlers: || get(crate::reports::ledger_report),
+    },
+    ApiPath {
+        path: "/v1/alerts/attention",
+        operations: &[(
             "get",
             "getNeedingAttention",
             "Payments and refunds reconciliation could not settle: each needs a person",
         )],
-    ),
-    (
-        "/v1/alerts/declines",
-        &[(
+        handlers: || get(api::attention),
+    },
+    ApiPath {
+        path: "/v1/alerts/declines",
+        operations: &[(
             "get",
             "getDeclines",
             "Declined card attempts in the last hour, for card-testing alerts",
         )],
-    ),
-    (
-        "/v1/customers/{customer}/cards",
-        &[(
+        handlers: || get(api::declines),
+    },
+    ApiPath {
+        path: "/v1/customers/{customer}/cards",
+        operations: &[(
             "get",
             "listSavedCards",
             "A resident's saved cards: token, brand, last four and expiry (never the number)",
         )],
-    ),
-    (
-        "/v1/customers/{customer}/cards/{token}",
-        &[(
+        handlers: || get(crate::saved_cards::list),
+    },
+    ApiPath {
+        path: "/v1/customers/{customer}/cards/{token}",
+        operations: &[(
             "delete",
             "deleteSavedCard",
             "Forget a resident's saved card",
         )],
-    ),
+        handlers: || delete(crate::saved_cards::forget),
+    },
 ];
-
-/// The handlers for one path of [`API`].
-pub(crate) fn path_router(path: &str) -> MethodRouter<PayState> {
-    match path {
-        "/v1/payments" => post(api::create_payment).get(api::list_payments),
-        "/v1/payments/{id}" => get(api::get_payment),
-        "/v1/payments/{id}/events" => get(api::payment_events),
-        "/v1/payments/{id}/cancel" => post(api::cancel_payment),
-        "/v1/payments/{id}/capture" => post(api::capture_payment),
-        "/v1/payments/{id}/refunds" => post(api::create_refund).get(api::list_refunds),
-        "/v1/payments/{id}/refunds/{refund_id}" => get(api::get_refund),
-        "/v1/reports/ledger" => get(crate::reports::ledger_report),
-        "/v1/probes" => post(crate::probes::create_probe),
-        "/v1/alerts/declines" => get(api::declines),
-        "/v1/alerts/attention" => get(api::attention),
-        "/v1/customers/{customer}/cards" => get(crate::saved_cards::list),
-        "/v1/customers/{customer}/cards/{token}" => delete(crate::saved_cards::forget),
-        _ => MethodRouter::new(),
-    }
-}
 
 fn error_responses() -> Value {
     json!({
@@ -252,9 +253,12 @@ pub(crate) fn document() -> Value {
         })
         .into_generator();
     let mut paths = serde_json::Map::new();
-    for (path, operations) in API {
+    for ApiPath {
+        path, operations, ..
+    } in &API
+    {
         let mut item = serde_json::Map::new();
-        for (method, id, summary) in operations {
+        for (method, id, summary) in *operations {
             let mut operation = json!({
                 "operationId": id,
                 "summary": summary,
@@ -324,7 +328,7 @@ pub(crate) fn document() -> Value {
             }
             item.insert((*method).to_owned(), operation);
         }
-        paths.insert(path.to_owned(), Value::Object(item));
+        paths.insert((*path).to_owned(), Value::Object(item));
     }
     let mut document = json!({
         "openapi": "3.1.0",
