@@ -95,25 +95,31 @@ pub(super) async fn saved_cards(
         .collect())
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn card_page(
-    state: &PayState,
-    t: Translator,
-    city: &str,
+/// A card field: typed as text (the on-screen keyboard comes from
+/// `inputmode`), named as the form posts it.
+fn card_field(
+    id: &'static str,
+    name: &'static str,
+    autocomplete: &'static str,
+    inputmode: &'static str,
+    label: String,
+) -> Field {
+    Field::new(id, "text", label)
+        .named(name)
+        .autocomplete(autocomplete)
+        .inputmode(inputmode)
+}
+
+/// The new-card form's fields. The card number and security code are
+/// never filled in from what was posted.
+fn card_fields(
+    t: &Translator,
     payment: &Payment,
-    form_token: String,
     typed: &Typed,
     errors: FieldErrors,
-    notice: Option<String>,
-) -> Response {
-    let card = |id, name, autocomplete, inputmode, label| {
-        Field::new(id, "text", label)
-            .named(name)
-            .autocomplete(autocomplete)
-            .inputmode(inputmode)
-    };
+) -> Vec<Field> {
     let mut fields = vec![
-        card(
+        card_field(
             "cardholder-name",
             "cardholder_name",
             "cc-name",
@@ -122,7 +128,7 @@ pub(super) fn card_page(
         )
         .value(typed.name.clone())
         .error(errors.name),
-        card(
+        card_field(
             "card-number",
             "card_number",
             "cc-number",
@@ -131,7 +137,7 @@ pub(super) fn card_page(
         )
         .hint(t.get("card-number-hint"))
         .error(errors.number),
-        card(
+        card_field(
             "expiry",
             "expiry",
             "cc-exp",
@@ -140,7 +146,7 @@ pub(super) fn card_page(
         )
         .hint(t.get("card-expiry-hint"))
         .error(errors.expiry),
-        card(
+        card_field(
             "security-code",
             "security_code",
             "cc-csc",
@@ -149,7 +155,7 @@ pub(super) fn card_page(
         )
         .hint(t.get("card-security-code-hint"))
         .error(errors.security_code),
-        card(
+        card_field(
             "postal-code",
             "postal_code",
             "postal-code",
@@ -158,7 +164,7 @@ pub(super) fn card_page(
         )
         .value(typed.postal_code.clone())
         .error(errors.postal_code),
-        card("email", "email", "email", "email", t.get("card-email"))
+        card_field("email", "email", "email", "email", t.get("card-email"))
             .value(typed.email.clone())
             .error(errors.email),
     ];
@@ -173,23 +179,18 @@ pub(super) fn card_page(
             field.autocomplete = "off";
         }
     }
-    let saved_code = card(
-        "saved-security-code",
-        "security_code",
-        "cc-csc",
-        "numeric",
-        t.get("card-security-code"),
-    )
-    .hint(t.get("card-saved-code-hint"))
-    .error(typed.saved_error.clone());
-    let summary = summary(&[std::slice::from_ref(&saved_code), fields.as_slice()].concat());
-    let amount = payment.amount.format(t.language());
-    let save_offer = offers_saving(state, payment).then(|| SaveOffer {
-        label: t.get("card-save"),
-        consent: t.get("card-save-consent"),
-        checked: typed.save_card,
-    });
-    let saved = (!typed.saved_cards.is_empty()).then(|| SavedSection {
+    fields
+}
+
+/// The saved cards a signed-in resident may choose, in a form of their own.
+fn saved_section(
+    t: &Translator,
+    payment: &Payment,
+    typed: &Typed,
+    code: Field,
+    amount: &str,
+) -> Option<SavedSection> {
+    (!typed.saved_cards.is_empty()).then(|| SavedSection {
         action: format!("/card/{}/{}/saved", payment.tenant_id, payment.id),
         legend: t.get("card-saved-legend"),
         cards: typed
@@ -208,12 +209,42 @@ pub(super) fn card_page(
                 token: c.token.clone(),
             })
             .collect(),
-        code: saved_code,
-        submit: t.arg("card-saved-submit", "amount", &amount),
+        code,
+        submit: t.arg("card-saved-submit", "amount", amount),
         new_card_heading: t.get("card-new-heading"),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn card_page(
+    state: &PayState,
+    t: Translator,
+    city: &str,
+    payment: &Payment,
+    form_token: String,
+    typed: &Typed,
+    errors: FieldErrors,
+    notice: Option<String>,
+) -> Response {
+    let fields = card_fields(&t, payment, typed, errors);
+    let saved_code = card_field(
+        "saved-security-code",
+        "security_code",
+        "cc-csc",
+        "numeric",
+        t.get("card-security-code"),
+    )
+    .hint(t.get("card-saved-code-hint"))
+    .error(typed.saved_error.clone());
+    let summary = summary(&[std::slice::from_ref(&saved_code), fields.as_slice()].concat());
+    let amount = payment.amount.format(t.language());
+    let save_offer = offers_saving(state, payment).then(|| SaveOffer {
+        label: t.get("card-save"),
+        consent: t.get("card-save-consent"),
+        checked: typed.save_card,
     });
     let page = CardPage {
-        saved,
+        saved: saved_section(&t, payment, typed, saved_code, &amount),
         save_offer,
         title: t.get("card-title"),
         submit: t.arg("card-submit", "amount", &amount),
@@ -237,7 +268,6 @@ pub(super) fn card_page(
     if let Some(origin) = return_origin(payment) {
         response.extensions_mut().insert(FormTarget(origin));
     }
-    let _ = state;
     response
 }
 
