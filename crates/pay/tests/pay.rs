@@ -16,6 +16,8 @@ use civicpay_gateway::SimulatorConnector;
 use civicpay_pay::{PayConfig, PayState, app};
 use civicpay_store::pay::Merchant;
 use civicpay_store::testing::{Schema, TestDb};
+/// What pay answered, read whole.
+use civicpay_testkit::page::Page as Reply;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -29,41 +31,6 @@ struct Pay {
     key: String,
     db: TestDb,
     sim_dir: PathBuf,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    fn cookie(&self, name: &str) -> String {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .map(|c| c.split(';').next().unwrap().to_owned())
-            .unwrap_or_default()
-    }
-
-    fn form_token(&self) -> String {
-        let marker = "name=\"form_token\" value=\"";
-        let start = self.body.find(marker).unwrap() + marker.len();
-        self.body[start..start + self.body[start..].find('"').unwrap()].to_owned()
-    }
 }
 
 async fn start_pay(db: TestDb) -> Pay {
@@ -119,14 +86,7 @@ async fn start_pay_with(db: TestDb, base: PayConfig) -> Pay {
 
 impl Pay {
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.unwrap().to_bytes();
-        Reply {
-            status: parts.status,
-            headers: parts.headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        Reply::read(self.router.clone().oneshot(request).await.unwrap()).await
     }
 
     async fn api(
@@ -172,8 +132,8 @@ impl Pay {
             .send(Request::get(&next).body(Body::empty()).unwrap())
             .await;
         assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
-        let path = started.header("location").to_owned();
-        let session = started.cookie("civicpay_card");
+        let path = started.header("location").unwrap_or_default().to_owned();
+        let session = started.cookie("civicpay_card").unwrap_or_default();
         let page = self
             .send(
                 Request::get(&path)
@@ -182,7 +142,10 @@ impl Pay {
                     .unwrap(),
             )
             .await;
-        let cookies = format!("{session}; {}", page.cookie("civicpay_form"));
+        let cookies = format!(
+            "{session}; {}",
+            page.cookie("civicpay_form").unwrap_or_default()
+        );
         (path, cookies, page)
     }
 
@@ -436,13 +399,16 @@ on_both!(
 );
 
 fn assert_card_page_headers(reply: &Reply) {
-    let csp = reply.header("content-security-policy");
+    let csp = reply.header("content-security-policy").unwrap_or_default();
     let expected = format!(
         "default-src 'none'; style-src {}; img-src 'self'; form-action 'self' https://city.example; frame-ancestors 'none'; base-uri 'none'; report-uri /csp-reports",
         civicpay_web::style::stylesheet_hash()
     );
     assert_eq!(csp, expected);
-    assert_eq!(reply.header("cache-control"), "no-store");
+    assert_eq!(
+        reply.header("cache-control").unwrap_or_default(),
+        "no-store"
+    );
     assert!(
         !reply.body.to_lowercase().contains("<script"),
         "no JavaScript on the card page"
@@ -489,7 +455,7 @@ on_both!(a_resident_pays_with_an_approved_card, async |pay: &Pay| {
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(
-        done.header("location"),
+        done.header("location").unwrap_or_default(),
         "https://city.example/springfield/payments/return"
     );
     let id = created["payment_id"].as_str().unwrap();
@@ -1064,8 +1030,11 @@ on_both!(
             .await;
         let page = pay
             .send(
-                Request::get(started.header("location"))
-                    .header(header::COOKIE, started.cookie("civicpay_card"))
+                Request::get(started.header("location").unwrap_or_default())
+                    .header(
+                        header::COOKIE,
+                        started.cookie("civicpay_card").unwrap_or_default(),
+                    )
                     .body(Body::empty())
                     .unwrap(),
             )
@@ -1483,7 +1452,7 @@ on_both!(
         let created = pay.create("PROBE-CHECK").await;
         let (_, _, real) = pay.open_card_page(&created).await;
         assert_eq!(page_structure(&real.body), observed.structure);
-        assert_eq!(real.header(BUILD_HEADER), build_id());
+        assert_eq!(real.header(BUILD_HEADER), Some(build_id()));
 
         let tampered = |headers: Vec<(&str, String)>, body: String| {
             ObservedPage::new(200, headers.iter().map(|(k, v)| (*k, v.as_str())), &body)
@@ -2489,13 +2458,16 @@ on_both!(
         let first = pay.api("POST", &cancel, None, Some("cancel-1")).await;
         assert_eq!(first.status, StatusCode::OK, "{}", first.body);
         assert_eq!(first.json()["state"]["status"], "cancelled");
-        assert_eq!(first.header("idempotent-replayed"), "");
+        assert_eq!(first.header("idempotent-replayed").unwrap_or_default(), "");
 
         // The retry gets the same answer, marked as a replay, and changes nothing.
         let retry = pay.api("POST", &cancel, None, Some("cancel-1")).await;
         assert_eq!(retry.status, StatusCode::OK);
         assert_eq!(retry.body, first.body);
-        assert_eq!(retry.header("idempotent-replayed"), "true");
+        assert_eq!(
+            retry.header("idempotent-replayed").unwrap_or_default(),
+            "true"
+        );
         let events = pay
             .api("GET", &format!("/v1/payments/{id}/events"), None, None)
             .await;
@@ -2524,7 +2496,12 @@ on_both!(
         let refused_again = pay.api("POST", &capture, None, Some("capture-1")).await;
         assert_eq!(refused_again.status, StatusCode::CONFLICT);
         assert_eq!(refused_again.body, refused.body);
-        assert_eq!(refused_again.header("idempotent-replayed"), "true");
+        assert_eq!(
+            refused_again
+                .header("idempotent-replayed")
+                .unwrap_or_default(),
+            "true"
+        );
     }
 );
 

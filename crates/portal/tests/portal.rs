@@ -14,13 +14,13 @@ mod staff;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, Response, StatusCode, header};
+use axum::http::{Request, StatusCode, header};
 use civicpay_core::TenantSlug;
 use civicpay_portal::{AppState, PortalConfig, app};
 use civicpay_store::demo::DemoBill;
 use civicpay_store::testing::TestDb;
 use civicpay_store::{Store, demo};
-use http_body_util::BodyExt;
+use civicpay_testkit::page::{Page, form_urlencoded};
 use std::net::SocketAddr;
 use tower::ServiceExt;
 
@@ -116,79 +116,6 @@ impl Portal {
 
     async fn finish(self) {
         self.db.finish().await;
-    }
-}
-
-fn form_urlencoded(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-struct Page {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-    bytes: Vec<u8>,
-}
-
-impl Page {
-    async fn read(response: Response<Body>) -> Page {
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.unwrap().to_bytes();
-        Page {
-            status: parts.status,
-            headers: parts.headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            bytes: bytes.to_vec(),
-        }
-    }
-
-    fn form_token(&self) -> String {
-        let marker = "name=\"form_token\" value=\"";
-        let start = self.body.find(marker).expect("page has a form token") + marker.len();
-        let end = self.body[start..].find('"').unwrap();
-        self.body[start..start + end].to_owned()
-    }
-
-    fn form_cookie(&self) -> String {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("civicpay_form="))
-            .expect("page sets the form cookie")
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The error summary block, or "" when the page has none.
-    fn error_summary(&self) -> &str {
-        match self.body.find("<div class=\"error-summary\"") {
-            Some(start) => {
-                let end = self.body[start..].find("</ul>").unwrap();
-                &self.body[start..start + end]
-            }
-            None => "",
-        }
     }
 }
 

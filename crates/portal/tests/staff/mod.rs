@@ -12,31 +12,6 @@ use std::time::Duration;
 
 const PASSWORD: &str = "maple lantern quietly forty herons";
 
-impl Page {
-    fn location(&self) -> &str {
-        self.header("location").unwrap_or_default()
-    }
-
-    fn staff_cookie(&self) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with(&format!("{STAFF_COOKIE}=")))
-            .map(|c| c.split(';').next().unwrap().to_owned())
-    }
-
-    fn between(&self, start: &str, end: &str) -> String {
-        let from = self
-            .body
-            .find(start)
-            .unwrap_or_else(|| panic!("{start:?} in {}", self.body))
-            + start.len();
-        let len = self.body[from..].find(end).unwrap();
-        self.body[from..from + len].to_owned()
-    }
-}
-
 impl Portal {
     async fn tenant(&self, slug: &str) -> Tenant {
         self.store
@@ -67,7 +42,7 @@ impl Portal {
             body.push('&');
             body.push_str(&form_urlencoded(fields));
         }
-        let form_cookie = page.form_cookie_or_default();
+        let form_cookie = form_cookie_or_default(page);
         self.send_with_cookies(
             Request::post(uri)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -79,19 +54,10 @@ impl Portal {
     }
 }
 
-impl Page {
-    /// The form cookie this page set, or the one every test browser uses.
-    fn form_cookie_or_default(&self) -> String {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("civicpay_form="))
-            .map_or_else(
-                || FORM_COOKIE.get().cloned().unwrap_or_default(),
-                |c| c.split(';').next().unwrap().to_owned(),
-            )
-    }
+/// The form cookie `page` set, or the one every test browser uses.
+fn form_cookie_or_default(page: &Page) -> String {
+    page.cookie("civicpay_form")
+        .unwrap_or_else(|| FORM_COOKIE.get().cloned().unwrap_or_default())
 }
 
 /// Tests keep one form cookie per browser; pages after the first do not
@@ -191,7 +157,7 @@ async fn sign_in(portal: &Portal, tenant: &str, email: &str, secret: &TotpSecret
         .await;
     assert_eq!(step_one.status, StatusCode::SEE_OTHER, "{}", step_one.body);
     assert_eq!(step_one.location(), format!("{prefix}/second-factor"));
-    let half = step_one.staff_cookie().unwrap();
+    let half = step_one.cookie(STAFF_COOKIE).unwrap();
     // The password alone opens nothing.
     let refused = portal.get_as(&format!("{prefix}/"), &half).await;
     assert_eq!(refused.location(), format!("{prefix}/sign-in"));
@@ -210,7 +176,7 @@ async fn sign_in(portal: &Portal, tenant: &str, email: &str, secret: &TotpSecret
         )
         .await;
     assert_eq!(step_two.status, StatusCode::SEE_OTHER, "{}", step_two.body);
-    let full = step_two.staff_cookie().unwrap();
+    let full = step_two.cookie(STAFF_COOKIE).unwrap();
     assert_ne!(full, half, "the session token changes at sign-in");
     full
 }
@@ -251,7 +217,7 @@ async fn clerk_signs_in(portal: Portal) {
             &[("email", "ana@springfield.gov"), ("password", PASSWORD)],
         )
         .await
-        .staff_cookie()
+        .cookie(STAFF_COOKIE)
         .unwrap();
     let code_page = portal
         .get_as("/springfield/staff/second-factor", &half)
@@ -361,7 +327,7 @@ async fn wrong_passwords_lock_the_account_and_messages_do_not_say_which_emails_e
         .await;
     assert_eq!(locked.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        locked.staff_cookie().is_none(),
+        locked.cookie(STAFF_COOKIE).is_none(),
         "the right password does not get in while locked"
     );
     // A locked account answers as an unknown address does: the lock does
@@ -649,7 +615,7 @@ async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
     let (_, admin) = session(&portal, Some(&springfield), Role::Administrator).await;
     let team = portal.get_as("/springfield/staff/team", &admin).await;
     assert_eq!(team.status, StatusCode::OK);
-    let _ = FORM_COOKIE.set(team.form_cookie_or_default());
+    let _ = FORM_COOKIE.set(form_cookie_or_default(&team));
     let invited = portal
         .post_as(
             "/springfield/staff/team/invite",
@@ -760,7 +726,7 @@ async fn password_step(portal: &Portal, email: &str) -> String {
         )
         .await;
     assert_eq!(step.status, StatusCode::SEE_OTHER, "{}", step.body);
-    step.staff_cookie().unwrap()
+    step.cookie(STAFF_COOKIE).unwrap()
 }
 
 /// Someone who has the password cannot guess the second factor: one
@@ -815,7 +781,7 @@ async fn second_factor_guessing(portal: Portal) {
             answer.location()
         );
         assert!(
-            answer.staff_cookie().is_none_or(|c| c.ends_with('=')),
+            answer.cookie(STAFF_COOKIE).is_none_or(|c| c.ends_with('=')),
             "no session for a guess"
         );
     }
@@ -855,7 +821,7 @@ async fn second_factor_guessing(portal: Portal) {
         )
         .await;
     assert!(refused.body.contains("locked"), "{}", refused.body);
-    assert!(refused.staff_cookie().is_none());
+    assert!(refused.cookie(STAFF_COOKIE).is_none());
     // A half-way session started before the lock refuses even the right code.
     let user = portal
         .store
