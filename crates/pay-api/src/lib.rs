@@ -16,8 +16,8 @@ pub mod webhooks;
 pub use alerts::{AttentionItem, AttentionList, Declines};
 pub use cards::{SavedCardList, SavedCardView};
 pub use payments::{
-    Allocation, CardSummary, CreatePayment, Link, Payer, PaymentEvents, PaymentLinks, PaymentList,
-    PaymentOutcome, PaymentState, PaymentView, StateChange,
+    Allocation, CardSummary, CreatePayment, Link, Payer, PaymentAmounts, PaymentEvents,
+    PaymentLinks, PaymentList, PaymentOutcome, PaymentState, PaymentView, StateChange,
 };
 pub use refunds::{CreateRefund, RefundList, RefundView};
 pub use reports::{AcquirerTotals, Amounts, Difference, GlTotals, LedgerReport};

@@ -55,12 +55,45 @@ pub struct PaymentLinks {
     pub next_url: Option<Link>,
 }
 
+/// A payment's money as the API and webhooks carry it: minor units beside
+/// the currency, read back as [`Money`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentAmounts {
+    amount: i64,
+    pub currency: Currency,
+    captured_amount: i64,
+    refunded_amount: i64,
+}
+
+impl PaymentAmounts {
+    pub fn of(payment: &Payment) -> PaymentAmounts {
+        PaymentAmounts {
+            amount: payment.amount.minor(),
+            currency: payment.amount.currency(),
+            captured_amount: payment.captured.minor(),
+            refunded_amount: payment.refunded.minor(),
+        }
+    }
+
+    pub fn amount(&self) -> Money {
+        Money::from_minor(self.amount, self.currency)
+    }
+
+    pub fn captured(&self) -> Money {
+        Money::from_minor(self.captured_amount, self.currency)
+    }
+
+    pub fn refunded(&self) -> Money {
+        Money::from_minor(self.refunded_amount, self.currency)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentView {
     pub payment_id: PaymentId,
     pub state: PaymentState,
-    amount: i64,
-    pub currency: Currency,
+    #[serde(flatten)]
+    pub money: PaymentAmounts,
     pub reference: String,
     pub description: String,
     pub return_url: String,
@@ -69,8 +102,6 @@ pub struct PaymentView {
     pub metadata: serde_json::Value,
     pub channel: Channel,
     pub card: Option<CardSummary>,
-    captured_amount: i64,
-    refunded_amount: i64,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     #[serde(rename = "_links")]
@@ -87,8 +118,7 @@ impl PaymentView {
                 finished: payment.status.is_finished(),
                 code: payment.failure_code.clone(),
             },
-            amount: payment.amount.minor(),
-            currency: payment.amount.currency(),
+            money: PaymentAmounts::of(payment),
             reference: payment.reference.clone(),
             description: payment.description.clone(),
             return_url: payment.return_url.clone(),
@@ -97,8 +127,6 @@ impl PaymentView {
             metadata: payment.metadata.clone(),
             channel: payment.channel,
             card: CardSummary::of(payment),
-            captured_amount: payment.captured.minor(),
-            refunded_amount: payment.refunded.minor(),
             created_at: payment.created_at,
             expires_at: payment.expires_at,
             links: PaymentLinks {
@@ -108,27 +136,15 @@ impl PaymentView {
         }
     }
 
-    pub fn amount(&self) -> Money {
-        Money::from_minor(self.amount, self.currency)
-    }
-
-    pub fn captured(&self) -> Money {
-        Money::from_minor(self.captured_amount, self.currency)
-    }
-
-    pub fn refunded(&self) -> Money {
-        Money::from_minor(self.refunded_amount, self.currency)
-    }
-
     /// The bill payment the portal started this for, if it did.
     pub fn bill_payment_id(&self) -> Option<&str> {
-        self.metadata.get("bill_payment_id")?.as_str()
+        bill_payment_id(&self.metadata)
     }
 
     pub fn outcome(&self) -> PaymentOutcome {
         PaymentOutcome {
             status: self.state.status,
-            captured: self.captured(),
+            captured: self.money.captured(),
             card: self.card.clone(),
             email: self.email.clone(),
             language: Some(self.language),
@@ -228,6 +244,11 @@ pub struct Allocation {
     pub amount: i64,
 }
 
+/// The portal's bill payment id, which it puts in a payment's metadata.
+pub(crate) fn bill_payment_id(metadata: &serde_json::Value) -> Option<&str> {
+    metadata.get("bill_payment_id")?.as_str()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -313,7 +334,7 @@ mod tests {
         let read: PaymentView =
             serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap();
         assert_eq!(read, view);
-        assert_eq!(read.refunded(), Money::from_minor(2_500, Currency::Usd));
+        assert_eq!(read.money.refunded(), Money::from_minor(2_500, Currency::Usd));
         assert_eq!(read.bill_payment_id(), Some("bp-1"));
         let outcome = read.outcome();
         assert_eq!(outcome.status, PaymentStatus::Success);

@@ -1,8 +1,8 @@
 //! What pay sends to a city's webhook endpoint, signed.
 
-use crate::payments::{CardSummary, PaymentOutcome};
+use crate::payments::{CardSummary, PaymentAmounts, PaymentOutcome};
 use civicpay_core::payment::{Payment, PaymentStatus};
-use civicpay_core::{Currency, Money, PaymentId, RefundId};
+use civicpay_core::{PaymentId, RefundId};
 use jiff::Timestamp;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -74,10 +74,8 @@ impl WebhookBody {
 pub struct WebhookPayment {
     pub payment_id: PaymentId,
     pub status: PaymentStatus,
-    amount: i64,
-    pub currency: Currency,
-    captured_amount: i64,
-    refunded_amount: i64,
+    #[serde(flatten)]
+    pub money: PaymentAmounts,
     pub reference: String,
     pub metadata: serde_json::Value,
     pub card: Option<CardSummary>,
@@ -88,38 +86,23 @@ impl WebhookPayment {
         WebhookPayment {
             payment_id: payment.id.clone(),
             status: payment.status,
-            amount: payment.amount.minor(),
-            currency: payment.amount.currency(),
-            captured_amount: payment.captured.minor(),
-            refunded_amount: payment.refunded.minor(),
+            money: PaymentAmounts::of(payment),
             reference: payment.reference.clone(),
             metadata: payment.metadata.clone(),
             card: CardSummary::of(payment),
         }
     }
 
-    pub fn amount(&self) -> Money {
-        Money::from_minor(self.amount, self.currency)
-    }
-
-    pub fn captured(&self) -> Money {
-        Money::from_minor(self.captured_amount, self.currency)
-    }
-
-    pub fn refunded(&self) -> Money {
-        Money::from_minor(self.refunded_amount, self.currency)
-    }
-
     /// The bill payment the portal started this for, if it did.
     pub fn bill_payment_id(&self) -> Option<&str> {
-        self.metadata.get("bill_payment_id")?.as_str()
+        crate::payments::bill_payment_id(&self.metadata)
     }
 
     /// A webhook carries no e-mail or language: the receiver uses its own.
     pub fn outcome(&self) -> PaymentOutcome {
         PaymentOutcome {
             status: self.status,
-            captured: self.captured(),
+            captured: self.money.captured(),
             card: self.card.clone(),
             email: None,
             language: None,

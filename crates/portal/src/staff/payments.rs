@@ -411,7 +411,7 @@ fn payment_row(staff: &StaffContext, city: &Tenant, p: &PaymentView) -> PaymentR
         href: format!("{}/payments/{}", staff.scope.prefix(), p.payment_id),
         created: when(p.created_at, city),
         reference: p.reference.clone(),
-        amount: p.amount().format(Language::En),
+        amount: p.money.amount().format(Language::En),
         status: status_name(p.state.status.code()),
         channel: channel_name(p.channel.code()).to_owned(),
         card: p.card.as_ref().map(card_text).unwrap_or_default(),
@@ -479,7 +479,11 @@ async fn payment_page(
             .find(|m| &m.id == id)
             .map_or_else(String::new, |m| m.email.clone())
     };
-    let left = refundable(payment.captured(), payment.refunded(), &requests);
+    let left = refundable(
+        payment.money.captured(),
+        payment.money.refunded(),
+        &requests,
+    );
     let limits = state.store.refund_limits(&city.id).await?;
     let facts = vec![
         Fact {
@@ -492,7 +496,7 @@ async fn payment_page(
         },
         Fact {
             label: "Amount",
-            value: payment.amount().format(Language::En),
+            value: payment.money.amount().format(Language::En),
         },
         Fact {
             label: "Status",
@@ -508,11 +512,11 @@ async fn payment_page(
         },
         Fact {
             label: "Captured",
-            value: payment.captured().format(Language::En),
+            value: payment.money.captured().format(Language::En),
         },
         Fact {
             label: "Refunded",
-            value: payment.refunded().format(Language::En),
+            value: payment.money.refunded().format(Language::En),
         },
         Fact {
             label: "Created",
@@ -647,7 +651,11 @@ pub(crate) async fn request_refund(
     let city = staff.scope.city()?;
     let payment_id = PaymentId::parse(&payment).map_err(|_| PortalError::NotFound)?;
     let (payment, requests) = payment_with_requests(&state, city, &payment_id).await?;
-    let left = refundable(payment.captured(), payment.refunded(), &requests);
+    let left = refundable(
+        payment.money.captured(),
+        payment.money.refunded(),
+        &requests,
+    );
     let amount = Money::parse(&form.amount, city.currency, DecimalStyle::Point);
     let errors = RefundErrors {
         amount: match &amount {
@@ -686,7 +694,7 @@ pub(crate) async fn request_refund(
                 amount,
                 reason,
                 requested_by: &staff.staff.id,
-                refunded_before: payment.refunded(),
+                refunded_before: payment.money.refunded(),
                 day_began,
             },
             |id, waits| {
