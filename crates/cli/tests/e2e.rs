@@ -10,8 +10,7 @@
 )]
 
 use civicpay_testkit::free_port;
-use civicpay_testkit::resident::{Card, Resident, between, form_token, location, text};
-use std::collections::BTreeMap;
+use civicpay_testkit::resident::{Card, Jar, Resident, between, form_token, location, text};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -40,30 +39,6 @@ impl Drop for Running {
     }
 }
 
-/// A cookie jar good enough for one host: name → value.
-#[derive(Default)]
-struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    fn take(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all("set-cookie") {
-            if let Some((pair, _)) = value.to_str().unwrap().split_once(';')
-                && let Some((k, v)) = pair.split_once('=')
-            {
-                self.0.insert(k.to_owned(), v.to_owned());
-            }
-        }
-    }
-
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
 async fn get(client: &reqwest::Client, jar: &mut Jar, url: &str) -> reqwest::Response {
     let response = client
         .get(url)
@@ -81,19 +56,7 @@ async fn post(
     url: &str,
     form: &[(&str, &str)],
 ) -> reqwest::Response {
-    let body: String = form
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.replace('%', "%25")
-                    .replace(' ', "+")
-                    .replace('/', "%2F")
-                    .replace('&', "%26")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&");
+    let body = civicpay_testkit::page::form_urlencoded(form);
     let response = client
         .post(url)
         .header("cookie", jar.header())

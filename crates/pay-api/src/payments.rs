@@ -334,7 +334,10 @@ mod tests {
         let read: PaymentView =
             serde_json::from_str(&serde_json::to_string(&view).unwrap()).unwrap();
         assert_eq!(read, view);
-        assert_eq!(read.money.refunded(), Money::from_minor(2_500, Currency::Usd));
+        assert_eq!(
+            read.money.refunded(),
+            Money::from_minor(2_500, Currency::Usd)
+        );
         assert_eq!(read.bill_payment_id(), Some("bp-1"));
         let outcome = read.outcome();
         assert_eq!(outcome.status, PaymentStatus::Success);

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 /// A cookie jar good enough for one host (the portal and pay differ only
 /// by port, and cookies do not): name → value.
 #[derive(Default, Debug)]
-struct Jar(BTreeMap<String, String>);
+pub struct Jar(BTreeMap<String, String>);
 
 impl Jar {
-    fn take(&mut self, response: &reqwest::Response) {
+    /// Keeps the cookies `response` set.
+    pub fn take(&mut self, response: &reqwest::Response) {
         for value in response.headers().get_all("set-cookie") {
             if let Some((pair, _)) = value.to_str().unwrap_or_default().split_once(';')
                 && let Some((k, v)) = pair.split_once('=')
@@ -21,7 +22,8 @@ impl Jar {
         }
     }
 
-    fn header(&self) -> String {
+    /// The `Cookie` header for the next request.
+    pub fn header(&self) -> String {
         self.0
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

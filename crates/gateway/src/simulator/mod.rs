@@ -44,6 +44,33 @@ impl SimulatorConnector {
             .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
         read_view(response).await
     }
+
+    /// A GET that reads `T`; `None` when the acquirer has no such thing.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, GatewayError> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(GatewayError::Unavailable(format!(
+                "acquirer answered {}",
+                response.status()
+            )));
+        }
+        response
+            .json::<T>()
+            .await
+            .map(Some)
+            .map_err(|e| GatewayError::Protocol(e.to_string()))
+    }
 }
 
 /// reqwest errors name the URL; ours carry no secrets, but keep messages
@@ -222,30 +249,12 @@ impl Connector for SimulatorConnector {
         refund_id: &'a str,
     ) -> BoxFuture<'a, Result<RefundInquiry, GatewayError>> {
         Box::pin(async move {
-            let response = self
-                .client
-                .get(format!(
-                    "{}/v1/authorisations/{payment_id}/refunds/{refund_id}",
-                    self.base_url
-                ))
-                .send()
-                .await
-                .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
-            if response.status() == reqwest::StatusCode::NOT_FOUND {
-                return Ok(RefundInquiry::NotFound);
-            }
-            if !response.status().is_success() {
-                return Err(GatewayError::Unavailable(format!(
-                    "acquirer answered {}",
-                    response.status()
-                )));
-            }
-            let view = response
-                .json::<RefundView>()
-                .await
-                .map_err(|e| GatewayError::Protocol(e.to_string()))?;
-            Ok(RefundInquiry::Refunded {
-                amount: view.amount,
+            let path = format!("/v1/authorisations/{payment_id}/refunds/{refund_id}");
+            Ok(match self.get::<RefundView>(&path).await? {
+                Some(view) => RefundInquiry::Refunded {
+                    amount: view.amount,
+                },
+                None => RefundInquiry::NotFound,
             })
         })
     }
@@ -255,22 +264,11 @@ impl Connector for SimulatorConnector {
         day: jiff::civil::Date,
     ) -> BoxFuture<'a, Result<Vec<AcquirerRecord>, GatewayError>> {
         Box::pin(async move {
-            let response = self
-                .client
-                .get(format!("{}/v1/authorisations?day={day}", self.base_url))
-                .send()
-                .await
-                .map_err(|e| GatewayError::Unavailable(without_url(&e)))?;
-            if !response.status().is_success() {
-                return Err(GatewayError::Unavailable(format!(
-                    "acquirer answered {}",
-                    response.status()
-                )));
-            }
-            let listing = response
-                .json::<DayListing>()
-                .await
-                .map_err(|e| GatewayError::Protocol(e.to_string()))?;
+            let path = format!("/v1/authorisations?day={day}");
+            let listing = self
+                .get::<DayListing>(&path)
+                .await?
+                .ok_or_else(|| GatewayError::Unavailable("acquirer answered 404".into()))?;
             listing
                 .authorisations
                 .into_iter()
