@@ -30,6 +30,7 @@ macro_rules! string_conversions {
 pub(crate) use string_conversions;
 
 pub mod bill;
+pub mod city_file;
 pub mod error;
 pub mod export;
 pub mod id;
