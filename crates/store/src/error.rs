@@ -17,6 +17,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("could not read the import file: {0}")]
     Read(String),
+    /// A change the stored data cannot take, said why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl StoreError {

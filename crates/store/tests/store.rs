@@ -589,3 +589,89 @@ store_test!(
         assert_eq!(what, "currency");
     }
 );
+
+const SPRINGFIELD_FILE: &str = include_str!("../../../examples/cities/springfield.toml");
+
+store_test!(
+    a_city_file_creates_the_city_then_changes_only_what_changed,
+    |store: Store| async move {
+        use civicpay_audit::ChainId;
+        use civicpay_core::city_file;
+        use civicpay_store::audit_log::AuditFilter;
+        let entries = |tenant: civicpay_core::TenantId| {
+            let store = store.clone();
+            async move {
+                store
+                    .audit_entries(
+                        &ChainId::Tenant(tenant),
+                        &AuditFilter {
+                            limit: 100,
+                            ..AuditFilter::default()
+                        },
+                    )
+                    .await
+                    .unwrap()
+            }
+        };
+        let file = city_file::parse(SPRINGFIELD_FILE).unwrap();
+        assert!(!store.city_file_changes(&file).await.unwrap().is_empty());
+        let first = store.apply_city(&file, "cli").await.unwrap();
+        assert!(first.created);
+        let id = first.tenant.id.clone();
+        let types = store.bill_types(&id).await.unwrap();
+        let slugs: Vec<&str> = types.iter().map(|b| b.slug.as_str()).collect();
+        assert_eq!(slugs, ["water", "parking", "permits", "property-tax"]);
+        let written = entries(id.clone()).await.len();
+        assert!(written > 1, "the creation and each field are audited");
+
+        // The same file again: nothing to do, nothing written.
+        let again = store.apply_city(&file, "cli").await.unwrap();
+        assert!(!again.created && again.changes.is_empty());
+        assert_eq!(again.tenant.id, id);
+        assert_eq!(entries(id.clone()).await.len(), written);
+
+        // A changed file: each changed field, and only it, with before and after.
+        let changed = SPRINGFIELD_FILE
+            .replace("America/Chicago", "America/New_York")
+            .replace("\"100-3510\"", "\"100-3599\"")
+            .replace(
+                "[[bill_type]]\nslug = \"property-tax\"",
+                "[[bill_type]]\nslug = \"dogs\"\nkind = \"business_licence\"\ngl_code = \"100-3901\"\nname = { en = \"Dog licence\" }\n\n[[bill_type]]\nslug = \"property-tax\"",
+            );
+        let changed = city_file::parse(&changed).unwrap();
+        let preview = store.city_file_changes(&changed).await.unwrap();
+        let applied = store.apply_city(&changed, "cli").await.unwrap();
+        assert_eq!(applied.changes, preview);
+        let shown: Vec<String> = applied.changes.iter().map(ToString::to_string).collect();
+        assert!(
+            shown.contains(&"~ time_zone: America/Chicago -> America/New_York".to_owned()),
+            "{shown:?}"
+        );
+        assert!(shown.contains(&"~ bill_type.parking.gl_code: 100-3510 -> 100-3599".to_owned()));
+        assert!(
+            shown
+                .iter()
+                .any(|c| c.starts_with("+ bill_type.dogs.gl_code"))
+        );
+        let tenant = store.tenant(&id).await.unwrap().unwrap();
+        assert_eq!(tenant.time_zone.as_str(), "America/New_York");
+        let log = entries(id.clone()).await;
+        assert_eq!(log.len(), written + applied.changes.len());
+        assert!(
+            log.iter()
+                .any(|e| e.details.contains("\"before\":\"America/Chicago\"")
+                    && e.details.contains("\"after\":\"America/New_York\"")),
+            "{log:?}"
+        );
+        assert_eq!(store.bill_types(&id).await.unwrap().len(), 5);
+
+        // A city's currency is what its bills are in: a file cannot change it.
+        let canadian = city_file::parse(&SPRINGFIELD_FILE.replace("USD", "CAD")).unwrap();
+        let refused = store.apply_city(&canadian, "cli").await;
+        assert!(
+            matches!(&refused, Err(StoreError::Refused(m)) if m.contains("currency")),
+            "{refused:?}"
+        );
+        assert_eq!(entries(id).await.len(), written + applied.changes.len());
+    }
+);

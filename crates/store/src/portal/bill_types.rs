@@ -41,15 +41,14 @@ impl TryFrom<BillTypeRow> for BillType {
     }
 }
 
-impl Store {
-    /// Creates the bill type, or updates the one with the same slug in the
-    /// same city. Returns the stored id.
-    pub async fn upsert_bill_type(
-        &self,
-        bill_type: &BillType,
-        position: i64,
-    ) -> Result<BillTypeId, StoreError> {
-        let id: String = sqlx::query_scalar(
+/// Creates the bill type, or updates the one with the same slug in the same
+/// city, on `db` (a pool or a transaction). Returns the stored id.
+pub(crate) async fn upsert_bill_type_on<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    bill_type: &BillType,
+    position: i64,
+) -> Result<BillTypeId, StoreError> {
+    let id: String = sqlx::query_scalar(
             "INSERT INTO bill_types (id, tenant_id, slug, kind, name, reference_label, verification, gl_code, position)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (tenant_id, slug) DO UPDATE SET
@@ -68,9 +67,20 @@ impl Store {
         .bind(bill_type.verification.code())
         .bind(bill_type.gl_code.as_str())
         .bind(position)
-        .fetch_one(self.writer())
+        .fetch_one(db)
         .await?;
-        BillTypeId::parse(&id).map_err(|e| StoreError::corrupt("bill_types.id", e))
+    BillTypeId::parse(&id).map_err(|e| StoreError::corrupt("bill_types.id", e))
+}
+
+impl Store {
+    /// Creates the bill type, or updates the one with the same slug in the
+    /// same city. Returns the stored id.
+    pub async fn upsert_bill_type(
+        &self,
+        bill_type: &BillType,
+        position: i64,
+    ) -> Result<BillTypeId, StoreError> {
+        upsert_bill_type_on(self.writer(), bill_type, position).await
     }
 
     pub async fn bill_types(&self, tenant_id: &TenantId) -> Result<Vec<BillType>, StoreError> {

@@ -7,6 +7,7 @@ pub mod bill_import;
 pub mod bill_payments;
 pub mod bill_types;
 pub mod bills;
+pub mod city_files;
 pub mod refund_requests;
 pub mod residents;
 pub mod staff;

@@ -1,0 +1,160 @@
+//! Applying a city file (`civicpay city apply`): the city and its bill
+//! types created or brought in line with the file in one transaction, each
+//! changed field an audit entry with what it was and what it became.
+
+use super::bill_types::upsert_bill_type_on;
+use crate::audit_log::append_in;
+use crate::rows::to_json;
+use crate::{Store, StoreError, to_micros};
+use civicpay_audit::{Action, ChainId, NewEntry};
+use civicpay_core::city_file::{Change, CityFile};
+use civicpay_core::{BillType, BillTypeId, Tenant, TenantId};
+
+/// What applying a file did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub tenant: Tenant,
+    /// True when the file made a new city.
+    pub created: bool,
+    /// Empty when the stored city already said what the file says.
+    pub changes: Vec<Change>,
+}
+
+impl Store {
+    /// What applying `file` would change, without changing anything.
+    pub async fn city_file_changes(&self, file: &CityFile) -> Result<Vec<Change>, StoreError> {
+        let (tenant, types) = self.stored_city(file).await?;
+        refuse_currency_change(file, tenant.as_ref())?;
+        Ok(file.changes(tenant.as_ref().map(|t| (t, types.as_slice()))))
+    }
+
+    /// Creates the city `file` declares, or brings the stored one in line
+    /// with it. Applying the same file again changes nothing and writes
+    /// nothing. Bill types the file leaves out are kept: they may have
+    /// bills and payments.
+    pub async fn apply_city(&self, file: &CityFile, actor: &str) -> Result<Applied, StoreError> {
+        let (stored, types) = self.stored_city(file).await?;
+        refuse_currency_change(file, stored.as_ref())?;
+        let changes = file.changes(stored.as_ref().map(|t| (t, types.as_slice())));
+        let created = stored.is_none();
+        let tenant = Tenant {
+            id: stored.map_or_else(TenantId::generate, |t| t.id),
+            slug: file.slug.clone(),
+            name: file.name.clone(),
+            currency: file.currency,
+            time_zone: file.time_zone.clone(),
+            default_language: file.default_language,
+            contact: file.contact.clone(),
+        };
+        if changes.is_empty() {
+            return Ok(Applied {
+                tenant,
+                created,
+                changes,
+            });
+        }
+        let mut tx = self.begin_write().await?;
+        if created {
+            sqlx::query(
+                "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tenant.id.as_str())
+            .bind(tenant.slug.as_str())
+            .bind(to_json(&tenant.name)?)
+            .bind(tenant.currency.code())
+            .bind(tenant.time_zone.as_str())
+            .bind(tenant.default_language.code())
+            .bind(to_json(&tenant.contact)?)
+            .bind(to_micros(jiff::Timestamp::now()))
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5
+                 WHERE id = $1",
+            )
+            .bind(tenant.id.as_str())
+            .bind(to_json(&tenant.name)?)
+            .bind(tenant.time_zone.as_str())
+            .bind(tenant.default_language.code())
+            .bind(to_json(&tenant.contact)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (position, entry) in file.bill_types.iter().enumerate() {
+            let bill_type = BillType {
+                id: BillTypeId::generate(),
+                tenant_id: tenant.id.clone(),
+                slug: entry.slug.clone(),
+                kind: entry.kind,
+                name: entry.name.clone(),
+                reference_label: entry.reference_label,
+                verification: entry.verification,
+                gl_code: entry.gl_code.clone(),
+            };
+            upsert_bill_type_on(&mut *tx, &bill_type, i64::try_from(position).unwrap_or(0)).await?;
+        }
+        let chain = ChainId::Tenant(tenant.id.clone());
+        if created {
+            let entry = NewEntry::new(
+                chain.clone(),
+                actor,
+                Action::TenantCreated,
+                format!("city:{}", tenant.slug),
+                serde_json::json!({ "from": "city file" }),
+            );
+            append_in(&mut tx, self.backend(), entry).await?;
+        }
+        for change in &changes {
+            let action = if change.path.starts_with("bill_type.") {
+                Action::BillTypeChanged
+            } else {
+                Action::SettingChanged
+            };
+            let entry = NewEntry::new(
+                chain.clone(),
+                actor,
+                action,
+                format!("city:{}", tenant.slug),
+                serde_json::json!({
+                    "field": change.path,
+                    "before": change.before,
+                    "after": change.after,
+                }),
+            );
+            append_in(&mut tx, self.backend(), entry).await?;
+        }
+        tx.commit().await?;
+        Ok(Applied {
+            tenant,
+            created,
+            changes,
+        })
+    }
+
+    async fn stored_city(
+        &self,
+        file: &CityFile,
+    ) -> Result<(Option<Tenant>, Vec<BillType>), StoreError> {
+        let tenant = self.tenant_by_slug(&file.slug).await?;
+        let types = match &tenant {
+            Some(t) => self.bill_types(&t.id).await?,
+            None => Vec::new(),
+        };
+        Ok((tenant, types))
+    }
+}
+
+/// A city's bills and payments are in its currency; a file cannot change it.
+fn refuse_currency_change(file: &CityFile, stored: Option<&Tenant>) -> Result<(), StoreError> {
+    match stored {
+        Some(t) if t.currency != file.currency => Err(StoreError::Refused(format!(
+            "currency: city {:?} takes {}; its bills and payments are in it, so it cannot become {}",
+            t.slug.as_str(),
+            t.currency.code(),
+            file.currency.code()
+        ))),
+        _ => Ok(()),
+    }
+}
