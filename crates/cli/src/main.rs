@@ -12,6 +12,7 @@ mod acquirer_sim;
 mod api_key;
 mod audit;
 mod bills;
+mod city;
 mod config;
 mod demo;
 mod incident;
@@ -20,7 +21,6 @@ mod jobs;
 mod keys;
 mod services;
 mod staff;
-mod tenant;
 mod webhooks;
 
 use anyhow::{Context, bail};
@@ -55,8 +55,7 @@ struct ServeArgs {
     /// Address the portal (the city's site) listens on.
     #[arg(long, value_name = "HOST:PORT")]
     portal_addr: Option<SocketAddr>,
-    /// Address the pay service (the card page) listens on; reserved until
-    /// the pay service ships.
+    /// Address the pay service (the card page and its API) listens on.
     #[arg(long, value_name = "HOST:PORT")]
     pay_addr: Option<SocketAddr>,
 }
@@ -130,10 +129,10 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
-    /// Cities on this deployment.
-    Tenant {
+    /// Cities on this deployment, each declared in a file.
+    City {
         #[command(subcommand)]
-        command: tenant::TenantCommand,
+        command: city::CityCommand,
     },
 }
 
@@ -241,7 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit { command } => return audit::run(config_file, command).await,
         Command::Keys { command } => keys::run(command, config_file).await?,
         Command::Jobs { command } => jobs::run(command, config_file).await?,
-        Command::Tenant { command } => tenant::run(config_file, command).await?,
+        Command::City { command } => city::run(config_file, command).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -167,7 +167,7 @@ fn an_api_key_is_printed_once_and_works_for_its_city() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let key = text(&out.stdout);
     assert!(key.trim().starts_with("cpk_") && key.trim().len() > 40);
-    let list = text(&dir.civicpay(&["tenant", "list"]).stdout);
+    let list = text(&dir.civicpay(&["city", "list"]).stdout);
     assert!(
         list.contains("lac-vert\tCAD\tAmerica/Toronto\tVille de Lac-Vert"),
         "{list}"
@@ -852,3 +852,69 @@ fn audit_verify_catches_an_edited_payment_event_and_a_deleted_ledger_posting() {
 
 #[path = "cli/headers.rs"]
 mod headers;
+
+/// A city's IT person writes a file for their city, checks it, applies it,
+/// and later changes one thing; a wrong file is refused whole.
+#[test]
+fn a_city_is_applied_from_its_file_and_exported_back() {
+    let dir = DataDir::new("cityfile");
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/cities/springfield.toml"
+    ))
+    .unwrap();
+    let ours = example
+        .replace("slug = \"springfield\"", "slug = \"shelbyville\"")
+        .replace("City of Springfield", "City of Shelbyville");
+    let file = dir.write("shelbyville.toml", &ours);
+
+    let first = dir.civicpay(&["city", "apply", &file]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("+ bill_type.water.gl_code: 100-4410"));
+    let list = text(&dir.civicpay(&["city", "list"]).stdout);
+    assert!(
+        list.contains("shelbyville\tUSD\tAmerica/Chicago\tCity of Shelbyville"),
+        "{list}"
+    );
+    let again = dir.civicpay(&["city", "apply", &file]);
+    assert!(again.status.success());
+    assert_eq!(text(&again.stdout), "", "the same file changes nothing");
+    assert!(text(&again.stderr).contains("changed 0 field(s)"));
+
+    // A dry run says what would change and changes nothing.
+    let moved = dir.write(
+        "moved.toml",
+        &ours.replace("America/Chicago", "America/Denver"),
+    );
+    let preview = dir.civicpay(&["city", "apply", "--dry-run", &moved]);
+    assert!(preview.status.success(), "{}", text(&preview.stderr));
+    assert_eq!(
+        text(&preview.stdout),
+        "~ time_zone: America/Chicago -> America/Denver\n"
+    );
+    assert!(text(&dir.civicpay(&["city", "list"]).stdout).contains("America/Chicago"));
+
+    // What export writes is the city: applying it changes nothing.
+    let exported = dir.civicpay(&["city", "export", "shelbyville"]);
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let round = dir.write("round.toml", &text(&exported.stdout));
+    let applied = dir.civicpay(&["city", "apply", &round]);
+    assert_eq!(text(&applied.stdout), "", "{}", text(&applied.stderr));
+
+    // A wrong file (a time zone that does not exist, a bill type without
+    // its GL code): every problem with its line, nothing applied.
+    let wrong = ours
+        .replace("America/Chicago", "America/Atlantis")
+        .replace("gl_code = \"100-3510\"\n", "");
+    let wrong = dir.write("wrong.toml", &wrong);
+    let refused = dir.civicpay(&["city", "apply", &wrong]);
+    assert!(!refused.status.success());
+    let errors = text(&refused.stderr);
+    assert!(errors.contains("line 9: time_zone:"), "{errors}");
+    assert!(
+        errors.contains("bill_type[1].gl_code: is required"),
+        "{errors}"
+    );
+    assert!(errors.contains("nothing was applied"), "{errors}");
+    assert!(text(&dir.civicpay(&["city", "list"]).stdout).contains("America/Chicago"));
+}

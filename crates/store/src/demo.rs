@@ -3,11 +3,9 @@
 //! bills, and seeding twice changes nothing.
 
 use crate::{Store, StoreError};
+use civicpay_core::BillKind;
+use civicpay_core::city_file;
 use civicpay_core::import::{BillRecord, ImportContext};
-use civicpay_core::{
-    BillKind, BillType, BillTypeId, BillTypeSlug, Contact, Currency, GlCode, Language,
-    LocalizedText, Tenant, TenantId, TenantSlug, TimeZoneName,
-};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -27,35 +25,19 @@ pub struct DemoSummary {
     pub samples: Vec<DemoBill>,
 }
 
+/// A demo city: its city file (the documented examples, applied as any
+/// city's would be) and what its made-up bills are addressed with.
 struct CitySpec {
-    slug: &'static str,
-    name: LocalizedText,
-    currency: Currency,
-    time_zone: &'static str,
-    language: Language,
-    contact: Contact,
+    file: &'static str,
     postal_codes: &'static [&'static str],
     streets: &'static [&'static str],
     locality: &'static str,
-    bill_types: Vec<(&'static str, BillKind, LocalizedText, &'static str)>,
 }
 
-fn cities() -> Vec<CitySpec> {
-    vec![
+fn cities() -> [CitySpec; 2] {
+    [
         CitySpec {
-            slug: "springfield",
-            name: LocalizedText::new("City of Springfield")
-                .with(Language::Es, "Ciudad de Springfield")
-                .with(Language::Fr, "Ville de Springfield"),
-            currency: Currency::Usd,
-            time_zone: "America/Chicago",
-            language: Language::En,
-            contact: Contact {
-                name: "Springfield Finance Department".into(),
-                postal_address: "800 E Monroe St, Springfield, IL 62701".into(),
-                phone: "+1 217-555-0100".into(),
-                email: "payments@springfield.example".into(),
-            },
+            file: include_str!("../../../examples/cities/springfield.toml"),
             postal_codes: &["62701", "62702", "62703", "62704", "62707"],
             streets: &[
                 "Elm St",
@@ -65,55 +47,9 @@ fn cities() -> Vec<CitySpec> {
                 "Oak Ridge Dr",
             ],
             locality: "Springfield, IL",
-            bill_types: vec![
-                (
-                    "water",
-                    BillKind::Utility,
-                    LocalizedText::new("Water and sewer")
-                        .with(Language::Es, "Agua y alcantarillado")
-                        .with(Language::Fr, "Eau et égouts"),
-                    "100-4410",
-                ),
-                (
-                    "parking",
-                    BillKind::ParkingCitation,
-                    LocalizedText::new("Parking citation")
-                        .with(Language::Es, "Multa de estacionamiento")
-                        .with(Language::Fr, "Contravention de stationnement"),
-                    "100-3510",
-                ),
-                (
-                    "permits",
-                    BillKind::BuildingPermit,
-                    LocalizedText::new("Building permit")
-                        .with(Language::Es, "Permiso de construcción")
-                        .with(Language::Fr, "Permis de construire"),
-                    "100-3220",
-                ),
-                (
-                    "property-tax",
-                    BillKind::PropertyTax,
-                    LocalizedText::new("Property tax")
-                        .with(Language::Es, "Impuesto predial")
-                        .with(Language::Fr, "Impôt foncier"),
-                    "100-3110",
-                ),
-            ],
         },
         CitySpec {
-            slug: "lac-vert",
-            name: LocalizedText::new("City of Lac-Vert")
-                .with(Language::Fr, "Ville de Lac-Vert")
-                .with(Language::Es, "Ciudad de Lac-Vert"),
-            currency: Currency::Cad,
-            time_zone: "America/Toronto",
-            language: Language::Fr,
-            contact: Contact {
-                name: "Service des finances / Finance Department".into(),
-                postal_address: "1 place de l'Hôtel-de-Ville, Lac-Vert (Ontario) K0A 1A0".into(),
-                phone: "+1 613-555-0142".into(),
-                email: "paiements@lac-vert.example".into(),
-            },
+            file: include_str!("../../../examples/cities/lac-vert.toml"),
             postal_codes: &["K0A 1A0", "K0A 1B0", "K0A 2Z0", "K0A 3K0"],
             streets: &[
                 "rue Principale",
@@ -122,40 +58,6 @@ fn cities() -> Vec<CitySpec> {
                 "rue Champlain",
             ],
             locality: "Lac-Vert (Ontario)",
-            bill_types: vec![
-                (
-                    "eau",
-                    BillKind::Utility,
-                    LocalizedText::new("Water")
-                        .with(Language::Fr, "Eau")
-                        .with(Language::Es, "Agua"),
-                    "02-413-00",
-                ),
-                (
-                    "stationnement",
-                    BillKind::ParkingCitation,
-                    LocalizedText::new("Parking ticket")
-                        .with(Language::Fr, "Constat de stationnement")
-                        .with(Language::Es, "Multa de estacionamiento"),
-                    "01-235-10",
-                ),
-                (
-                    "licences",
-                    BillKind::BusinessLicence,
-                    LocalizedText::new("Business licence")
-                        .with(Language::Fr, "Permis d'affaires")
-                        .with(Language::Es, "Licencia comercial"),
-                    "01-229-00",
-                ),
-                (
-                    "taxes",
-                    BillKind::PropertyTax,
-                    LocalizedText::new("Property tax")
-                        .with(Language::Fr, "Taxes foncières")
-                        .with(Language::Es, "Impuesto predial"),
-                    "01-211-00",
-                ),
-            ],
         },
     ]
 }
@@ -193,42 +95,13 @@ pub async fn seed(store: &Store, bills_per_type: u32) -> Result<DemoSummary, Sto
     let mut rng = StdRng::seed_from_u64(20_261_123);
     let today = jiff::civil::date(2026, 11, 1);
     for city in cities() {
-        let slug = TenantSlug::parse(city.slug).map_err(|e| StoreError::corrupt("demo slug", e))?;
-        let tenant = match store.tenant_by_slug(&slug).await? {
-            Some(existing) => existing,
-            None => {
-                let tenant = Tenant {
-                    id: TenantId::generate(),
-                    slug,
-                    name: city.name.clone(),
-                    currency: city.currency,
-                    time_zone: TimeZoneName::parse(city.time_zone)
-                        .map_err(|e| StoreError::corrupt("demo time zone", e))?,
-                    default_language: city.language,
-                    contact: city.contact.clone(),
-                };
-                store.create_tenant(&tenant).await?;
-                tenant
-            }
-        };
+        let file = city_file::parse(city.file).map_err(|problems| {
+            let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            StoreError::corrupt("demo city file", listed.join("; "))
+        })?;
+        let tenant = store.apply_city(&file, "demo").await?.tenant;
         summary.tenants.push(tenant.slug.to_string());
-        let mut bill_types = Vec::new();
-        for (position, (type_slug, kind, name, gl)) in city.bill_types.iter().enumerate() {
-            let mut bill_type = BillType {
-                id: BillTypeId::generate(),
-                tenant_id: tenant.id.clone(),
-                slug: BillTypeSlug::parse(type_slug).map_err(|e| StoreError::corrupt("demo", e))?,
-                kind: *kind,
-                name: name.clone(),
-                reference_label: kind.default_reference_label(),
-                verification: kind.default_verification(),
-                gl_code: GlCode::parse(gl).map_err(|e| StoreError::corrupt("demo", e))?,
-            };
-            bill_type.id = store
-                .upsert_bill_type(&bill_type, i64::try_from(position).unwrap_or(0))
-                .await?;
-            bill_types.push(bill_type);
-        }
+        let bill_types = store.bill_types(&tenant.id).await?;
         let context = ImportContext::new(tenant.currency, &bill_types);
         let mut batch = Vec::new();
         for bill_type in &bill_types {

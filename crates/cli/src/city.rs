@@ -1,0 +1,92 @@
+//! `civicpay city`: the cities on this deployment, each declared in a file
+//! (see `examples/cities/`).
+
+use crate::config::Config;
+use crate::{DatabaseArgs, database_flags, init_logging, open_store, tenant_by_slug};
+use anyhow::{Context, bail};
+use civicpay_core::city_file;
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub(crate) enum CityCommand {
+    /// List the cities on this deployment.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Create a city from its file, or bring it in line with the file.
+    /// Applying the same file twice changes nothing; each change is audited.
+    Apply {
+        /// The city file (TOML; see examples/cities/springfield.toml).
+        file: PathBuf,
+        /// Print what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Print a city's file, as `apply` reads it.
+    Export {
+        slug: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> anyhow::Result<()> {
+    let database = match &command {
+        CityCommand::List { database }
+        | CityCommand::Apply { database, .. }
+        | CityCommand::Export { database, .. } => database.clone(),
+    };
+    let config = Config::load(config_file, database_flags(&database))?;
+    init_logging(&config);
+    let store = open_store(&config).await?;
+    match command {
+        CityCommand::List { .. } => {
+            for t in store.list_tenants().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.slug,
+                    t.currency,
+                    t.time_zone.as_str(),
+                    t.name.get(t.default_language)
+                );
+            }
+        }
+        CityCommand::Apply { file, dry_run, .. } => {
+            let source = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let city = match city_file::parse(&source) {
+                Ok(city) => city,
+                Err(problems) => {
+                    for problem in &problems {
+                        eprintln!("{}: {problem}", file.display());
+                    }
+                    bail!(
+                        "{} has {} problem(s); nothing was applied",
+                        file.display(),
+                        problems.len()
+                    );
+                }
+            };
+            let changes = if dry_run {
+                store.city_file_changes(&city).await?
+            } else {
+                store.apply_city(&city, "cli").await?.changes
+            };
+            for change in &changes {
+                println!("{change}");
+            }
+            let verb = if dry_run { "would change" } else { "changed" };
+            eprintln!("city {}: {verb} {} field(s)", city.slug, changes.len());
+        }
+        CityCommand::Export { slug, .. } => {
+            let tenant = tenant_by_slug(&store, &slug).await?;
+            let types = store.bill_types(&tenant.id).await?;
+            print!("{}", city_file::export(&tenant, &types)?);
+        }
+    }
+    Ok(())
+}
