@@ -208,6 +208,7 @@ fn audit_verify_passes_a_clean_log_and_catches_a_rewritten_one() {
     let dir = DataDir::new("audit");
     let seeded = dir.civicpay(&["demo", "--no-serve"]);
     assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    // The platform's chain holds the demo's two cities, then these five.
     with_store(&dir, async |store| {
         for i in 0..5 {
             store
@@ -233,7 +234,7 @@ fn audit_verify_passes_a_clean_log_and_catches_a_rewritten_one() {
     let checkpoint = dir.civicpay(&["audit", "checkpoint"]);
     assert!(checkpoint.status.success(), "{}", text(&checkpoint.stderr));
     assert!(
-        text(&checkpoint.stdout).contains("\"seq\":5"),
+        text(&checkpoint.stdout).contains("\"seq\":7"),
         "{}",
         text(&checkpoint.stdout)
     );
@@ -244,7 +245,7 @@ fn audit_verify_passes_a_clean_log_and_catches_a_rewritten_one() {
         text(&clean.stdout),
         text(&clean.stderr)
     );
-    assert!(text(&clean.stdout).contains("ok      platform: 5 entries, 1 checkpoints held"));
+    assert!(text(&clean.stdout).contains("ok      platform: 7 entries, 1 checkpoints held"));
 
     // Remove the last two entries and rewind the head: only the signed
     // checkpoint, kept outside the database, still knows.
@@ -252,8 +253,8 @@ fn audit_verify_passes_a_clean_log_and_catches_a_rewritten_one() {
         civicpay_store::testing::execute_behind_the_back(
             &store,
             "DROP TRIGGER audit_entries_no_delete; \
-             DELETE FROM audit_entries WHERE seq > 3; \
-             UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_entries WHERE chain = 'platform' AND seq = 3);",
+             DELETE FROM audit_entries WHERE chain = 'platform' AND seq > 5; \
+             UPDATE audit_heads SET seq = 5, hash = (SELECT hash FROM audit_entries WHERE chain = 'platform' AND seq = 5) WHERE chain = 'platform';",
         )
         .await
         .unwrap();
@@ -263,7 +264,7 @@ fn audit_verify_passes_a_clean_log_and_catches_a_rewritten_one() {
     let report = text(&caught.stdout);
     assert!(report.contains("BROKEN  platform"), "{report}");
     assert!(
-        report.contains("entry 5: recorded by the signed checkpoint but the log ends at entry 3"),
+        report.contains("entry 7: recorded by the signed checkpoint but the log ends at entry 5"),
         "{report}"
     );
 

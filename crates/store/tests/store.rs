@@ -622,7 +622,23 @@ store_test!(
         let slugs: Vec<&str> = types.iter().map(|b| b.slug.as_str()).collect();
         assert_eq!(slugs, ["water", "parking", "permits", "property-tax"]);
         let written = entries(id.clone()).await.len();
-        assert!(written > 1, "the creation and each field are audited");
+        assert_eq!(
+            written, 0,
+            "a new city is the platform's entry, not the city's"
+        );
+        let platform = store
+            .audit_entries(
+                &ChainId::Platform,
+                &AuditFilter {
+                    limit: 10,
+                    ..AuditFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(platform.len(), 1);
+        assert_eq!(platform[0].action, "tenant.created");
+        assert_eq!(platform[0].target, "city:springfield");
 
         // The same file again: nothing to do, nothing written.
         let again = store.apply_city(&file, "cli").await.unwrap();

@@ -1,6 +1,8 @@
 //! Applying a city file (`civicpay city apply`): the city and its bill
-//! types created or brought in line with the file in one transaction, each
-//! changed field an audit entry with what it was and what it became.
+//! types created or brought in line with the file in one transaction. A new
+//! city is one entry in the platform's audit chain (making cities is the
+//! platform's act); each field a later file changes is an entry in the
+//! city's own chain, with what it was and what it became.
 
 use super::bill_types::upsert_bill_type_on;
 use crate::audit_log::append_in;
@@ -95,18 +97,18 @@ impl Store {
             };
             upsert_bill_type_on(&mut *tx, &bill_type, i64::try_from(position).unwrap_or(0)).await?;
         }
-        let chain = ChainId::Tenant(tenant.id.clone());
         if created {
             let entry = NewEntry::new(
-                chain.clone(),
+                ChainId::Platform,
                 actor,
                 Action::TenantCreated,
                 format!("city:{}", tenant.slug),
-                serde_json::json!({ "from": "city file" }),
+                serde_json::json!({ "from": "city file", "tenant_id": tenant.id.as_str() }),
             );
             append_in(&mut tx, self.backend(), entry).await?;
         }
-        for change in &changes {
+        let chain = ChainId::Tenant(tenant.id.clone());
+        for change in changes.iter().filter(|_| !created) {
             let action = if change.path.starts_with("bill_type.") {
                 Action::BillTypeChanged
             } else {
