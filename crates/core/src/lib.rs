@@ -33,6 +33,7 @@ pub mod bill;
 pub mod city_file;
 pub mod error;
 pub mod export;
+pub mod fee;
 pub mod id;
 pub mod import;
 pub mod incident;
