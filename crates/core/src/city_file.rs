@@ -5,8 +5,8 @@
 //! caller's.
 
 use crate::{
-    BillKind, BillType, BillTypeSlug, Contact, Currency, GlCode, Language, LocalizedText,
-    ReferenceLabel, Tenant, TenantSlug, TimeZoneName, VerificationKind,
+    BillKind, BillType, BillTypeId, BillTypeSlug, Contact, Currency, GlCode, Language,
+    LocalizedText, ReferenceLabel, Tenant, TenantId, TenantSlug, TimeZoneName, VerificationKind,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -91,6 +91,23 @@ pub struct BillTypeEntry {
     pub gl_code: GlCode,
     pub reference_label: ReferenceLabel,
     pub verification: VerificationKind,
+}
+
+impl BillTypeEntry {
+    /// The bill type the entry declares, for the city `tenant_id`, with a
+    /// new id (the store keeps the existing one for a known slug).
+    pub fn bill_type(&self, tenant_id: &TenantId) -> BillType {
+        BillType {
+            id: BillTypeId::generate(),
+            tenant_id: tenant_id.clone(),
+            slug: self.slug.clone(),
+            kind: self.kind,
+            name: self.name.clone(),
+            reference_label: self.reference_label,
+            verification: self.verification,
+            gl_code: self.gl_code.clone(),
+        }
+    }
 }
 
 /// Collects problems while a file is checked.
@@ -309,6 +326,19 @@ fn contact_text(contact: &Contact) -> String {
 }
 
 impl CityFile {
+    /// The city the file declares, under `id`.
+    pub fn tenant(&self, id: TenantId) -> Tenant {
+        Tenant {
+            id,
+            slug: self.slug.clone(),
+            name: self.name.clone(),
+            currency: self.currency,
+            time_zone: self.time_zone.clone(),
+            default_language: self.default_language,
+            contact: self.contact.clone(),
+        }
+    }
+
     /// What applying the file would change, field by field; empty when
     /// the stored city already says the same. Bill types the file leaves
     /// out are kept (they may have bills), so they are not listed.
@@ -435,34 +465,16 @@ mod tests {
         clippy::panic
     )]
     use super::*;
-    use crate::{BillTypeId, TenantId};
 
     const SPRINGFIELD: &str = include_str!("../../../examples/cities/springfield.toml");
     const LAC_VERT: &str = include_str!("../../../examples/cities/lac-vert.toml");
 
     fn stored(file: &CityFile) -> (Tenant, Vec<BillType>) {
-        let tenant = Tenant {
-            id: TenantId::generate(),
-            slug: file.slug.clone(),
-            name: file.name.clone(),
-            currency: file.currency,
-            time_zone: file.time_zone.clone(),
-            default_language: file.default_language,
-            contact: file.contact.clone(),
-        };
+        let tenant = file.tenant(TenantId::generate());
         let types = file
             .bill_types
             .iter()
-            .map(|b| BillType {
-                id: BillTypeId::generate(),
-                tenant_id: tenant.id.clone(),
-                slug: b.slug.clone(),
-                kind: b.kind,
-                name: b.name.clone(),
-                reference_label: b.reference_label,
-                verification: b.verification,
-                gl_code: b.gl_code.clone(),
-            })
+            .map(|b| b.bill_type(&tenant.id))
             .collect();
         (tenant, types)
     }

@@ -5,12 +5,13 @@
 //! city's own chain, with what it was and what it became.
 
 use super::bill_types::upsert_bill_type_on;
+use super::tenants::insert_tenant_on;
 use crate::audit_log::append_in;
 use crate::rows::to_json;
-use crate::{Store, StoreError, to_micros};
+use crate::{Store, StoreError};
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::city_file::{Change, CityFile};
-use civicpay_core::{BillType, BillTypeId, Tenant, TenantId};
+use civicpay_core::{BillType, Tenant, TenantId};
 
 /// What applying a file did.
 #[derive(Debug, Clone)]
@@ -39,15 +40,7 @@ impl Store {
         refuse_currency_change(file, stored.as_ref())?;
         let changes = file.changes(stored.as_ref().map(|t| (t, types.as_slice())));
         let created = stored.is_none();
-        let tenant = Tenant {
-            id: stored.map_or_else(TenantId::generate, |t| t.id),
-            slug: file.slug.clone(),
-            name: file.name.clone(),
-            currency: file.currency,
-            time_zone: file.time_zone.clone(),
-            default_language: file.default_language,
-            contact: file.contact.clone(),
-        };
+        let tenant = file.tenant(stored.map_or_else(TenantId::generate, |t| t.id));
         if changes.is_empty() {
             return Ok(Applied {
                 tenant,
@@ -57,20 +50,7 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         if created {
-            sqlx::query(
-                "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(tenant.id.as_str())
-            .bind(tenant.slug.as_str())
-            .bind(to_json(&tenant.name)?)
-            .bind(tenant.currency.code())
-            .bind(tenant.time_zone.as_str())
-            .bind(tenant.default_language.code())
-            .bind(to_json(&tenant.contact)?)
-            .bind(to_micros(jiff::Timestamp::now()))
-            .execute(&mut *tx)
-            .await?;
+            insert_tenant_on(&mut *tx, &tenant).await?;
         } else {
             sqlx::query(
                 "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5
@@ -85,16 +65,7 @@ impl Store {
             .await?;
         }
         for (position, entry) in file.bill_types.iter().enumerate() {
-            let bill_type = BillType {
-                id: BillTypeId::generate(),
-                tenant_id: tenant.id.clone(),
-                slug: entry.slug.clone(),
-                kind: entry.kind,
-                name: entry.name.clone(),
-                reference_label: entry.reference_label,
-                verification: entry.verification,
-                gl_code: entry.gl_code.clone(),
-            };
+            let bill_type = entry.bill_type(&tenant.id);
             upsert_bill_type_on(&mut *tx, &bill_type, i64::try_from(position).unwrap_or(0)).await?;
         }
         if created {

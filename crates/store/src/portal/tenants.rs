@@ -32,9 +32,13 @@ impl TryFrom<TenantRow> for Tenant {
     }
 }
 
-impl Store {
-    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let result = sqlx::query(
+/// Inserts a new city on `db` (a pool or a transaction); a slug already
+/// taken is `AlreadyExists`.
+pub(crate) async fn insert_tenant_on<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    tenant: &Tenant,
+) -> Result<(), StoreError> {
+    let result = sqlx::query(
             "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -46,14 +50,20 @@ impl Store {
         .bind(tenant.default_language.code())
         .bind(to_json(&tenant.contact)?)
         .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.writer())
+        .execute(db)
         .await;
-        match result {
-            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::AlreadyExists(
-                format!("city {:?}", tenant.slug.as_str()),
-            )),
-            other => other.map(|_| ()).map_err(Into::into),
-        }
+    match result {
+        Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::AlreadyExists(format!(
+            "city {:?}",
+            tenant.slug.as_str()
+        ))),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+impl Store {
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        insert_tenant_on(self.writer(), tenant).await
     }
 
     pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
