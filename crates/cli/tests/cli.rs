@@ -351,6 +351,7 @@ fn seed_attempts(dir: &DataDir, attempts: &[SeededAttempt<'_>]) {
                         channel: civicpay_core::payment::Channel::Web,
                         expires_at: jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
                         allocations: vec![],
+                        fee: None,
                         payer_name: Some(name.into()),
                         payer_address: Some(address.into()),
                         customer: None,

@@ -183,6 +183,83 @@ async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
     );
 }
 
+/// Springfield's property tax carries a 2.35 % web fee (at least $1.00):
+/// the bill page states the fee and the total before the card page, the
+/// card page, receipt and e-mail show amount + fee = total, the card is
+/// charged the total, and the bill is credited its balance and is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_pays_a_bill_with_a_convenience_fee() {
+    let (running, portal, pay) = start_demo("fee").await;
+    let mut resident = Resident::new(&portal, &pay);
+    // The demo's first property-tax bill (deterministic seed).
+    let (path, reference, verification) =
+        ("/springfield/pay/property-tax", "4691-000-765", "62707");
+    let cents = |dollars: &str| -> i64 {
+        dollars
+            .trim_start_matches('$')
+            .replace([',', '.'], "")
+            .parse()
+            .unwrap_or_else(|_| panic!("an amount: {dollars:?}"))
+    };
+    let bill_page = resident.look_up(path, reference, verification).await;
+    let balance = between(
+        &bill_page,
+        "<tr><th scope=\"row\">Total</th><td class=\"amount\">",
+        "<",
+    )
+    .to_owned();
+    let notice = between(&bill_page, "id=\"fee-1\">", "</p>");
+    let fee = between(notice, "A service fee of ", " applies").to_owned();
+    let total = notice
+        .split("You will pay ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('.')
+        .to_owned();
+    let expected_fee = ((cents(&balance) * 235 * 2 + 10_000) / 20_000).max(100);
+    assert_eq!(cents(&fee), expected_fee, "{notice}");
+    assert_eq!(cents(&total), cents(&balance) + expected_fee);
+    assert!(bill_page.contains(&format!("Pay {total}")), "{bill_page}");
+
+    let start = resident.choose_to_pay(&bill_page).await;
+    let card_page = resident.open_card_page(&start).await;
+    let breakdown = format!("Amount {balance} + service fee {fee} = {total}");
+    assert!(card_page.html.contains(&breakdown), "{}", card_page.html);
+    let card = Card {
+        email: "tax@example.org",
+        ..Card::VISA
+    };
+    let paid = resident.pay_with_card(&card_page, card).await;
+    assert_eq!(paid.status(), 303);
+    let receipt = text(resident.get(&location(&paid)).await).await;
+    assert!(receipt.contains("Payment received"), "{receipt}");
+    assert!(receipt.contains(&breakdown), "{receipt}");
+
+    let after = resident.look_up(path, reference, verification).await;
+    assert!(after.contains("tag--paid"), "{after}");
+    let paid_so_far = between(
+        &after,
+        "<tr><th scope=\"row\">Paid so far</th><td class=\"amount\">",
+        "<",
+    );
+    assert_eq!(
+        paid_so_far, balance,
+        "the bill is credited its balance, not the fee"
+    );
+
+    let mails: Vec<String> = std::fs::read_dir(running.dir.join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|m| std::fs::read_to_string(m.path()).unwrap())
+        .collect();
+    // Quoted-printable bodies write '=' as "=3D" and fold long lines.
+    let decoded = |mail: &str| mail.replace("=\r\n", "").replace("=3D", "=");
+    assert!(
+        mails.iter().any(|m| decoded(m).contains(&breakdown)),
+        "{mails:?}"
+    );
+}
+
 /// The same in a real browser, with axe-core on every page: the card page,
 /// a decline, and the city's receipt after pay's redirect (which Chromium
 /// checks against the card page's `form-action`).

@@ -333,6 +333,7 @@ pub struct BillType {
     pub reference_label: ReferenceLabel,
     pub verification: VerificationKind,
     pub gl_code: GlCode,
+    pub fees: crate::fee::FeeSchedule,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,9 +4,12 @@
 //! back out. Pure: reading the file and applying the changes is the
 //! caller's.
 
+use crate::fee::{FeePolicy, FeeRule, FeeSchedule, parse_percent};
+use crate::money::DecimalStyle;
 use crate::{
     BillKind, BillType, BillTypeId, BillTypeSlug, Contact, Currency, GlCode, Language,
-    LocalizedText, ReferenceLabel, Tenant, TenantId, TenantSlug, TimeZoneName, VerificationKind,
+    LocalizedText, Money, ReferenceLabel, Tenant, TenantId, TenantSlug, TimeZoneName,
+    VerificationKind,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,6 +27,7 @@ struct RawCity {
     time_zone: Spanned<String>,
     default_language: Spanned<String>,
     contact: RawContact,
+    fees: Option<Spanned<RawFees>>,
     #[serde(default, rename = "bill_type")]
     bill_types: Vec<Spanned<RawBillType>>,
 }
@@ -39,6 +43,32 @@ struct RawContact {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawFees {
+    gl_code: Spanned<String>,
+    #[serde(default)]
+    refundable: bool,
+}
+
+/// A bill type's fee rules by channel.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeeSchedule {
+    web: Option<Spanned<RawFeeRule>>,
+    phone: Option<Spanned<RawFeeRule>>,
+    autopay: Option<Spanned<RawFeeRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeeRule {
+    flat: Option<Spanned<String>>,
+    percent: Option<Spanned<String>>,
+    minimum: Option<Spanned<String>>,
+    maximum: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawBillType {
     slug: Spanned<String>,
     kind: Spanned<String>,
@@ -46,6 +76,7 @@ struct RawBillType {
     gl_code: Option<Spanned<String>>,
     reference_label: Option<Spanned<String>>,
     verification: Option<Spanned<String>>,
+    fee: Option<RawFeeSchedule>,
 }
 
 /// Names per language code, each key with its place in the file.
@@ -79,6 +110,7 @@ pub struct CityFile {
     pub time_zone: TimeZoneName,
     pub default_language: Language,
     pub contact: Contact,
+    pub fees: Option<FeePolicy>,
     pub bill_types: Vec<BillTypeEntry>,
 }
 
@@ -91,6 +123,7 @@ pub struct BillTypeEntry {
     pub gl_code: GlCode,
     pub reference_label: ReferenceLabel,
     pub verification: VerificationKind,
+    pub fees: FeeSchedule,
 }
 
 impl BillTypeEntry {
@@ -106,6 +139,7 @@ impl BillTypeEntry {
             reference_label: self.reference_label,
             verification: self.verification,
             gl_code: self.gl_code.clone(),
+            fees: self.fees.clone(),
         }
     }
 }
@@ -176,6 +210,73 @@ impl Checker<'_> {
         }
         ok.then_some(text)
     }
+
+    /// A bill type's fee rules, in the city's currency (`None` when the
+    /// currency itself is wrong: that problem is already noted).
+    fn fees(
+        &mut self,
+        path: &str,
+        raw: &RawFeeSchedule,
+        currency: Option<Currency>,
+    ) -> Option<FeeSchedule> {
+        let currency = currency?;
+        let mut rule =
+            |name: &str, raw: &Option<Spanned<RawFeeRule>>| -> Result<Option<FeeRule>, ()> {
+                let Some(raw) = raw else { return Ok(None) };
+                let path = format!("{path}.{name}");
+                let at = Some(raw.span().start);
+                let raw = raw.get_ref();
+                let mut ok = true;
+                let mut money = |key: &str, value: &Option<Spanned<String>>| {
+                    let parsed = value.as_ref().map(|v| {
+                        self.field(format!("{path}.{key}"), v, |s| {
+                            Money::parse(s, currency, DecimalStyle::Point)
+                        })
+                    });
+                    match parsed {
+                        Some(None) => {
+                            ok = false;
+                            None
+                        }
+                        Some(Some(m)) => Some(m),
+                        None => None,
+                    }
+                };
+                let flat = money("flat", &raw.flat);
+                let minimum = money("minimum", &raw.minimum);
+                let maximum = money("maximum", &raw.maximum);
+                let basis_points = match &raw.percent {
+                    Some(p) => match self.field(format!("{path}.percent"), p, parse_percent) {
+                        Some(bp) => bp,
+                        None => return Err(()),
+                    },
+                    None => 0,
+                };
+                if !ok {
+                    return Err(());
+                }
+                if raw.flat.is_none() && raw.percent.is_none() {
+                    self.problem(&path, at, "needs a flat amount, a percent, or both");
+                    return Err(());
+                }
+                FeeRule::new(
+                    flat.unwrap_or_else(|| Money::zero(currency)),
+                    basis_points,
+                    minimum,
+                    maximum,
+                )
+                .map(Some)
+                .map_err(|e| self.problem(&path, at, e.to_string()))
+            };
+        let web = rule("web", &raw.web);
+        let phone = rule("phone", &raw.phone);
+        let autopay = rule("autopay", &raw.autopay);
+        Some(FeeSchedule {
+            web: web.ok()?,
+            phone: phone.ok()?,
+            autopay: autopay.ok()?,
+        })
+    }
 }
 
 /// Reads and checks a city file. Every problem is returned, each with its
@@ -224,6 +325,14 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
             );
         }
     }
+    let fees = raw.fees.as_ref().and_then(|fees| {
+        check
+            .field("fees.gl_code", &fees.get_ref().gl_code, GlCode::parse)
+            .map(|gl_code| FeePolicy {
+                gl_code,
+                refundable: fees.get_ref().refundable,
+            })
+    });
     if raw.bill_types.is_empty() {
         check.problem("bill_type", None, "a city needs at least one [[bill_type]]");
     }
@@ -262,6 +371,19 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
             (Some(v), _) => check.field(path("verification"), v, VerificationKind::parse),
             (None, kind) => kind.map(BillKind::default_verification),
         };
+        let fee_schedule = match &entry.fee {
+            None => Some(FeeSchedule::default()),
+            Some(raw_fees) => {
+                if raw.fees.is_none() {
+                    check.problem(
+                        path("fee"),
+                        at,
+                        "a fee needs the city's [fees] section: the GL code fees post to",
+                    );
+                }
+                check.fees(&path("fee"), raw_fees, currency)
+            }
+        };
         if let (
             Some(slug),
             Some(kind),
@@ -269,8 +391,16 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
             Some(gl_code),
             Some(reference_label),
             Some(verification),
-        ) = (slug, kind, name, gl_code, reference_label, verification)
-        {
+            Some(fees),
+        ) = (
+            slug,
+            kind,
+            name,
+            gl_code,
+            reference_label,
+            verification,
+            fee_schedule,
+        ) {
             bill_types.push(BillTypeEntry {
                 slug,
                 kind,
@@ -278,6 +408,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 gl_code,
                 reference_label,
                 verification,
+                fees,
             });
         }
     }
@@ -292,6 +423,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 time_zone,
                 default_language,
                 contact,
+                fees,
                 bill_types,
             })
         }
@@ -325,6 +457,20 @@ fn contact_text(contact: &Contact) -> String {
     serde_json::to_string(contact).unwrap_or_default()
 }
 
+fn fee_policy_text(fees: Option<&FeePolicy>) -> String {
+    fees.map_or_else(
+        || "none".to_owned(),
+        |f| {
+            let kept = if f.refundable { "given back" } else { "kept" };
+            format!("GL {}, {kept} on refund", f.gl_code.as_str())
+        },
+    )
+}
+
+fn fee_rule_text(rule: Option<&FeeRule>) -> String {
+    rule.map_or_else(|| "none".to_owned(), ToString::to_string)
+}
+
 impl CityFile {
     /// The city the file declares, under `id`.
     pub fn tenant(&self, id: TenantId) -> Tenant {
@@ -336,6 +482,7 @@ impl CityFile {
             time_zone: self.time_zone.clone(),
             default_language: self.default_language,
             contact: self.contact.clone(),
+            fees: self.fees.clone(),
         }
     }
 
@@ -345,7 +492,9 @@ impl CityFile {
     pub fn changes(&self, stored: Option<(&Tenant, &[BillType])>) -> Vec<Change> {
         let mut changes = Vec::new();
         let mut compare = |path: String, before: Option<String>, after: String| {
-            if before.as_deref() != Some(after.as_str()) {
+            // Adding nothing (a new city's "no fees") is not a change.
+            let nothing_added = before.is_none() && after == "none";
+            if before.as_deref() != Some(after.as_str()) && !nothing_added {
                 changes.push(Change {
                     path,
                     before,
@@ -379,6 +528,11 @@ impl CityFile {
             tenant.map(|t| contact_text(&t.contact)),
             contact_text(&self.contact),
         );
+        compare(
+            "fees".into(),
+            tenant.map(|t| fee_policy_text(t.fees.as_ref())),
+            fee_policy_text(self.fees.as_ref()),
+        );
         let stored_types = stored.map(|(_, types)| types).unwrap_or_default();
         for entry in &self.bill_types {
             let before = stored_types.iter().find(|b| b.slug == entry.slug);
@@ -408,6 +562,18 @@ impl CityFile {
                 before.map(|b| b.verification.code().to_owned()),
                 entry.verification.code().to_owned(),
             );
+            let stored_fees = before.map(|b| b.fees.by_name());
+            for (i, (channel, rule)) in entry.fees.by_name().into_iter().enumerate() {
+                let before_rule = stored_fees
+                    .as_ref()
+                    .and_then(|fees| fees.get(i))
+                    .map(|(_, r)| fee_rule_text(*r));
+                compare(
+                    path(&format!("fee.{channel}")),
+                    before_rule,
+                    fee_rule_text(rule),
+                );
+            }
         }
         changes
     }
@@ -424,7 +590,25 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         time_zone: &'a str,
         default_language: &'static str,
         contact: &'a Contact,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fees: Option<OutFees<'a>>,
         bill_type: Vec<OutBillType<'a>>,
+    }
+    #[derive(Serialize)]
+    struct OutFees<'a> {
+        gl_code: &'a str,
+        refundable: bool,
+    }
+    #[derive(Serialize)]
+    struct OutFeeRule {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        flat: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        percent: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        minimum: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        maximum: Option<String>,
     }
     #[derive(Serialize)]
     struct OutBillType<'a> {
@@ -434,7 +618,15 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         gl_code: &'a str,
         reference_label: &'static str,
         verification: &'static str,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        fee: BTreeMap<&'static str, OutFeeRule>,
     }
+    let rule = |r: &FeeRule| OutFeeRule {
+        flat: (r.flat().minor() > 0 || r.basis_points() == 0).then(|| r.flat().to_decimal_string()),
+        percent: (r.basis_points() > 0).then(|| crate::fee::percent_text(r.basis_points())),
+        minimum: r.minimum().map(Money::to_decimal_string),
+        maximum: r.maximum().map(Money::to_decimal_string),
+    };
     toml::to_string(&Out {
         slug: tenant.slug.as_str(),
         name: &tenant.name,
@@ -442,6 +634,10 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         time_zone: tenant.time_zone.as_str(),
         default_language: tenant.default_language.code(),
         contact: &tenant.contact,
+        fees: tenant.fees.as_ref().map(|f| OutFees {
+            gl_code: f.gl_code.as_str(),
+            refundable: f.refundable,
+        }),
         bill_type: bill_types
             .iter()
             .map(|b| OutBillType {
@@ -451,6 +647,12 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
                 gl_code: b.gl_code.as_str(),
                 reference_label: b.reference_label.code(),
                 verification: b.verification.code(),
+                fee: b
+                    .fees
+                    .by_name()
+                    .into_iter()
+                    .filter_map(|(channel, r)| Some((channel, rule(r?))))
+                    .collect(),
             })
             .collect(),
     })
@@ -575,5 +777,63 @@ mod tests {
                 .iter()
                 .any(|p| p.path == "name" && p.message.contains("English"))
         );
+    }
+
+    #[test]
+    fn fees_are_read_per_channel_and_a_fee_without_the_city_policy_is_refused() {
+        let file = parse(SPRINGFIELD).unwrap();
+        let policy = file.fees.clone().unwrap();
+        assert_eq!(policy.gl_code.as_str(), "100-3990");
+        assert!(!policy.refundable);
+        let tax = file
+            .bill_types
+            .iter()
+            .find(|b| b.slug.as_str() == "property-tax")
+            .unwrap();
+        let web = tax.fees.web.unwrap();
+        assert_eq!(web.basis_points(), 235);
+        assert_eq!(
+            web.to_string(),
+            "0.00 + 2.35 % (minimum 1.00, maximum none)"
+        );
+        assert!(tax.fees.autopay.is_none(), "autopay absorbed");
+        assert!(parse(LAC_VERT).unwrap().fees.is_none());
+
+        // A changed rate is one change, named by bill type and channel.
+        let (tenant, types) = stored(&file);
+        let dearer =
+            parse(&SPRINGFIELD.replacen("percent = \"2.35\"", "percent = \"2.5\"", 1)).unwrap();
+        let shown: Vec<String> = dearer
+            .changes(Some((&tenant, &types)))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "~ bill_type.property-tax.fee.web: 0.00 + 2.35 % (minimum 1.00, maximum none) -> 0.00 + 2.5 % (minimum 1.00, maximum none)"
+            ]
+        );
+
+        let no_policy =
+            SPRINGFIELD.replace("[fees]\ngl_code = \"100-3990\"\nrefundable = false\n", "");
+        let found = problems(&no_policy);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, "bill_type[3].fee");
+        assert!(found[0].message.contains("[fees]"));
+
+        let typo = SPRINGFIELD.replacen("percent = \"2.35\"", "percent = \"23.5\"", 1);
+        let found = problems(&typo);
+        assert_eq!(found[0].path, "bill_type[3].fee.web");
+        assert!(found[0].message.contains("at most 10%"), "{found:?}");
+        let line = SPRINGFIELD
+            .lines()
+            .position(|l| l == "[bill_type.fee.web]")
+            .unwrap();
+        assert_eq!(found[0].line, Some(line + 1), "the rule's own table");
+
+        let bad_amount = SPRINGFIELD.replace("flat = \"2.95\"", "flat = \"2.955\"");
+        let found = problems(&bad_amount);
+        assert_eq!(found[0].path, "bill_type[3].fee.phone.flat", "{found:?}");
     }
 }

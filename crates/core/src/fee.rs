@@ -5,8 +5,10 @@
 //! then bound it.
 
 use crate::money::MoneyError;
-use crate::{Currency, Money, ParseError};
+use crate::payment::Channel;
+use crate::{Currency, GlCode, Money, ParseError};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// A fee rule: flat, percentage, or both, optionally bounded. A city that
 /// absorbs the fee has no rule.
@@ -96,6 +98,181 @@ impl FeeRule {
     }
 }
 
+impl FeeRule {
+    pub fn flat(&self) -> Money {
+        Money::from_minor(self.flat, self.currency)
+    }
+
+    pub fn basis_points(&self) -> u32 {
+        self.basis_points
+    }
+
+    pub fn minimum(&self) -> Option<Money> {
+        self.minimum.map(|m| Money::from_minor(m, self.currency))
+    }
+
+    pub fn maximum(&self) -> Option<Money> {
+        self.maximum.map(|m| Money::from_minor(m, self.currency))
+    }
+}
+
+/// "1.00 + 2.75 % (minimum 1.00, maximum 25.00)": how a change to a rule
+/// reads in `city apply --dry-run` and the audit log.
+impl fmt::Display for FeeRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} + {} %",
+            self.flat().to_decimal_string(),
+            percent_text(self.basis_points)
+        )?;
+        match (self.minimum(), self.maximum()) {
+            (None, None) => Ok(()),
+            (min, max) => {
+                let bound =
+                    |m: Option<Money>| m.map_or("none".to_owned(), Money::to_decimal_string);
+                write!(f, " (minimum {}, maximum {})", bound(min), bound(max))
+            }
+        }
+    }
+}
+
+/// Basis points as a percentage with no needless zeros: 275 is "2.75".
+pub fn percent_text(basis_points: u32) -> String {
+    let whole = basis_points / 100;
+    match basis_points % 100 {
+        0 => whole.to_string(),
+        part if part % 10 == 0 => format!("{whole}.{}", part / 10),
+        part => format!("{whole}.{part:02}"),
+    }
+}
+
+/// Reads a percentage as a city writes it ("2.75", "3", "2.5 %") into basis
+/// points; more than two decimals is refused, not rounded.
+pub fn parse_percent(input: &str) -> Result<u32, ParseError> {
+    let s = input.trim().trim_end_matches('%').trim();
+    let (whole, part) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(part.is_empty() || digits(part)) {
+        return Err(ParseError::invalid(format!(
+            "{input:?} is not a percentage (e.g. \"2.75\")"
+        )));
+    }
+    if part.len() > 2 {
+        return Err(ParseError::invalid(
+            "a percentage has at most two decimals (2.75, not 2.755)",
+        ));
+    }
+    let whole: u32 = whole
+        .parse()
+        .map_err(|_| ParseError::invalid("the percentage is too large"))?;
+    let part: u32 = format!("{part:0<2}").parse().unwrap_or(0);
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(part))
+        .ok_or_else(|| ParseError::invalid("the percentage is too large"))
+}
+
+/// What a bill type charges on top, by channel. A channel without a rule
+/// charges nothing: the city absorbs the cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeSchedule {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<FeeRule>,
+    /// Staff taking a card over the phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<FeeRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autopay: Option<FeeRule>,
+}
+
+impl FeeSchedule {
+    pub fn rule(&self, channel: Channel) -> Option<&FeeRule> {
+        match channel {
+            Channel::Web => self.web.as_ref(),
+            Channel::Moto => self.phone.as_ref(),
+            Channel::Autopay => self.autopay.as_ref(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.web.is_none() && self.phone.is_none() && self.autopay.is_none()
+    }
+
+    /// Each channel's name in a city file, with its rule.
+    pub fn by_name(&self) -> [(&'static str, Option<&FeeRule>); 3] {
+        [
+            ("web", self.web.as_ref()),
+            ("phone", self.phone.as_ref()),
+            ("autopay", self.autopay.as_ref()),
+        ]
+    }
+}
+
+/// A city's choices about fees as a whole: where they post, and whether a
+/// refund gives them back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeePolicy {
+    pub gl_code: GlCode,
+    pub refundable: bool,
+}
+
+/// The fee charged with one payment, as pay keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargedFee {
+    pub amount: Money,
+    pub gl_code: GlCode,
+    pub refundable: bool,
+}
+
+impl ChargedFee {
+    /// The fee for paying `amount` by `channel`: none when the bill type has
+    /// no rule for the channel, the city no fee policy, or the rule comes
+    /// to nothing.
+    pub fn for_payment(
+        policy: Option<&FeePolicy>,
+        schedule: &FeeSchedule,
+        channel: Channel,
+        amount: Money,
+    ) -> Result<Option<ChargedFee>, MoneyError> {
+        let (Some(policy), Some(rule)) = (policy, schedule.rule(channel)) else {
+            return Ok(None);
+        };
+        let fee = rule.fee_on(amount)?;
+        Ok((fee.minor() > 0).then(|| ChargedFee {
+            amount: fee,
+            gl_code: policy.gl_code.clone(),
+            refundable: policy.refundable,
+        }))
+    }
+
+    /// The part of a refund of `refund` (out of `captured`) that gives the
+    /// fee back: none when the city keeps fees, else the fee's share,
+    /// half up, never more than the fee.
+    pub fn share_of_refund(&self, refund: Money, captured: Money) -> Money {
+        let currency = self.amount.currency();
+        if !self.refundable || captured.minor() <= 0 {
+            return Money::zero(currency);
+        }
+        let scaled = i128::from(refund.minor()) * i128::from(self.amount.minor());
+        let captured = i128::from(captured.minor());
+        let share = (scaled * 2 + captured).div_euclid(captured * 2);
+        let share = share.clamp(0, i128::from(self.amount.minor()));
+        Money::from_minor(i64::try_from(share).unwrap_or(0), currency)
+    }
+
+    /// What of `captured` may be refunded: all of it, or all but the fee.
+    pub fn refundable_of(fee: Option<&ChargedFee>, captured: Money) -> Money {
+        match fee {
+            Some(fee) if !fee.refundable => Money::from_minor(
+                (captured.minor() - fee.amount.minor()).max(0),
+                captured.currency(),
+            ),
+            _ => captured,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -177,5 +354,61 @@ mod tests {
             let bigger = rule.fee_on(usd(amount + more)).unwrap().minor();
             prop_assert!(bigger >= fee);
         }
+    }
+
+    #[test]
+    fn percentages_read_and_print_as_a_city_writes_them() {
+        assert_eq!(parse_percent("2.75").unwrap(), 275);
+        assert_eq!(parse_percent("3").unwrap(), 300);
+        assert_eq!(parse_percent(" 2.5 % ").unwrap(), 250);
+        assert!(parse_percent("2.755").is_err(), "no silent rounding");
+        assert!(parse_percent("-1").is_err());
+        assert!(parse_percent("two").is_err());
+        assert!(parse_percent("").is_err());
+        for bp in [0, 5, 50, 275, 300, 1_000] {
+            assert_eq!(parse_percent(&percent_text(bp)).unwrap(), bp);
+        }
+    }
+
+    #[test]
+    fn a_payment_is_charged_the_fee_of_its_channel_only_under_a_policy() {
+        let rule = FeeRule::new(usd(0), 275, Some(usd(100)), None).unwrap();
+        let schedule = FeeSchedule {
+            web: Some(rule),
+            ..FeeSchedule::default()
+        };
+        let policy = FeePolicy {
+            gl_code: GlCode::parse("100-3990").unwrap(),
+            refundable: false,
+        };
+        let fee = ChargedFee::for_payment(Some(&policy), &schedule, Channel::Web, usd(8_420))
+            .unwrap()
+            .unwrap();
+        assert_eq!(fee.amount, usd(232));
+        assert_eq!(
+            ChargedFee::for_payment(Some(&policy), &schedule, Channel::Moto, usd(8_420)).unwrap(),
+            None,
+            "no phone rule: absorbed"
+        );
+        assert_eq!(
+            ChargedFee::for_payment(None, &schedule, Channel::Web, usd(8_420)).unwrap(),
+            None
+        );
+        assert_eq!(
+            ChargedFee::refundable_of(Some(&fee), usd(8_652)),
+            usd(8_420)
+        );
+        assert_eq!(fee.share_of_refund(usd(8_652), usd(8_652)), usd(0));
+        let returned = ChargedFee {
+            refundable: true,
+            ..fee
+        };
+        assert_eq!(
+            ChargedFee::refundable_of(Some(&returned), usd(8_652)),
+            usd(8_652)
+        );
+        assert_eq!(returned.share_of_refund(usd(8_652), usd(8_652)), usd(232));
+        // Half the payment back returns half the fee.
+        assert_eq!(returned.share_of_refund(usd(4_326), usd(8_652)), usd(116));
     }
 }

@@ -371,6 +371,7 @@ mod tests {
             reference_label: ReferenceLabel::AccountNumber,
             verification: VerificationKind::ServicePostalCode,
             gl_code: GlCode::parse("100-4410").unwrap(),
+            fees: crate::fee::FeeSchedule::default(),
         }
     }
 

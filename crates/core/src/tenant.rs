@@ -72,6 +72,9 @@ pub struct Tenant {
     pub time_zone: TimeZoneName,
     pub default_language: Language,
     pub contact: Contact,
+    /// Where convenience fees post and whether refunds return them; `None`
+    /// for a city that charges none.
+    pub fees: Option<crate::fee::FeePolicy>,
 }
 
 /// An IANA time zone name that the bundled database knows.

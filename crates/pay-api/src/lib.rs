@@ -16,7 +16,7 @@ pub mod webhooks;
 pub use alerts::{AttentionItem, AttentionList, Declines};
 pub use cards::{SavedCardList, SavedCardView};
 pub use payments::{
-    Allocation, CardSummary, CreatePayment, Link, Payer, PaymentAmounts, PaymentEvents,
+    Allocation, CardSummary, CreatePayment, FeeRequest, Link, Payer, PaymentAmounts, PaymentEvents,
     PaymentLinks, PaymentList, PaymentOutcome, PaymentState, PaymentView, StateChange,
 };
 pub use refunds::{CreateRefund, RefundList, RefundView};

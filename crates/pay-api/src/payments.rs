@@ -63,6 +63,12 @@ pub struct PaymentAmounts {
     pub currency: Currency,
     captured_amount: i64,
     refunded_amount: i64,
+    /// The convenience fee included in `amount` (0 for none).
+    #[serde(default)]
+    fee_amount: i64,
+    /// Whether a refund may give the fee back.
+    #[serde(default)]
+    fee_refundable: bool,
 }
 
 impl PaymentAmounts {
@@ -72,6 +78,25 @@ impl PaymentAmounts {
             currency: payment.amount.currency(),
             captured_amount: payment.captured.minor(),
             refunded_amount: payment.refunded.minor(),
+            fee_amount: payment.fee.as_ref().map_or(0, |f| f.amount.minor()),
+            fee_refundable: payment.fee.as_ref().is_some_and(|f| f.refundable),
+        }
+    }
+
+    pub fn fee(&self) -> Money {
+        Money::from_minor(self.fee_amount, self.currency)
+    }
+
+    /// What of the captured money may ever be refunded: all of it, or all
+    /// but a fee the city keeps.
+    pub fn refundable(&self) -> Money {
+        if self.fee_refundable {
+            self.captured()
+        } else {
+            Money::from_minor(
+                (self.captured_amount - self.fee_amount).max(0),
+                self.currency,
+            )
         }
     }
 
@@ -145,6 +170,7 @@ impl PaymentView {
         PaymentOutcome {
             status: self.state.status,
             captured: self.money.captured(),
+            fee: self.money.fee(),
             card: self.card.clone(),
             email: self.email.clone(),
             language: Some(self.language),
@@ -158,6 +184,8 @@ impl PaymentView {
 pub struct PaymentOutcome {
     pub status: PaymentStatus,
     pub captured: Money,
+    /// The fee included in `captured`: not the bill's money.
+    pub fee: Money,
     pub card: Option<CardSummary>,
     /// The address the payer gave pay, when the answer carries it.
     pub email: Option<String>,
@@ -235,6 +263,22 @@ pub struct CreatePayment {
     /// units (a bill's line items), proportionally applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocations: Option<Vec<Allocation>>,
+    /// The convenience fee included in `amount`: shown apart on the card
+    /// page and posted to its own GL code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<FeeRequest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeRequest {
+    /// Minor units, part of the payment's `amount`.
+    pub amount: i64,
+    pub gl_code: String,
+    /// Whether a refund gives the fee back (else at most `amount - fee`
+    /// can be refunded).
+    #[serde(default)]
+    pub refundable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -276,6 +320,7 @@ mod tests {
             authorisation_code: Some("A1".into()),
             failure_code: None,
             attempts: 1,
+            fee: None,
             captured: Money::from_minor(12_500, Currency::Usd),
             refunded: Money::from_minor(2_500, Currency::Usd),
             expires_at: at,
@@ -310,6 +355,8 @@ mod tests {
                 "description",
                 "email",
                 "expires_at",
+                "fee_amount",
+                "fee_refundable",
                 "language",
                 "metadata",
                 "payment_id",

@@ -103,6 +103,7 @@ impl WebhookPayment {
         PaymentOutcome {
             status: self.status,
             captured: self.money.captured(),
+            fee: self.money.fee(),
             card: self.card.clone(),
             email: None,
             language: None,

@@ -123,6 +123,24 @@ fn validate(
     if allocations.len() > 50 {
         return Err(invalid("allocations", "at most 50 allocations"));
     }
+    let fee = match request.fee {
+        None => None,
+        Some(fee) => {
+            if !(0..request.amount).contains(&fee.amount) {
+                return Err(invalid(
+                    "fee.amount",
+                    "fee.amount must be at least 0 and less than the payment's amount",
+                ));
+            }
+            let gl_code = civicpay_core::GlCode::parse(&fee.gl_code)
+                .map_err(|e| invalid("fee.gl_code", format!("gl_code {e}")))?;
+            (fee.amount > 0).then(|| civicpay_core::fee::ChargedFee {
+                amount: Money::from_minor(fee.amount, currency),
+                gl_code,
+                refundable: fee.refundable,
+            })
+        }
+    };
     let optional = |field: &'static str, value: Option<&str>, max: usize| match value.map(str::trim)
     {
         None | Some("") => Ok(None),
@@ -180,6 +198,7 @@ fn validate(
         channel,
         expires_at: jiff::Timestamp::now() + ttl,
         allocations,
+        fee,
         payer_name,
         payer_address,
         customer,

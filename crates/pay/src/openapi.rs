@@ -354,7 +354,8 @@ pub(crate) fn document() -> Value {
                         "channel": { "type": "string", "enum": ["web", "moto", "autopay"] },
                         "saved_card": { "type": "string", "description": "with channel autopay and customer: charge this saved card now, without the card page" },
                         "customer": { "type": "string", "maxLength": 100, "description": "the signed-in resident paying (opaque); only then does the card page offer to save the card" },
-                        "allocations": { "type": "array", "items": { "type": "object", "required": ["gl_code", "amount"], "properties": { "gl_code": { "type": "string" }, "amount": { "type": "integer", "minimum": 1 } } } }
+                        "allocations": { "type": "array", "items": { "type": "object", "required": ["gl_code", "amount"], "properties": { "gl_code": { "type": "string" }, "amount": { "type": "integer", "minimum": 1 } } } },
+                        "fee": { "type": "object", "required": ["amount", "gl_code"], "additionalProperties": false, "description": "the convenience fee included in amount: shown apart on the card page, posted to its own GL code", "properties": { "amount": { "type": "integer", "minimum": 0, "description": "minor units, less than amount" }, "gl_code": { "type": "string" }, "refundable": { "type": "boolean", "description": "whether a refund gives the fee back (default false)" } } }
                     }
                 }
             }

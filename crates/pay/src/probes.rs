@@ -121,6 +121,7 @@ pub(crate) async fn create(
         channel: Channel::Web,
         expires_at: jiff::Timestamp::now() + PROBE_TTL,
         allocations: Vec::new(),
+        fee: None,
         payer_name: None,
         payer_address: None,
         customer,

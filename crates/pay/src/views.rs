@@ -16,6 +16,8 @@ pub(crate) struct CardPage {
     pub city: String,
     pub description: String,
     pub amount: String,
+    /// "Amount $84.20 + service fee $2.31 = $86.51", when a fee is charged.
+    pub fee_breakdown: Option<String>,
     pub action: String,
     pub form_token: String,
     pub notice: Option<String>,

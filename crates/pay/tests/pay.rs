@@ -2581,3 +2581,129 @@ async fn the_openapi_response_schemas_describe_real_responses() {
     assert!(caught.is_err(), "an undocumented property is caught");
     pay.finish().await;
 }
+
+/// Creates and pays a payment of $86.52 of which $2.32 is a fee.
+async fn paid_with_fee(pay: &Pay, reference: &str, refundable: bool) -> (String, Reply) {
+    let mut body = payment_body(reference);
+    body["amount"] = json!(8_652);
+    body["allocations"] = json!([
+        { "gl_code": "100-4410", "amount": 6_000 },
+        { "gl_code": "100-4420", "amount": 2_420 }
+    ]);
+    body["fee"] = json!({ "amount": 232, "gl_code": "100-3990", "refundable": refundable });
+    let created = pay.api("POST", "/v1/payments", Some(body), None).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let created = created.json();
+    assert_eq!(created["fee_amount"], 232);
+    let (path, cookies, page) = pay.open_card_page(&created).await;
+    let done = pay
+        .submit(
+            &path,
+            &cookies,
+            &page.form_token(),
+            "4242 4242 4242 4242",
+            "739",
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    (created["payment_id"].as_str().unwrap().to_owned(), page)
+}
+
+on_both!(
+    a_convenience_fee_is_shown_charged_posted_apart_and_kept_or_refunded,
+    async |pay: &Pay| {
+        let (kept, page) = paid_with_fee(pay, "FEE-1", false).await;
+        assert!(
+            page.body
+                .contains("Amount $84.20 + service fee $2.32 = $86.52"),
+            "the card page states the fee: {}",
+            page.body
+        );
+        let fetched = pay
+            .api("GET", &format!("/v1/payments/{kept}"), None, None)
+            .await
+            .json();
+        assert_eq!(fetched["captured_amount"], 8_652, "the card pays both");
+
+        // The city keeps this fee: at most the bill's part comes back.
+        let too_much = pay
+            .api(
+                "POST",
+                &format!("/v1/payments/{kept}/refunds"),
+                Some(json!({"amount": 8_652})),
+                Some("fee-1"),
+            )
+            .await;
+        assert_eq!(
+            too_much.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            too_much.body
+        );
+        assert!(too_much.body.contains("8420"), "{}", too_much.body);
+        let all_but_fee = pay
+            .api(
+                "POST",
+                &format!("/v1/payments/{kept}/refunds"),
+                Some(json!({"amount": 8_420})),
+                Some("fee-2"),
+            )
+            .await;
+        assert_eq!(
+            all_but_fee.status,
+            StatusCode::CREATED,
+            "{}",
+            all_but_fee.body
+        );
+
+        // This one's fee goes back with a full refund.
+        let (returned, _) = paid_with_fee(pay, "FEE-2", true).await;
+        let full = pay
+            .api(
+                "POST",
+                &format!("/v1/payments/{returned}/refunds"),
+                Some(json!({"amount": 8_652})),
+                Some("fee-3"),
+            )
+            .await;
+        assert_eq!(full.status, StatusCode::CREATED, "{}", full.body);
+
+        let report = pay
+            .api(
+                "GET",
+                "/v1/reports/ledger?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+                None,
+                None,
+            )
+            .await
+            .json();
+        assert_eq!(
+            report["by_gl"],
+            json!([
+                { "gl_code": "100-3990", "captured": 464, "refunded": 232 },
+                { "gl_code": "100-4410", "captured": 12_000, "refunded": 12_000 },
+                { "gl_code": "100-4420", "captured": 4_840, "refunded": 4_840 },
+            ]),
+            "the fee is its own line; the kept fee stays, the refunded one goes back"
+        );
+        assert_eq!(report["differences"], json!([]));
+
+        let bad = |fee: Value| {
+            let mut body = payment_body("FEE-BAD");
+            body["fee"] = fee;
+            async move { pay.api("POST", "/v1/payments", Some(body), None).await }
+        };
+        for (fee, field) in [
+            (
+                json!({ "amount": 4_200, "gl_code": "100-3990" }),
+                "fee.amount",
+            ),
+            (json!({ "amount": -1, "gl_code": "100-3990" }), "fee.amount"),
+            (json!({ "amount": 10, "gl_code": "" }), "fee.gl_code"),
+        ] {
+            let refused = bad(fee).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(refused.body.contains(field), "{}", refused.body);
+        }
+    }
+);

@@ -26,6 +26,8 @@ pub(crate) struct Receipt {
     pub city: String,
     pub bill_reference: String,
     pub amount: String,
+    /// The amount and the convenience fee apart, when one was charged.
+    pub fee: Option<String>,
     pub card: Option<String>,
     pub paid_at: String,
     pub payment_id: String,
@@ -45,6 +47,9 @@ impl Mail {
             format!("{}: {}", t.get("receipt-reference"), receipt.bill_reference),
             format!("{}: {}", t.get("receipt-amount"), receipt.amount),
         ];
+        if let Some(fee) = &receipt.fee {
+            body.push(fee.clone());
+        }
         if let Some(card) = &receipt.card {
             body.push(format!("{}: {card}", t.get("receipt-card")));
         }

@@ -108,6 +108,8 @@ pub struct LineView {
 pub struct PayButton {
     pub action: String,
     pub label: String,
+    /// The convenience fee, said before the resident chooses to pay.
+    pub fee: Option<String>,
 }
 
 pub struct BillView {
@@ -148,6 +150,7 @@ pub struct ReceiptPage {
     pub layout: Layout,
     pub bill_reference: String,
     pub amount: String,
+    pub fee: Option<String>,
     pub card: Option<String>,
     pub paid_at: String,
     pub payment_id: String,

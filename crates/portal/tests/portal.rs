@@ -645,6 +645,129 @@ async fn the_pay_button_says_payment_is_not_yet_available() {
     portal.finish().await;
 }
 
+/// A bill type with a web fee states it, and the total, before the card
+/// page; one without says nothing of fees.
+#[tokio::test]
+async fn a_bill_with_a_convenience_fee_states_the_fee_and_the_total_before_paying() {
+    use civicpay_core::{BillReference, BillTypeSlug};
+    let service_key = [78u8; 32];
+    let portal = Portal::with(PortalConfig {
+        pay: Some(civicpay_portal::PayLink {
+            api_url: "http://127.0.0.1:9".into(),
+            service_key,
+            portal_public_url: "http://portal.test".into(),
+            pay_public_url: "http://pay.test".into(),
+        }),
+        ..PortalConfig::default()
+    })
+    .await;
+    let tenant = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let sample = portal.sample("springfield", "property-tax");
+    let tax = portal
+        .store
+        .bill_type_by_slug(&tenant.id, &BillTypeSlug::parse("property-tax").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let bill = portal
+        .store
+        .bills_by_reference(
+            &tenant.id,
+            &tax.id,
+            &BillReference::parse(&sample.reference).unwrap(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    // Springfield's web rule: 2.35 %, at least $1.00, half up.
+    let balance = bill.balance().minor();
+    let fee = ((balance * 235 * 2 + 10_000) / 20_000).max(100);
+    let dollars = |minor: i64| {
+        let whole = (minor / 100)
+            .to_string()
+            .as_bytes()
+            .rchunks(3)
+            .rev()
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(",");
+        format!("${whole}.{:02}", minor % 100)
+    };
+    let page = portal
+        .look_up(&sample, &sample.reference, &sample.verification)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(&format!(
+            "A service fee of {} applies to card payments for this bill. You will pay {}.",
+            dollars(fee),
+            dollars(balance + fee)
+        )),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("Pay {}", dollars(balance + fee))),
+        "the button says what the card is charged"
+    );
+    let parking = portal.sample("springfield", "parking");
+    let page = portal
+        .look_up(&parking, &parking.reference, &parking.verification)
+        .await;
+    assert!(!page.body.contains("service fee"), "{}", page.body);
+
+    // Pay captures the balance and the fee; the bill is credited with its
+    // balance only, and is paid.
+    let local = portal
+        .store
+        .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
+        .await
+        .unwrap();
+    let body = serde_json::json!({
+        "id": "f1", "type": "payment.succeeded", "created_at": "2026-11-30T12:00:00Z",
+        "payment": {"payment_id": "pf1", "status": "success", "amount": balance + fee,
+                    "currency": "USD", "captured_amount": balance + fee, "refunded_amount": 0,
+                    "fee_amount": fee, "fee_refundable": false, "reference": sample.reference,
+                    "metadata": {"bill_payment_id": local}, "card": {"brand": "visa", "last4": "4242"}}
+    })
+    .to_string();
+    let secret = civicpay_web::service_key::portal_webhook_secret(&service_key, tenant.id.as_str());
+    let signed = civicpay_web::webhook_signature::sign(
+        &secret,
+        jiff::Timestamp::now().as_second(),
+        body.as_bytes(),
+    );
+    let reply = portal
+        .send(
+            Request::post("/api/v1/pay-webhooks/springfield")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("civicpay-signature", signed)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let credited = portal
+        .store
+        .bill(&tenant.id, &bill.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        credited.amount_paid,
+        bill.balance(),
+        "the fee is not the bill's"
+    );
+    assert_eq!(credited.status, civicpay_core::BillStatus::Paid);
+    portal.finish().await;
+}
+
 async fn api_post(portal: &Portal, key: Option<&str>, body: &str) -> Page {
     let mut request =
         Request::post("/api/v1/bills").header(header::CONTENT_TYPE, "application/json");

@@ -691,3 +691,74 @@ store_test!(
         assert_eq!(entries(id).await.len(), written + applied.changes.len());
     }
 );
+
+store_test!(
+    a_city_files_fees_are_stored_exported_and_changed_field_by_field,
+    |store: Store| async move {
+        use civicpay_core::city_file;
+        use civicpay_core::fee::ChargedFee;
+        use civicpay_core::payment::Channel;
+        use civicpay_core::{Currency, Money};
+        let file = city_file::parse(SPRINGFIELD_FILE).unwrap();
+        let id = store.apply_city(&file, "cli").await.unwrap().tenant.id;
+        let tenant = store.tenant(&id).await.unwrap().unwrap();
+        let policy = tenant.fees.clone().expect("Springfield charges fees");
+        assert_eq!(policy.gl_code.as_str(), "100-3990");
+        assert!(!policy.refundable);
+        let types = store.bill_types(&id).await.unwrap();
+        let tax = types
+            .iter()
+            .find(|b| b.slug.as_str() == "property-tax")
+            .unwrap();
+        let water = types.iter().find(|b| b.slug.as_str() == "water").unwrap();
+        assert!(water.fees.is_empty());
+        let usd = |minor| Money::from_minor(minor, Currency::Usd);
+        // Read back, the rules charge what the file says: 2.35 % with a
+        // $1.00 floor on the web; $2.95 + 2.35 % by phone.
+        let fee = |channel, amount| {
+            ChargedFee::for_payment(Some(&policy), &tax.fees, channel, usd(amount))
+                .unwrap()
+                .map(|f| f.amount.minor())
+        };
+        assert_eq!(fee(Channel::Web, 8_420), Some(198));
+        assert_eq!(fee(Channel::Web, 1_000), Some(100));
+        assert_eq!(fee(Channel::Moto, 8_420), Some(295 + 198));
+        assert_eq!(fee(Channel::Autopay, 8_420), None);
+
+        // Exported and applied again, the city is the same.
+        let exported = city_file::export(&tenant, &types).unwrap();
+        let again = city_file::parse(&exported).unwrap();
+        assert!(store.city_file_changes(&again).await.unwrap().is_empty());
+
+        // A changed rate and a refundable policy are each a change.
+        let changed = SPRINGFIELD_FILE
+            .replace("refundable = false", "refundable = true")
+            .replace(
+                "[bill_type.fee.web]\npercent = \"2.35\"",
+                "[bill_type.fee.web]\npercent = \"2.50\"",
+            );
+        let applied = store
+            .apply_city(&city_file::parse(&changed).unwrap(), "cli")
+            .await
+            .unwrap();
+        let shown: Vec<String> = applied.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown.contains(
+                &"~ fees: GL 100-3990, kept on refund -> GL 100-3990, given back on refund"
+                    .to_owned()
+            ),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|c| c.starts_with("~ bill_type.property-tax.fee.web:")
+                    && c.contains("2.35 %")
+                    && c.contains("2.5 %")),
+            "{shown:?}"
+        );
+        let tenant = store.tenant(&id).await.unwrap().unwrap();
+        assert!(tenant.fees.unwrap().refundable);
+    }
+);

@@ -5,7 +5,7 @@
 //! language (French and Spanish need them), and the static loader embeds
 //! the `.ftl` files at compile time, so no file is read at run time.
 
-use civicpay_core::Language;
+use civicpay_core::{Language, Money};
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader, langid};
 use std::borrow::Cow;
@@ -96,6 +96,23 @@ impl Translator {
                 tracing::warn!(key, language = self.lang(), "missing translation");
                 format!("{MISSING_MARK}{key}⟧")
             })
+    }
+
+    /// "Amount $84.20 + service fee $2.31 = $86.51" for a payment of
+    /// `total` that includes `fee`; `None` when there is no fee.
+    pub fn fee_breakdown(&self, total: Money, fee: Money) -> Option<String> {
+        if fee.minor() <= 0 {
+            return None;
+        }
+        let bill = Money::from_minor(total.minor() - fee.minor(), total.currency());
+        Some(self.args(
+            "fee-breakdown",
+            &[
+                ("amount", &bill.format(self.language)),
+                ("fee", &fee.format(self.language)),
+                ("total", &total.format(self.language)),
+            ],
+        ))
     }
 
     /// A calendar date as people write it in this language.

@@ -65,17 +65,36 @@ impl JournalEntry {
         Ok(JournalEntry { postings })
     }
 
-    /// A capture: the acquirer owes the city the amount, credited to revenue
-    /// split across the bill's GL codes in proportion to its line items.
+    /// A capture: the acquirer owes the city the amount, credited to revenue:
+    /// the convenience fee (if any, and never more than the amount) to the
+    /// fee's GL code as its own line, the rest split across the bill's GL
+    /// codes in proportion to its line items.
     pub fn capture(
         amount: Money,
+        fee: Option<(&GlCode, Money)>,
         line_items: &[(GlCode, Money)],
     ) -> Result<JournalEntry, LedgerError> {
         let mut postings = vec![Posting {
             account: LedgerAccount::AcquirerClearing,
             amount,
         }];
-        for (gl, part) in allocate(amount, line_items)? {
+        let mut rest = amount;
+        if let Some((gl, fee)) = fee {
+            let part = fee.minor().clamp(0, amount.minor().max(0));
+            if part > 0 {
+                postings.push(Posting {
+                    account: LedgerAccount::Revenue(gl.clone()),
+                    amount: Money::from_minor(-part, amount.currency()),
+                });
+                rest = Money::from_minor(amount.minor() - part, amount.currency());
+            }
+        }
+        let parts = if rest.minor() > 0 || postings.len() == 1 {
+            allocate(rest, line_items)?
+        } else {
+            Vec::new()
+        };
+        for (gl, part) in parts {
             postings.push(Posting {
                 account: LedgerAccount::Revenue(gl),
                 amount: Money::from_minor(-part.minor(), part.currency()),
@@ -84,12 +103,14 @@ impl JournalEntry {
         JournalEntry::new(postings)
     }
 
-    /// A refund reverses a capture's split for the refunded amount.
+    /// A refund reverses a capture's split for the refunded amount; `fee`
+    /// is the part of it that gives the fee back.
     pub fn refund(
         amount: Money,
+        fee: Option<(&GlCode, Money)>,
         line_items: &[(GlCode, Money)],
     ) -> Result<JournalEntry, LedgerError> {
-        let reversed = JournalEntry::capture(amount, line_items)?;
+        let reversed = JournalEntry::capture(amount, fee, line_items)?;
         JournalEntry::new(
             reversed
                 .postings
@@ -210,9 +231,9 @@ mod tests {
         let parts = allocate(usd(3_333), &items).unwrap();
         let amounts: Vec<i64> = parts.iter().map(|(_, m)| m.minor()).collect();
         assert_eq!(amounts, vec![2_000, 1_000, 333]);
-        let capture = JournalEntry::capture(usd(3_333), &items).unwrap();
+        let capture = JournalEntry::capture(usd(3_333), None, &items).unwrap();
         assert_eq!(capture.postings().len(), 4);
-        let refund = JournalEntry::refund(usd(3_333), &items).unwrap();
+        let refund = JournalEntry::refund(usd(3_333), None, &items).unwrap();
         assert_eq!(refund.postings()[0].amount, usd(-3_333));
     }
 
@@ -232,9 +253,27 @@ mod tests {
                     prop_assert!(part.minor() <= weight, "never more than a line's own amount when paying at most the total");
                 }
             }
-            let entry = JournalEntry::capture(usd(amount.max(1)), &items).unwrap();
+            let entry = JournalEntry::capture(usd(amount.max(1)), None, &items).unwrap();
             let balance: i64 = entry.postings().iter().map(|p| p.amount.minor()).sum();
             prop_assert_eq!(balance, 0);
+        }
+
+        /// The fee is its own line of exactly the fee, and the bill's lines
+        /// and the fee's add up to what was captured.
+        #[test]
+        fn payment_and_fee_postings_sum_to_the_capture(
+            bill in 1i64..100_000_000,
+            fee in 0i64..1_000_000,
+            weights in proptest::collection::vec(1i64..10_000_000, 1..5),
+        ) {
+            let items: Vec<(GlCode, Money)> = weights.iter().enumerate().map(|(i, w)| (gl(&format!("GL{i}")), usd(*w))).collect();
+            let fee_gl = gl("FEES");
+            let captured = usd(bill + fee);
+            let entry = JournalEntry::capture(captured, Some((&fee_gl, usd(fee))), &items).unwrap();
+            let credited: i64 = entry.postings().iter().filter(|p| matches!(p.account, LedgerAccount::Revenue(_))).map(|p| -p.amount.minor()).sum();
+            prop_assert_eq!(credited, captured.minor());
+            let to_fee: i64 = entry.postings().iter().filter(|p| p.account == LedgerAccount::Revenue(fee_gl.clone())).map(|p| -p.amount.minor()).sum();
+            prop_assert_eq!(to_fee, fee);
         }
     }
 }

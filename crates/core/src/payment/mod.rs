@@ -68,6 +68,8 @@ pub struct Payment {
     pub authorisation_code: Option<String>,
     pub failure_code: Option<String>,
     pub attempts: i64,
+    /// The convenience fee included in `amount`, if any.
+    pub fee: Option<crate::fee::ChargedFee>,
     pub captured: Money,
     pub refunded: Money,
     pub expires_at: jiff::Timestamp,

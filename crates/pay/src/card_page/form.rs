@@ -243,6 +243,10 @@ pub(super) fn card_page(
         consent: t.get("card-save-consent"),
         checked: typed.save_card,
     });
+    let fee_breakdown = payment
+        .fee
+        .as_ref()
+        .and_then(|fee| t.fee_breakdown(payment.amount, fee.amount));
     let page = CardPage {
         saved: saved_section(&t, payment, typed, saved_code, &amount),
         save_offer,
@@ -252,6 +256,7 @@ pub(super) fn card_page(
         css: STYLESHEET,
         city: city.to_owned(),
         description: payment.description.clone(),
+        fee_breakdown,
         amount,
         action: format!("/card/{}/{}", payment.tenant_id, payment.id),
         form_token,

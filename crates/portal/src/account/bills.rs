@@ -7,7 +7,8 @@ use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
 use crate::page::PageContext;
-use crate::views::{Link, PayButton};
+use crate::routes::resident::pay_button;
+use crate::views::Link;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::{BillReference, BillStatus, BillType, BillTypeSlug, VerificationValue};
@@ -16,10 +17,15 @@ use civicpay_web::Translator;
 use civicpay_web::forms::Field;
 use serde::Deserialize;
 
-fn account_bill(t: &Translator, signed: &Signed, bill: &civicpay_core::Bill) -> AccountBill {
+fn account_bill(
+    t: &Translator,
+    signed: &Signed,
+    bill_type: &BillType,
+    bill: &civicpay_core::Bill,
+) -> Result<AccountBill, PortalError> {
     let language = t.language();
     let balance = bill.balance();
-    AccountBill {
+    Ok(AccountBill {
         due_date: t.date(bill.due_date),
         total: bill.amount_due.format(language),
         status_label: t.get(&format!("status-{}", bill.status.code())),
@@ -29,11 +35,8 @@ fn account_bill(t: &Translator, signed: &Signed, bill: &civicpay_core::Bill) -> 
             BillStatus::Open | BillStatus::PartiallyPaid => "",
         },
         balance: balance.format(language),
-        pay: bill.is_payable().then(|| PayButton {
-            action: format!("/{}/bills/{}/pay", signed.tenant.slug, bill.id),
-            label: t.arg("bill-pay", "amount", balance.format(language)),
-        }),
-    }
+        pay: pay_button(t, &signed.tenant, bill_type, bill)?,
+    })
 }
 
 pub(crate) async fn home(
@@ -103,7 +106,10 @@ pub(crate) async fn home(
                     "account-autopay-set"
                 }),
             }),
-            bills: bills.iter().map(|b| account_bill(&t, &signed, b)).collect(),
+            bills: bills
+                .iter()
+                .map(|b| account_bill(&t, &signed, bill_type, b))
+                .collect::<Result<_, _>>()?,
             unlink_action: format!("{}/unlink", signed.prefix()),
             unlink_label: t.arg("account-link-remove", "reference", link.reference.as_str()),
         });

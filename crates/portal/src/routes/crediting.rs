@@ -52,6 +52,7 @@ pub(crate) async fn credit(
         city: tenant.name.get(language).to_owned(),
         bill_reference: bill.reference.to_string(),
         amount: outcome.captured.format(language),
+        fee: t.fee_breakdown(outcome.captured, outcome.fee),
         card: outcome.card.as_ref().map(card_text),
         paid_at: format!(
             "{} {}",

@@ -12,12 +12,13 @@ use crate::views::{
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use civicpay_core::fee::ChargedFee;
 use civicpay_core::payment::{Channel, PaymentStatus};
 use civicpay_core::{
-    Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, ReferenceLabel, ResidentId,
-    Tenant, TenantSlug, VerificationValue,
+    Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, Money, ReferenceLabel,
+    ResidentId, Tenant, TenantSlug, VerificationValue,
 };
-use civicpay_pay_api::{Allocation, CreatePayment, Payer, PaymentView};
+use civicpay_pay_api::{Allocation, CreatePayment, FeeRequest, Payer, PaymentView};
 use civicpay_store::portal::bill_payments::BillPayment;
 use civicpay_web::Translator;
 use civicpay_web::forms::Field;
@@ -291,7 +292,10 @@ pub(crate) async fn lookup_submit(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
 
-    let views = bills.iter().map(|b| bill_view(&t, &tenant, b)).collect();
+    let views = bills
+        .iter()
+        .map(|b| bill_view(&t, &tenant, &bill_type, b))
+        .collect::<Result<_, _>>()?;
     let title = if bills.len() > 1 {
         t.get("bills-title")
     } else {
@@ -314,7 +318,12 @@ pub(crate) async fn lookup_submit(
     Ok((issued, page).into_response())
 }
 
-fn bill_view(t: &Translator, tenant: &Tenant, bill: &Bill) -> BillView {
+fn bill_view(
+    t: &Translator,
+    tenant: &Tenant,
+    bill_type: &BillType,
+    bill: &Bill,
+) -> Result<BillView, PortalError> {
     let language = t.language();
     let status_class = match bill.status {
         BillStatus::Paid => "tag--paid",
@@ -322,7 +331,7 @@ fn bill_view(t: &Translator, tenant: &Tenant, bill: &Bill) -> BillView {
         BillStatus::Open | BillStatus::PartiallyPaid => "",
     };
     let balance = bill.balance();
-    BillView {
+    Ok(BillView {
         reference: bill.reference.to_string(),
         payer_name: bill.payer_name.clone(),
         due_date: t.date(bill.due_date),
@@ -339,11 +348,37 @@ fn bill_view(t: &Translator, tenant: &Tenant, bill: &Bill) -> BillView {
         total: bill.amount_due.format(language),
         paid: (bill.amount_paid.minor() > 0).then(|| bill.amount_paid.format(language)),
         balance: balance.format(language),
-        pay: bill.is_payable().then(|| PayButton {
-            action: format!("/{}/bills/{}/pay", tenant.slug, bill.id),
-            label: t.arg("bill-pay", "amount", balance.format(language)),
-        }),
+        pay: pay_button(t, tenant, bill_type, bill)?,
+    })
+}
+
+/// The button that starts paying a bill's balance on the web, with the
+/// convenience fee stated before the resident reaches the card page.
+pub(crate) fn pay_button(
+    t: &Translator,
+    tenant: &Tenant,
+    bill_type: &BillType,
+    bill: &Bill,
+) -> Result<Option<PayButton>, PortalError> {
+    if !bill.is_payable() {
+        return Ok(None);
     }
+    let language = t.language();
+    let fee = bill_fee(tenant, Some(bill_type), Channel::Web, bill.balance())?;
+    let charged = charged_with(bill.balance(), fee.as_ref())?;
+    Ok(Some(PayButton {
+        action: format!("/{}/bills/{}/pay", tenant.slug, bill.id),
+        label: t.arg("bill-pay", "amount", charged.format(language)),
+        fee: fee.map(|f| {
+            t.args(
+                "bill-fee",
+                &[
+                    ("fee", &f.amount.format(language)),
+                    ("total", &charged.format(language)),
+                ],
+            )
+        }),
+    }))
 }
 
 const PAY_STARTS_PER_ADDRESS: u32 = 30;
@@ -456,6 +491,31 @@ impl Started {
     }
 }
 
+/// The convenience fee for paying `amount` of a bill of `bill_type` by
+/// `channel`, if the city charges one.
+pub(crate) fn bill_fee(
+    tenant: &Tenant,
+    bill_type: Option<&BillType>,
+    channel: Channel,
+    amount: Money,
+) -> Result<Option<ChargedFee>, PortalError> {
+    let Some(bill_type) = bill_type else {
+        return Ok(None);
+    };
+    ChargedFee::for_payment(tenant.fees.as_ref(), &bill_type.fees, channel, amount)
+        .map_err(|_| PortalError::Internal("the fee rule does not fit the bill's currency"))
+}
+
+/// What the card is charged: the amount and the fee.
+pub(crate) fn charged_with(amount: Money, fee: Option<&ChargedFee>) -> Result<Money, PortalError> {
+    match fee {
+        Some(fee) => amount
+            .checked_add(fee.amount)
+            .map_err(|_| PortalError::Internal("the fee does not fit the amount")),
+        None => Ok(amount),
+    }
+}
+
 /// Records a payment for a bill here (unless `start.earlier` is one
 /// already made) and asks pay for it.
 pub(crate) async fn start_bill_payment(
@@ -466,15 +526,19 @@ pub(crate) async fn start_bill_payment(
     start: StartPayment<'_>,
 ) -> Result<Started, PortalError> {
     let language = start.language;
-    let bill_type_name = state
+    let bill_type = state
         .store
         .bill_types(&tenant.id)
         .await?
         .into_iter()
-        .find(|b| b.id == bill.bill_type_id)
+        .find(|b| b.id == bill.bill_type_id);
+    let bill_type_name = bill_type
+        .as_ref()
         .map(|b| b.name.get(language).to_owned())
         .unwrap_or_default();
     let amount = start.earlier.map_or_else(|| bill.balance(), |p| p.amount);
+    let fee = bill_fee(tenant, bill_type.as_ref(), start.channel, amount)?;
+    let charged = charged_with(amount, fee.as_ref())?;
     let local_id = match start.earlier {
         Some(earlier) => earlier.id.clone(),
         None => {
@@ -485,7 +549,7 @@ pub(crate) async fn start_bill_payment(
         }
     };
     let body = CreatePayment {
-        amount: amount.minor(),
+        amount: charged.minor(),
         currency: amount.currency().code().to_owned(),
         reference: bill.reference.to_string(),
         description: format!("{bill_type_name} {}", bill.reference),
@@ -517,6 +581,11 @@ pub(crate) async fn start_bill_payment(
                 })
                 .collect(),
         ),
+        fee: fee.map(|f| FeeRequest {
+            amount: f.amount.minor(),
+            gl_code: f.gl_code.as_str().to_owned(),
+            refundable: f.refundable,
+        }),
     };
     let created = PayClient::new(link)?
         .create_payment(&tenant.id, &local_id, &body)
@@ -604,6 +673,7 @@ pub(crate) async fn payment_return(
     let page = ReceiptPage {
         bill_reference: bill.reference.to_string(),
         amount: outcome.captured.format(language),
+        fee: t.fee_breakdown(outcome.captured, outcome.fee),
         card: outcome.card.as_ref().map(super::crediting::card_text),
         paid_at: format!(
             "{} {}",

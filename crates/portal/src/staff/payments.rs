@@ -431,8 +431,9 @@ struct RefundErrors {
     reason: Option<String>,
 }
 
-/// What is left to refund: captured, less refunded, less requests that are
-/// waiting or on their way.
+/// What is left to refund: what may be refunded (captured, less a fee the
+/// city keeps), less refunded, less requests that are waiting or on their
+/// way.
 fn refundable(captured: Money, refunded: Money, requests: &[RefundRequest]) -> i64 {
     let in_flight: i64 = requests
         .iter()
@@ -480,7 +481,7 @@ async fn payment_page(
             .map_or_else(String::new, |m| m.email.clone())
     };
     let left = refundable(
-        payment.money.captured(),
+        payment.money.refundable(),
         payment.money.refunded(),
         &requests,
     );
@@ -652,7 +653,7 @@ pub(crate) async fn request_refund(
     let payment_id = PaymentId::parse(&payment).map_err(|_| PortalError::NotFound)?;
     let (payment, requests) = payment_with_requests(&state, city, &payment_id).await?;
     let left = refundable(
-        payment.money.captured(),
+        payment.money.refundable(),
         payment.money.refunded(),
         &requests,
     );

@@ -449,6 +449,7 @@ async fn paid(
             &PaymentOutcome {
                 status: civicpay_core::payment::PaymentStatus::Success,
                 captured: bill.balance(),
+                fee: civicpay_core::Money::zero(bill.balance().currency()),
                 card: Some(CardSummary {
                     brand: Some("visa".into()),
                     last4: "4242".into(),

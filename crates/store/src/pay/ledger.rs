@@ -4,6 +4,7 @@
 use super::PayStore;
 use crate::rows::int;
 use crate::{StoreError, to_micros};
+use civicpay_core::fee::ChargedFee;
 use civicpay_core::payment::{JournalEntry, LedgerAccount};
 use civicpay_core::{GlCode, Money, PaymentId, TenantId};
 
@@ -28,6 +29,24 @@ pub(crate) fn allocation_weights(json: &str, amount: Money) -> Vec<(GlCode, Mone
             .unwrap_or_default()
     } else {
         weights
+    }
+}
+
+/// A payment row's fee, from its `fee_amount`, `fee_gl_code` and
+/// `fee_refundable` columns.
+pub(crate) fn charged_fee(
+    row: &sqlx::any::AnyRow,
+    currency: civicpay_core::Currency,
+) -> Result<Option<ChargedFee>, StoreError> {
+    let amount = int(row, "fee_amount")?;
+    match crate::rows::opt_text(row, "fee_gl_code")? {
+        Some(gl) if amount > 0 => Ok(Some(ChargedFee {
+            amount: Money::from_minor(amount, currency),
+            gl_code: GlCode::parse(&gl)
+                .map_err(|e| StoreError::corrupt("payments.fee_gl_code", e))?,
+            refundable: int(row, "fee_refundable")? != 0,
+        })),
+        _ => Ok(None),
     }
 }
 

@@ -4,10 +4,11 @@ use super::PayStore;
 use super::money_trail::PaymentEventFacts;
 use crate::rows::{int, opt_text, parsed, text, to_json};
 use crate::{Backend, StoreError, from_micros, to_micros};
+use civicpay_core::fee::ChargedFee;
 use civicpay_core::payment::{
     Channel, IllegalTransition, Payment, PaymentEvent, PaymentStatus, Waiting,
 };
-use civicpay_core::{Currency, Language, Money, PaymentId, TenantId};
+use civicpay_core::{Currency, GlCode, Language, Money, PaymentId, TenantId};
 use civicpay_pay_api::WebhookBody;
 use sqlx::any::AnyRow;
 use thiserror::Error;
@@ -29,6 +30,8 @@ pub struct NewPayment {
     /// How captured money splits across the city's GL codes: (code, weight
     /// in minor units). Empty: all to [`super::UNALLOCATED_GL`].
     pub allocations: Vec<(String, i64)>,
+    /// The convenience fee included in `amount`.
+    pub fee: Option<ChargedFee>,
     /// The bill's addressee, for incident notices.
     pub payer_name: Option<String>,
     pub payer_address: Option<String>,
@@ -118,7 +121,8 @@ macro_rules! payment_columns {
     () => {
         "id, tenant_id, status, amount, currency, reference, description, return_url, email, language, customer, \
          metadata, channel, card_brand, card_last4, authorisation_code, failure_code, attempts, \
-         captured_amount, refunded_amount, expires_at, created_at, updated_at, probe"
+         captured_amount, refunded_amount, expires_at, created_at, updated_at, probe, \
+         fee_amount, fee_gl_code, fee_refundable"
     };
 }
 pub(super) use payment_columns;
@@ -150,6 +154,9 @@ struct PaymentRow {
     created_at: i64,
     updated_at: i64,
     probe: i64,
+    fee_amount: i64,
+    fee_gl_code: Option<String>,
+    fee_refundable: i64,
 }
 
 impl TryFrom<PaymentRow> for Payment {
@@ -178,6 +185,14 @@ impl TryFrom<PaymentRow> for Payment {
                 .ok_or_else(|| corrupt("channel", &row.channel))?,
             customer: row.customer,
             probe: row.probe != 0,
+            fee: match (row.fee_amount, row.fee_gl_code) {
+                (amount, Some(gl)) if amount > 0 => Some(ChargedFee {
+                    amount: Money::from_minor(amount, currency),
+                    gl_code: GlCode::parse(&gl).map_err(|_| corrupt("fee_gl_code", &gl))?,
+                    refundable: row.fee_refundable != 0,
+                }),
+                _ => None,
+            },
             card_brand: row.card_brand,
             card_last4: row.card_last4,
             authorisation_code: row.authorisation_code,
@@ -255,6 +270,7 @@ impl PayStore {
             channel: new.channel,
             customer: new.customer.clone(),
             probe: new.probe,
+            fee: new.fee.clone(),
             card_brand: None,
             card_last4: None,
             authorisation_code: None,
@@ -269,8 +285,9 @@ impl PayStore {
         sqlx::query(
             "INSERT INTO payments (id, tenant_id, status, amount, currency, reference, description, return_url,
                  email, language, metadata, channel, next_token_hash, expires_at, created_at, updated_at, allocations,
-                 payer_name, payer_address, customer, probe)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20)",
+                 payer_name, payer_address, customer, probe, fee_amount, fee_gl_code, fee_refundable)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20,
+                 $21, $22, $23)",
         )
         .bind(payment.id.as_str())
         .bind(payment.tenant_id.as_str())
@@ -292,6 +309,9 @@ impl PayStore {
         .bind(new.payer_address.as_deref())
         .bind(new.customer.as_deref())
         .bind(i64::from(new.probe))
+        .bind(new.fee.as_ref().map_or(0, |f| f.amount.minor()))
+        .bind(new.fee.as_ref().map(|f| f.gl_code.as_str()))
+        .bind(new.fee.as_ref().map_or(0, |f| i64::from(f.refundable)))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -598,11 +618,14 @@ async fn post_capture(
     tenant_id: &TenantId,
     id: &PaymentId,
 ) -> Result<(), StoreError> {
-    let row = sqlx::query("SELECT captured_amount, currency, allocations FROM payments WHERE tenant_id = $1 AND id = $2")
-        .bind(tenant_id.as_str())
-        .bind(id.as_str())
-        .fetch_one(&mut **tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT captured_amount, currency, allocations, fee_amount, fee_gl_code, fee_refundable
+         FROM payments WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(tenant_id.as_str())
+    .bind(id.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
     let captured = Money::from_minor(
         int(&row, "captured_amount")?,
         parsed(&row, "currency", Currency::parse)?,
@@ -611,7 +634,12 @@ async fn post_capture(
         return Ok(());
     }
     let weights = super::ledger::allocation_weights(&text(&row, "allocations")?, captured);
-    let entry = civicpay_core::payment::JournalEntry::capture(captured, &weights)
-        .map_err(|e| StoreError::corrupt("ledger entry", e))?;
+    let fee = super::ledger::charged_fee(&row, captured.currency())?;
+    let entry = civicpay_core::payment::JournalEntry::capture(
+        captured,
+        fee.as_ref().map(|f| (&f.gl_code, f.amount)),
+        &weights,
+    )
+    .map_err(|e| StoreError::corrupt("ledger entry", e))?;
     super::ledger::write_entry(tx, backend, tenant_id, id, None, &entry).await
 }

@@ -5,6 +5,7 @@
 use super::PayStore;
 use crate::rows::{int, parsed, text};
 use crate::{StoreError, from_micros, to_micros};
+use civicpay_core::fee::ChargedFee;
 use civicpay_core::{Currency, Money, PaymentId, RefundId, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,8 @@ impl PayStore {
         let mut tx = self.db.begin_write().await?;
         let lock = for_update!(
             self.db.backend(),
-            "SELECT status, currency, captured_amount, refunded_amount FROM payments WHERE tenant_id = $1 AND id = $2"
+            "SELECT status, currency, captured_amount, refunded_amount, fee_amount, fee_gl_code, fee_refundable
+             FROM payments WHERE tenant_id = $1 AND id = $2"
         );
         let Some(payment) = sqlx::query(lock)
             .bind(tenant_id.as_str())
@@ -83,7 +85,11 @@ impl PayStore {
         if text(&payment, "status")? != "success" {
             return Ok(Err(RefundRefusal::NotCaptured));
         }
-        let available = int(&payment, "captured_amount")? - int(&payment, "refunded_amount")?;
+        // A fee the city keeps is not refundable.
+        let fee = super::ledger::charged_fee(&payment, currency)?;
+        let captured = Money::from_minor(int(&payment, "captured_amount")?, currency);
+        let available = ChargedFee::refundable_of(fee.as_ref(), captured).minor()
+            - int(&payment, "refunded_amount")?;
         if amount <= 0 || amount > available {
             return Ok(Err(RefundRefusal::ExceedsRefundable { available }));
         }
@@ -168,7 +174,9 @@ impl PayStore {
         }
         if updated == 1 && succeeded {
             let row = sqlx::query(
-                "SELECT r.payment_id, r.amount, p.currency, p.allocations FROM refunds r
+                "SELECT r.payment_id, r.amount, p.currency, p.allocations, p.captured_amount,
+                        p.fee_amount, p.fee_gl_code, p.fee_refundable
+                 FROM refunds r
                  JOIN payments p ON p.id = r.payment_id AND p.tenant_id = r.tenant_id
                  WHERE r.tenant_id = $1 AND r.id = $2",
             )
@@ -181,8 +189,15 @@ impl PayStore {
                 parsed(&row, "currency", Currency::parse)?,
             );
             let weights = super::ledger::allocation_weights(&text(&row, "allocations")?, amount);
-            let entry = civicpay_core::payment::JournalEntry::refund(amount, &weights)
-                .map_err(|e| StoreError::corrupt("ledger entry", e))?;
+            let captured = Money::from_minor(int(&row, "captured_amount")?, amount.currency());
+            let fee = super::ledger::charged_fee(&row, amount.currency())?;
+            let entry = civicpay_core::payment::JournalEntry::refund(
+                amount,
+                fee.as_ref()
+                    .map(|f| (&f.gl_code, f.share_of_refund(amount, captured))),
+                &weights,
+            )
+            .map_err(|e| StoreError::corrupt("ledger entry", e))?;
             let payment_id = parsed(&row, "payment_id", PaymentId::parse)?;
             super::ledger::write_entry(
                 &mut tx,

@@ -181,7 +181,8 @@ impl Store {
                 )
                 .bind(tenant_id.as_str())
                 .bind(id)
-                .bind(outcome.captured.minor())
+                // The fee is the city's charge for the card, not the bill's.
+                .bind((outcome.captured.minor() - outcome.fee.minor()).max(0))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;

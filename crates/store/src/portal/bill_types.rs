@@ -18,6 +18,7 @@ struct BillTypeRow {
     reference_label: String,
     verification: String,
     gl_code: String,
+    fees: String,
 }
 
 impl TryFrom<BillTypeRow> for BillType {
@@ -37,6 +38,7 @@ impl TryFrom<BillTypeRow> for BillType {
             )?,
             verification: column("verification", &row.verification, VerificationKind::parse)?,
             gl_code: column("gl_code", &row.gl_code, GlCode::parse)?,
+            fees: json_column("fees", &row.fees)?,
         })
     }
 }
@@ -49,13 +51,14 @@ pub(crate) async fn upsert_bill_type_on<'c>(
     position: i64,
 ) -> Result<BillTypeId, StoreError> {
     let id: String = sqlx::query_scalar(
-            "INSERT INTO bill_types (id, tenant_id, slug, kind, name, reference_label, verification, gl_code, position)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            "INSERT INTO bill_types (id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, position)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (tenant_id, slug) DO UPDATE SET
                  kind = excluded.kind, name = excluded.name,
                  reference_label = excluded.reference_label,
                  verification = excluded.verification,
-                 gl_code = excluded.gl_code, position = excluded.position
+                 gl_code = excluded.gl_code, fees = excluded.fees,
+                 position = excluded.position
              RETURNING id",
         )
         .bind(bill_type.id.as_str())
@@ -66,6 +69,7 @@ pub(crate) async fn upsert_bill_type_on<'c>(
         .bind(bill_type.reference_label.code())
         .bind(bill_type.verification.code())
         .bind(bill_type.gl_code.as_str())
+        .bind(to_json(&bill_type.fees)?)
         .bind(position)
         .fetch_one(db)
         .await?;
@@ -85,7 +89,7 @@ impl Store {
 
     pub async fn bill_types(&self, tenant_id: &TenantId) -> Result<Vec<BillType>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code
+            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees
              FROM bill_types WHERE tenant_id = $1 ORDER BY position, slug",
         )
         .bind(tenant_id.as_str())
@@ -102,7 +106,7 @@ impl Store {
         slug: &BillTypeSlug,
     ) -> Result<Option<BillType>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code
+            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees
              FROM bill_types WHERE tenant_id = $1 AND slug = $2",
         )
         .bind(tenant_id.as_str())

@@ -53,7 +53,7 @@ impl Store {
             insert_tenant_on(&mut *tx, &tenant).await?;
         } else {
             sqlx::query(
-                "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5
+                "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5, fees = $6
                  WHERE id = $1",
             )
             .bind(tenant.id.as_str())
@@ -61,6 +61,7 @@ impl Store {
             .bind(tenant.time_zone.as_str())
             .bind(tenant.default_language.code())
             .bind(to_json(&tenant.contact)?)
+            .bind(tenant.fees.as_ref().map(to_json).transpose()?)
             .execute(&mut *tx)
             .await?;
         }

@@ -14,6 +14,7 @@ struct TenantRow {
     time_zone: String,
     default_language: String,
     contact: String,
+    fees: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -28,6 +29,11 @@ impl TryFrom<TenantRow> for Tenant {
             time_zone: column("time_zone", &row.time_zone, TimeZoneName::parse)?,
             default_language: column("default_language", &row.default_language, Language::parse)?,
             contact: json_column("contact", &row.contact)?,
+            fees: row
+                .fees
+                .as_deref()
+                .map(|fees| json_column("fees", fees))
+                .transpose()?,
         })
     }
 }
@@ -39,8 +45,8 @@ pub(crate) async fn insert_tenant_on<'c>(
     tenant: &Tenant,
 ) -> Result<(), StoreError> {
     let result = sqlx::query(
-            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(tenant.id.as_str())
         .bind(tenant.slug.as_str())
@@ -49,6 +55,7 @@ pub(crate) async fn insert_tenant_on<'c>(
         .bind(tenant.time_zone.as_str())
         .bind(tenant.default_language.code())
         .bind(to_json(&tenant.contact)?)
+        .bind(tenant.fees.as_ref().map(to_json).transpose()?)
         .bind(to_micros(jiff::Timestamp::now()))
         .execute(db)
         .await;
@@ -68,7 +75,7 @@ impl Store {
 
     pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees
              FROM tenants WHERE slug = $1",
         )
         .bind(slug.as_str())
@@ -81,7 +88,7 @@ impl Store {
 
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees
              FROM tenants WHERE id = $1",
         )
         .bind(id.as_str())
@@ -96,7 +103,7 @@ impl Store {
     /// for operators. Holds no city's private data.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees
              FROM tenants ORDER BY slug",
         )
         .fetch_all(self.pool())

@@ -36,6 +36,7 @@ fn new_payment(merchant: &Merchant, reference: &str) -> NewPayment {
         channel: Channel::Web,
         expires_at: jiff::Timestamp::now() + jiff::SignedDuration::from_mins(90),
         allocations: vec![("WATER".into(), 3_000), ("SEWER".into(), 1_200)],
+        fee: None,
         payer_name: Some("Ana Diaz".into()),
         payer_address: Some("1 Elm St, Springfield".into()),
         customer: None,

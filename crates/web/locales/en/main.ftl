@@ -63,6 +63,7 @@ bill-paid-so-far = Paid so far
 bill-balance = Amount due
 bill-pay = Pay { $amount }
 bill-nothing-to-pay = There is nothing to pay on this bill.
+bill-fee = A service fee of { $fee } applies to card payments for this bill. You will pay { $total }.
 status-open = Not paid
 status-partially_paid = Partly paid
 status-paid = Paid
@@ -105,6 +106,7 @@ card-title = Enter your card details
 card-paying-to = Payment to { $city }
 card-for = For
 card-amount = Amount
+fee-breakdown = Amount { $amount } + service fee { $fee } = { $total }
 card-name = Name on card
 card-number = Card number
 card-number-hint = The long number on the front of your card.

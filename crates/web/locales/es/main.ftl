@@ -63,6 +63,7 @@ bill-paid-so-far = Pagado hasta ahora
 bill-balance = Importe adeudado
 bill-pay = Pagar { $amount }
 bill-nothing-to-pay = No hay nada que pagar en esta factura.
+bill-fee = Se aplica un cargo por servicio de { $fee } al pago con tarjeta de esta factura. Pagará { $total }.
 status-open = Sin pagar
 status-partially_paid = Pagada en parte
 status-paid = Pagada
@@ -105,6 +106,7 @@ card-title = Escriba los datos de su tarjeta
 card-paying-to = Pago a { $city }
 card-for = Concepto
 card-amount = Importe
+fee-breakdown = Importe { $amount } + cargo por servicio { $fee } = { $total }
 card-name = Nombre en la tarjeta
 card-number = Número de tarjeta
 card-number-hint = El número largo en el frente de su tarjeta.

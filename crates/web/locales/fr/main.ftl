@@ -63,6 +63,7 @@ bill-paid-so-far = Déjà payé
 bill-balance = Montant dû
 bill-pay = Payer { $amount }
 bill-nothing-to-pay = Il n'y a rien à payer sur cette facture.
+bill-fee = Des frais de service de { $fee } s’appliquent au paiement par carte de cette facture. Vous paierez { $total }.
 status-open = Non payée
 status-partially_paid = Payée en partie
 status-paid = Payée
@@ -105,6 +106,7 @@ card-title = Saisissez les données de votre carte
 card-paying-to = Paiement à { $city }
 card-for = Objet
 card-amount = Montant
+fee-breakdown = Montant { $amount } + frais de service { $fee } = { $total }
 card-name = Nom sur la carte
 card-number = Numéro de carte
 card-number-hint = Le long numéro au recto de votre carte.
