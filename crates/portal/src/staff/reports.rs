@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use civicpay_audit::Action;
 use civicpay_core::export::csv_cell;
-use civicpay_core::{Language, Money, Permission, Tenant};
+use civicpay_core::{BillType, Language, Money, Permission, Tenant};
 use civicpay_pay_api::{AcquirerTotals, LedgerReport};
 use civicpay_web::forms::Field;
 use serde::Deserialize;
@@ -44,6 +44,24 @@ fn the_day(city: &Tenant, typed: &str) -> Result<jiff::civil::Date, PortalError>
     })
 }
 
+/// What a GL line of the ledger is for: the bill types posting to it, and
+/// the city's convenience fees when they post there.
+fn gl_label(city: &Tenant, types: &[BillType], gl: &str) -> String {
+    let mut names: Vec<&str> = types
+        .iter()
+        .filter(|t| t.gl_code.as_str() == gl)
+        .map(|t| t.name.get(Language::En))
+        .collect();
+    if city.fees.as_ref().is_some_and(|f| f.gl_code.as_str() == gl) {
+        names.push("Convenience fees");
+    }
+    if names.is_empty() {
+        "(other)".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
 async fn day_report(
     state: &AppState,
     city: &Tenant,
@@ -60,24 +78,12 @@ async fn day_report(
     );
     let report: LedgerReport = PayClient::new(link)?.get(&city.id, &path).await?;
     let types = state.store.bill_types(&city.id).await?;
-    let type_of = |gl: &str| {
-        let names: Vec<&str> = types
-            .iter()
-            .filter(|t| t.gl_code.as_str() == gl)
-            .map(|t| t.name.get(Language::En))
-            .collect();
-        if names.is_empty() {
-            "(other)".to_owned()
-        } else {
-            names.join(", ")
-        }
-    };
     let rows = report
         .by_gl
         .iter()
         .map(|l| {
             (
-                type_of(&l.gl_code),
+                gl_label(city, &types, &l.gl_code),
                 l.gl_code.clone(),
                 l.captured,
                 l.refunded,
@@ -231,4 +237,28 @@ pub(crate) async fn reconciliation_csv(
             .insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use civicpay_core::{TenantId, city_file};
+
+    #[test]
+    fn the_fee_gl_line_is_named_apart_from_the_bill_types() {
+        let file =
+            city_file::parse(include_str!("../../../../examples/cities/springfield.toml")).unwrap();
+        let city = file.tenant(TenantId::generate());
+        let types: Vec<BillType> = file
+            .bill_types
+            .iter()
+            .map(|b| b.bill_type(&city.id))
+            .collect();
+        assert_eq!(gl_label(&city, &types, "100-3990"), "Convenience fees");
+        assert_eq!(gl_label(&city, &types, "100-3110"), "Property tax");
+        assert_eq!(gl_label(&city, &types, "999-0000"), "(other)");
+        let absorbing = Tenant { fees: None, ..city };
+        assert_eq!(gl_label(&absorbing, &types, "100-3990"), "(other)");
+    }
 }
