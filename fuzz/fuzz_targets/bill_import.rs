@@ -2,6 +2,7 @@
 //! or valid bills, never a panic.
 #![no_main]
 
+use civicpay_core::fee::FeeSchedule;
 use civicpay_core::{
     BillKind, BillType, BillTypeId, BillTypeSlug, Currency, GlCode, LocalizedText, TenantId,
 };
@@ -21,6 +22,7 @@ fn bill_types() -> Vec<BillType> {
                 reference_label: kind.default_reference_label(),
                 verification: kind.default_verification(),
                 gl_code: GlCode::parse("100-4410").ok()?,
+                fees: FeeSchedule::default(),
             })
         })
         .collect()
