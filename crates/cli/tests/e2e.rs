@@ -154,7 +154,10 @@ async fn a_resident_pays_a_demo_bill_and_the_city_sees_it_paid_once() {
     let again = text(resident.get(&return_url).await).await;
     assert!(again.contains("Payment received"));
     let after = resident.look_up(path, reference, verification).await;
-    assert!(after.contains("tag--paid"), "the bill shows as paid");
+    assert!(
+        after.contains("class=\"tag tag--paid\""),
+        "the bill shows as paid"
+    );
     let total = between(
         &after,
         "<tr><th scope=\"row\">Total</th><td class=\"amount\">",
@@ -236,7 +239,7 @@ async fn a_resident_pays_a_bill_with_a_convenience_fee() {
     assert!(receipt.contains(&breakdown), "{receipt}");
 
     let after = resident.look_up(path, reference, verification).await;
-    assert!(after.contains("tag--paid"), "{after}");
+    assert!(after.contains("class=\"tag tag--paid\""), "{after}");
     let paid_so_far = between(
         &after,
         "<tr><th scope=\"row\">Paid so far</th><td class=\"amount\">",
@@ -542,7 +545,7 @@ async fn a_bill_is_paid_even_if_the_browser_never_comes_back() {
     // look-ups: the portal's limit is 20 per address per 10 minutes.)
     for _ in 0..18 {
         let page = resident.look_up(path, reference, verification).await;
-        if page.contains("tag--paid") {
+        if page.contains("class=\"tag tag--paid\"") {
             return;
         }
         tokio::time::sleep(Duration::from_millis(700)).await;
