@@ -250,11 +250,19 @@ impl Money {
 
     /// The plain decimal form used in files and APIs: `1234.50`.
     pub fn to_decimal_string(self) -> String {
+        self.to_plain(DecimalStyle::Point)
+    }
+
+    /// The form a person edits in an input, without symbol or grouping,
+    /// that [`Money::parse`] reads back in the same style: `1234.50` or
+    /// `1234,50`.
+    pub fn to_plain(self, style: DecimalStyle) -> String {
         let scale = 10_u64.pow(self.currency.minor_digits());
         let abs = self.minor.unsigned_abs();
         let digits = self.currency.minor_digits() as usize;
         let sign = if self.minor < 0 { "-" } else { "" };
-        format!("{sign}{}.{:0digits$}", abs / scale, abs % scale)
+        let separator = style.decimal_separator();
+        format!("{sign}{}{separator}{:0digits$}", abs / scale, abs % scale)
     }
 }
 
@@ -415,6 +423,8 @@ mod tests {
             prop_assert_eq!(parsed, Ok(m));
             let plain = Money::parse(&m.to_decimal_string(), cur, DecimalStyle::Point);
             prop_assert_eq!(plain, Ok(m));
+            let style = DecimalStyle::for_language(lang);
+            prop_assert_eq!(Money::parse(&m.to_plain(style), cur, style), Ok(m));
         }
 
         #[test]

@@ -298,7 +298,7 @@ pub(crate) async fn autopay_form(
             .unwrap_or_default(),
         cap: current
             .as_ref()
-            .map(|c| c.cap.to_decimal_string())
+            .map(|c| c.cap.to_plain(DecimalStyle::for_language(t.language())))
             .unwrap_or_default(),
         ..AutopayForm::default()
     };
