@@ -23,6 +23,7 @@ fn bill_types() -> Vec<BillType> {
                 verification: kind.default_verification(),
                 gl_code: GlCode::parse("100-4410").ok()?,
                 fees: FeeSchedule::default(),
+                partial: None,
             })
         })
         .collect()

@@ -334,6 +334,28 @@ pub struct BillType {
     pub verification: VerificationKind,
     pub gl_code: GlCode,
     pub fees: crate::fee::FeeSchedule,
+    /// `None`: only the whole balance can be paid.
+    pub partial: Option<PartialPayments>,
+}
+
+/// A bill type whose bills may be paid in parts, and the least one part
+/// may be (a smaller balance is paid whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartialPayments {
+    pub minimum: Money,
+}
+
+/// Why an amount chosen to pay on a bill is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AmountRefused {
+    #[error("the amount must be more than zero")]
+    NotPositive,
+    #[error("the amount is more than the balance of {balance}")]
+    MoreThanBalance { balance: Money },
+    #[error("the amount is less than the minimum of {minimum}")]
+    LessThanMinimum { minimum: Money },
+    #[error("this bill is paid whole: {balance}")]
+    WholeBalanceOnly { balance: Money },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -420,12 +442,144 @@ impl Bill {
         matches!(self.status, BillStatus::Open | BillStatus::PartiallyPaid)
             && self.balance().minor() > 0
     }
+
+    /// Whether someone paying may choose how much: the type allows parts
+    /// and the balance is more than the least part.
+    pub fn takes_part_payment(&self, partial: Option<&PartialPayments>) -> bool {
+        partial.is_some_and(|p| self.balance().minor() > p.minimum.minor())
+    }
+
+    /// Checks an amount someone chose to pay now: never more than the
+    /// balance, never less than the type's minimum (or the balance, when
+    /// that is smaller), and only the whole balance where the type takes
+    /// no parts.
+    pub fn check_amount(
+        &self,
+        partial: Option<&PartialPayments>,
+        chosen: Money,
+    ) -> Result<Money, AmountRefused> {
+        let balance = self.balance();
+        if chosen.minor() <= 0 {
+            return Err(AmountRefused::NotPositive);
+        }
+        if chosen.minor() > balance.minor() {
+            return Err(AmountRefused::MoreThanBalance { balance });
+        }
+        if chosen.minor() == balance.minor() {
+            return Ok(chosen);
+        }
+        match partial {
+            None => Err(AmountRefused::WholeBalanceOnly { balance }),
+            Some(p) if chosen.minor() < p.minimum.minor() => {
+                Err(AmountRefused::LessThanMinimum { minimum: p.minimum })
+            }
+            Some(_) => Ok(chosen),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Currency;
+
+    fn bill_owing(due: i64, paid: i64) -> Bill {
+        let usd = |m| Money::from_minor(m, Currency::Usd);
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        Bill {
+            id: BillId::generate(),
+            tenant_id: TenantId::generate(),
+            bill_type_id: BillTypeId::generate(),
+            external_id: ExternalId::parse("tax-1").unwrap_or_else(|_| unreachable!()),
+            reference: BillReference::parse("1234-000-765").unwrap_or_else(|_| unreachable!()),
+            verification: VerificationValue::from_canonical("62704".into()),
+            payer_name: "Ana Diaz".into(),
+            postal_address: String::new(),
+            email: None,
+            line_items: Vec::new(),
+            amount_due: usd(due),
+            amount_paid: usd(paid),
+            due_date: jiff::civil::date(2026, 12, 1),
+            status: BillStatus::from_balance(usd(due), usd(paid), false),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn a_chosen_amount_is_between_the_minimum_and_the_balance() {
+        let usd = |m| Money::from_minor(m, Currency::Usd);
+        let parts = PartialPayments {
+            minimum: usd(2_500),
+        };
+        let bill = bill_owing(100_000, 40_000);
+        assert!(bill.takes_part_payment(Some(&parts)));
+        assert!(!bill.takes_part_payment(None));
+        assert_eq!(bill.check_amount(Some(&parts), usd(2_500)), Ok(usd(2_500)));
+        assert_eq!(
+            bill.check_amount(Some(&parts), usd(60_000)),
+            Ok(usd(60_000))
+        );
+        assert_eq!(
+            bill.check_amount(Some(&parts), usd(60_001)),
+            Err(AmountRefused::MoreThanBalance {
+                balance: usd(60_000)
+            })
+        );
+        assert_eq!(
+            bill.check_amount(Some(&parts), usd(2_499)),
+            Err(AmountRefused::LessThanMinimum {
+                minimum: usd(2_500)
+            })
+        );
+        assert_eq!(
+            bill.check_amount(Some(&parts), usd(0)),
+            Err(AmountRefused::NotPositive)
+        );
+        assert_eq!(
+            bill.check_amount(None, usd(30_000)),
+            Err(AmountRefused::WholeBalanceOnly {
+                balance: usd(60_000)
+            })
+        );
+        assert_eq!(bill.check_amount(None, usd(60_000)), Ok(usd(60_000)));
+        // A balance under the minimum is paid whole, and can be.
+        let nearly = bill_owing(100_000, 99_000);
+        assert!(!nearly.takes_part_payment(Some(&parts)));
+        assert_eq!(
+            nearly.check_amount(Some(&parts), usd(1_000)),
+            Ok(usd(1_000))
+        );
+        assert!(nearly.check_amount(Some(&parts), usd(500)).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_accepted_amount_never_overpays_nor_undercuts_the_minimum(
+            due in 1i64..10_000_000,
+            paid_share in 0u32..100,
+            minimum in 1i64..100_000,
+            chosen in -1_000i64..10_001_000,
+            allows in proptest::bool::ANY,
+        ) {
+            let usd = |m| Money::from_minor(m, Currency::Usd);
+            let paid = due * i64::from(paid_share) / 100;
+            let bill = bill_owing(due, paid);
+            let parts = allows.then_some(PartialPayments { minimum: usd(minimum) });
+            let balance = bill.balance().minor();
+            if let Ok(amount) = bill.check_amount(parts.as_ref(), usd(chosen)) {
+                proptest::prop_assert_eq!(amount.minor(), chosen);
+                proptest::prop_assert!(chosen > 0 && chosen <= balance);
+                proptest::prop_assert!(
+                    chosen == balance || (allows && chosen >= minimum)
+                );
+            } else {
+                proptest::prop_assert!(
+                    chosen <= 0 || chosen > balance || (chosen != balance && (!allows || chosen < minimum))
+                );
+            }
+        }
+    }
 
     #[test]
     fn references_match_however_they_are_typed() {

@@ -8,8 +8,8 @@ use crate::fee::{FeePolicy, FeeRule, FeeSchedule, parse_percent};
 use crate::money::DecimalStyle;
 use crate::{
     BillKind, BillType, BillTypeId, BillTypeSlug, Contact, Currency, GlCode, Language,
-    LocalizedText, Money, ReferenceLabel, Tenant, TenantId, TenantSlug, TimeZoneName,
-    VerificationKind,
+    LocalizedText, Money, PartialPayments, ReferenceLabel, Tenant, TenantId, TenantSlug,
+    TimeZoneName, VerificationKind,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -77,6 +77,14 @@ struct RawBillType {
     reference_label: Option<Spanned<String>>,
     verification: Option<Spanned<String>>,
     fee: Option<RawFeeSchedule>,
+    partial: Option<Spanned<RawPartial>>,
+}
+
+/// Present: bills of the type may be paid in parts of at least `minimum`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartial {
+    minimum: Spanned<String>,
 }
 
 /// Names per language code, each key with its place in the file.
@@ -124,6 +132,7 @@ pub struct BillTypeEntry {
     pub reference_label: ReferenceLabel,
     pub verification: VerificationKind,
     pub fees: FeeSchedule,
+    pub partial: Option<PartialPayments>,
 }
 
 impl BillTypeEntry {
@@ -140,6 +149,7 @@ impl BillTypeEntry {
             verification: self.verification,
             gl_code: self.gl_code.clone(),
             fees: self.fees.clone(),
+            partial: self.partial,
         }
     }
 }
@@ -384,6 +394,21 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 check.fees(&path("fee"), raw_fees, currency)
             }
         };
+        let partial = match (&entry.partial, currency) {
+            (None, _) => Some(None),
+            (Some(_), None) => None,
+            (Some(raw_partial), Some(currency)) => check
+                .field(
+                    path("partial.minimum"),
+                    &raw_partial.get_ref().minimum,
+                    |s| match Money::parse(s, currency, DecimalStyle::Point) {
+                        Ok(m) if m.minor() > 0 => Ok(m),
+                        Ok(_) => Err("must be more than zero".to_owned()),
+                        Err(e) => Err(e.to_string()),
+                    },
+                )
+                .map(|minimum| Some(PartialPayments { minimum })),
+        };
         if let (
             Some(slug),
             Some(kind),
@@ -392,6 +417,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
             Some(reference_label),
             Some(verification),
             Some(fees),
+            Some(partial),
         ) = (
             slug,
             kind,
@@ -400,6 +426,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
             reference_label,
             verification,
             fee_schedule,
+            partial,
         ) {
             bill_types.push(BillTypeEntry {
                 slug,
@@ -409,6 +436,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 reference_label,
                 verification,
                 fees,
+                partial,
             });
         }
     }
@@ -464,6 +492,13 @@ fn fee_policy_text(fees: Option<&FeePolicy>) -> String {
             let kept = if f.refundable { "given back" } else { "kept" };
             format!("GL {}, {kept} on refund", f.gl_code.as_str())
         },
+    )
+}
+
+fn partial_text(partial: Option<&PartialPayments>) -> String {
+    partial.map_or_else(
+        || "none".to_owned(),
+        |p| format!("minimum {}", p.minimum.to_decimal_string()),
     )
 }
 
@@ -562,6 +597,11 @@ impl CityFile {
                 before.map(|b| b.verification.code().to_owned()),
                 entry.verification.code().to_owned(),
             );
+            compare(
+                path("partial"),
+                before.map(|b| partial_text(b.partial.as_ref())),
+                partial_text(entry.partial.as_ref()),
+            );
             let stored_fees = before.map(|b| b.fees.by_name());
             for (i, (channel, rule)) in entry.fees.by_name().into_iter().enumerate() {
                 let before_rule = stored_fees
@@ -620,6 +660,12 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         verification: &'static str,
         #[serde(skip_serializing_if = "BTreeMap::is_empty")]
         fee: BTreeMap<&'static str, OutFeeRule>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        partial: Option<OutPartial>,
+    }
+    #[derive(Serialize)]
+    struct OutPartial {
+        minimum: String,
     }
     let rule = |r: &FeeRule| OutFeeRule {
         flat: (r.flat().minor() > 0 || r.basis_points() == 0).then(|| r.flat().to_decimal_string()),
@@ -653,6 +699,9 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
                     .into_iter()
                     .filter_map(|(channel, r)| Some((channel, rule(r?))))
                     .collect(),
+                partial: b.partial.map(|p| OutPartial {
+                    minimum: p.minimum.to_decimal_string(),
+                }),
             })
             .collect(),
     })
@@ -835,5 +884,47 @@ mod tests {
         let bad_amount = SPRINGFIELD.replace("flat = \"2.95\"", "flat = \"2.955\"");
         let found = problems(&bad_amount);
         assert_eq!(found[0].path, "bill_type[3].fee.phone.flat", "{found:?}");
+    }
+
+    #[test]
+    fn partial_payments_are_read_changed_and_exported() {
+        let file = parse(SPRINGFIELD).unwrap();
+        let tax = file
+            .bill_types
+            .iter()
+            .find(|b| b.slug.as_str() == "property-tax")
+            .unwrap();
+        assert_eq!(
+            tax.partial.map(|p| p.minimum),
+            Some(Money::from_minor(2_500, Currency::Usd))
+        );
+        assert!(file.bill_types[0].partial.is_none(), "water is paid whole");
+        let (tenant, types) = stored(&file);
+        let exported = export(&tenant, &types).unwrap();
+        assert!(
+            parse(&exported)
+                .unwrap()
+                .changes(Some((&tenant, &types)))
+                .is_empty()
+        );
+        let higher =
+            parse(&SPRINGFIELD.replace("minimum = \"25.00\"", "minimum = \"50.00\"")).unwrap();
+        let shown: Vec<String> = higher
+            .changes(Some((&tenant, &types)))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            ["~ bill_type.property-tax.partial: minimum 25.00 -> minimum 50.00"]
+        );
+        for (bad, message) in [("0.00", "more than zero"), ("2.555", "at most 2 digits")] {
+            let found = problems(
+                &SPRINGFIELD.replace("minimum = \"25.00\"", &format!("minimum = \"{bad}\"")),
+            );
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].path, "bill_type[3].partial.minimum");
+            assert!(found[0].message.contains(message), "{found:?}");
+        }
     }
 }

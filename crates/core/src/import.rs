@@ -372,6 +372,7 @@ mod tests {
             verification: VerificationKind::ServicePostalCode,
             gl_code: GlCode::parse("100-4410").unwrap(),
             fees: crate::fee::FeeSchedule::default(),
+            partial: None,
         }
     }
 

@@ -45,8 +45,8 @@ pub mod staff;
 pub mod tenant;
 
 pub use bill::{
-    Bill, BillKind, BillReference, BillStatus, BillType, BillTypeSlug, ExternalId, GlCode,
-    LineItem, ReferenceLabel, VerificationKind, VerificationValue,
+    AmountRefused, Bill, BillKind, BillReference, BillStatus, BillType, BillTypeSlug, ExternalId,
+    GlCode, LineItem, PartialPayments, ReferenceLabel, VerificationKind, VerificationValue,
 };
 pub use error::ParseError;
 pub use id::{

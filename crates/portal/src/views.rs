@@ -110,6 +110,9 @@ pub struct PayButton {
     pub label: String,
     /// The convenience fee, said before the resident chooses to pay.
     pub fee: Option<String>,
+    /// How much to pay, where the bill may be paid in parts; without it
+    /// the button pays the whole balance.
+    pub amount: Option<civicpay_web::forms::Field>,
 }
 
 pub struct BillView {
@@ -134,6 +137,7 @@ pub struct BillsPage {
     pub found_message: String,
     pub form_token: String,
     pub bills: Vec<BillView>,
+    pub errors: Vec<civicpay_web::forms::SummaryError>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -114,6 +114,47 @@ impl Portal {
         .await
     }
 
+    /// Tells the portal, as pay does, that the payment it recorded as
+    /// `bill_payment_id` succeeded; `payment` holds its amount, fee and
+    /// reference.
+    async fn pay_succeeded(
+        &self,
+        service_key: &[u8; 32],
+        tenant: &civicpay_core::Tenant,
+        bill_payment_id: &str,
+        payment: serde_json::Value,
+    ) -> Page {
+        let amount = payment["amount"].clone();
+        let fee = payment["fee_amount"].as_i64().unwrap_or(0);
+        let body = serde_json::json!({
+            "id": format!("evt-{bill_payment_id}"), "type": "payment.succeeded",
+            "created_at": "2026-11-30T12:00:00Z",
+            "payment": {"payment_id": format!("pay-{bill_payment_id}"), "status": "success",
+                        "amount": amount, "currency": tenant.currency.code(),
+                        "captured_amount": amount, "refunded_amount": 0,
+                        "fee_amount": fee, "fee_refundable": false,
+                        "reference": payment["reference"],
+                        "metadata": {"bill_payment_id": bill_payment_id},
+                        "card": {"brand": "visa", "last4": "4242"}}
+        })
+        .to_string();
+        let secret =
+            civicpay_web::service_key::portal_webhook_secret(service_key, tenant.id.as_str());
+        let signed = civicpay_web::webhook_signature::sign(
+            &secret,
+            jiff::Timestamp::now().as_second(),
+            body.as_bytes(),
+        );
+        self.send(
+            Request::post(format!("/api/v1/pay-webhooks/{}", tenant.slug))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("civicpay-signature", signed)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
     async fn finish(self) {
         self.db.finish().await;
     }
@@ -645,6 +686,70 @@ async fn the_pay_button_says_payment_is_not_yet_available() {
     portal.finish().await;
 }
 
+/// Runs a test on SQLite, then on PostgreSQL when
+/// `CIVICPAY_TEST_POSTGRES_URL` is set.
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(TestDb) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    test(TestDb::sqlite().await.unwrap()).await;
+    match TestDb::postgres().await.unwrap() {
+        Some(db) => test(db).await,
+        None => eprintln!("PostgreSQL skipped: set CIVICPAY_TEST_POSTGRES_URL"),
+    }
+}
+
+/// Stands in for pay: every resident has one saved card, every request's
+/// JSON body is kept, and no payment is ever made (the portal sees pay as
+/// unavailable).
+struct FakePay {
+    url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl FakePay {
+    async fn start() -> FakePay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> =
+            std::sync::Arc::default();
+        let kept = std::sync::Arc::clone(&bodies);
+        let pay = axum::Router::new().fallback(move |body: axum::body::Bytes| async move {
+            if let Ok(json) = serde_json::from_slice(&body) {
+                kept.lock().unwrap().push(json);
+            }
+            axum::Json(serde_json::json!({"cards": [
+                {"token": "card_tok_household", "last4": "4242", "exp_month": 12, "exp_year": 2040, "brand": "visa"}
+            ]}))
+        });
+        tokio::spawn(async move { axum::serve(listener, pay).await });
+        FakePay {
+            url: format!("http://{addr}"),
+            bodies,
+        }
+    }
+
+    fn link(&self) -> civicpay_portal::PayLink {
+        civicpay_portal::PayLink {
+            api_url: self.url.clone(),
+            service_key: [5; 32],
+            portal_public_url: "http://portal.test".into(),
+            pay_public_url: "http://pay.test".into(),
+        }
+    }
+
+    fn payments_for(&self, bill_payment_id: &str) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| b["metadata"]["bill_payment_id"] == bill_payment_id)
+            .cloned()
+            .collect()
+    }
+}
+
 /// A bill type with a web fee states it, and the total, before the card
 /// page; one without says nothing of fees.
 #[tokio::test]
@@ -704,17 +809,13 @@ async fn a_bill_with_a_convenience_fee_states_the_fee_and_the_total_before_payin
     assert_eq!(page.status, StatusCode::OK);
     assert!(
         page.body.contains(&format!(
-            "A service fee of {} applies to card payments for this bill. You will pay {}.",
+            "A service fee of {} applies to card payments for this bill. You will pay {}. \
+             If you pay less, the next page shows the fee before you pay.",
             dollars(fee),
             dollars(balance + fee)
         )),
         "{}",
         page.body
-    );
-    assert!(
-        page.body
-            .contains(&format!("Pay {}", dollars(balance + fee))),
-        "the button says what the card is charged"
     );
     let parking = portal.sample("springfield", "parking");
     let page = portal
@@ -729,27 +830,13 @@ async fn a_bill_with_a_convenience_fee_states_the_fee_and_the_total_before_payin
         .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
         .await
         .unwrap();
-    let body = serde_json::json!({
-        "id": "f1", "type": "payment.succeeded", "created_at": "2026-11-30T12:00:00Z",
-        "payment": {"payment_id": "pf1", "status": "success", "amount": balance + fee,
-                    "currency": "USD", "captured_amount": balance + fee, "refunded_amount": 0,
-                    "fee_amount": fee, "fee_refundable": false, "reference": sample.reference,
-                    "metadata": {"bill_payment_id": local}, "card": {"brand": "visa", "last4": "4242"}}
-    })
-    .to_string();
-    let secret = civicpay_web::service_key::portal_webhook_secret(&service_key, tenant.id.as_str());
-    let signed = civicpay_web::webhook_signature::sign(
-        &secret,
-        jiff::Timestamp::now().as_second(),
-        body.as_bytes(),
-    );
     let reply = portal
-        .send(
-            Request::post("/api/v1/pay-webhooks/springfield")
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("civicpay-signature", signed)
-                .body(Body::from(body))
-                .unwrap(),
+        .pay_succeeded(
+            &service_key,
+            &tenant,
+            &local,
+            serde_json::json!({"amount": balance + fee, "fee_amount": fee,
+                               "reference": sample.reference}),
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -765,6 +852,237 @@ async fn a_bill_with_a_convenience_fee_states_the_fee_and_the_total_before_payin
         "the fee is not the bill's"
     );
     assert_eq!(credited.status, civicpay_core::BillStatus::Paid);
+    portal.finish().await;
+}
+
+/// A bill type that takes part payments asks how much, refuses an amount
+/// outside the minimum and the balance with a message that says which,
+/// asks pay for the chosen amount and its own fee, and leaves the rest
+/// owing once pay says it succeeded; a type paid whole refuses a part.
+async fn part_payments(db: TestDb) {
+    use civicpay_core::{BillReference, BillStatus, BillTypeSlug};
+    let pay = FakePay::start().await;
+    let config = PortalConfig {
+        pay: Some(pay.link()),
+        ..PortalConfig::default()
+    };
+    let portal = Portal::on(db, config).await;
+    let tenant = portal
+        .store
+        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let sample = portal.sample("springfield", "property-tax");
+    let tax = portal
+        .store
+        .bill_type_by_slug(&tenant.id, &BillTypeSlug::parse("property-tax").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let reference = BillReference::parse(&sample.reference).unwrap();
+    let bill = portal
+        .store
+        .bills_by_reference(&tenant.id, &tax.id, &reference)
+        .await
+        .unwrap()
+        .remove(0);
+    let balance = bill.balance();
+    assert!(balance.minor() > 10_000, "the sample owes more than $100");
+    let plain = |m: civicpay_core::Money| m.to_decimal_string();
+
+    let page = portal
+        .look_up(&sample, &sample.reference, &sample.verification)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("<label for=\"amount-1\">Amount to pay</label>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(&format!("value=\"{}\"", plain(balance))),
+        "the amount starts at the balance"
+    );
+    assert!(
+        page.body
+            .contains("at least $25.00, at most the amount due of")
+    );
+    assert!(page.body.contains("Continue to payment"));
+    let action = {
+        let start = page.body.find("action=\"/springfield/bills/").unwrap() + "action=\"".len();
+        page.body[start..start + page.body[start..].find('"').unwrap()].to_owned()
+    };
+
+    // The bill page sets no form cookie of its own: post as from the
+    // look-up form, the way the browser holds its cookie.
+    let form = portal.get("/springfield/pay/property-tax").await;
+    let over = plain(
+        balance
+            .checked_add(civicpay_core::Money::from_minor(1, tenant.currency))
+            .unwrap(),
+    );
+    for (typed, message) in [
+        ("10.00", "The amount must be at least $25.00".to_owned()),
+        (
+            over.as_str(),
+            format!(
+                "The amount cannot be more than the amount due of {}",
+                balance.format(civicpay_core::Language::En)
+            ),
+        ),
+        (
+            "ten dollars",
+            "Enter the amount as a number, like 25.50".to_owned(),
+        ),
+        ("", "Enter the amount to pay".to_owned()),
+        ("-30.00", "Enter an amount more than zero".to_owned()),
+    ] {
+        let refused = portal.post_form(&action, &form, &[("amount", typed)]).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{typed}: {}",
+            refused.body
+        );
+        assert!(refused.body.contains(&message), "{typed}: {}", refused.body);
+        assert!(
+            refused.body.contains("<a href=\"#amount-1\">"),
+            "{typed}: the summary links the field"
+        );
+        assert!(
+            refused.body.contains(&format!("value=\"{typed}\"")),
+            "{typed}: what was typed is kept"
+        );
+    }
+    assert!(
+        pay.bodies.lock().unwrap().is_empty(),
+        "nothing refused reached pay"
+    );
+
+    // $100.00 now: pay is asked for it and its own fee (2.35 %, at least $1).
+    portal
+        .post_form(&action, &form, &[("amount", "100.00")])
+        .await;
+    let asked = pay.bodies.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0]["amount"], 10_000 + 235);
+    assert_eq!(asked[0]["fee"]["amount"], 235);
+    let local = asked[0]["metadata"]["bill_payment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let recorded = portal
+        .store
+        .bill_payment(&tenant.id, &local)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.amount.minor(), 10_000);
+    let reply = portal
+        .pay_succeeded(
+            &pay.link().service_key,
+            &tenant,
+            &local,
+            serde_json::json!({"amount": 10_235, "fee_amount": 235, "reference": sample.reference}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let credited = portal
+        .store
+        .bill(&tenant.id, &bill.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        credited.amount_paid.minor(),
+        bill.amount_paid.minor() + 10_000
+    );
+    assert_eq!(credited.status, BillStatus::PartiallyPaid);
+    let left = balance.checked_sub(recorded.amount).unwrap();
+    assert_eq!(credited.balance(), left);
+    let again = portal
+        .look_up(&sample, &sample.reference, &sample.verification)
+        .await;
+    assert!(
+        again.body.contains(&format!("value=\"{}\"", plain(left))),
+        "{}",
+        again.body
+    );
+
+    // Parking tickets are paid whole: no amount field, and a posted part
+    // is refused.
+    let parking = portal.sample("springfield", "parking");
+    let ticket = portal
+        .look_up(&parking, &parking.reference, &parking.verification)
+        .await;
+    assert!(!ticket.body.contains("id=\"amount-1\""), "{}", ticket.body);
+    let start = ticket.body.find("action=\"/springfield/bills/").unwrap() + "action=\"".len();
+    let ticket_action = &ticket.body[start..start + ticket.body[start..].find('"').unwrap()];
+    let refused = portal
+        .post_form(ticket_action, &form, &[("amount", "1.00")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("This bill is paid in full"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        pay.bodies.lock().unwrap().len(),
+        1,
+        "the refused part reached no one"
+    );
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn a_resident_pays_part_of_a_bill_that_takes_part_payments() {
+    on_both(part_payments).await;
+}
+
+/// Lac-Vert's taxes in French: the amount is shown and read with a
+/// decimal comma.
+#[tokio::test]
+async fn a_part_payment_is_typed_with_a_decimal_comma_in_french() {
+    let pay = FakePay::start().await;
+    let portal = Portal::with(PortalConfig {
+        pay: Some(pay.link()),
+        ..PortalConfig::default()
+    })
+    .await;
+    let sample = portal.sample("lac-vert", "taxes");
+    let page = portal
+        .look_up(&sample, &sample.reference, &sample.verification)
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Montant à payer"), "{}", page.body);
+    let start = page.body.find("id=\"amount-1\"").unwrap();
+    let value_at = start + page.body[start..].find("value=\"").unwrap() + "value=\"".len();
+    let value = &page.body[value_at..value_at + page.body[value_at..].find('"').unwrap()];
+    assert!(value.contains(',') && !value.contains('.'), "{value}");
+    let form = portal.get("/lac-vert/pay/taxes").await;
+    let action = {
+        let start = page.body.find("action=\"/lac-vert/bills/").unwrap() + "action=\"".len();
+        page.body[start..start + page.body[start..].find('"').unwrap()].to_owned()
+    };
+    portal
+        .post_form(&action, &form, &[("amount", "30,50")])
+        .await;
+    let asked = pay.bodies.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let fee = asked[0]["fee"]["amount"].as_i64().unwrap_or(0);
+    assert_eq!(asked[0]["amount"].as_i64().unwrap() - fee, 3_050);
+    let refused = portal
+        .post_form(&action, &form, &[("amount", "30,555")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("par exemple 25,50"),
+        "{}",
+        refused.body
+    );
     portal.finish().await;
 }
 

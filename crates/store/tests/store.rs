@@ -762,3 +762,40 @@ store_test!(
         assert!(tenant.fees.unwrap().refundable);
     }
 );
+
+store_test!(
+    a_bill_types_partial_payments_are_stored_and_changed,
+    |store: Store| async move {
+        use civicpay_core::city_file;
+        let file = city_file::parse(SPRINGFIELD_FILE).unwrap();
+        let id = store.apply_city(&file, "cli").await.unwrap().tenant.id;
+        let minimum = |slug: &'static str| {
+            let store = store.clone();
+            let id = id.clone();
+            async move {
+                store
+                    .bill_types(&id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .find(|b| b.slug.as_str() == slug)
+                    .unwrap()
+                    .partial
+                    .map(|p| p.minimum.minor())
+            }
+        };
+        assert_eq!(minimum("property-tax").await, Some(2_500));
+        assert_eq!(minimum("water").await, None);
+        let changed = SPRINGFIELD_FILE.replace("minimum = \"25.00\"", "minimum = \"40.00\"");
+        let applied = store
+            .apply_city(&city_file::parse(&changed).unwrap(), "cli")
+            .await
+            .unwrap();
+        let shown: Vec<String> = applied.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["~ bill_type.property-tax.partial: minimum 25.00 -> minimum 40.00"]
+        );
+        assert_eq!(minimum("property-tax").await, Some(4_000));
+    }
+);

@@ -165,10 +165,18 @@ impl Resident {
     /// Presses the first Pay button on a bill page; returns where the
     /// portal sends the resident (pay's card start link).
     pub async fn choose_to_pay(&mut self, bill_page: &str) -> String {
+        self.choose_to_pay_part(bill_page, None).await
+    }
+
+    /// Presses the first Pay button having typed `amount` into its amount
+    /// field (a bill that may be paid in parts), or left it as it is.
+    pub async fn choose_to_pay_part(&mut self, bill_page: &str, amount: Option<&str>) -> String {
         let action = between(bill_page, "<form method=\"post\" action=\"", "\"").to_owned();
         let token = self.token.clone();
         let url = format!("{}{action}", self.portal);
-        let to_pay = self.post(&url, &[("form_token", &token)]).await;
+        let mut form = vec![("form_token", token.as_str())];
+        form.extend(amount.map(|a| ("amount", a)));
+        let to_pay = self.post(&url, &form).await;
         assert_eq!(to_pay.status(), 303, "pressing Pay redirects to pay");
         location(&to_pay)
     }

@@ -10,12 +10,14 @@
 //! {% for f in fields %}{% call forms::field(f, error_prefix) %}{% endcall %}{% endfor %}
 //! ```
 
+use std::borrow::Cow;
+
 /// One input of a form. `kind` is the input type (`text`, `email`,
 /// `password`, …), or `select` or `checkbox`.
 #[derive(Debug, Clone)]
 pub struct Field {
     /// The element id, which labels, hints and the error summary point at.
-    pub id: &'static str,
+    pub id: Cow<'static, str>,
     /// The name the value is posted under.
     pub name: &'static str,
     pub kind: &'static str,
@@ -49,7 +51,7 @@ impl Field {
     /// A field posted under its id, that the browser does not fill in.
     pub fn new(id: &'static str, kind: &'static str, label: String) -> Field {
         Field {
-            id,
+            id: Cow::Borrowed(id),
             name: id,
             kind,
             label,
@@ -67,6 +69,13 @@ impl Field {
     /// hyphens, posted names underscores).
     pub fn named(mut self, name: &'static str) -> Field {
         self.name = name;
+        self
+    }
+
+    /// Gives the n-th of several like fields on one page an id of its own
+    /// (`amount-2`); all are still posted under the same name.
+    pub fn numbered(mut self, n: usize) -> Field {
+        self.id = Cow::Owned(format!("{}-{n}", self.id));
         self
     }
 

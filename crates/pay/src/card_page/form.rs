@@ -173,7 +173,7 @@ fn card_fields(
     if payment.channel == civicpay_core::payment::Channel::Moto {
         for field in fields
             .iter_mut()
-            .filter(|f| matches!(f.id, "card-number" | "security-code"))
+            .filter(|f| matches!(f.id.as_ref(), "card-number" | "security-code"))
         {
             field.kind = "password";
             field.autocomplete = "off";

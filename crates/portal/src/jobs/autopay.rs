@@ -228,6 +228,7 @@ async fn charge(
         bill,
         StartPayment {
             channel: Channel::Autopay,
+            amount: None,
             language: resident.language,
             return_path: &return_path,
             started_by: Some("autopay"),

@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::PortalError;
-use crate::forms::{ButtonForm, CheckedForm};
+use crate::forms::CheckedForm;
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
 use crate::views::{
@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::fee::ChargedFee;
 use civicpay_core::payment::{Channel, PaymentStatus};
 use civicpay_core::{
-    Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, Money, ReferenceLabel,
-    ResidentId, Tenant, TenantSlug, VerificationValue,
+    AmountRefused, Bill, BillId, BillReference, BillStatus, BillType, BillTypeSlug, DecimalStyle,
+    Money, ReferenceLabel, ResidentId, Tenant, TenantSlug, VerificationValue,
 };
 use civicpay_pay_api::{Allocation, CreatePayment, FeeRequest, Payer, PaymentView};
 use civicpay_store::portal::bill_payments::BillPayment;
@@ -294,8 +294,21 @@ pub(crate) async fn lookup_submit(
 
     let views = bills
         .iter()
-        .map(|b| bill_view(&t, &tenant, &bill_type, b))
+        .enumerate()
+        .map(|(i, b)| bill_view(&t, &tenant, &bill_type, b, i + 1, None))
         .collect::<Result<_, _>>()?;
+    let page = bills_page(t, &tenant, &bill_type, ctx.path(), &issued.token, views);
+    Ok((issued, page).into_response())
+}
+
+fn bills_page(
+    t: Translator,
+    tenant: &Tenant,
+    bill_type: &BillType,
+    path: &str,
+    form_token: &str,
+    bills: Vec<BillView>,
+) -> BillsPage {
     let title = if bills.len() > 1 {
         t.get("bills-title")
     } else {
@@ -306,23 +319,37 @@ pub(crate) async fn lookup_submit(
         "count",
         u64::try_from(bills.len()).unwrap_or(0),
     );
-    let bill_type_name = bill_type.name.get(t.language()).to_owned();
-    let page = BillsPage {
-        layout: Layout::new(t, title, Some(&tenant), ctx.path(), false),
+    let errors = bills
+        .iter()
+        .filter_map(|b| b.pay.as_ref()?.amount.as_ref())
+        .flat_map(|f| civicpay_web::forms::summary(std::slice::from_ref(f)))
+        .collect();
+    BillsPage {
         back_href: format!("/{}/pay/{}", tenant.slug, bill_type.slug),
-        bill_type_name,
+        bill_type_name: bill_type.name.get(t.language()).to_owned(),
+        layout: Layout::new(t, title, Some(tenant), path, false),
         found_message,
-        form_token: issued.token.clone(),
-        bills: views,
-    };
-    Ok((issued, page).into_response())
+        form_token: form_token.to_owned(),
+        bills,
+        errors,
+    }
 }
 
+/// What the resident typed as the amount to pay, and what was wrong with it.
+struct TypedAmount<'a> {
+    value: &'a str,
+    error: String,
+}
+
+/// One bill as the bill page shows it; `n` numbers its amount field
+/// among the bills on the page.
 fn bill_view(
     t: &Translator,
     tenant: &Tenant,
     bill_type: &BillType,
     bill: &Bill,
+    n: usize,
+    typed: Option<TypedAmount<'_>>,
 ) -> Result<BillView, PortalError> {
     let language = t.language();
     let status_class = match bill.status {
@@ -348,8 +375,59 @@ fn bill_view(
         total: bill.amount_due.format(language),
         paid: (bill.amount_paid.minor() > 0).then(|| bill.amount_paid.format(language)),
         balance: balance.format(language),
-        pay: pay_button(t, tenant, bill_type, bill)?,
+        pay: pay_button(t, tenant, bill_type, bill)?
+            .map(|pay| pay.choosing_amount(t, bill_type, bill, n, typed)),
     })
+}
+
+impl PayButton {
+    /// Where the bill may be paid in parts, asks how much (the balance
+    /// unless the resident typed something else) and says that a smaller
+    /// amount's fee is shown on the next page.
+    fn choosing_amount(
+        mut self,
+        t: &Translator,
+        bill_type: &BillType,
+        bill: &Bill,
+        n: usize,
+        typed: Option<TypedAmount<'_>>,
+    ) -> PayButton {
+        let Some(partial) = bill_type
+            .partial
+            .filter(|p| bill.takes_part_payment(Some(p)))
+        else {
+            return self;
+        };
+        let language = t.language();
+        let balance = bill.balance();
+        let (value, error) = match typed {
+            Some(typed) => (typed.value.to_owned(), Some(typed.error)),
+            None => (balance.to_plain(DecimalStyle::for_language(language)), None),
+        };
+        let hint = t.args(
+            "bill-pay-amount-hint",
+            &[
+                ("minimum", &partial.minimum.format(language)),
+                ("balance", &balance.format(language)),
+            ],
+        );
+        self.amount = Some(
+            Field::new("amount", "text", t.get("bill-pay-amount"))
+                .numbered(n)
+                .value(value)
+                .hint(hint)
+                .error(error)
+                .autocomplete("off")
+                .inputmode("decimal")
+                .maxlength(20),
+        );
+        self.label = t.get("bill-pay-continue");
+        if let Some(fee) = &mut self.fee {
+            fee.push(' ');
+            fee.push_str(&t.get("bill-fee-partial"));
+        }
+        self
+    }
 }
 
 /// The button that starts paying a bill's balance on the web, with the
@@ -378,6 +456,7 @@ pub(crate) fn pay_button(
                 ],
             )
         }),
+        amount: None,
     }))
 }
 
@@ -391,7 +470,7 @@ pub(crate) async fn pay_bill(
     State(state): State<AppState>,
     Path((tenant_slug, bill_id)): Path<(String, String)>,
     ctx: PageContext,
-    _: CheckedForm<ButtonForm>,
+    CheckedForm(form): CheckedForm<PayBillForm>,
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &tenant_slug).await?;
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
@@ -430,6 +509,53 @@ pub(crate) async fn pay_bill(
             "bill-nothing-to-pay",
         ));
     }
+    let amount = match &form.amount {
+        None => None,
+        Some(typed) => {
+            let bill_type = state
+                .store
+                .bill_types(&tenant.id)
+                .await?
+                .into_iter()
+                .find(|b| b.id == bill.bill_type_id)
+                .ok_or(PortalError::NotFound)?;
+            match chosen_amount(&t, &tenant, &bill_type, &bill, typed) {
+                Ok(amount) => Some(amount),
+                // Only a hand-made form posts an amount where the page
+                // asks for none: there is no field to put the error on.
+                Err(error) if !bill.takes_part_payment(bill_type.partial.as_ref()) => {
+                    let title = t.get("bill-title");
+                    let back = t.get("start-again");
+                    let page = MessagePage {
+                        layout: Layout::new(t, title, Some(&tenant), ctx.path(), false),
+                        body: error,
+                        link: Some(Link {
+                            href: format!("/{}/pay/{}", tenant.slug, bill_type.slug),
+                            label: back,
+                        }),
+                    };
+                    return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+                }
+                Err(error) => {
+                    let typed = TypedAmount {
+                        value: typed,
+                        error,
+                    };
+                    let view = bill_view(&t, &tenant, &bill_type, &bill, 1, Some(typed))?;
+                    let issued = state.form_tokens.issue(ctx.form_cookie());
+                    let page = bills_page(
+                        t,
+                        &tenant,
+                        &bill_type,
+                        ctx.path(),
+                        &issued.token,
+                        vec![view],
+                    );
+                    return Ok((StatusCode::UNPROCESSABLE_ENTITY, issued, page).into_response());
+                }
+            }
+        }
+    };
     let return_path = |local_id: &str| format!("/{}/payments/{local_id}/return", tenant.slug);
     // A signed-in resident pays as themselves: the card page may offer to
     // save the card, and the payment joins their history.
@@ -443,6 +569,7 @@ pub(crate) async fn pay_bill(
         &bill,
         StartPayment {
             channel: Channel::Web,
+            amount,
             language: t.language(),
             return_path: &return_path,
             started_by: None,
@@ -455,9 +582,57 @@ pub(crate) async fn pay_bill(
     Ok(Redirect::to(&started.next_url()?).into_response())
 }
 
+/// The bill page's pay form: the amount only where the bill type takes
+/// part payments; without it, the whole balance.
+#[derive(Deserialize)]
+pub(crate) struct PayBillForm {
+    #[serde(default)]
+    amount: Option<String>,
+}
+
+/// Reads the amount a resident chose to pay, in their language's decimal
+/// style, and checks it against the bill; the error says what to change.
+fn chosen_amount(
+    t: &Translator,
+    tenant: &Tenant,
+    bill_type: &BillType,
+    bill: &Bill,
+    typed: &str,
+) -> Result<Money, String> {
+    let language = t.language();
+    let style = DecimalStyle::for_language(language);
+    let chosen = Money::parse(typed, tenant.currency, style).map_err(|e| match e {
+        civicpay_core::ParseError::Missing => t.get("bill-amount-missing"),
+        _ => t.arg(
+            "bill-amount-invalid",
+            "example",
+            Money::from_minor(2_550, tenant.currency).to_plain(style),
+        ),
+    })?;
+    bill.check_amount(bill_type.partial.as_ref(), chosen)
+        .map_err(|refused| match refused {
+            AmountRefused::NotPositive => t.get("bill-amount-not-positive"),
+            AmountRefused::MoreThanBalance { balance } => {
+                t.arg("bill-amount-too-much", "balance", balance.format(language))
+            }
+            AmountRefused::LessThanMinimum { minimum } => t.arg(
+                "bill-amount-too-little",
+                "minimum",
+                minimum.format(language),
+            ),
+            AmountRefused::WholeBalanceOnly { balance } => t.arg(
+                "bill-amount-whole-only",
+                "balance",
+                balance.format(language),
+            ),
+        })
+}
+
 /// How a bill payment is being started, beyond the bill itself.
 pub(crate) struct StartPayment<'a> {
     pub channel: Channel,
+    /// What to pay of the bill now; `None` is its balance.
+    pub amount: Option<Money>,
     pub language: civicpay_core::Language,
     /// Makes the portal path pay sends the browser back to, from the
     /// local id.
@@ -536,7 +711,10 @@ pub(crate) async fn start_bill_payment(
         .as_ref()
         .map(|b| b.name.get(language).to_owned())
         .unwrap_or_default();
-    let amount = start.earlier.map_or_else(|| bill.balance(), |p| p.amount);
+    let amount = match start.earlier {
+        Some(earlier) => earlier.amount,
+        None => start.amount.unwrap_or_else(|| bill.balance()),
+    };
     let fee = bill_fee(tenant, bill_type.as_ref(), start.channel, amount)?;
     let charged = charged_with(amount, fee.as_ref())?;
     let local_id = match start.earlier {

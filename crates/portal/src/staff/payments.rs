@@ -143,6 +143,7 @@ pub(crate) async fn start_phone_payment(
         &bill,
         StartPayment {
             channel: Channel::Moto,
+            amount: None,
             language: Language::En,
             return_path: &return_path,
             started_by: Some(&actor),

@@ -184,18 +184,6 @@ fn without_tokens(body: &str) -> String {
         .join("")
 }
 
-async fn on_both<F, Fut>(test: F)
-where
-    F: Fn(TestDb) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    test(TestDb::sqlite().await.unwrap()).await;
-    match TestDb::postgres().await.unwrap() {
-        Some(db) => test(db).await,
-        None => eprintln!("PostgreSQL skipped: set CIVICPAY_TEST_POSTGRES_URL"),
-    }
-}
-
 async fn sign_up_verify_sign_in_and_out(db: TestDb) {
     let town = Town::on(db).await;
     let mut ana = town.visitor();
@@ -1220,56 +1208,6 @@ async fn household_autopay_form(db: TestDb) {
 #[tokio::test]
 async fn a_household_member_never_sees_another_members_autopay() {
     on_both(household_autopay_form).await;
-}
-
-/// Stands in for pay: every resident has one saved card, every request's
-/// JSON body is kept, and no payment is ever made (the portal sees pay as
-/// unavailable).
-struct FakePay {
-    url: String,
-    bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
-}
-
-impl FakePay {
-    async fn start() -> FakePay {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> =
-            std::sync::Arc::default();
-        let kept = std::sync::Arc::clone(&bodies);
-        let pay = axum::Router::new().fallback(move |body: axum::body::Bytes| async move {
-            if let Ok(json) = serde_json::from_slice(&body) {
-                kept.lock().unwrap().push(json);
-            }
-            axum::Json(serde_json::json!({"cards": [
-                {"token": "card_tok_household", "last4": "4242", "exp_month": 12, "exp_year": 2040, "brand": "visa"}
-            ]}))
-        });
-        tokio::spawn(async move { axum::serve(listener, pay).await });
-        FakePay {
-            url: format!("http://{addr}"),
-            bodies,
-        }
-    }
-
-    fn link(&self) -> civicpay_portal::PayLink {
-        civicpay_portal::PayLink {
-            api_url: self.url.clone(),
-            service_key: [5; 32],
-            portal_public_url: "http://portal.test".into(),
-            pay_public_url: "http://pay.test".into(),
-        }
-    }
-
-    fn payments_for(&self, bill_payment_id: &str) -> Vec<serde_json::Value> {
-        self.bodies
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|b| b["metadata"]["bill_payment_id"] == bill_payment_id)
-            .cloned()
-            .collect()
-    }
 }
 
 /// An autopay run taken over from a runner that stopped after asking pay

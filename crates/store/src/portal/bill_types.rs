@@ -19,6 +19,7 @@ struct BillTypeRow {
     verification: String,
     gl_code: String,
     fees: String,
+    partial: Option<String>,
 }
 
 impl TryFrom<BillTypeRow> for BillType {
@@ -39,6 +40,11 @@ impl TryFrom<BillTypeRow> for BillType {
             verification: column("verification", &row.verification, VerificationKind::parse)?,
             gl_code: column("gl_code", &row.gl_code, GlCode::parse)?,
             fees: json_column("fees", &row.fees)?,
+            partial: row
+                .partial
+                .as_deref()
+                .map(|p| json_column("partial", p))
+                .transpose()?,
         })
     }
 }
@@ -51,13 +57,14 @@ pub(crate) async fn upsert_bill_type_on<'c>(
     position: i64,
 ) -> Result<BillTypeId, StoreError> {
     let id: String = sqlx::query_scalar(
-            "INSERT INTO bill_types (id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, position)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            "INSERT INTO bill_types (id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial, position)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (tenant_id, slug) DO UPDATE SET
                  kind = excluded.kind, name = excluded.name,
                  reference_label = excluded.reference_label,
                  verification = excluded.verification,
                  gl_code = excluded.gl_code, fees = excluded.fees,
+                 partial = excluded.partial,
                  position = excluded.position
              RETURNING id",
         )
@@ -70,6 +77,7 @@ pub(crate) async fn upsert_bill_type_on<'c>(
         .bind(bill_type.verification.code())
         .bind(bill_type.gl_code.as_str())
         .bind(to_json(&bill_type.fees)?)
+        .bind(bill_type.partial.as_ref().map(to_json).transpose()?)
         .bind(position)
         .fetch_one(db)
         .await?;
@@ -89,7 +97,7 @@ impl Store {
 
     pub async fn bill_types(&self, tenant_id: &TenantId) -> Result<Vec<BillType>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees
+            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial
              FROM bill_types WHERE tenant_id = $1 ORDER BY position, slug",
         )
         .bind(tenant_id.as_str())
@@ -106,7 +114,7 @@ impl Store {
         slug: &BillTypeSlug,
     ) -> Result<Option<BillType>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees
+            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial
              FROM bill_types WHERE tenant_id = $1 AND slug = $2",
         )
         .bind(tenant_id.as_str())
