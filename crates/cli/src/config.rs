@@ -70,10 +70,6 @@ pub struct Config {
     /// Where the tamper monitor also posts its alarms (signed like pay's
     /// webhooks, with the secret derived for "alarms").
     pub alarm_webhook_url: Option<String>,
-    /// Per city (by slug), origins besides the portal's that a payment may
-    /// return the payer to, e.g. `springfield = ["https://springfield.gov"]`.
-    /// Any other return URL is refused when the payment is created.
-    pub return_origins: std::collections::BTreeMap<String, Vec<String>>,
     /// When set, `serve` checks its own card page against this build's
     /// manifest this often (seconds); a separate `civicpay monitor` on
     /// another host is stronger, since it does not trust this process.
@@ -122,7 +118,6 @@ impl Default for Config {
             audit_checkpoint_file: None,
             audit_checkpoint_url: None,
             alarm_webhook_url: None,
-            return_origins: std::collections::BTreeMap::new(),
             monitor_interval_secs: None,
             reconcile_interval_secs: 30,
             acquirer_grace_secs: 300,
@@ -155,7 +150,7 @@ const OTHER_KNOWN_VARIABLES: [&str; 6] = [
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
 /// Every configuration key, each also read from `CIVICPAY_<KEY>`.
-const KEYS: [&str; 32] = [
+const KEYS: [&str; 31] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -187,7 +182,6 @@ const KEYS: [&str; 32] = [
     "acquirer_grace_secs",
     "attention_after_secs",
     "orphan_sweep_interval_secs",
-    "return_origins",
 ];
 
 impl Config {
@@ -201,6 +195,14 @@ impl Config {
             );
             figment = figment.merge(Toml::file(file));
         }
+        // Once a setting here; now in each city's file, where every
+        // process reads the same list. Ignoring it would refuse returns
+        // the operator meant to allow, with no word why.
+        anyhow::ensure!(
+            figment.find_value("return_origins").is_err(),
+            "return_origins is no longer a setting: list a city's origins in its city file \
+             (return_origins = [\"https://www.city.example\"]) and run `civicpay city apply`"
+        );
         let config: Config = figment
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .merge(Env::prefixed("CIVICPAY_").only(&KEYS))
@@ -275,27 +277,22 @@ impl Config {
     }
 
     /// The origins a city's payments may return to: the portal's own,
-    /// then those the operator listed for the city.
-    pub fn return_origins_for(&self, slug: &str) -> anyhow::Result<Vec<String>> {
-        let mut origins = Vec::new();
-        let listed = self.return_origins.get(slug).into_iter().flatten();
-        for (i, url) in std::iter::once(&self.portal_public_url())
-            .chain(listed)
-            .enumerate()
-        {
-            let parsed = url::Url::parse(url)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                .with_context(|| {
-                    if i == 0 {
-                        format!("portal_public_url: {url:?} is not an http or https URL")
-                    } else {
-                        format!("return_origins.{slug}[{}]: {url:?} is not an http or https origin like https://city.example", i - 1)
-                    }
-                })?;
-            let origin = parsed.origin().ascii_serialization();
-            if !origins.contains(&origin) {
-                origins.push(origin);
+    /// then those its city file lists.
+    pub fn return_origins_for(
+        &self,
+        tenant: &civicpay_core::Tenant,
+    ) -> anyhow::Result<Vec<String>> {
+        let url = self.portal_public_url();
+        let portal = url::Url::parse(&url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .with_context(|| format!("portal_public_url: {url:?} is not an http or https URL"))?
+            .origin()
+            .ascii_serialization();
+        let mut origins = vec![portal];
+        for origin in &tenant.return_origins {
+            if !origins.iter().any(|o| o == origin.as_str()) {
+                origins.push(origin.as_str().to_owned());
             }
         }
         Ok(origins)
@@ -462,29 +459,47 @@ mod tests {
     }
 
     #[test]
-    fn return_origins_are_the_portal_and_what_the_operator_lists() {
-        let mut config = Config::default();
+    fn return_origins_are_the_portal_and_what_the_city_file_lists() {
+        let file = civicpay_core::city_file::parse(include_str!(
+            "../../../examples/cities/springfield.toml"
+        ))
+        .unwrap();
+        let mut city = file.tenant(civicpay_core::TenantId::generate());
+        let mut config = Config {
+            portal_public_url: Some("https://pay.springfield.example/portal".into()),
+            ..Config::default()
+        };
         assert_eq!(
-            config.return_origins_for("springfield").unwrap(),
-            ["http://127.0.0.1:8080"]
+            config.return_origins_for(&city).unwrap(),
+            [
+                "https://pay.springfield.example",
+                "https://www.springfield.example"
+            ]
         );
-        config.return_origins.insert(
-            "springfield".into(),
-            vec!["https://www.springfield.gov/pay/return?x=1".into()],
-        );
-        assert_eq!(
-            config.return_origins_for("springfield").unwrap(),
-            ["http://127.0.0.1:8080", "https://www.springfield.gov"]
-        );
-        assert_eq!(config.return_origins_for("lac-vert").unwrap().len(), 1);
-        config
-            .return_origins
-            .insert("lac-vert".into(), vec!["javascript:alert(1)".into()]);
-        let error = config
-            .return_origins_for("lac-vert")
+        city.return_origins.clear();
+        assert_eq!(config.return_origins_for(&city).unwrap().len(), 1);
+        config.portal_public_url = Some("javascript:alert(1)".into());
+        let error = config.return_origins_for(&city).unwrap_err().to_string();
+        assert!(error.contains("portal_public_url"), "{error}");
+    }
+
+    #[test]
+    fn the_old_return_origins_setting_is_refused_with_where_it_went() {
+        let dir = std::env::temp_dir().join(format!("civicpay-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("civicpay.toml");
+        std::fs::write(
+            &file,
+            "[return_origins]\nspringfield = [\"https://x.example\"]\n",
+        )
+        .unwrap();
+        let error = Config::load(Some(&file), FlagOverrides::default())
             .unwrap_err()
             .to_string();
-        assert!(error.contains("return_origins.lac-vert[0]"), "{error}");
+        assert!(error.contains("city file"), "{error}");
+        std::fs::write(&file, "portal_addr = \"127.0.0.1:8080\"\n").unwrap();
+        assert!(Config::load(Some(&file), FlagOverrides::default()).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -696,6 +696,29 @@ async fn canary(name: &str, env: &[(&str, &str)]) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    // Springfield's city file lists its website as a return origin: pay
+    // takes a payment that returns there, and refuses one that returns
+    // anywhere else, naming the origin.
+    for (return_url, status) in [
+        ("https://www.springfield.example/thanks", 201),
+        ("https://elsewhere.example/thanks", 422),
+    ] {
+        let answer = client
+            .post(format!("{pay}/v1/payments"))
+            .bearer_auth(&key)
+            .json(
+                &serde_json::json!({"amount": 1200, "currency": "USD", "reference": "ORIGIN-1",
+                                      "description": "Return origin", "return_url": return_url}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), status, "{return_url}");
+        if status == 422 {
+            let body = answer.text().await.unwrap();
+            assert!(body.contains("https://elsewhere.example"), "{body}");
+        }
+    }
     let (mut jar, card_url, card_page) = api_card_page(
         &client,
         &pay,

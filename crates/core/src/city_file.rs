@@ -8,8 +8,8 @@ use crate::fee::{FeePolicy, FeeRule, FeeSchedule, parse_percent};
 use crate::money::DecimalStyle;
 use crate::{
     BillKind, BillType, BillTypeId, BillTypeSlug, Contact, Currency, GlCode, Language,
-    LocalizedText, Money, PartialPayments, ReferenceLabel, Tenant, TenantId, TenantSlug,
-    TimeZoneName, VerificationKind,
+    LocalizedText, Money, PartialPayments, ReferenceLabel, ReturnOrigin, Tenant, TenantId,
+    TenantSlug, TimeZoneName, VerificationKind,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,6 +26,8 @@ struct RawCity {
     currency: Spanned<String>,
     time_zone: Spanned<String>,
     default_language: Spanned<String>,
+    #[serde(default)]
+    return_origins: Vec<Spanned<String>>,
     contact: RawContact,
     fees: Option<Spanned<RawFees>>,
     #[serde(default, rename = "bill_type")]
@@ -119,6 +121,7 @@ pub struct CityFile {
     pub default_language: Language,
     pub contact: Contact,
     pub fees: Option<FeePolicy>,
+    pub return_origins: Vec<ReturnOrigin>,
     pub bill_types: Vec<BillTypeEntry>,
 }
 
@@ -343,6 +346,17 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 refundable: fees.get_ref().refundable,
             })
     });
+    let mut return_origins: Vec<ReturnOrigin> = Vec::new();
+    for (i, raw_origin) in raw.return_origins.iter().enumerate() {
+        let path = format!("return_origins[{i}]");
+        if let Some(origin) = check.field(path.clone(), raw_origin, ReturnOrigin::parse) {
+            if return_origins.contains(&origin) {
+                check.problem(path, Some(raw_origin.span().start), "is listed twice");
+            } else {
+                return_origins.push(origin);
+            }
+        }
+    }
     if raw.bill_types.is_empty() {
         check.problem("bill_type", None, "a city needs at least one [[bill_type]]");
     }
@@ -452,6 +466,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 default_language,
                 contact,
                 fees,
+                return_origins,
                 bill_types,
             })
         }
@@ -502,6 +517,17 @@ fn partial_text(partial: Option<&PartialPayments>) -> String {
     )
 }
 
+fn origins_text(origins: &[ReturnOrigin]) -> String {
+    if origins.is_empty() {
+        return "none".to_owned();
+    }
+    origins
+        .iter()
+        .map(ReturnOrigin::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn fee_rule_text(rule: Option<&FeeRule>) -> String {
     rule.map_or_else(|| "none".to_owned(), ToString::to_string)
 }
@@ -518,6 +544,7 @@ impl CityFile {
             default_language: self.default_language,
             contact: self.contact.clone(),
             fees: self.fees.clone(),
+            return_origins: self.return_origins.clone(),
         }
     }
 
@@ -567,6 +594,11 @@ impl CityFile {
             "fees".into(),
             tenant.map(|t| fee_policy_text(t.fees.as_ref())),
             fee_policy_text(self.fees.as_ref()),
+        );
+        compare(
+            "return_origins".into(),
+            tenant.map(|t| origins_text(&t.return_origins)),
+            origins_text(&self.return_origins),
         );
         let stored_types = stored.map(|(_, types)| types).unwrap_or_default();
         for entry in &self.bill_types {
@@ -629,6 +661,8 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         currency: &'static str,
         time_zone: &'a str,
         default_language: &'static str,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        return_origins: Vec<&'a str>,
         contact: &'a Contact,
         #[serde(skip_serializing_if = "Option::is_none")]
         fees: Option<OutFees<'a>>,
@@ -679,6 +713,11 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         currency: tenant.currency.code(),
         time_zone: tenant.time_zone.as_str(),
         default_language: tenant.default_language.code(),
+        return_origins: tenant
+            .return_origins
+            .iter()
+            .map(ReturnOrigin::as_str)
+            .collect(),
         contact: &tenant.contact,
         fees: tenant.fees.as_ref().map(|f| OutFees {
             gl_code: f.gl_code.as_str(),
@@ -815,7 +854,7 @@ mod tests {
         let found = problems(&german);
         assert_eq!(found[0].path, "name.de");
         assert!(
-            found[0].to_string().starts_with("line 16: name.de:"),
+            found[0].to_string().starts_with("line 20: name.de:"),
             "{}",
             found[0]
         );
@@ -884,6 +923,55 @@ mod tests {
         let bad_amount = SPRINGFIELD.replace("flat = \"2.95\"", "flat = \"2.955\"");
         let found = problems(&bad_amount);
         assert_eq!(found[0].path, "bill_type[3].fee.phone.flat", "{found:?}");
+    }
+
+    #[test]
+    fn return_origins_are_read_changed_and_exported() {
+        let file = parse(SPRINGFIELD).unwrap();
+        assert_eq!(
+            file.return_origins,
+            [ReturnOrigin::parse("https://www.springfield.example").unwrap()]
+        );
+        assert!(parse(LAC_VERT).unwrap().return_origins.is_empty());
+        let (tenant, types) = stored(&file);
+        let exported = export(&tenant, &types).unwrap();
+        assert!(exported.contains("return_origins = [\"https://www.springfield.example\"]"));
+        assert!(
+            parse(&exported)
+                .unwrap()
+                .changes(Some((&tenant, &types)))
+                .is_empty()
+        );
+        let more = parse(&SPRINGFIELD.replace(
+            "[\"https://www.springfield.example\"]",
+            "[\"https://www.springfield.example\", \"https://billing.springfield.example:8443\"]",
+        ))
+        .unwrap();
+        let shown: Vec<String> = more
+            .changes(Some((&tenant, &types)))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            ["~ return_origins: https://www.springfield.example -> \
+              https://www.springfield.example, https://billing.springfield.example:8443"]
+        );
+        for (bad, message) in [
+            ("[\"https://www.springfield.example/pay\"]", "has a path"),
+            ("[\"springfield.example\"]", "not a URL"),
+            (
+                "[\"https://a.example\", \"https://A.example/\"]",
+                "listed twice",
+            ),
+        ] {
+            let found =
+                problems(&SPRINGFIELD.replace("[\"https://www.springfield.example\"]", bad));
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert!(found[0].path.starts_with("return_origins["), "{found:?}");
+            assert!(found[0].line.is_some(), "{found:?}");
+            assert!(found[0].message.contains(message), "{found:?}");
+        }
     }
 
     #[test]

@@ -75,7 +75,48 @@ pub struct Tenant {
     /// Where convenience fees post and whether refunds return them; `None`
     /// for a city that charges none.
     pub fees: Option<crate::fee::FeePolicy>,
+    /// Sites besides the portal that the city's payments may send the payer
+    /// back to (its own website, a back office); any other is refused.
+    pub return_origins: Vec<ReturnOrigin>,
 }
+
+/// The scheme, host and port of a site a payer may be sent back to:
+/// `https://www.springfield.gov`. Written in the city's file, kept in the
+/// portal's database, so every process reads the same list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ReturnOrigin(String);
+
+impl ReturnOrigin {
+    /// Takes a URL and keeps its origin; a path is refused, so nobody
+    /// believes the list narrows returns to one page.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(ParseError::Missing);
+        }
+        let url = url::Url::parse(s).map_err(|_| {
+            ParseError::invalid(format!("{s:?} is not a URL like https://city.example"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(ParseError::invalid(format!(
+                "{s:?} is not an http or https site like https://city.example"
+            )));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(ParseError::invalid(format!(
+                "{s:?} has a path: give the site only, like https://city.example"
+            )));
+        }
+        Ok(Self(url.origin().ascii_serialization()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+crate::string_conversions!(ReturnOrigin);
 
 /// An IANA time zone name that the bundled database knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +143,7 @@ crate::string_conversions!(TimeZoneName);
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -113,6 +155,28 @@ mod tests {
         assert!(TenantSlug::parse("-x").is_err());
         assert!(TenantSlug::parse("static").is_err());
         assert_eq!(TenantSlug::parse(" "), Err(ParseError::Missing));
+    }
+
+    #[test]
+    fn a_return_origin_is_a_site_without_a_path() {
+        let origin = ReturnOrigin::parse("https://WWW.Springfield.gov/").unwrap();
+        assert_eq!(origin.as_str(), "https://www.springfield.gov");
+        assert_eq!(
+            ReturnOrigin::parse("http://localhost:8080")
+                .unwrap()
+                .as_str(),
+            "http://localhost:8080"
+        );
+        for bad in [
+            "www.springfield.gov",
+            "ftp://springfield.gov",
+            "https://springfield.gov/pay",
+            "https://springfield.gov/?x=1",
+            "javascript:alert(1)",
+        ] {
+            assert!(ReturnOrigin::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ReturnOrigin::parse(" "), Err(ParseError::Missing));
     }
 
     #[test]

@@ -764,6 +764,40 @@ store_test!(
 );
 
 store_test!(
+    a_city_files_return_origins_are_stored_and_changed,
+    |store: Store| async move {
+        use civicpay_core::city_file;
+        let file = city_file::parse(SPRINGFIELD_FILE).unwrap();
+        let id = store.apply_city(&file, "cli").await.unwrap().tenant.id;
+        let origins = |tenant: civicpay_core::Tenant| {
+            tenant
+                .return_origins
+                .iter()
+                .map(|o| o.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let stored = store.tenant(&id).await.unwrap().unwrap();
+        assert_eq!(origins(stored), ["https://www.springfield.example"]);
+        let changed = SPRINGFIELD_FILE.replace(
+            "return_origins = [\"https://www.springfield.example\"]",
+            "return_origins = []",
+        );
+        let applied = store
+            .apply_city(&city_file::parse(&changed).unwrap(), "cli")
+            .await
+            .unwrap();
+        let shown: Vec<String> = applied.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["~ return_origins: https://www.springfield.example -> none"]
+        );
+        let listed = store.list_tenants().await.unwrap();
+        let springfield = listed.into_iter().find(|t| t.id == id).unwrap();
+        assert!(origins(springfield).is_empty());
+    }
+);
+
+store_test!(
     a_bill_types_partial_payments_are_stored_and_changed,
     |store: Store| async move {
         use civicpay_core::city_file;

@@ -53,7 +53,8 @@ impl Store {
             insert_tenant_on(&mut *tx, &tenant).await?;
         } else {
             sqlx::query(
-                "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5, fees = $6
+                "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5, fees = $6,
+                 return_origins = $7
                  WHERE id = $1",
             )
             .bind(tenant.id.as_str())
@@ -62,6 +63,7 @@ impl Store {
             .bind(tenant.default_language.code())
             .bind(to_json(&tenant.contact)?)
             .bind(tenant.fees.as_ref().map(to_json).transpose()?)
+            .bind(to_json(&tenant.return_origins)?)
             .execute(&mut *tx)
             .await?;
         }

@@ -15,6 +15,7 @@ struct TenantRow {
     default_language: String,
     contact: String,
     fees: Option<String>,
+    return_origins: String,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -34,6 +35,7 @@ impl TryFrom<TenantRow> for Tenant {
                 .as_deref()
                 .map(|fees| json_column("fees", fees))
                 .transpose()?,
+            return_origins: json_column("return_origins", &row.return_origins)?,
         })
     }
 }
@@ -45,8 +47,8 @@ pub(crate) async fn insert_tenant_on<'c>(
     tenant: &Tenant,
 ) -> Result<(), StoreError> {
     let result = sqlx::query(
-            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(tenant.id.as_str())
         .bind(tenant.slug.as_str())
@@ -56,6 +58,7 @@ pub(crate) async fn insert_tenant_on<'c>(
         .bind(tenant.default_language.code())
         .bind(to_json(&tenant.contact)?)
         .bind(tenant.fees.as_ref().map(to_json).transpose()?)
+        .bind(to_json(&tenant.return_origins)?)
         .bind(to_micros(jiff::Timestamp::now()))
         .execute(db)
         .await;
@@ -75,7 +78,7 @@ impl Store {
 
     pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins
              FROM tenants WHERE slug = $1",
         )
         .bind(slug.as_str())
@@ -88,7 +91,7 @@ impl Store {
 
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins
              FROM tenants WHERE id = $1",
         )
         .bind(id.as_str())
@@ -103,7 +106,7 @@ impl Store {
     /// for operators. Holds no city's private data.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins
              FROM tenants ORDER BY slug",
         )
         .fetch_all(self.pool())
