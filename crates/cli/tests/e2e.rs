@@ -199,25 +199,7 @@ async fn a_resident_pays_a_bill_with_a_convenience_fee_in_two_parts() {
     // The demo's first property-tax bill (deterministic seed).
     let (path, reference, verification) =
         ("/springfield/pay/property-tax", "4691-000-765", "62707");
-    let cents = |dollars: &str| -> i64 {
-        dollars
-            .trim_start_matches('$')
-            .replace([',', '.'], "")
-            .parse()
-            .unwrap_or_else(|_| panic!("an amount: {dollars:?}"))
-    };
-    let dollars = |cents: i64| {
-        let whole = (cents / 100)
-            .to_string()
-            .as_bytes()
-            .rchunks(3)
-            .rev()
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect::<Vec<_>>()
-            .join(",");
-        format!("${whole}.{:02}", cents % 100)
-    };
-    let fee_on = |cents: i64| ((cents * 235 * 2 + 10_000) / 20_000).max(100);
+    use civicpay_testkit::amounts::{cents, dollars, springfield_web_fee as fee_on};
     let bill_page = resident.look_up(path, reference, verification).await;
     let balance = between(
         &bill_page,

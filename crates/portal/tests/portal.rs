@@ -63,6 +63,41 @@ impl Portal {
             .unwrap()
     }
 
+    /// The city, the demo sample of `bill_type` and its stored bill.
+    async fn sample_bill(
+        &self,
+        tenant: &str,
+        bill_type: &str,
+    ) -> (civicpay_core::Tenant, DemoBill, civicpay_core::Bill) {
+        let city = self
+            .store
+            .tenant_by_slug(&TenantSlug::parse(tenant).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let sample = self.sample(tenant, bill_type);
+        let kind = self
+            .store
+            .bill_type_by_slug(
+                &city.id,
+                &civicpay_core::BillTypeSlug::parse(bill_type).unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let bill = self
+            .store
+            .bills_by_reference(
+                &city.id,
+                &kind.id,
+                &civicpay_core::BillReference::parse(&sample.reference).unwrap(),
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        (city, sample, bill)
+    }
+
     async fn send(&self, request: Request<Body>) -> Page {
         let mut request = request;
         let peer = *self.peer.lock().unwrap();
@@ -754,7 +789,6 @@ impl FakePay {
 /// page; one without says nothing of fees.
 #[tokio::test]
 async fn a_bill_with_a_convenience_fee_states_the_fee_and_the_total_before_paying() {
-    use civicpay_core::{BillReference, BillTypeSlug};
     let service_key = [78u8; 32];
     let portal = Portal::with(PortalConfig {
         pay: Some(civicpay_portal::PayLink {
@@ -766,43 +800,10 @@ async fn a_bill_with_a_convenience_fee_states_the_fee_and_the_total_before_payin
         ..PortalConfig::default()
     })
     .await;
-    let tenant = portal
-        .store
-        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let sample = portal.sample("springfield", "property-tax");
-    let tax = portal
-        .store
-        .bill_type_by_slug(&tenant.id, &BillTypeSlug::parse("property-tax").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let bill = portal
-        .store
-        .bills_by_reference(
-            &tenant.id,
-            &tax.id,
-            &BillReference::parse(&sample.reference).unwrap(),
-        )
-        .await
-        .unwrap()
-        .remove(0);
-    // Springfield's web rule: 2.35 %, at least $1.00, half up.
+    let (tenant, sample, bill) = portal.sample_bill("springfield", "property-tax").await;
+    use civicpay_testkit::amounts::{dollars, springfield_web_fee};
     let balance = bill.balance().minor();
-    let fee = ((balance * 235 * 2 + 10_000) / 20_000).max(100);
-    let dollars = |minor: i64| {
-        let whole = (minor / 100)
-            .to_string()
-            .as_bytes()
-            .rchunks(3)
-            .rev()
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect::<Vec<_>>()
-            .join(",");
-        format!("${whole}.{:02}", minor % 100)
-    };
+    let fee = springfield_web_fee(balance);
     let page = portal
         .look_up(&sample, &sample.reference, &sample.verification)
         .await;
@@ -860,33 +861,14 @@ async fn a_bill_with_a_convenience_fee_states_the_fee_and_the_total_before_payin
 /// asks pay for the chosen amount and its own fee, and leaves the rest
 /// owing once pay says it succeeded; a type paid whole refuses a part.
 async fn part_payments(db: TestDb) {
-    use civicpay_core::{BillReference, BillStatus, BillTypeSlug};
+    use civicpay_core::BillStatus;
     let pay = FakePay::start().await;
     let config = PortalConfig {
         pay: Some(pay.link()),
         ..PortalConfig::default()
     };
     let portal = Portal::on(db, config).await;
-    let tenant = portal
-        .store
-        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let sample = portal.sample("springfield", "property-tax");
-    let tax = portal
-        .store
-        .bill_type_by_slug(&tenant.id, &BillTypeSlug::parse("property-tax").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let reference = BillReference::parse(&sample.reference).unwrap();
-    let bill = portal
-        .store
-        .bills_by_reference(&tenant.id, &tax.id, &reference)
-        .await
-        .unwrap()
-        .remove(0);
+    let (tenant, sample, bill) = portal.sample_bill("springfield", "property-tax").await;
     let balance = bill.balance();
     assert!(balance.minor() > 10_000, "the sample owes more than $100");
     let plain = |m: civicpay_core::Money| m.to_decimal_string();

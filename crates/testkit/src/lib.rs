@@ -5,6 +5,7 @@
 //! `CIVICPAY_CHROMEDRIVER` override the browser and driver paths.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod amounts;
 pub mod page;
 pub mod resident;
 
