@@ -1584,34 +1584,9 @@ async fn a_payment_reconciliation_cannot_settle_reaches_the_audit_log_and_the_co
 #[tokio::test]
 async fn starting_payments_is_limited_per_bill_and_per_address() {
     let portal = Portal::new().await;
-    let tenant = portal
-        .store
-        .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
     let mut bills = Vec::new();
     for kind in ["water", "parking", "permits"] {
-        let sample = portal.sample("springfield", kind);
-        let bill_type = portal
-            .store
-            .bill_type_by_slug(
-                &tenant.id,
-                &civicpay_core::BillTypeSlug::parse(kind).unwrap(),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        let bill = portal
-            .store
-            .bills_by_reference(
-                &tenant.id,
-                &bill_type.id,
-                &civicpay_core::BillReference::parse(&sample.reference).unwrap(),
-            )
-            .await
-            .unwrap()
-            .remove(0);
+        let (_, _, bill) = portal.sample_bill("springfield", kind).await;
         bills.push(bill.id);
     }
     let form = portal.get("/springfield/pay/water").await;
