@@ -28,6 +28,9 @@ pub enum Action {
     SettingChanged,
     BillTypeChanged,
     TenantCreated,
+    /// A city's payments paused by the platform; staff can still read and refund.
+    TenantSuspended,
+    TenantResumed,
     TamperAlarm,
     CspViolation,
     IncidentScopeRun,
@@ -50,7 +53,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 37] = [
+    pub const ALL: [Action; 39] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::SignInLocked,
@@ -75,6 +78,8 @@ impl Action {
         Action::SettingChanged,
         Action::BillTypeChanged,
         Action::TenantCreated,
+        Action::TenantSuspended,
+        Action::TenantResumed,
         Action::TamperAlarm,
         Action::CspViolation,
         Action::IncidentScopeRun,
@@ -116,6 +121,8 @@ impl Action {
             Action::SettingChanged => "setting.changed",
             Action::BillTypeChanged => "bill_type.changed",
             Action::TenantCreated => "tenant.created",
+            Action::TenantSuspended => "tenant.suspended",
+            Action::TenantResumed => "tenant.resumed",
             Action::TamperAlarm => "integrity.tamper_alarm",
             Action::CspViolation => "integrity.csp_violation",
             Action::IncidentScopeRun => "incident.scope",

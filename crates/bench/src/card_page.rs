@@ -48,6 +48,7 @@ pub async fn run(requests: u64) -> anyhow::Result<()> {
         name: "City of Springfield".into(),
         currency: Currency::Usd,
         return_origins: vec!["https://city.example".into()],
+        suspended: false,
     };
     store.upsert_merchant(&merchant).await?;
     let key = store

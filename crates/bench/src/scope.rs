@@ -56,6 +56,7 @@ async fn one(db: TestDb, attempts: u64, name: &str) -> anyhow::Result<()> {
             name: slug.into(),
             currency: Currency::Usd,
             return_origins: vec!["https://city.example".into()],
+            suspended: false,
         };
         store.upsert_merchant(&m).await?;
         tenants.push(m.tenant_id.as_str().to_owned());

@@ -32,13 +32,28 @@ pub(crate) enum CityCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Pause a city's payments: residents are told payments are paused,
+    /// pay takes no new payment; staff can still read and refund.
+    Suspend {
+        slug: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Let a paused city take payments again.
+    Resume {
+        slug: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> anyhow::Result<()> {
     let database = match &command {
         CityCommand::List { database }
         | CityCommand::Apply { database, .. }
-        | CityCommand::Export { database, .. } => database.clone(),
+        | CityCommand::Export { database, .. }
+        | CityCommand::Suspend { database, .. }
+        | CityCommand::Resume { database, .. } => database.clone(),
     };
     let config = Config::load(config_file, database_flags(&database))?;
     init_logging(&config);
@@ -47,11 +62,12 @@ pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> any
         CityCommand::List { .. } => {
             for t in store.list_tenants().await? {
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}{}",
                     t.slug,
                     t.currency,
                     t.time_zone.as_str(),
-                    t.name.get(t.default_language)
+                    t.name.get(t.default_language),
+                    if t.suspended { "\tpaused" } else { "" }
                 );
             }
         }
@@ -87,6 +103,28 @@ pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> any
             let types = store.bill_types(&tenant.id).await?;
             print!("{}", city_file::export(&tenant, &types)?);
         }
+        CityCommand::Suspend { slug, .. } => suspend(&config, &store, &slug, true).await?,
+        CityCommand::Resume { slug, .. } => suspend(&config, &store, &slug, false).await?,
+    }
+    Ok(())
+}
+
+/// Pauses or resumes a city, then tells pay, which reads the flag from its
+/// own database.
+async fn suspend(
+    config: &Config,
+    store: &civicpay_store::Store,
+    slug: &str,
+    suspend: bool,
+) -> anyhow::Result<()> {
+    let tenant = tenant_by_slug(store, slug).await?;
+    let changed = store.set_tenant_suspended(&tenant, suspend, "cli").await?;
+    crate::services::prepare_pay(config, store).await?;
+    let state = if suspend { "paused" } else { "taking payments" };
+    if changed {
+        eprintln!("city {slug}: {state}");
+    } else {
+        eprintln!("city {slug}: already {state}; nothing changed");
     }
     Ok(())
 }

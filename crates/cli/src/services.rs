@@ -71,6 +71,7 @@ pub async fn prepare_pay(config: &Config, portal: &Store) -> anyhow::Result<PayS
             name: tenant.name.get(tenant.default_language).to_owned(),
             currency: tenant.currency,
             return_origins: config.return_origins_for(&tenant)?,
+            suspended: tenant.suspended,
         })
         .await?;
         let key = civicpay_web::service_key::portal_pay_key(&service_key, tenant.id.as_str());

@@ -326,6 +326,7 @@ fn seed_attempts(dir: &DataDir, attempts: &[SeededAttempt<'_>]) {
                 name: t.name.get(t.default_language).to_owned(),
                 currency: t.currency,
                 return_origins: vec!["https://city.example".into()],
+                suspended: false,
             })
             .await
             .unwrap();
@@ -919,4 +920,31 @@ fn a_city_is_applied_from_its_file_and_exported_back() {
     );
     assert!(errors.contains("nothing was applied"), "{errors}");
     assert!(text(&dir.civicpay(&["city", "list"]).stdout).contains("America/Chicago"));
+
+    // Paused, the city says so in the list and pay knows at once; resumed,
+    // both are back. Doing either twice changes nothing.
+    let paused_in_pay = || {
+        with_pay(&dir, async |pay| {
+            let url = format!("sqlite://{}", dir.path().join("portal.db").display());
+            let portal = civicpay_store::Store::connect(&url).await.unwrap();
+            let slug = civicpay_core::TenantSlug::parse("shelbyville").unwrap();
+            let city = portal.tenant_by_slug(&slug).await.unwrap().unwrap();
+            pay.merchant(&city.id).await.unwrap().unwrap().suspended
+        })
+    };
+    let suspended = dir.civicpay(&["city", "suspend", "shelbyville"]);
+    assert!(suspended.status.success(), "{}", text(&suspended.stderr));
+    assert!(text(&suspended.stderr).contains("city shelbyville: paused"));
+    assert!(text(&dir.civicpay(&["city", "list"]).stdout).contains("City of Shelbyville\tpaused"));
+    assert!(paused_in_pay());
+    let twice = dir.civicpay(&["city", "suspend", "shelbyville"]);
+    assert!(
+        text(&twice.stderr).contains("already paused"),
+        "{}",
+        text(&twice.stderr)
+    );
+    let resumed = dir.civicpay(&["city", "resume", "shelbyville"]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert!(!text(&dir.civicpay(&["city", "list"]).stdout).contains("paused"));
+    assert!(!paused_in_pay());
 }

@@ -545,6 +545,8 @@ impl CityFile {
             contact: self.contact.clone(),
             fees: self.fees.clone(),
             return_origins: self.return_origins.clone(),
+            // Not the file's to say: the platform pauses a city.
+            suspended: false,
         }
     }
 

@@ -78,6 +78,9 @@ pub struct Tenant {
     /// Sites besides the portal that the city's payments may send the payer
     /// back to (its own website, a back office); any other is refused.
     pub return_origins: Vec<ReturnOrigin>,
+    /// Payments paused by the platform: residents are told so and pay
+    /// takes no new payment; staff can still read and refund.
+    pub suspended: bool,
 }
 
 /// The scheme, host and port of a site a payer may be sent back to:

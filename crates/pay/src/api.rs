@@ -54,6 +54,11 @@ fn validate(
     merchant: &Merchant,
     state: &PayState,
 ) -> Result<NewPayment, PayError> {
+    if merchant.suspended {
+        return Err(PayError::StateConflict(
+            "this city's payments are paused by the platform; no new payment can be made".into(),
+        ));
+    }
     let currency =
         Currency::parse(&request.currency).map_err(|e| invalid("currency", e.to_string()))?;
     if currency != merchant.currency {
@@ -82,7 +87,7 @@ fn validate(
         return Err(invalid(
             "return_url",
             format!(
-                "return_url leads to {origin}, which is not one of this city's allowed return origins (the operator sets them: `return_origins`)"
+                "return_url leads to {origin}, which is not one of this city's allowed return origins (its city file lists them: `return_origins`)"
             ),
         ));
     }

@@ -29,6 +29,7 @@ struct Pay {
     router: Router,
     state: PayState,
     key: String,
+    merchant: Merchant,
     db: TestDb,
     sim_dir: PathBuf,
 }
@@ -57,6 +58,7 @@ async fn start_pay_with(db: TestDb, base: PayConfig) -> Pay {
         name: "City of Springfield".into(),
         currency: Currency::Usd,
         return_origins: vec!["https://city.example".into(), "https://x.example".into()],
+        suspended: false,
     };
     store.upsert_merchant(&merchant).await.unwrap();
     let key = store
@@ -79,6 +81,7 @@ async fn start_pay_with(db: TestDb, base: PayConfig) -> Pay {
         router,
         state,
         key,
+        merchant,
         db,
         sim_dir,
     }
@@ -254,6 +257,30 @@ on_both!(the_api_creates_and_reports_payments, async |pay: &Pay| {
     );
     let missing = pay.api("GET", "/v1/payments/not-an-id", None, None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+});
+
+// A paused city takes no new payment; what it already has can still be
+// read, and once resumed it takes payments again.
+on_both!(a_suspended_city_takes_no_new_payment, async |pay: &Pay| {
+    let before = pay.create("BEFORE-PAUSE").await;
+    let store = pay.db.pay_store();
+    let paused = Merchant {
+        suspended: true,
+        ..pay.merchant.clone()
+    };
+    store.upsert_merchant(&paused).await.unwrap();
+    let refused = pay
+        .api("POST", "/v1/payments", Some(payment_body("PAUSED")), None)
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(refused.body.contains("paused"), "{}", refused.body);
+    let id = before["payment_id"].as_str().unwrap();
+    let read = pay
+        .api("GET", &format!("/v1/payments/{id}"), None, None)
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    store.upsert_merchant(&pay.merchant).await.unwrap();
+    pay.create("AFTER-PAUSE").await;
 });
 
 on_both!(bad_requests_get_clear_errors, async |pay: &Pay| {

@@ -37,6 +37,7 @@ async fn setup(db: TestDb) -> Setup {
             name: slug.into(),
             currency: Currency::Usd,
             return_origins: vec!["https://city.example".into()],
+            suspended: false,
         };
         store.upsert_merchant(&merchant).await.unwrap();
         cities.push(merchant.tenant_id);

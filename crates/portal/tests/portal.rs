@@ -1068,6 +1068,75 @@ async fn a_part_payment_is_typed_with_a_decimal_comma_in_french() {
     portal.finish().await;
 }
 
+/// A city the platform paused tells residents so (with whom to call) on
+/// every page that leads to paying, and starts no payment; another city
+/// goes on; resumed, the city's pages are back.
+async fn paused_city(db: TestDb) {
+    let pay = FakePay::start().await;
+    let portal = Portal::on(
+        db,
+        PortalConfig {
+            pay: Some(pay.link()),
+            ..PortalConfig::default()
+        },
+    )
+    .await;
+    let (tenant, sample, bill) = portal.sample_bill("springfield", "water").await;
+    let form = portal.get("/springfield/pay/water").await;
+    assert!(
+        portal
+            .store
+            .set_tenant_suspended(&tenant, true, "ops")
+            .await
+            .unwrap()
+    );
+    for page in [
+        portal.get("/springfield/").await,
+        portal.get("/springfield/pay/water").await,
+        portal
+            .post_form(
+                "/springfield/pay/water",
+                &form,
+                &[
+                    ("reference", &sample.reference),
+                    ("verification", &sample.verification),
+                ],
+            )
+            .await,
+        portal
+            .post_form(&format!("/springfield/bills/{}/pay", bill.id), &form, &[])
+            .await,
+    ] {
+        assert_eq!(
+            page.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("Payments are paused"), "{}", page.body);
+        assert!(page.body.contains(&tenant.contact.phone), "{}", page.body);
+    }
+    assert!(
+        pay.bodies.lock().unwrap().is_empty(),
+        "no payment was started"
+    );
+    assert_eq!(portal.get("/lac-vert/").await.status, StatusCode::OK);
+    portal
+        .store
+        .set_tenant_suspended(&tenant, false, "ops")
+        .await
+        .unwrap();
+    let back = portal.get("/springfield/").await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert!(!back.body.contains("Payments are paused"));
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn a_paused_city_tells_residents_and_starts_no_payment() {
+    on_both(paused_city).await;
+}
+
 async fn api_post(portal: &Portal, key: Option<&str>, body: &str) -> Page {
     let mut request =
         Request::post("/api/v1/bills").header(header::CONTENT_TYPE, "application/json");

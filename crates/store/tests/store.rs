@@ -798,6 +798,83 @@ store_test!(
 );
 
 store_test!(
+    a_city_is_suspended_and_resumed_once_each_audited_and_a_file_keeps_it,
+    |store: Store| async move {
+        use civicpay_audit::{Action, ChainId};
+        use civicpay_core::city_file;
+        use civicpay_store::audit_log::AuditFilter;
+        let file = city_file::parse(SPRINGFIELD_FILE).unwrap();
+        let tenant = store.apply_city(&file, "cli").await.unwrap().tenant;
+        assert!(!tenant.suspended);
+        let platform_actions = || {
+            let store = store.clone();
+            async move {
+                store
+                    .audit_entries(
+                        &ChainId::Platform,
+                        &AuditFilter {
+                            limit: 100,
+                            ..AuditFilter::default()
+                        },
+                    )
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.action)
+                    .filter(|a| {
+                        [Action::TenantSuspended, Action::TenantResumed]
+                            .iter()
+                            .any(|x| x.code() == a)
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert!(
+            store
+                .set_tenant_suspended(&tenant, true, "ops")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_tenant_suspended(&tenant, true, "ops")
+                .await
+                .unwrap(),
+            "already paused"
+        );
+        assert!(store.tenant(&tenant.id).await.unwrap().unwrap().suspended);
+        // Applying the file again (with a change) does not resume the city.
+        let changed = SPRINGFIELD_FILE.replace("America/Chicago", "America/Denver");
+        let applied = store
+            .apply_city(&city_file::parse(&changed).unwrap(), "cli")
+            .await
+            .unwrap();
+        assert_eq!(applied.changes.len(), 1);
+        assert!(applied.tenant.suspended);
+        let listed = store.list_tenants().await.unwrap();
+        assert!(listed.iter().find(|t| t.id == tenant.id).unwrap().suspended);
+        assert!(
+            store
+                .set_tenant_suspended(&tenant, false, "ops")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_tenant_suspended(&tenant, false, "ops")
+                .await
+                .unwrap()
+        );
+        assert!(!store.tenant(&tenant.id).await.unwrap().unwrap().suspended);
+        assert_eq!(
+            platform_actions().await,
+            [Action::TenantResumed.code(), Action::TenantSuspended.code()],
+            "newest first, one each"
+        );
+    }
+);
+
+store_test!(
     a_bill_types_partial_payments_are_stored_and_changed,
     |store: Store| async move {
         use civicpay_core::city_file;

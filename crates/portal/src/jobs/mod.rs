@@ -31,6 +31,10 @@ pub async fn run_once(state: &AppState, runner: &str) -> Result<JobReport, Porta
         let today = jiff::Timestamp::now()
             .to_zoned(tenant.time_zone.time_zone())
             .date();
+        // A paused city takes no payment: no reminder to pay, no autopay.
+        if tenant.suspended {
+            continue;
+        }
         reminders::run(state, &tenant, today, &mut report).await?;
         autopay::run(state, &tenant, today, runner, &mut report).await?;
     }

@@ -51,6 +51,20 @@ async fn find_tenant(state: &AppState, slug: &str) -> Result<Tenant, PortalError
         .ok_or(PortalError::NotFound)
 }
 
+/// What a resident sees of a city whose payments the platform paused:
+/// that, and whom to call. 503, so nothing caches it as the city's page.
+fn paused_page(ctx: &PageContext, tenant: &Tenant) -> Response {
+    let t = ctx.translator(Some(tenant.default_language));
+    let title = t.get("city-paused-title");
+    let body = t.arg("city-paused-body", "phone", tenant.contact.phone.clone());
+    let page = MessagePage {
+        layout: Layout::new(t, title, Some(tenant), ctx.path(), false),
+        body,
+        link: None,
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, page).into_response()
+}
+
 async fn find_bill_type(
     state: &AppState,
     tenant: &Tenant,
@@ -99,6 +113,9 @@ pub(crate) async fn city(
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &slug).await?;
+    if tenant.suspended {
+        return Ok(paused_page(&ctx, &tenant));
+    }
     let bill_types = state.store.bill_types(&tenant.id).await?;
     let t = ctx.translator(Some(tenant.default_language));
     let links = bill_types
@@ -198,6 +215,9 @@ pub(crate) async fn lookup_form(
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &tenant_slug).await?;
+    if tenant.suspended {
+        return Ok(paused_page(&ctx, &tenant));
+    }
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let t = ctx.translator(Some(tenant.default_language));
@@ -223,6 +243,9 @@ pub(crate) async fn lookup_submit(
     CheckedForm(form): CheckedForm<LookupForm>,
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &tenant_slug).await?;
+    if tenant.suspended {
+        return Ok(paused_page(&ctx, &tenant));
+    }
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
     state
         .rate_limit(
@@ -473,6 +496,9 @@ pub(crate) async fn pay_bill(
     CheckedForm(form): CheckedForm<PayBillForm>,
 ) -> Result<Response, PortalError> {
     let tenant = find_tenant(&state, &tenant_slug).await?;
+    if tenant.suspended {
+        return Ok(paused_page(&ctx, &tenant));
+    }
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
     // Each start asks pay for a payment: limited per address and per bill,
     // so nobody can mint payments (and card pages) for a bill in bulk.

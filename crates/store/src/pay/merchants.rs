@@ -2,7 +2,7 @@
 
 use super::PayStore;
 use crate::api_keys::{ApiKeySecret, key_hash, new_key};
-use crate::rows::{parsed, text};
+use crate::rows::{int, parsed, text};
 use crate::{StoreError, to_micros};
 use civicpay_core::{Currency, TenantId, TenantSlug};
 
@@ -14,6 +14,9 @@ pub struct Merchant {
     pub currency: Currency,
     /// Origins (`https://city.example`) a payment's return URL may lead to.
     pub return_origins: Vec<String>,
+    /// Paused by the platform: no new payment, while captures, refunds and
+    /// reads go on.
+    pub suspended: bool,
 }
 
 const PAY_KEY_PREFIX: &str = "cpay_";
@@ -23,15 +26,17 @@ impl PayStore {
     /// allowed return origins.
     pub async fn upsert_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO merchants (tenant_id, slug, name, currency, return_origins, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO merchants (tenant_id, slug, name, currency, return_origins, suspended, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (tenant_id) DO UPDATE SET slug = excluded.slug, name = excluded.name,
-                 return_origins = excluded.return_origins",
+                 return_origins = excluded.return_origins, suspended = excluded.suspended",
         )
         .bind(merchant.tenant_id.as_str())
         .bind(merchant.slug.as_str())
         .bind(merchant.name.as_str())
         .bind(merchant.currency.code())
         .bind(merchant.return_origins.join("\n"))
+        .bind(i64::from(merchant.suspended))
         .bind(to_micros(jiff::Timestamp::now()))
         .execute(self.db.writer())
         .await?;
@@ -40,7 +45,7 @@ impl PayStore {
 
     pub async fn merchant(&self, tenant_id: &TenantId) -> Result<Option<Merchant>, StoreError> {
         let row = sqlx::query(
-            "SELECT tenant_id, slug, name, currency, return_origins FROM merchants WHERE tenant_id = $1",
+            "SELECT tenant_id, slug, name, currency, return_origins, suspended FROM merchants WHERE tenant_id = $1",
         )
         .bind(tenant_id.as_str())
         .fetch_optional(self.db.pool())
@@ -55,6 +60,7 @@ impl PayStore {
                     .lines()
                     .map(str::to_owned)
                     .collect(),
+                suspended: int(&r, "suspended")? != 0,
             })
         })
         .transpose()

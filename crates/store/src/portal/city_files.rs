@@ -40,7 +40,13 @@ impl Store {
         refuse_currency_change(file, stored.as_ref())?;
         let changes = file.changes(stored.as_ref().map(|t| (t, types.as_slice())));
         let created = stored.is_none();
-        let tenant = file.tenant(stored.map_or_else(TenantId::generate, |t| t.id));
+        let tenant = match stored {
+            Some(stored) => Tenant {
+                suspended: stored.suspended,
+                ..file.tenant(stored.id)
+            },
+            None => file.tenant(TenantId::generate()),
+        };
         if changes.is_empty() {
             return Ok(Applied {
                 tenant,

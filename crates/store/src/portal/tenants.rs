@@ -1,7 +1,9 @@
 //! Cities on this deployment.
 
+use crate::audit_log::append_in;
 use crate::rows::{column, json_column, read, to_json};
 use crate::{Store, StoreError, to_micros};
+use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::{Currency, Language, Tenant, TenantId, TenantSlug, TimeZoneName};
 
 /// A `tenants` row as stored.
@@ -16,6 +18,7 @@ struct TenantRow {
     contact: String,
     fees: Option<String>,
     return_origins: String,
+    suspended_at: Option<i64>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -36,6 +39,7 @@ impl TryFrom<TenantRow> for Tenant {
                 .map(|fees| json_column("fees", fees))
                 .transpose()?,
             return_origins: json_column("return_origins", &row.return_origins)?,
+            suspended: row.suspended_at.is_some(),
         })
     }
 }
@@ -78,7 +82,7 @@ impl Store {
 
     pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at
              FROM tenants WHERE slug = $1",
         )
         .bind(slug.as_str())
@@ -91,7 +95,7 @@ impl Store {
 
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at
              FROM tenants WHERE id = $1",
         )
         .bind(id.as_str())
@@ -102,11 +106,53 @@ impl Store {
         .transpose()
     }
 
+    /// Pauses (or resumes) a city's payments, as the platform's act in
+    /// its audit chain; false when the city already was so, and nothing
+    /// is written.
+    pub async fn set_tenant_suspended(
+        &self,
+        tenant: &Tenant,
+        suspended: bool,
+        actor: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let query = if suspended {
+            sqlx::query(
+                "UPDATE tenants SET suspended_at = $2 WHERE id = $1 AND suspended_at IS NULL",
+            )
+            .bind(tenant.id.as_str())
+            .bind(to_micros(jiff::Timestamp::now()))
+        } else {
+            sqlx::query(
+                "UPDATE tenants SET suspended_at = NULL WHERE id = $1 AND suspended_at IS NOT NULL",
+            )
+            .bind(tenant.id.as_str())
+        };
+        let changed = query.execute(&mut *tx).await?.rows_affected() > 0;
+        if changed {
+            let action = if suspended {
+                Action::TenantSuspended
+            } else {
+                Action::TenantResumed
+            };
+            let entry = NewEntry::new(
+                ChainId::Platform,
+                actor,
+                action,
+                format!("city:{}", tenant.slug),
+                serde_json::json!({ "tenant_id": tenant.id.as_str() }),
+            );
+            append_in(&mut tx, self.backend(), entry).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     /// Platform listing: every city on the deployment, for the home page and
     /// for operators. Holds no city's private data.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at
              FROM tenants ORDER BY slug",
         )
         .fetch_all(self.pool())

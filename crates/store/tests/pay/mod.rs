@@ -17,6 +17,7 @@ async fn merchant(store: &PayStore, slug: &str) -> Merchant {
         name: format!("City of {slug}"),
         currency: Currency::Usd,
         return_origins: vec!["https://city.example".into()],
+        suspended: false,
     };
     store.upsert_merchant(&merchant).await.unwrap();
     merchant
