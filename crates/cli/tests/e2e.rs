@@ -288,6 +288,30 @@ async fn a_resident_pays_in_a_real_browser_and_every_page_is_accessible() {
     }
     let (_running, portal, pay) = start_demo("browser").await;
     let (_driver, client, _profile) = start_browser().await;
+    // Property tax may be paid in parts: the bill page with its amount
+    // field, and with an amount refused, passes axe too.
+    client
+        .goto(&format!("{portal}/springfield/pay/property-tax"))
+        .await
+        .unwrap();
+    for (id, value) in [("reference", "4691-000-765"), ("verification", "62707")] {
+        let field = client.find(Locator::Id(id)).await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+    click_and_wait(&client, Locator::Css("button[type=submit]")).await;
+    assert!(text_of(&client, "main").await.contains("Amount to pay"));
+    assert_accessible(&client, "bill page with an amount to choose").await;
+    let amount = client.find(Locator::Id("amount-1")).await.unwrap();
+    amount.clear().await.unwrap();
+    amount.send_keys("10.00").await.unwrap();
+    click_and_wait(&client, Locator::Css(".bill form button")).await;
+    assert!(
+        text_of(&client, ".error-summary")
+            .await
+            .contains("The amount must be at least $25.00")
+    );
+    assert_accessible(&client, "bill page with an amount refused").await;
+
     client
         .goto(&format!("{portal}/springfield/pay/permits"))
         .await
