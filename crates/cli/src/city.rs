@@ -90,7 +90,10 @@ pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> any
             let changes = if dry_run {
                 store.city_file_changes(&city).await?
             } else {
-                store.apply_city(&city, "cli").await?.changes
+                let changes = store.apply_city(&city, "cli").await?.changes;
+                // Pay learns of the city now, not at the next start.
+                crate::services::prepare_pay(&config, &store).await?;
+                changes
             };
             for change in &changes {
                 println!("{change}");
@@ -109,8 +112,8 @@ pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> any
     Ok(())
 }
 
-/// Pauses or resumes a city, then tells pay, which reads the flag from its
-/// own database.
+/// Pauses or resumes a city, then tells pay (which keeps the flag in its
+/// own database), the way the platform console does.
 async fn suspend(
     config: &Config,
     store: &civicpay_store::Store,

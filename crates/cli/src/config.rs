@@ -276,28 +276,6 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.pay_addr))
     }
 
-    /// The origins a city's payments may return to: the portal's own,
-    /// then those its city file lists.
-    pub fn return_origins_for(
-        &self,
-        tenant: &civicpay_core::Tenant,
-    ) -> anyhow::Result<Vec<String>> {
-        let url = self.portal_public_url();
-        let portal = url::Url::parse(&url)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| format!("portal_public_url: {url:?} is not an http or https URL"))?
-            .origin()
-            .ascii_serialization();
-        let mut origins = vec![portal];
-        for origin in &tenant.return_origins {
-            if !origins.iter().any(|o| o == origin.as_str()) {
-                origins.push(origin.as_str().to_owned());
-            }
-        }
-        Ok(origins)
-    }
-
     pub fn portal_public_url(&self) -> String {
         self.portal_public_url
             .clone()
@@ -456,31 +434,6 @@ mod tests {
         std::fs::create_dir_all(&default).unwrap();
         assert_eq!(config.vault_keys_dir().unwrap(), default);
         std::fs::remove_dir_all(&root).unwrap();
-    }
-
-    #[test]
-    fn return_origins_are_the_portal_and_what_the_city_file_lists() {
-        let file = civicpay_core::city_file::parse(include_str!(
-            "../../../examples/cities/springfield.toml"
-        ))
-        .unwrap();
-        let mut city = file.tenant(civicpay_core::TenantId::generate());
-        let mut config = Config {
-            portal_public_url: Some("https://pay.springfield.example/portal".into()),
-            ..Config::default()
-        };
-        assert_eq!(
-            config.return_origins_for(&city).unwrap(),
-            [
-                "https://pay.springfield.example",
-                "https://www.springfield.example"
-            ]
-        );
-        city.return_origins.clear();
-        assert_eq!(config.return_origins_for(&city).unwrap().len(), 1);
-        config.portal_public_url = Some("javascript:alert(1)".into());
-        let error = config.return_origins_for(&city).unwrap_err().to_string();
-        assert!(error.contains("portal_public_url"), "{error}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use anyhow::Context;
 use civicpay_gateway::SimulatorConnector;
 use civicpay_pay::{PayConfig, PayState};
 use civicpay_store::Store;
-use civicpay_store::pay::{Merchant, PayStore};
+use civicpay_store::pay::PayStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,17 +17,21 @@ use tokio::sync::watch;
 pub fn portal_state(config: &Config, store: Store) -> anyhow::Result<civicpay_portal::AppState> {
     let mut portal_config = config.portal();
     portal_config.staff_totp_key = Some(config.staff_totp_key()?);
-    portal_config.pay = Some(civicpay_portal::PayLink {
-        api_url: config.pay_public_url(),
-        service_key: config.service_key()?,
-        portal_public_url: config.portal_public_url(),
-        pay_public_url: config.pay_public_url(),
-    });
+    portal_config.pay = Some(pay_link(config)?);
     Ok(civicpay_portal::AppState::new(
         store,
         portal_config,
         config.form_key()?,
     ))
+}
+
+fn pay_link(config: &Config) -> anyhow::Result<civicpay_portal::PayLink> {
+    Ok(civicpay_portal::PayLink {
+        api_url: config.pay_public_url(),
+        service_key: config.service_key()?,
+        portal_public_url: config.portal_public_url(),
+        pay_public_url: config.pay_public_url(),
+    })
 }
 
 /// How this process names itself in job claims.
@@ -58,33 +62,22 @@ pub async fn seal_clear_totp_secrets(config: &Config, store: &Store) -> anyhow::
     Ok(sealed)
 }
 
-/// Opens pay's own database and registers every city of the portal with it,
-/// with the pay key the portal derives for that city.
+/// Opens pay's own database, keeps the platform's key and registers every
+/// city of the portal with it, as the platform console does through pay's
+/// API (one registration, [`civicpay_portal::PayLink::registration`]).
 pub async fn prepare_pay(config: &Config, portal: &Store) -> anyhow::Result<PayStore> {
     let pay = PayStore::connect(&config.pay_database_url()).await?;
     pay.migrate().await?;
-    let service_key = config.service_key()?;
-    for tenant in portal.list_tenants().await? {
-        pay.upsert_merchant(&Merchant {
-            tenant_id: tenant.id.clone(),
-            slug: tenant.slug.clone(),
-            name: tenant.name.get(tenant.default_language).to_owned(),
-            currency: tenant.currency,
-            return_origins: config.return_origins_for(&tenant)?,
-            suspended: tenant.suspended,
-        })
+    let link = pay_link(config)?;
+    pay.ensure_platform_key(&link.platform_key(), "portal")
         .await?;
-        let key = civicpay_web::service_key::portal_pay_key(&service_key, tenant.id.as_str());
-        pay.ensure_pay_api_key(&tenant.id, &key, "portal").await?;
-        let webhook_url = format!(
-            "{}/api/v1/pay-webhooks/{}",
-            config.portal_public_url().trim_end_matches('/'),
-            tenant.slug
-        );
-        let webhook_secret =
-            civicpay_web::service_key::portal_webhook_secret(&service_key, tenant.id.as_str());
-        pay.set_webhook_endpoint(&tenant.id, &webhook_url, &webhook_secret)
-            .await?;
+    for tenant in portal.list_tenants().await? {
+        let registration = link
+            .registration(&tenant)
+            .with_context(|| format!("registering {} with pay", tenant.slug))?;
+        civicpay_pay::platform::register(&pay, tenant.id.clone(), &registration)
+            .await
+            .with_context(|| format!("registering {} with pay", tenant.slug))?;
     }
     Ok(pay)
 }

@@ -1354,6 +1354,7 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
             .await
             .unwrap();
         assert_accessible(&client, what).await;
+        civicpay_testkit::assert_fits(&client, what).await;
     }
     // The last page: the wrong filter's error is on its own field, and the
     // summary links there.

@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod cards;
+pub mod merchants;
 pub mod payments;
 pub mod refunds;
 pub mod reports;
@@ -15,6 +16,7 @@ pub mod webhooks;
 
 pub use alerts::{AttentionItem, AttentionList, Declines};
 pub use cards::{SavedCardList, SavedCardView};
+pub use merchants::{MerchantView, RegisterMerchant};
 pub use payments::{
     Allocation, CardSummary, CreatePayment, FeeRequest, Link, Payer, PaymentAmounts, PaymentEvents,
     PaymentLinks, PaymentList, PaymentOutcome, PaymentState, PaymentView, StateChange,

@@ -16,6 +16,7 @@ mod idempotency;
 pub mod integrity;
 mod openapi;
 mod orphans;
+pub mod platform;
 mod probes;
 pub mod reconcile;
 mod reports;

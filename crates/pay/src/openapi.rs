@@ -3,7 +3,7 @@
 //! cannot list a route that does not exist, nor miss one that does.
 
 use crate::{PayState, api};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ pub(crate) struct ApiPath {
 }
 
 /// Every API path.
-pub(crate) const API: [ApiPath; 13] = [
+pub(crate) const API: [ApiPath; 14] = [
     ApiPath {
         path: "/v1/payments",
         operations: &[
@@ -136,6 +136,15 @@ pub(crate) const API: [ApiPath; 13] = [
         )],
         handlers: || delete(crate::saved_cards::forget),
     },
+    ApiPath {
+        path: "/v1/platform/merchants/{tenant}",
+        operations: &[(
+            "put",
+            "registerMerchant",
+            "Platform key only: register a city, change what pay keeps of it, or pause or resume its payments",
+        )],
+        handlers: || put(crate::platform::register_merchant),
+    },
 ];
 
 fn error_responses() -> Value {
@@ -207,9 +216,14 @@ fn query_parameters(operation: &str) -> Vec<Value> {
     }
 }
 
-fn body_schema(operation: &str) -> Option<Value> {
+fn body_schema(operation: &str, schemas: &mut SchemaGenerator) -> Option<Value> {
     match operation {
         "createPayment" => Some(json!({ "$ref": "#/components/schemas/CreatePayment" })),
+        "registerMerchant" => Some(
+            schemas
+                .subschema_for::<civicpay_pay_api::RegisterMerchant>()
+                .to_value(),
+        ),
         "createRefund" => Some(
             json!({ "type": "object", "required": ["amount"], "properties": { "amount": { "type": "integer", "minimum": 1 } }, "additionalProperties": false }),
         ),
@@ -240,6 +254,7 @@ fn response_schema(operation: &str, schemas: &mut SchemaGenerator) -> Option<Val
         "getNeedingAttention" => schemas.subschema_for::<t::AttentionList>(),
         "getDeclines" => schemas.subschema_for::<t::Declines>(),
         "listSavedCards" => schemas.subschema_for::<t::SavedCardList>(),
+        "registerMerchant" => schemas.subschema_for::<t::MerchantView>(),
         _ => return None,
     };
     Some(schema.to_value())
@@ -267,9 +282,9 @@ pub(crate) fn document() -> Value {
             });
             if let Some(map) = operation.as_object_mut() {
                 let mut params = Vec::new();
-                for name in ["id", "refund_id", "customer", "token"] {
+                for name in ["id", "refund_id", "customer", "token", "tenant"] {
                     if path.contains(&format!("{{{name}}}")) {
-                        let format = if name.ends_with("id") {
+                        let format = if name.ends_with("id") || name == "tenant" {
                             "uuid"
                         } else {
                             "string"
@@ -281,7 +296,7 @@ pub(crate) fn document() -> Value {
                 if !params.is_empty() {
                     map.insert("parameters".into(), Value::Array(params));
                 }
-                if let Some(schema) = body_schema(id) {
+                if let Some(schema) = body_schema(id, &mut schemas) {
                     let required = *id != "createProbe";
                     map.insert("requestBody".into(), json!({ "required": required, "content": { "application/json": { "schema": schema } } }));
                 }
@@ -335,7 +350,7 @@ pub(crate) fn document() -> Value {
         "info": { "title": "civicpay pay API", "version": env!("CARGO_PKG_VERSION"), "license": { "name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later" } },
         "paths": paths,
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "The city's pay API key (cpay_…)" } },
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "The city's pay API key (cpay_…); the platform's key (cpplat_…) for /v1/platform" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" } } },
                 "CreatePayment": {

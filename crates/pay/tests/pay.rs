@@ -283,6 +283,100 @@ on_both!(a_suspended_city_takes_no_new_payment, async |pay: &Pay| {
     pay.create("AFTER-PAUSE").await;
 });
 
+// Only the platform's key registers a city with pay or pauses it: the
+// same registration twice changes nothing, a pause sent through the API
+// stops new payments at once, and a city's own key cannot lift it.
+on_both!(
+    only_the_platform_registers_and_pauses_a_city,
+    async |pay: &Pay| {
+        let store = pay.db.pay_store();
+        let platform = civicpay_web::service_key::platform_pay_key(&[9; 32]);
+        store
+            .ensure_platform_key(&platform, "portal")
+            .await
+            .unwrap();
+        let city = TenantId::generate();
+        let portal_key = civicpay_web::service_key::portal_pay_key(&[9; 32], city.as_str());
+        let registration = |suspended: bool| {
+            json!({
+                "slug": "lac-vert", "name": "Ville de Lac-Vert", "currency": "CAD",
+                "return_origins": ["https://portal.example", "https://www.lac-vert.example"],
+                "suspended": suspended, "portal_key": portal_key,
+                "webhook_url": "https://portal.example/api/v1/pay-webhooks/lac-vert",
+                "webhook_secret": "s3cret-for-webhooks"
+            })
+        };
+        let put = async |key: &str, body: Value| {
+            pay.send(
+                Request::put(format!("/v1/platform/merchants/{city}"))
+                    .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await
+        };
+        // A city's key, or a made-up platform key, opens nothing here.
+        for key in [pay.key.clone(), format!("{platform}x")] {
+            let refused = put(&key, registration(false)).await;
+            assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+        }
+        assert!(store.merchant(&city).await.unwrap().is_none());
+        for _ in 0..2 {
+            let registered = put(&platform, registration(false)).await;
+            assert_eq!(registered.status, StatusCode::OK, "{}", registered.body);
+            assert_eq!(registered.json()["slug"], "lac-vert");
+            assert_eq!(registered.json()["suspended"], false);
+        }
+        let merchant = store.merchant(&city).await.unwrap().unwrap();
+        assert_eq!(merchant.currency, Currency::Cad);
+        assert_eq!(merchant.return_origins.len(), 2);
+        // The portal's key now opens the city, as a city system's would.
+        let payment = json!({
+            "amount": 4200, "currency": "CAD", "reference": "LV-1", "description": "Taxe foncière",
+            "return_url": "https://www.lac-vert.example/merci", "language": "fr"
+        });
+        let create = async || {
+            pay.send(
+                Request::post("/v1/payments")
+                    .header(header::AUTHORIZATION, format!("Bearer {portal_key}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(payment.to_string()))
+                    .unwrap(),
+            )
+            .await
+        };
+        assert_eq!(create().await.status, StatusCode::CREATED);
+        assert_eq!(
+            put(&platform, registration(true)).await.status,
+            StatusCode::OK
+        );
+        let refused = create().await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+        // Nor can the city's own key resume itself.
+        let own = put(&portal_key, registration(false)).await;
+        assert_eq!(own.status, StatusCode::UNAUTHORIZED);
+        assert!(store.merchant(&city).await.unwrap().unwrap().suspended);
+        assert_eq!(
+            put(&platform, registration(false)).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(create().await.status, StatusCode::CREATED);
+        // A bad registration names its field and changes nothing.
+        let mut bad = registration(true);
+        bad["return_origins"] = json!(["https://www.lac-vert.example/with/a/path"]);
+        let refused = put(&platform, bad).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        assert_eq!(refused.json()["field"], "return_origins");
+        assert!(!store.merchant(&city).await.unwrap().unwrap().suspended);
+    }
+);
+
 on_both!(bad_requests_get_clear_errors, async |pay: &Pay| {
     let cases = [
         (
@@ -1139,7 +1233,8 @@ async fn the_openapi_document_matches_the_routes() {
             operations += 1;
             let uri = path
                 .replace("{id}", &uuid::Uuid::now_v7().to_string())
-                .replace("{refund_id}", &uuid::Uuid::now_v7().to_string());
+                .replace("{refund_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{tenant}", &uuid::Uuid::now_v7().to_string());
             let probe = pay
                 .send(
                     Request::builder()
@@ -1158,7 +1253,7 @@ async fn the_openapi_document_matches_the_routes() {
             assert!(operation["operationId"].is_string() && operation["responses"].is_object());
         }
     }
-    assert_eq!(operations, 15);
+    assert_eq!(operations, 16);
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();

@@ -70,6 +70,53 @@ pub struct PayLink {
     pub pay_public_url: String,
 }
 
+impl PayLink {
+    /// Everything pay keeps of a city, as the portal registers it: its
+    /// name and currency, where its payments may return to (the portal and
+    /// the origins in its city file), whether it is paused, the portal's key
+    /// for it and where its webhooks go. The same value at start-up and
+    /// from the platform console, so both register a city the same way.
+    pub fn registration(
+        &self,
+        tenant: &civicpay_core::Tenant,
+    ) -> Result<civicpay_pay_api::RegisterMerchant, PortalError> {
+        let portal = url::Url::parse(&self.portal_public_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or(PortalError::Internal(
+                "portal_public_url is not an http or https URL",
+            ))?
+            .origin()
+            .ascii_serialization();
+        let mut return_origins = vec![portal];
+        for origin in &tenant.return_origins {
+            if !return_origins.iter().any(|o| o == origin.as_str()) {
+                return_origins.push(origin.as_str().to_owned());
+            }
+        }
+        let id = tenant.id.as_str();
+        Ok(civicpay_pay_api::RegisterMerchant {
+            slug: tenant.slug.as_str().to_owned(),
+            name: tenant.name.get(tenant.default_language).to_owned(),
+            currency: tenant.currency,
+            return_origins,
+            suspended: tenant.suspended,
+            portal_key: civicpay_web::service_key::portal_pay_key(&self.service_key, id),
+            webhook_url: format!(
+                "{}/api/v1/pay-webhooks/{}",
+                self.portal_public_url.trim_end_matches('/'),
+                tenant.slug
+            ),
+            webhook_secret: civicpay_web::service_key::portal_webhook_secret(&self.service_key, id),
+        })
+    }
+
+    /// The portal's platform key on pay, which registers cities.
+    pub fn platform_key(&self) -> String {
+        civicpay_web::service_key::platform_pay_key(&self.service_key)
+    }
+}
+
 impl std::fmt::Debug for PayLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PayLink")
@@ -213,4 +260,46 @@ pub fn app(state: AppState) -> Router {
             headers,
             SecurityHeaders::apply,
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_city_returns_to_the_portal_and_the_origins_its_file_lists() {
+        let file = civicpay_core::city_file::parse(include_str!(
+            "../../../examples/cities/springfield.toml"
+        ))
+        .unwrap();
+        let mut city = file.tenant(civicpay_core::TenantId::generate());
+        let mut link = PayLink {
+            api_url: "http://pay.internal".into(),
+            service_key: [3; 32],
+            portal_public_url: "https://pay.springfield.example/portal".into(),
+            pay_public_url: "https://card.springfield.example".into(),
+        };
+        let registration = link.registration(&city).unwrap();
+        assert_eq!(
+            registration.return_origins,
+            [
+                "https://pay.springfield.example",
+                "https://www.springfield.example"
+            ]
+        );
+        assert_eq!(
+            registration.webhook_url,
+            "https://pay.springfield.example/portal/api/v1/pay-webhooks/springfield"
+        );
+        assert!(!registration.suspended);
+        city.suspended = true;
+        city.return_origins.clear();
+        let registration = link.registration(&city).unwrap();
+        assert_eq!(registration.return_origins.len(), 1);
+        assert!(registration.suspended);
+        link.portal_public_url = "javascript:alert(1)".into();
+        let error = link.registration(&city).unwrap_err().to_string();
+        assert!(error.contains("portal_public_url"), "{error}");
+    }
 }

@@ -5,7 +5,7 @@
 use crate::PayLink;
 use crate::error::PortalError;
 use civicpay_core::TenantId;
-use civicpay_pay_api::{CreatePayment, CreateRefund, PaymentView, RefundView};
+use civicpay_pay_api::{CreatePayment, CreateRefund, MerchantView, PaymentView, RefundView};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -49,6 +49,27 @@ impl<'a> PayClient<'a> {
             tracing::error!(error = %e, "pay answered outside the contract");
             PortalError::PayUnavailable
         })
+    }
+
+    /// Registers a city with pay as it now stands (name, return origins,
+    /// paused or not), with the platform's key.
+    pub async fn register_city(
+        &self,
+        tenant: &civicpay_core::Tenant,
+    ) -> Result<MerchantView, PortalError> {
+        let body = self.link.registration(tenant)?;
+        let sent = self
+            .http
+            .put(format!(
+                "{}/v1/platform/merchants/{}",
+                self.link.api_url.trim_end_matches('/'),
+                tenant.id
+            ))
+            .bearer_auth(self.link.platform_key())
+            .json(&body)
+            .send()
+            .await;
+        Self::read(sent).await
     }
 
     pub async fn create_payment(

@@ -735,9 +735,9 @@ where
     }
 }
 
-/// Stands in for pay: every resident has one saved card, every request's
-/// JSON body is kept, and no payment is ever made (the portal sees pay as
-/// unavailable).
+/// Stands in for pay: every resident has one saved card, a city's
+/// registration is taken, every request's JSON body is kept, and no payment
+/// is ever made (the portal sees pay as unavailable).
 struct FakePay {
     url: String,
     bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
@@ -750,14 +750,23 @@ impl FakePay {
         let bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>> =
             std::sync::Arc::default();
         let kept = std::sync::Arc::clone(&bodies);
-        let pay = axum::Router::new().fallback(move |body: axum::body::Bytes| async move {
-            if let Ok(json) = serde_json::from_slice(&body) {
-                kept.lock().unwrap().push(json);
-            }
-            axum::Json(serde_json::json!({"cards": [
-                {"token": "card_tok_household", "last4": "4242", "exp_month": 12, "exp_year": 2040, "brand": "visa"}
-            ]}))
-        });
+        let pay = axum::Router::new().fallback(
+            move |uri: axum::http::Uri, body: axum::body::Bytes| async move {
+                let json: serde_json::Value =
+                    serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                if !json.is_null() {
+                    kept.lock().unwrap().push(json.clone());
+                }
+                if let Some(tenant) = uri.path().strip_prefix("/v1/platform/merchants/") {
+                    return axum::Json(serde_json::json!({
+                        "tenant_id": tenant, "slug": json["slug"], "suspended": json["suspended"]
+                    }));
+                }
+                axum::Json(serde_json::json!({"cards": [
+                    {"token": "card_tok_household", "last4": "4242", "exp_month": 12, "exp_year": 2040, "brand": "visa"}
+                ]}))
+            },
+        );
         tokio::spawn(async move { axum::serve(listener, pay).await });
         FakePay {
             url: format!("http://{addr}"),

@@ -152,6 +152,44 @@ pub async fn assert_accessible(client: &Client, what: &str) {
     );
 }
 
+/// The window widths a page must fit without scrolling sideways: a
+/// desktop at 1200 px and a phone at 390 px.
+pub const WIDTHS: [u32; 2] = [1200, 390];
+
+/// How many CSS pixels the page runs off the right of a `width`-pixel
+/// window (0 when it fits). A wide table may scroll inside its own region;
+/// the page itself must not.
+pub async fn overflow_at(client: &Client, width: u32) -> i64 {
+    client.set_window_size(width, 900).await.unwrap();
+    let measured = client
+        .execute(
+            "return [window.innerWidth, document.documentElement.scrollWidth - document.documentElement.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let read = |i: usize| measured.get(i).and_then(Value::as_i64).unwrap_or_default();
+    let inner = read(0);
+    assert!(
+        (inner - i64::from(width)).abs() <= 20,
+        "the window did not take a {width} px width (inner width {inner})"
+    );
+    read(1)
+}
+
+/// Fails when the page runs off the window at any of [`WIDTHS`]; leaves
+/// the window at the browser's usual width.
+pub async fn assert_fits(client: &Client, what: &str) {
+    for width in WIDTHS {
+        let over = overflow_at(client, width).await;
+        assert!(
+            over <= 0,
+            "{what}: the page runs {over} px off a {width} px window"
+        );
+    }
+    client.set_window_size(1024, 900).await.unwrap();
+}
+
 /// Clicks and waits for the next page to load: a form post or a link
 /// navigates asynchronously, and reading the old page would race.
 pub async fn click_and_wait(client: &Client, locator: Locator<'_>) {

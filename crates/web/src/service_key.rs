@@ -19,6 +19,19 @@ pub fn portal_pay_key(shared_secret: &[u8; 32], tenant_id: &str) -> String {
     )
 }
 
+/// The portal's platform key on pay: it registers cities and pauses them,
+/// and opens no city's payments.
+pub fn platform_pay_key(shared_secret: &[u8; 32]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(shared_secret) else {
+        return String::new();
+    };
+    mac.update(b"civicpay-platform-pay-key");
+    format!(
+        "cpplat_{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
 /// The secret pay signs a city's webhooks to the portal with.
 pub fn portal_webhook_secret(shared_secret: &[u8; 32], tenant_id: &str) -> String {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(shared_secret) else {
@@ -40,5 +53,8 @@ mod tests {
         assert_eq!(a, portal_pay_key(&[1; 32], "city-a"));
         assert_ne!(a, portal_pay_key(&[1; 32], "city-b"));
         assert_ne!(a, portal_pay_key(&[2; 32], "city-a"));
+        let platform = platform_pay_key(&[1; 32]);
+        assert!(platform.starts_with("cpplat_") && platform.len() > 40);
+        assert_ne!(platform, platform_pay_key(&[2; 32]));
     }
 }

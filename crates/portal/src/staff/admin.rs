@@ -1,10 +1,10 @@
 //! The console's home, the audit log view, staff management and city
-//! settings, and the platform operator's list of cities.
+//! settings.
 
 use super::guard::StaffContext;
 use super::views::{
-    AuditPage, AuditRow, Chrome, DashboardPage, MemberRow, PlatformPage, SettingsPage, TeamPage,
-    Tile, form_status, layout,
+    AuditPage, AuditRow, Chrome, DashboardPage, MemberRow, SettingsPage, TeamPage, Tile,
+    form_status, layout,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -177,7 +177,7 @@ pub(crate) async fn audit_log(
             actor: e.actor.clone(),
             action: e.action.clone(),
             target: e.target.clone(),
-            details: e.details.clone(),
+            details: super::audit_details::readable(&e.details),
         })
         .collect();
     let older = (rows.len() == 100)
@@ -550,32 +550,4 @@ pub(crate) async fn save_settings(
         ..SettingsShown::default()
     };
     settings_page(&state, &staff, &ctx, shown).await
-}
-
-pub(crate) async fn platform_home(
-    State(state): State<AppState>,
-    staff: StaffContext,
-    ctx: PageContext,
-) -> Result<Response, PortalError> {
-    let cities = state
-        .store
-        .list_tenants()
-        .await?
-        .into_iter()
-        .map(|t| {
-            (
-                t.name.get(t.default_language).to_owned(),
-                t.slug.to_string(),
-                t.currency.code().to_owned(),
-                t.time_zone.as_str().to_owned(),
-            )
-        })
-        .collect();
-    let issued = state.form_tokens.issue(ctx.form_cookie());
-    let page = PlatformPage {
-        layout: layout("Platform console", None, ctx.path(), false),
-        chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
-        cities,
-    };
-    Ok((issued, page).into_response())
 }

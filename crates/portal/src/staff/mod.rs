@@ -6,8 +6,10 @@
 //! for every role.
 
 mod admin;
+mod audit_details;
 mod guard;
 mod payments;
+mod platform;
 mod reports;
 mod sign_in;
 mod views;
@@ -142,16 +144,41 @@ pub const ROUTES: [StaffRoute; 19] = [
 ];
 
 /// The platform operator's console, below `/staff`.
-pub const PLATFORM_ROUTES: [StaffRoute; 2] = [
+pub const PLATFORM_ROUTES: [StaffRoute; 7] = [
     StaffRoute {
         path: "/",
         access: Access::Needs(Permission::ManageTenants),
-        handler: || get(admin::platform_home),
+        handler: || get(platform::home),
     },
     StaffRoute {
         path: "/sign-out-everywhere",
         access: Access::SignedIn,
         handler: || post(sign_in::sign_out_everywhere),
+    },
+    StaffRoute {
+        path: "/new-city",
+        access: Access::Needs(Permission::ManageTenants),
+        handler: || get(platform::new_city).post(platform::create_city),
+    },
+    StaffRoute {
+        path: "/cities/{slug}",
+        access: Access::Needs(Permission::ManageTenants),
+        handler: || get(platform::city),
+    },
+    StaffRoute {
+        path: "/cities/{slug}/pause",
+        access: Access::Needs(Permission::ManageTenants),
+        handler: || post(platform::pause),
+    },
+    StaffRoute {
+        path: "/cities/{slug}/resume",
+        access: Access::Needs(Permission::ManageTenants),
+        handler: || post(platform::resume),
+    },
+    StaffRoute {
+        path: "/cities/{slug}/administrators",
+        access: Access::Needs(Permission::ManageTenants),
+        handler: || post(platform::invite_administrator),
     },
 ];
 

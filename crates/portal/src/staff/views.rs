@@ -317,7 +317,8 @@ pub(crate) struct AuditRow {
     pub actor: String,
     pub action: String,
     pub target: String,
-    pub details: String,
+    /// (label, value) lines.
+    pub details: Vec<(String, String)>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -363,10 +364,47 @@ pub(crate) struct SettingsPage {
     pub saved: bool,
 }
 
+pub(crate) struct PlatformCity {
+    pub href: String,
+    pub name: String,
+    pub slug: String,
+    pub currency: &'static str,
+    pub time_zone: String,
+    pub paused: bool,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "staff/platform.html")]
 pub(crate) struct PlatformPage {
     pub layout: Layout,
     pub chrome: Option<Chrome>,
-    pub cities: Vec<(String, String, String, String)>,
+    pub cities: Vec<PlatformCity>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/platform_new_city.html")]
+pub(crate) struct PlatformNewCityPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub form_token: String,
+    pub fields: Vec<Field>,
+    pub errors: Vec<SummaryError>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/platform_city.html")]
+pub(crate) struct PlatformCityPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub form_token: String,
+    pub action: String,
+    pub slug: String,
+    pub currency: &'static str,
+    pub time_zone: String,
+    pub contact: civicpay_core::Contact,
+    pub bill_types: Vec<String>,
+    pub paused: bool,
+    pub invite: Vec<Field>,
+    pub errors: Vec<SummaryError>,
+    pub enrolment_link: Option<String>,
 }

@@ -180,6 +180,28 @@ async fn axe_finds_a_violation_planted_on_purpose() {
         ids.contains(&"label"),
         "axe should report the unlabelled field, found {ids:?}"
     );
+    // And the width check finds a page that runs off a phone's screen,
+    // while the page as served fits.
+    for width in civicpay_testkit::WIDTHS {
+        assert_eq!(
+            civicpay_testkit::overflow_at(&client, width).await,
+            0,
+            "the look-up page fits {width} px"
+        );
+    }
+    client
+        .execute(
+            "document.querySelector('main').insertAdjacentHTML('beforeend', '<pre>' + 'x'.repeat(400) + '</pre>');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for width in civicpay_testkit::WIDTHS {
+        assert!(
+            civicpay_testkit::overflow_at(&client, width).await > 0,
+            "a planted 400-character line runs off {width} px"
+        );
+    }
     client.close().await.unwrap();
     db.finish().await;
 }

@@ -503,7 +503,8 @@ async fn try_route(
         .replace("{local}", dummy)
         .replace("{payment}", dummy)
         .replace("{request}", dummy)
-        .replace("{staff}", dummy);
+        .replace("{staff}", dummy)
+        .replace("{slug}", "springfield");
     let uri = if path == "/" {
         format!("{prefix}/")
     } else {
@@ -573,8 +574,15 @@ async fn every_route_admits_exactly_the_roles_that_may_use_it() {
         }
         // A city's staff cannot open the platform console, and without a
         // session nothing opens at all.
-        let platform = portal.get_as("/staff/", &cookie).await;
-        assert_eq!(platform.location(), "/staff/sign-in", "{}", role.code());
+        for StaffRoute { path: route, .. } in &PLATFORM_ROUTES {
+            let platform = try_route(&portal, "/staff", route, &cookie, &token_page).await;
+            assert_eq!(
+                platform.location(),
+                "/staff/sign-in",
+                "{} at the platform's {route}",
+                role.code()
+            );
+        }
     }
     for StaffRoute { path: route, .. } in &ROUTES {
         let anonymous = try_route(&portal, "/springfield/staff", route, "x=y", &token_page).await;
@@ -595,10 +603,20 @@ async fn every_route_admits_exactly_the_roles_that_may_use_it() {
             page.status
         );
     }
-    for StaffRoute { path: route, .. } in &PLATFORM_ROUTES {
+    let platform_routes = PLATFORM_ROUTES
+        .iter()
+        .filter(|r| r.path != "/sign-out-everywhere")
+        .chain(
+            PLATFORM_ROUTES
+                .iter()
+                .filter(|r| r.path == "/sign-out-everywhere"),
+        );
+    for StaffRoute { path: route, .. } in platform_routes {
         let page = try_route(&portal, "/staff", route, &operator, &token_page).await;
         assert!(
-            page.status.is_success() || page.status == StatusCode::SEE_OTHER,
+            page.status.is_success()
+                || page.status == StatusCode::SEE_OTHER
+                || page.status == StatusCode::UNPROCESSABLE_ENTITY,
             "operator at {route}: {}",
             page.status
         );
@@ -706,13 +724,188 @@ async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
         .get_as("/springfield/staff/audit?action=setting.changed", &auditor)
         .await;
     assert_eq!(log.status, StatusCode::OK);
+    // Details read as labelled fields, a change as before → after.
     assert!(
-        log.body.contains("refund_daily_limit_per_staff"),
+        log.body.contains(
+            "<dt>refund approval threshold</dt><dd>10000 → 25000</dd><dt>refund daily limit per staff</dt><dd>none → 100000</dd>"
+        ),
         "{}",
         log.body
     );
     assert!(log.body.contains("staff:administrator-"));
     portal.finish().await;
+}
+
+/// The platform operator adds a city from the console's form (refused
+/// field by field first, by the checks `city apply` makes), pay is told of
+/// it, residents can reach it; pausing it tells pay and shows residents the
+/// paused page; and its first administrator is invited.
+#[tokio::test]
+async fn the_platform_operator_adds_a_city_pauses_it_and_invites_its_administrator() {
+    on_both(async |db| {
+        let pay = FakePay::start().await;
+        let portal = Portal::on(
+            db,
+            PortalConfig {
+                pay: Some(pay.link()),
+                ..PortalConfig::default()
+            },
+        )
+        .await;
+        let (_, operator) = session(&portal, None, Role::PlatformOperator).await;
+        let form = portal.get_as("/staff/new-city", &operator).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let _ = FORM_COOKIE.set(form_cookie_or_default(&form));
+        let mut fields = vec![
+            ("slug", "riverton"),
+            ("name_en", "City of Riverton"),
+            ("name_es", "Ciudad de Riverton"),
+            ("currency", "USD"),
+            ("time_zone", "America/Chikago"),
+            ("default_language", "en"),
+            ("contact_name", "Riverton Treasury"),
+            ("contact_postal_address", "1 Main St, Riverton, WY 82501"),
+            ("contact_phone", "+1 307-555-0100"),
+            ("contact_email", "treasury@riverton.example"),
+            ("bill_slug", "water"),
+            ("bill_kind", "utility"),
+            ("bill_name_en", "Water"),
+            ("bill_gl_code", ""),
+        ];
+        let refused = portal
+            .post_as("/staff/new-city", &form, &operator, &fields)
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.body
+        );
+        for id in ["time_zone", "bill_gl_code"] {
+            assert!(
+                refused.body.contains(&format!(r##"<a href="#{id}">"##)),
+                "{id} is named: {}",
+                refused.body
+            );
+        }
+        assert!(refused.body.contains(r#"value="City of Riverton""#));
+        let riverton = TenantSlug::parse("riverton").unwrap();
+        assert!(
+            portal
+                .store
+                .tenant_by_slug(&riverton)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        fields.retain(|(k, _)| !matches!(*k, "time_zone" | "bill_gl_code"));
+        fields.extend([
+            ("time_zone", "America/Denver"),
+            ("bill_gl_code", "100-4410"),
+        ]);
+        let created = portal
+            .post_as("/staff/new-city", &form, &operator, &fields)
+            .await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+        assert_eq!(created.location(), "/staff/cities/riverton");
+        let city = portal.tenant("riverton").await;
+        assert_eq!(city.time_zone.as_str(), "America/Denver");
+        assert_eq!(
+            portal.store.bill_types(&city.id).await.unwrap()[0]
+                .gl_code
+                .as_str(),
+            "100-4410"
+        );
+        let registered = |suspended: bool| {
+            pay.bodies
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|b| b["slug"] == "riverton" && b["suspended"] == suspended)
+                .count()
+        };
+        assert_eq!(registered(false), 1, "pay is told of the new city");
+        assert_eq!(portal.get("/riverton/").await.status, StatusCode::OK);
+        // The same slug again is refused, on its field.
+        let again = portal
+            .post_as("/staff/new-city", &form, &operator, &fields)
+            .await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again.body.contains("already a city"), "{}", again.body);
+
+        let page = portal.get_as("/staff/cities/riverton", &operator).await;
+        assert!(page.body.contains("Pause payments"), "{}", page.body);
+        let paused = portal
+            .post_as("/staff/cities/riverton/pause", &page, &operator, &[])
+            .await;
+        assert_eq!(paused.status, StatusCode::SEE_OTHER, "{}", paused.body);
+        assert!(portal.tenant("riverton").await.suspended);
+        assert_eq!(registered(true), 1, "pay is told of the pause");
+        assert_eq!(
+            portal.get("/riverton/").await.status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let list = portal.get_as("/staff/", &operator).await;
+        assert!(list.body.contains("Paused"), "{}", list.body);
+        let page = portal.get_as("/staff/cities/riverton", &operator).await;
+        let resumed = portal
+            .post_as("/staff/cities/riverton/resume", &page, &operator, &[])
+            .await;
+        assert_eq!(resumed.status, StatusCode::SEE_OTHER);
+        assert!(!portal.tenant("riverton").await.suspended);
+        assert_eq!(registered(false), 2);
+        assert_eq!(portal.get("/riverton/").await.status, StatusCode::OK);
+
+        let bad = portal
+            .post_as(
+                "/staff/cities/riverton/administrators",
+                &page,
+                &operator,
+                &[("email", "not an address")],
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains(r##"<a href="#email">"##), "{}", bad.body);
+        let invited = portal
+            .post_as(
+                "/staff/cities/riverton/administrators",
+                &page,
+                &operator,
+                &[("email", "clerk.admin@riverton.example")],
+            )
+            .await;
+        assert_eq!(invited.status, StatusCode::OK, "{}", invited.body);
+        assert!(
+            invited.body.contains("/riverton/staff/enrol/"),
+            "{}",
+            invited.body
+        );
+        let staff = portal.store.list_staff(Some(&city.id)).await.unwrap();
+        assert_eq!(staff.len(), 1);
+        assert_eq!(staff[0].role, Role::Administrator);
+        // Each act is the platform operator's, on the record.
+        let platform = portal
+            .store
+            .audit_entries(
+                &civicpay_audit::ChainId::Platform,
+                &civicpay_store::audit_log::AuditFilter {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        for action in ["tenant.suspended", "tenant.resumed"] {
+            assert!(
+                platform
+                    .iter()
+                    .any(|e| e.action == action && e.actor.starts_with("staff:platform_operator-")),
+                "{action}"
+            );
+        }
+        portal.finish().await;
+    })
+    .await;
 }
 
 /// The password step for `email`: the half-way session cookie.

@@ -36,17 +36,7 @@ impl PayStore {
         url: &str,
         secret: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO webhook_endpoints (tenant_id, url, secret, updated_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tenant_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, updated_at = excluded.updated_at",
-        )
-        .bind(tenant_id.as_str())
-        .bind(url)
-        .bind(secret)
-        .bind(to_micros(jiff::Timestamp::now()))
-        .execute(self.db.writer())
-        .await?;
-        Ok(())
+        set_webhook_endpoint_on(self.db.writer(), tenant_id, url, secret).await
     }
 
     /// Deliveries due now, oldest first. Any number of deliverers may run
@@ -189,4 +179,23 @@ impl PayStore {
         })
         .collect()
     }
+}
+
+pub(super) async fn set_webhook_endpoint_on<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    tenant_id: &TenantId,
+    url: &str,
+    secret: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (tenant_id, url, secret, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, updated_at = excluded.updated_at",
+    )
+    .bind(tenant_id.as_str())
+    .bind(url)
+    .bind(secret)
+    .bind(to_micros(jiff::Timestamp::now()))
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -1,0 +1,119 @@
+//! What only the platform may ask of pay: register a city, change what pay
+//! keeps of it, pause it and resume it. The platform's key
+//! (`Authorization: Bearer cpplat_…`) opens this and nothing else; a city's
+//! key cannot lift its own pause.
+
+use crate::PayState;
+use crate::api::invalid;
+use crate::error::PayError;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use civicpay_core::{TenantId, TenantSlug};
+use civicpay_pay_api::{MerchantView, RegisterMerchant};
+use civicpay_store::pay::{Merchant, PayStore};
+
+/// A request signed with the platform's key; anything else is 401.
+pub(crate) struct PlatformCaller;
+
+impl FromRequestParts<PayState> for PlatformCaller {
+    type Rejection = PayError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &PayState) -> Result<Self, PayError> {
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(PayError::Unauthorized)?;
+        if state.store.is_platform_key(key).await? {
+            Ok(PlatformCaller)
+        } else {
+            Err(PayError::Unauthorized)
+        }
+    }
+}
+
+/// `PUT /v1/platform/merchants/{tenant}`
+pub(crate) async fn register_merchant(
+    State(state): State<PayState>,
+    _platform: PlatformCaller,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Result<Json<MerchantView>, PayError> {
+    let tenant_id = TenantId::parse(&tenant).map_err(|e| invalid("tenant", e.to_string()))?;
+    let request: RegisterMerchant =
+        serde_json::from_slice(&body).map_err(|e| PayError::BadJson(e.to_string()))?;
+    let merchant = register(&state.store, tenant_id, &request).await?;
+    tracing::info!(tenant = %merchant.tenant_id, suspended = merchant.suspended, "city registered by the platform");
+    Ok(Json(MerchantView {
+        tenant_id: merchant.tenant_id,
+        slug: merchant.slug.as_str().to_owned(),
+        suspended: merchant.suspended,
+    }))
+}
+
+/// Checks a registration and keeps it, whole or not at all. The API above
+/// and a deployment's start-up (`civicpay serve`) both register this way.
+pub async fn register(
+    store: &PayStore,
+    tenant_id: TenantId,
+    request: &RegisterMerchant,
+) -> Result<Merchant, PayError> {
+    let merchant = Merchant {
+        tenant_id,
+        slug: TenantSlug::parse(&request.slug).map_err(|e| invalid("slug", e.to_string()))?,
+        name: text("name", &request.name, 200)?,
+        currency: request.currency,
+        return_origins: request
+            .return_origins
+            .iter()
+            .map(|o| origin(o))
+            .collect::<Result<_, _>>()?,
+        suspended: request.suspended,
+    };
+    web_url("webhook_url", &request.webhook_url)?;
+    let secret = text("webhook_secret", &request.webhook_secret, 200)?;
+    let key = text("portal_key", &request.portal_key, 100)?;
+    if !key.starts_with("cpay_") {
+        return Err(invalid("portal_key", "portal_key must begin cpay_"));
+    }
+    store
+        .register_merchant(&merchant, &key, request.webhook_url.trim(), &secret)
+        .await?;
+    Ok(merchant)
+}
+
+fn text(field: &'static str, value: &str, max: usize) -> Result<String, PayError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(invalid(
+            field,
+            format!("{field} must be 1 to {max} printable characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn web_url(field: &'static str, value: &str) -> Result<url::Url, PayError> {
+    url::Url::parse(value.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| invalid(field, format!("{field} must be an http or https URL")))
+}
+
+/// An origin exactly as browsers write it (`https://city.example`).
+fn origin(value: &str) -> Result<String, PayError> {
+    let url = web_url("return_origins", value)?;
+    let origin = url.origin().ascii_serialization();
+    if origin != value.trim() {
+        return Err(invalid(
+            "return_origins",
+            format!("{value:?} is not an origin; did you mean {origin:?}?"),
+        ));
+    }
+    Ok(origin)
+}
