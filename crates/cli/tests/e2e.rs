@@ -1201,12 +1201,202 @@ async fn staff_take_a_phone_payment_refund_it_with_approval_and_reconcile() {
     );
 }
 
+/// Creates a staff member with `civicpay staff create`, then in the
+/// browser enrols them (a wrong confirmation first), keeps the recovery
+/// codes and signs in with both factors, with axe-core on every page.
+async fn enrol_in_browser(
+    client: &civicpay_testkit::Client,
+    running: &Running,
+    portal: &str,
+    email: &str,
+    role: &[&str],
+) {
+    use civicpay_identity::TotpSecret;
+    use civicpay_testkit::{Locator, assert_accessible, click_and_wait, text_of};
+    let created = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args(["staff", "create", "--email", email])
+        .args(role)
+        .env("CIVICPAY_DATA_DIR", &running.dir)
+        .env("CIVICPAY_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let link = String::from_utf8(created.stdout).unwrap();
+    let path = url::Url::parse(link.trim()).unwrap().path().to_owned();
+    let type_into = |id: &'static str, value: String| async move {
+        let field = client.find(Locator::Id(id)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(&value).await.unwrap();
+    };
+    client.goto(&format!("{portal}{path}")).await.unwrap();
+    assert_accessible(client, "enrolment").await;
+    let secret = TotpSecret::from_base32(&text_of(client, "code.secret").await).unwrap();
+    type_into("password", STAFF_PASSWORD.into()).await;
+    type_into("confirm", "not the same at all".into()).await;
+    type_into("code", secret.code_at(unix_now())).await;
+    click_and_wait(client, Locator::Css("main form button[type=submit]")).await;
+    assert!(
+        text_of(client, ".error-summary")
+            .await
+            .contains("not the same")
+    );
+    assert_accessible(client, "enrolment with errors").await;
+    type_into("password", STAFF_PASSWORD.into()).await;
+    type_into("confirm", STAFF_PASSWORD.into()).await;
+    type_into("code", secret.code_at(unix_now())).await;
+    click_and_wait(client, Locator::Css("main form button[type=submit]")).await;
+    assert!(text_of(client, "h1").await.contains("recovery codes"));
+    assert_accessible(client, "recovery codes").await;
+    click_and_wait(client, Locator::Css("main p a")).await;
+
+    assert_accessible(client, "sign-in").await;
+    type_into("email", email.into()).await;
+    type_into("password", STAFF_PASSWORD.into()).await;
+    click_and_wait(client, Locator::Css("main form button[type=submit]")).await;
+    assert_accessible(client, "second factor").await;
+    type_into("code", secret.code_at(unix_now() + 30)).await;
+    click_and_wait(client, Locator::Css("main form button[type=submit]")).await;
+    assert!(
+        text_of(client, "main")
+            .await
+            .contains(&format!("Signed in as {email}"))
+    );
+    assert_accessible(client, "console home").await;
+}
+
+/// The platform console in a real browser, with axe-core and the width
+/// check on every page: the cities, the new-city form refused and then
+/// taken, and a city's page with its pause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_console_in_a_real_browser_is_accessible() {
+    use civicpay_testkit::{
+        Locator, assert_accessible, assert_fits, click_and_wait, enabled, start_browser, text_of,
+    };
+    if !enabled() {
+        eprintln!(
+            "browser tests skipped: set CIVICPAY_BROWSER_TESTS=1 (needs chromium and chromium-driver)"
+        );
+        return;
+    }
+    let (running, portal, pay) = start_demo("platform-browser").await;
+    let (_driver, client, _profile) = start_browser().await;
+    enrol_in_browser(
+        &client,
+        &running,
+        &portal,
+        "ops@platform.example",
+        &["--role", "platform_operator"],
+    )
+    .await;
+    assert_fits(&client, "cities").await;
+    click_and_wait(&client, Locator::Css("main a.button")).await;
+    assert_accessible(&client, "new city").await;
+    assert_fits(&client, "new city").await;
+    let type_into = |id: &'static str, value: &'static str| {
+        let client = client.clone();
+        async move {
+            let field = client.find(Locator::Id(id)).await.unwrap();
+            field.clear().await.unwrap();
+            field.send_keys(value).await.unwrap();
+        }
+    };
+    type_into("slug", "Riverton!").await;
+    click_and_wait(
+        &client,
+        Locator::Css("main form:not(.inline-form) button[type=submit]"),
+    )
+    .await;
+    assert!(
+        text_of(&client, ".error-summary")
+            .await
+            .contains("lower-case letters")
+    );
+    assert_accessible(&client, "new city with errors").await;
+    assert_fits(&client, "new city with errors").await;
+    for (id, value) in [
+        ("slug", "riverton"),
+        ("name_en", "City of Riverton"),
+        ("time_zone", "America/Denver"),
+        ("contact_name", "Riverton Treasury"),
+        ("contact_postal_address", "1 Main St, Riverton, WY 82501"),
+        ("contact_phone", "+1 307-555-0100"),
+        ("contact_email", "treasury@riverton.example"),
+        ("bill_slug", "water"),
+        ("bill_name_en", "Water"),
+        ("bill_gl_code", "100-4410"),
+    ] {
+        type_into(id, value).await;
+    }
+    click_and_wait(
+        &client,
+        Locator::Css("main form:not(.inline-form) button[type=submit]"),
+    )
+    .await;
+    assert_eq!(text_of(&client, "h1").await, "City of Riverton");
+    assert_accessible(&client, "a city's page").await;
+    assert_fits(&client, "a city's page").await;
+    // Pay took the new city: a payment for it can be made with its key.
+    let key = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args([
+            "api-key",
+            "create",
+            "--tenant",
+            "riverton",
+            "--service",
+            "pay",
+            "--label",
+            "e2e",
+        ])
+        // As an operator runs it: with the deployment's own addresses.
+        .env("CIVICPAY_PORTAL_ADDR", portal.trim_start_matches("http://"))
+        .env("CIVICPAY_PAY_ADDR", pay.trim_start_matches("http://"))
+        .env("CIVICPAY_DATA_DIR", &running.dir)
+        .env("CIVICPAY_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(key.status.success(), "{key:?}");
+    let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
+    let create = async || {
+        reqwest::Client::new()
+            .post(format!("{pay}/v1/payments"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({
+                "amount": 1500, "currency": "USD", "reference": "RV-1", "description": "Water",
+                "return_url": format!("{portal}/riverton/"), "language": "en"
+            }))
+            .send()
+            .await
+            .unwrap()
+    };
+    let created = create().await;
+    assert_eq!(
+        created.status(),
+        reqwest::StatusCode::CREATED,
+        "{}",
+        created.text().await.unwrap()
+    );
+    click_and_wait(&client, Locator::Css("form[action$='/pause'] button")).await;
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("Payments are paused")
+    );
+    assert_accessible(&client, "a paused city's page").await;
+    assert_eq!(
+        create().await.status(),
+        reqwest::StatusCode::CONFLICT,
+        "pay refuses the paused city's payments at once, without a restart"
+    );
+    client.close().await.unwrap();
+}
+
 /// The console in a real browser with axe-core on every page: enrolment
 /// (with the server-drawn QR code), both sign-in steps, a phone payment
 /// keyed on pay's masked card page, and the pages that follow.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible() {
-    use civicpay_identity::TotpSecret;
     use civicpay_testkit::{
         Locator, assert_accessible, click_and_wait, enabled, start_browser, text_of,
     };
@@ -1217,25 +1407,6 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
         return;
     }
     let (running, portal, pay) = start_demo("staff-browser").await;
-    let created = Command::new(env!("CARGO_BIN_EXE_civicpay"))
-        .args([
-            "staff",
-            "create",
-            "--tenant",
-            "springfield",
-            "--email",
-            "dana@springfield.gov",
-            "--role",
-            "administrator",
-        ])
-        .env("CIVICPAY_DATA_DIR", &running.dir)
-        .env("CIVICPAY_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(created.status.success());
-    let link = String::from_utf8(created.stdout).unwrap();
-    let path = link.trim()[link.find("/springfield/").unwrap()..].to_owned();
     let (_driver, client, _profile) = start_browser().await;
     let type_into = |id: &'static str, value: String| {
         let client = client.clone();
@@ -1245,41 +1416,14 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
             field.send_keys(&value).await.unwrap();
         }
     };
-
-    client.goto(&format!("{portal}{path}")).await.unwrap();
-    assert_accessible(&client, "enrolment").await;
-    let secret = TotpSecret::from_base32(&text_of(&client, "code.secret").await).unwrap();
-    type_into("password", STAFF_PASSWORD.into()).await;
-    type_into("confirm", "not the same at all".into()).await;
-    type_into("code", secret.code_at(unix_now())).await;
-    click_and_wait(&client, Locator::Css("main form button[type=submit]")).await;
-    assert!(
-        text_of(&client, ".error-summary")
-            .await
-            .contains("not the same")
-    );
-    assert_accessible(&client, "enrolment with errors").await;
-    type_into("password", STAFF_PASSWORD.into()).await;
-    type_into("confirm", STAFF_PASSWORD.into()).await;
-    type_into("code", secret.code_at(unix_now())).await;
-    click_and_wait(&client, Locator::Css("main form button[type=submit]")).await;
-    assert!(text_of(&client, "h1").await.contains("recovery codes"));
-    assert_accessible(&client, "recovery codes").await;
-    click_and_wait(&client, Locator::Css("main p a")).await;
-
-    assert_accessible(&client, "sign-in").await;
-    type_into("email", "dana@springfield.gov".into()).await;
-    type_into("password", STAFF_PASSWORD.into()).await;
-    click_and_wait(&client, Locator::Css("main form button[type=submit]")).await;
-    assert_accessible(&client, "second factor").await;
-    type_into("code", secret.code_at(unix_now() + 30)).await;
-    click_and_wait(&client, Locator::Css("main form button[type=submit]")).await;
-    assert!(
-        text_of(&client, "main")
-            .await
-            .contains("Signed in as dana@springfield.gov")
-    );
-    assert_accessible(&client, "console home").await;
+    enrol_in_browser(
+        &client,
+        &running,
+        &portal,
+        "dana@springfield.gov",
+        &["--tenant", "springfield", "--role", "administrator"],
+    )
+    .await;
 
     client
         .goto(&format!(
