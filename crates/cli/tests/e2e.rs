@@ -1173,6 +1173,28 @@ async fn staff_take_a_phone_payment_refund_it_with_approval_and_reconcile() {
         "the refund is in the day's figures: {csv}"
     );
     assert!(!csv.contains("DIFFERENCE"), "{csv}");
+    // And the payment search as GL lines, through pay's real ledger: the
+    // phone payment's line in, the refund's line out.
+    let (_, search) = finance
+        .page(&client, &format!("{portal}/springfield/staff/payments"))
+        .await;
+    let lines_href = between(&search, "<p><a href=\"", "\"").replace("&amp;", "&");
+    assert!(lines_href.contains("/payments.csv?"), "{lines_href}");
+    let lines = get(&client, &mut finance.jar, &format!("{portal}{lines_href}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let kinds: Vec<(&str, &str)> = lines
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[3], cells[5])
+        })
+        .collect();
+    assert!(kinds.contains(&("refund", "-20.00")), "{lines}");
+    assert!(kinds.iter().any(|(k, _)| *k == "payment"), "{lines}");
 
     // The auditor sees every step, and the chain holds.
     let (_, log) = auditor

@@ -22,5 +22,7 @@ pub use payments::{
     PaymentLinks, PaymentList, PaymentOutcome, PaymentState, PaymentView, StateChange,
 };
 pub use refunds::{CreateRefund, RefundList, RefundView};
-pub use reports::{AcquirerTotals, Amounts, Difference, GlTotals, LedgerReport};
+pub use reports::{
+    AcquirerTotals, Amounts, Difference, GlLine, GlLineKind, GlLinePage, GlTotals, LedgerReport,
+};
 pub use webhooks::{AttentionAlarm, CspAlarm, WebhookBody, WebhookEvent, WebhookPayment};

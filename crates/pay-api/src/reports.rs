@@ -46,3 +46,53 @@ pub struct Difference {
     pub acquirer: Amounts,
     pub problem: Option<String>,
 }
+
+/// What one GL line records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GlLineKind {
+    /// A captured payment's part for a bill's GL code.
+    Payment,
+    /// The convenience fee charged with a payment.
+    Fee,
+    /// Money given back for a bill's GL code.
+    Refund,
+    /// A fee given back with a refund.
+    FeeRefund,
+}
+
+impl GlLineKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            GlLineKind::Payment => "payment",
+            GlLineKind::Fee => "fee",
+            GlLineKind::Refund => "refund",
+            GlLineKind::FeeRefund => "fee_refund",
+        }
+    }
+}
+
+/// One revenue line of the ledger: a city's books line by line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GlLine {
+    pub posted_at: Timestamp,
+    pub payment_id: PaymentId,
+    /// The refund that posted this line, for refund lines.
+    pub refund_id: Option<String>,
+    pub kind: GlLineKind,
+    pub gl_code: String,
+    /// Minor units of `currency`: positive for money in, negative for money
+    /// given back.
+    pub amount: i64,
+    pub currency: Currency,
+    pub reference: String,
+    pub channel: civicpay_core::payment::Channel,
+}
+
+/// `GET /v1/reports/gl-lines`: a page of lines, oldest first; `next` is
+/// the cursor for the page after, absent on the last page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GlLinePage {
+    pub lines: Vec<GlLine>,
+    pub next: Option<String>,
+}

@@ -20,7 +20,7 @@ pub(crate) struct ApiPath {
 }
 
 /// Every API path.
-pub(crate) const API: [ApiPath; 14] = [
+pub(crate) const API: [ApiPath; 15] = [
     ApiPath {
         path: "/v1/payments",
         operations: &[
@@ -99,6 +99,15 @@ pub(crate) const API: [ApiPath; 14] = [
             "Captures and refunds per GL code between two times, each payment matched against the acquirer",
         )],
         handlers: || get(crate::reports::ledger_report),
+    },
+    ApiPath {
+        path: "/v1/reports/gl-lines",
+        operations: &[(
+            "get",
+            "listGlLines",
+            "The ledger's revenue lines in a window (payment, fee and refund lines), oldest first, a page at a time",
+        )],
+        handlers: || get(crate::reports::gl_lines),
     },
     ApiPath {
         path: "/v1/alerts/attention",
@@ -212,6 +221,22 @@ fn query_parameters(operation: &str) -> Vec<Value> {
             param("from", true, time.clone(), "the window's start (RFC 3339)"),
             param("to", true, time, "the window's end, after from"),
         ],
+        "listGlLines" => vec![
+            param("from", true, time.clone(), "the window's start (RFC 3339)"),
+            param("to", true, time, "the window's end, after from"),
+            param(
+                "after",
+                false,
+                json!({ "type": "string" }),
+                "the next of the page before",
+            ),
+            param(
+                "limit",
+                false,
+                json!({ "type": "integer", "minimum": 1, "maximum": 1000 }),
+                "at most 1000 (the default)",
+            ),
+        ],
         _ => Vec::new(),
     }
 }
@@ -251,6 +276,7 @@ fn response_schema(operation: &str, schemas: &mut SchemaGenerator) -> Option<Val
         "createRefund" | "getRefund" => schemas.subschema_for::<t::RefundView>(),
         "listRefunds" => schemas.subschema_for::<t::RefundList>(),
         "getLedgerReport" => schemas.subschema_for::<t::LedgerReport>(),
+        "listGlLines" => schemas.subschema_for::<t::GlLinePage>(),
         "getNeedingAttention" => schemas.subschema_for::<t::AttentionList>(),
         "getDeclines" => schemas.subschema_for::<t::Declines>(),
         "listSavedCards" => schemas.subschema_for::<t::SavedCardList>(),

@@ -12,7 +12,8 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use civicpay_gateway::StatusInquiry;
-use civicpay_pay_api::{AcquirerTotals, Amounts, Difference, GlTotals, LedgerReport};
+use civicpay_pay_api::{AcquirerTotals, Amounts, Difference, GlLinePage, GlTotals, LedgerReport};
+use civicpay_store::pay::GlCursor;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -102,4 +103,54 @@ pub(crate) async fn ledger_report(
         differences,
     })
     .into_response())
+}
+
+/// The most lines one page of `gl-lines` holds.
+const MAX_GL_LINES: i64 = 1000;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GlLinesQuery {
+    from: Option<String>,
+    to: Option<String>,
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /v1/reports/gl-lines?from=&to=&after=&limit=`: the ledger's revenue
+/// lines in a window, a page at a time, for exports a city's finance
+/// system imports line by line.
+pub(crate) async fn gl_lines(
+    State(state): State<PayState>,
+    ApiMerchant(merchant): ApiMerchant,
+    query: Result<Query<GlLinesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<GlLinePage>, PayError> {
+    let Query(query) = query.map_err(|e| invalid("query", e.body_text()))?;
+    let from = instant("from", query.from.as_deref())?;
+    let to = instant("to", query.to.as_deref())?;
+    if to <= from {
+        return Err(invalid("to", "to must be after from"));
+    }
+    let after = query
+        .after
+        .as_deref()
+        .map(|c| {
+            GlCursor::parse(c)
+                .ok_or_else(|| invalid("after", "after must be the `next` of an earlier page"))
+        })
+        .transpose()?;
+    let limit = query.limit.unwrap_or(MAX_GL_LINES);
+    if !(1..=MAX_GL_LINES).contains(&limit) {
+        return Err(invalid(
+            "limit",
+            format!("limit must be between 1 and {MAX_GL_LINES}"),
+        ));
+    }
+    let (lines, next) = state
+        .store
+        .gl_lines(&merchant.tenant_id, from, to, after.as_ref(), limit)
+        .await?;
+    Ok(Json(GlLinePage {
+        lines,
+        next: next.map(|c| c.to_string()),
+    }))
 }

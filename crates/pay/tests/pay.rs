@@ -1253,7 +1253,7 @@ async fn the_openapi_document_matches_the_routes() {
             assert!(operation["operationId"].is_string() && operation["responses"].is_object());
         }
     }
-    assert_eq!(operations, 16);
+    assert_eq!(operations, 17);
     let text = doc.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
@@ -2826,6 +2826,122 @@ on_both!(
             let refused = bad(fee).await;
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert!(refused.body.contains(field), "{}", refused.body);
+        }
+    }
+);
+
+// The ledger line by line: each payment's GL parts and its fee as money
+// in, each refund line as money out, read a page at a time to the end, in
+// order, each line once; the lines add up to what the window's ledger
+// report says.
+on_both!(
+    the_ledger_reads_line_by_line_a_page_at_a_time,
+    async |pay: &Pay| {
+        let (kept, _) = paid_with_fee(pay, "GL-1", false).await;
+        let refund = pay
+            .api(
+                "POST",
+                &format!("/v1/payments/{kept}/refunds"),
+                Some(json!({"amount": 1_000})),
+                Some("gl-1"),
+            )
+            .await;
+        assert_eq!(refund.status, StatusCode::CREATED, "{}", refund.body);
+        let (returned, _) = paid_with_fee(pay, "GL-2", true).await;
+        let full = pay
+            .api(
+                "POST",
+                &format!("/v1/payments/{returned}/refunds"),
+                Some(json!({"amount": 8_652})),
+                Some("gl-2"),
+            )
+            .await;
+        assert_eq!(full.status, StatusCode::CREATED, "{}", full.body);
+        let window = "from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z";
+        let mut lines = Vec::new();
+        let mut after = String::new();
+        let mut pages = 0;
+        loop {
+            let page = pay
+                .api(
+                    "GET",
+                    &format!("/v1/reports/gl-lines?{window}&limit=2{after}"),
+                    None,
+                    None,
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            let page = page.json();
+            pages += 1;
+            lines.extend(page["lines"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => after = format!("&after={next}"),
+                None => break,
+            }
+        }
+        // 3 lines per payment, 2 for the part refund, 3 for the full one.
+        assert_eq!(lines.len(), 11, "{lines:#?}");
+        assert!(pages >= 6, "two lines a page: {pages}");
+        let kinds = |payment: &str| {
+            let mut k: Vec<(String, String, i64)> = lines
+                .iter()
+                .filter(|l| l["payment_id"] == payment)
+                .map(|l| {
+                    (
+                        l["kind"].as_str().unwrap().to_owned(),
+                        l["gl_code"].as_str().unwrap().to_owned(),
+                        l["amount"].as_i64().unwrap(),
+                    )
+                })
+                .collect();
+            k.sort();
+            k
+        };
+        let line = |kind: &str, gl: &str, amount: i64| (kind.to_owned(), gl.to_owned(), amount);
+        assert_eq!(
+            kinds(&kept),
+            [
+                line("fee", "100-3990", 232),
+                line("payment", "100-4410", 6_000),
+                line("payment", "100-4420", 2_420),
+                line("refund", "100-4410", -713),
+                line("refund", "100-4420", -287),
+            ]
+        );
+        assert_eq!(
+            kinds(&returned),
+            [
+                line("fee", "100-3990", 232),
+                line("fee_refund", "100-3990", -232),
+                line("payment", "100-4410", 6_000),
+                line("payment", "100-4420", 2_420),
+                line("refund", "100-4410", -6_000),
+                line("refund", "100-4420", -2_420),
+            ]
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| l["reference"].as_str().unwrap().starts_with("GL-"))
+        );
+        let times: Vec<&str> = lines
+            .iter()
+            .map(|l| l["posted_at"].as_str().unwrap())
+            .collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+        let total: i64 = lines.iter().map(|l| l["amount"].as_i64().unwrap()).sum();
+        assert_eq!(total, 8_652 - 1_000, "what the city keeps");
+        for (query, field) in [
+            ("from=2000-01-01T00:00:00Z", "to"),
+            (&format!("{window}&limit=0") as &str, "limit"),
+            (&format!("{window}&limit=1001"), "limit"),
+            (&format!("{window}&after=1.not-a-cursor.2"), "after"),
+        ] {
+            let refused = pay
+                .api("GET", &format!("/v1/reports/gl-lines?{query}"), None, None)
+                .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+            assert_eq!(refused.json()["field"], field, "{query}");
         }
     }
 );

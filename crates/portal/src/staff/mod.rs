@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit_details;
+mod exports;
 mod guard;
 mod payments;
 mod platform;
@@ -45,7 +46,7 @@ pub struct StaffRoute {
 }
 
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [StaffRoute; 19] = [
+pub const ROUTES: [StaffRoute; 20] = [
     StaffRoute {
         path: "/",
         access: Access::SignedIn,
@@ -75,6 +76,11 @@ pub const ROUTES: [StaffRoute; 19] = [
         path: "/payments",
         access: Access::Needs(Permission::ViewPayments),
         handler: || get(payments::payment_list),
+    },
+    StaffRoute {
+        path: "/payments.csv",
+        access: Access::Needs(Permission::ExportData),
+        handler: || get(exports::payments_csv),
     },
     StaffRoute {
         path: "/payments/{payment}",

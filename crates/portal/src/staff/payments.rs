@@ -234,19 +234,19 @@ pub(crate) async fn phone_payment_return(
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PaymentQuery {
     #[serde(default)]
-    from: String,
+    pub(crate) from: String,
     #[serde(default)]
-    to: String,
+    pub(crate) to: String,
     #[serde(default)]
-    reference: String,
+    pub(crate) reference: String,
     #[serde(default)]
-    status: String,
+    pub(crate) status: String,
     #[serde(default)]
-    channel: String,
+    pub(crate) channel: String,
     #[serde(default)]
-    amount: String,
+    pub(crate) amount: String,
     #[serde(default)]
-    last4: String,
+    pub(crate) last4: String,
 }
 
 const STATUSES: [(&str, &str); 8] = [
@@ -397,12 +397,21 @@ pub(crate) async fn payment_list(
     let errors = summary(&filters);
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(!errors.is_empty());
+    let csv_href = (staff.allows(Permission::ExportData) && errors.is_empty()).then(|| {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        url.append_pair("from", &query.from)
+            .append_pair("to", &query.to)
+            .append_pair("reference", &query.reference)
+            .append_pair("channel", &query.channel);
+        format!("{}/payments.csv?{}", staff.scope.prefix(), url.finish())
+    });
     let page = PaymentListPage {
         layout: layout("Payments", Some(city), ctx.path(), !errors.is_empty()),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         filters,
         errors,
         rows,
+        csv_href,
     };
     Ok((status, issued, page).into_response())
 }

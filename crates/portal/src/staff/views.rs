@@ -221,6 +221,8 @@ pub(crate) struct PaymentListPage {
     pub filters: Vec<Field>,
     pub errors: Vec<SummaryError>,
     pub rows: Vec<PaymentRow>,
+    /// The search's ledger lines as CSV, for finance staff.
+    pub csv_href: Option<String>,
 }
 
 pub(crate) struct Fact {

@@ -1153,3 +1153,149 @@ async fn new_recovery_codes_need_the_password_and_a_code_on_postgres() {
     };
     recovery_codes_need_reauthentication(Portal::on(db, PortalConfig::default()).await).await;
 }
+
+/// A pay that holds `lines` ledger lines and serves them a page of 1000 at
+/// a time, counting the pages asked for.
+async fn pay_with_gl_lines(
+    lines: usize,
+) -> (
+    civicpay_portal::PayLink,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pages = std::sync::Arc::new(AtomicUsize::new(0));
+    let asked = std::sync::Arc::clone(&pages);
+    let pay = axum::Router::new()
+        .route(
+            "/v1/payments",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({"page": 1, "per_page": 200, "results": []}))
+            }),
+        )
+        .route(
+            "/v1/reports/gl-lines",
+            axum::routing::get(
+                move |axum::extract::Query(q): axum::extract::Query<
+                    std::collections::HashMap<String, String>,
+                >| {
+                    let asked = std::sync::Arc::clone(&asked);
+                    async move {
+                        asked.fetch_add(1, Ordering::SeqCst);
+                        assert!(q.contains_key("from") && q.contains_key("to"));
+                        let start: usize = q.get("after").map_or(0, |a| a.parse().unwrap());
+                        let end = (start + 1000).min(lines);
+                        let body: Vec<serde_json::Value> = (start..end)
+                            .map(|i| {
+                                let reference = if i == 7 {
+                                    "=HYPERLINK(\"http://evil.example\")".to_owned()
+                                } else {
+                                    format!("R-{i}")
+                                };
+                                serde_json::json!({
+                                    "posted_at": "2026-11-20T15:00:00Z",
+                                    "payment_id": "0194a1a2-0000-7000-8000-000000000001",
+                                    "refund_id": null,
+                                    "kind": if i % 3 == 2 { "fee" } else { "payment" },
+                                    "gl_code": "100-4410",
+                                    "amount": 1234,
+                                    "currency": "USD",
+                                    "reference": reference,
+                                    "channel": if i % 10 == 0 { "moto" } else { "web" },
+                                })
+                            })
+                            .collect();
+                        axum::Json(serde_json::json!({
+                            "lines": body,
+                            "next": (end < lines).then(|| end.to_string()),
+                        }))
+                    }
+                },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, pay).await });
+    let link = civicpay_portal::PayLink {
+        api_url: url,
+        service_key: [5; 32],
+        portal_public_url: "http://portal.test".into(),
+        pay_public_url: "http://pay.test".into(),
+    };
+    (link, pages)
+}
+
+/// Finance staff download a payment search as one CSV row per GL line,
+/// read from pay a page at a time to the end, formula-safe, and the
+/// download is on the record.
+#[tokio::test]
+async fn finance_downloads_a_payment_search_as_gl_lines() {
+    let (link, pages) = pay_with_gl_lines(2_500).await;
+    let portal = Portal::with(PortalConfig {
+        pay: Some(link),
+        ..PortalConfig::default()
+    })
+    .await;
+    let springfield = portal.tenant("springfield").await;
+    let (_, finance) = session(&portal, Some(&springfield), Role::Finance).await;
+    let csv = portal
+        .get_as(
+            "/springfield/staff/payments.csv?from=2026-11-01&to=2026-11-30",
+            &finance,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert_eq!(pages.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let rows: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(rows.len(), 2_501, "a header and every line");
+    assert_eq!(
+        rows[0],
+        "posted_at,payment_id,refund_id,kind,gl_code,amount,currency,reference,channel"
+    );
+    assert_eq!(
+        rows[1],
+        "2026-11-20T09:00:00-06:00,0194a1a2-0000-7000-8000-000000000001,,payment,100-4410,12.34,USD,R-0,moto"
+    );
+    assert!(rows[3].contains(",fee,"), "{}", rows[3]);
+    assert!(
+        rows[8].contains(r#","'=HYPERLINK(""http://evil.example"")",web"#),
+        "a formula is defused: {}",
+        rows[8]
+    );
+    assert_eq!(rows[2_500].split(',').nth(7), Some("R-2499"));
+
+    // The search's channel narrows the lines.
+    let phone = portal
+        .get_as("/springfield/staff/payments.csv?channel=moto", &finance)
+        .await;
+    assert_eq!(phone.body.lines().count(), 251);
+    let bad = portal
+        .get_as("/springfield/staff/payments.csv?from=yesterday", &finance)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    // The search page offers it to finance staff, not to a clerk.
+    let search = portal.get_as("/springfield/staff/payments", &finance).await;
+    assert!(
+        search.body.contains("/springfield/staff/payments.csv?"),
+        "{}",
+        search.body
+    );
+    let (_, clerk) = session(&portal, Some(&springfield), Role::Clerk).await;
+    let search = portal.get_as("/springfield/staff/payments", &clerk).await;
+    assert!(!search.body.contains("payments.csv"));
+    let chain = civicpay_audit::ChainId::Tenant(springfield.id.clone());
+    let downloads = portal
+        .store
+        .audit_entries(
+            &chain,
+            &civicpay_store::audit_log::AuditFilter {
+                action: Some("export.downloaded".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(downloads.len(), 2, "each download is on the record");
+    portal.finish().await;
+}

@@ -3,10 +3,11 @@
 
 use super::PayStore;
 use crate::rows::int;
-use crate::{StoreError, to_micros};
+use crate::{StoreError, from_micros, to_micros};
 use civicpay_core::fee::ChargedFee;
-use civicpay_core::payment::{JournalEntry, LedgerAccount};
+use civicpay_core::payment::{Channel, JournalEntry, LedgerAccount};
 use civicpay_core::{GlCode, Money, PaymentId, TenantId};
+use civicpay_pay_api::{GlLine, GlLineKind};
 
 /// The GL code for money a city did not allocate when creating a payment.
 pub const UNALLOCATED_GL: &str = "UNALLOCATED";
@@ -190,6 +191,102 @@ impl PayStore {
         .iter()
         .map(|r| crate::rows::parsed(r, "payment_id", PaymentId::parse))
         .collect()
+    }
+}
+
+/// Where a page of GL lines ended: the last line's time, entry and line
+/// number. Opaque to the API's callers (`at.entry.line`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlCursor {
+    at: i64,
+    entry_id: String,
+    line: i64,
+}
+
+impl GlCursor {
+    pub fn parse(s: &str) -> Option<GlCursor> {
+        let mut parts = s.splitn(3, '.');
+        let at = parts.next()?.parse().ok()?;
+        let entry_id = uuid::Uuid::parse_str(parts.next()?).ok()?.to_string();
+        let line = parts.next()?.parse().ok()?;
+        Some(GlCursor { at, entry_id, line })
+    }
+}
+
+impl std::fmt::Display for GlCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.at, self.entry_id, self.line)
+    }
+}
+
+impl PayStore {
+    /// A city's revenue lines posted in a window, oldest first, `limit` at
+    /// a time after `after`: payments and fees as money in, refunds as
+    /// money out, each with its payment's reference and channel. Pages by
+    /// key, so a year of lines is read in constant memory.
+    pub async fn gl_lines(
+        &self,
+        tenant_id: &TenantId,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        after: Option<&GlCursor>,
+        limit: i64,
+    ) -> Result<(Vec<GlLine>, Option<GlCursor>), StoreError> {
+        let rows = sqlx::query(
+            "SELECT l.at, l.entry_id, l.line, l.payment_id, l.refund_id, l.gl_code, l.amount, l.currency,
+                    p.reference, p.channel, p.fee_gl_code, p.fee_amount
+             FROM ledger_postings l
+             JOIN payments p ON p.id = l.payment_id AND p.tenant_id = l.tenant_id
+             WHERE l.tenant_id = $1 AND l.account = 'revenue' AND l.at >= $2 AND l.at < $3
+               AND (l.at > $4 OR (l.at = $4 AND (l.entry_id > $5 OR (l.entry_id = $5 AND l.line > $6))))
+             ORDER BY l.at, l.entry_id, l.line
+             LIMIT $7",
+        )
+        .bind(tenant_id.as_str())
+        .bind(to_micros(from))
+        .bind(to_micros(to))
+        .bind(after.map_or(i64::MIN, |c| c.at))
+        .bind(after.map_or("", |c| c.entry_id.as_str()))
+        .bind(after.map_or(-1, |c| c.line))
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut lines = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for r in &rows {
+            let gl_code = crate::rows::text(r, "gl_code")?;
+            let refund_id = crate::rows::opt_text(r, "refund_id")?;
+            let is_fee = int(r, "fee_amount")? > 0
+                && crate::rows::opt_text(r, "fee_gl_code")?.as_deref() == Some(gl_code.as_str());
+            let kind = match (refund_id.is_some(), is_fee) {
+                (false, false) => GlLineKind::Payment,
+                (false, true) => GlLineKind::Fee,
+                (true, false) => GlLineKind::Refund,
+                (true, true) => GlLineKind::FeeRefund,
+            };
+            let at = int(r, "at")?;
+            lines.push(GlLine {
+                posted_at: from_micros(at)?,
+                payment_id: crate::rows::parsed(r, "payment_id", PaymentId::parse)?,
+                refund_id,
+                kind,
+                gl_code,
+                // A revenue credit is negative in the books; money in here.
+                amount: -int(r, "amount")?,
+                currency: crate::rows::parsed(r, "currency", civicpay_core::Currency::parse)?,
+                reference: crate::rows::text(r, "reference")?,
+                channel: crate::rows::parsed(r, "channel", |c| {
+                    Channel::parse(c).ok_or("not a channel")
+                })?,
+            });
+            last = Some(GlCursor {
+                at,
+                entry_id: crate::rows::text(r, "entry_id")?,
+                line: int(r, "line")?,
+            });
+        }
+        let full = i64::try_from(lines.len()).unwrap_or(i64::MAX) >= limit;
+        Ok((lines, last.filter(|_| full)))
     }
 }
 

@@ -21,7 +21,7 @@ pub use card_page::LinkRefusal;
 pub use csp_reports::CspReport;
 pub use idempotency::{Claim, STALE_CLAIM};
 pub use jobs::{AwaitingOutcome, NeedsAttention, RefundAwaitingOutcome};
-pub use ledger::{GlDay, UNALLOCATED_GL};
+pub use ledger::{GlCursor, GlDay, UNALLOCATED_GL};
 pub use merchants::Merchant;
 pub use payments::{
     Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, PaymentFilter,
