@@ -2174,6 +2174,26 @@ async fn account_pages_in_a_real_browser_are_accessible() {
     )
     .await;
     assert_accessible(&client, "change of password with errors").await;
+    // Two-step sign-in turned on: the recovery codes page, shown once.
+    client.goto(&format!("{account}/two-step")).await.unwrap();
+    let key = text_of(&client, "code.secret").await;
+    let secret = civicpay_identity::TotpSecret::from_base32(&key).unwrap();
+    fill(vec![("code", secret.code_at(unix_now()))]).await;
+    click_and_wait(
+        &client,
+        Locator::Css("form[novalidate] button[type=submit]"),
+    )
+    .await;
+    assert_eq!(
+        client
+            .find_all(Locator::Css("ul.codes li"))
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_accessible(&client, "recovery codes").await;
+    civicpay_testkit::assert_fits(&client, "recovery codes").await;
     client.close().await.unwrap();
 }
 

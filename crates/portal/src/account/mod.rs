@@ -487,6 +487,7 @@ impl Frame {
             caption: None,
             intro: Vec::new(),
             qr: None,
+            codes: Vec::new(),
             errors: Vec::new(),
             show_form: true,
             action,

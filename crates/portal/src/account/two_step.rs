@@ -11,10 +11,13 @@ use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
 use crate::page::PageContext;
+use crate::views::Link;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::Tenant;
-use civicpay_identity::{Password, TotpSecret, TotpStep, lockout_after};
+use civicpay_identity::{
+    Password, RecoveryCode, RecoveryCodes, TotpSecret, TotpStep, lockout_after,
+};
 use civicpay_store::portal::staff::SessionStage;
 use civicpay_web::forms::Field;
 use serde::Deserialize;
@@ -114,38 +117,65 @@ pub(crate) async fn two_step_submit(
 ) -> Result<Response, PortalError> {
     let t = ctx.translator(Some(signed.tenant.default_language));
     let mt = signed.mail_translator();
-    let body = if signed.resident.totp_secret.is_some() {
+    let mail = |body: &'static str| {
+        ResidentMail::new(mt.get("mail-two-step-subject")).says(mt.arg(
+            body,
+            "phone",
+            &signed.tenant.contact.phone,
+        ))
+    };
+    if signed.resident.totp_secret.is_some() {
         if !password_retyped(&state, &ctx, &signed, Password::new(form.password)).await? {
             let error = t.get("account-error-password-wrong");
             return Ok(two_step_page(&state, &ctx, &signed, Some(error)));
         }
         state
             .store
-            .set_resident_totp(&signed.tenant.id, &signed.resident.id, None, 0)
+            .set_resident_totp(&signed.tenant.id, &signed.resident.id, None, &[])
             .await?;
-        "mail-two-step-off-body"
-    } else {
-        let secret = offered_secret(&state, &signed);
-        let Some(TotpStep(step)) = secret.verify(&form.code, unix_now(), None) else {
-            let error = t.get("account-two-step-code-error");
-            return Ok(two_step_page(&state, &ctx, &signed, Some(error)));
-        };
-        state
-            .store
-            .set_resident_totp(
-                &signed.tenant.id,
-                &signed.resident.id,
-                Some(secret.base32()),
-                step,
-            )
-            .await?;
-        "mail-two-step-on-body"
+        mail("mail-two-step-off-body")
+            .send(&state, &signed.tenant, &mt, signed.email())
+            .await;
+        return Ok(
+            Redirect::to(&format!("{}/settings?done=two-step", signed.prefix())).into_response(),
+        );
+    }
+    let secret = offered_secret(&state, &signed);
+    let Some(TotpStep(step)) = secret.verify(&form.code, unix_now(), None) else {
+        let error = t.get("account-two-step-code-error");
+        return Ok(two_step_page(&state, &ctx, &signed, Some(error)));
     };
-    ResidentMail::new(mt.get("mail-two-step-subject"))
-        .says(mt.arg(body, "phone", &signed.tenant.contact.phone))
+    let codes = RecoveryCodes::generate();
+    state
+        .store
+        .set_resident_totp(
+            &signed.tenant.id,
+            &signed.resident.id,
+            Some((secret.base32(), step)),
+            &codes.stored,
+        )
+        .await?;
+    mail("mail-two-step-on-body")
         .send(&state, &signed.tenant, &mt, signed.email())
         .await;
-    Ok(Redirect::to(&format!("{}/settings?done=two-step", signed.prefix())).into_response())
+    // The codes are shown on this answer only; nothing can show them again.
+    let frame = Frame::new(
+        &state,
+        &ctx,
+        &signed.tenant,
+        "account-recovery-codes-title",
+        Some(&signed),
+        false,
+    );
+    let (mut page, cookie) = frame.form(String::new(), "account-recovery-codes-done");
+    page.show_form = false;
+    page.intro = vec![t.get("account-recovery-codes-intro")];
+    page.codes = codes.shown;
+    page.after.push(Link {
+        href: format!("{}/settings?done=two-step", signed.prefix()),
+        label: t.get("account-recovery-codes-done"),
+    });
+    Ok(page.respond(cookie))
 }
 
 fn second_factor_page(
@@ -171,10 +201,11 @@ fn second_factor_page(
         t.get("account-second-factor-intro"),
         t.arg("account-two-step-lost", "phone", &tenant.contact.phone),
     ];
+    // Not a number pad: a recovery code has letters.
     page.fields = vec![
         Field::new("code", "text", t.get("account-two-step-code"))
+            .hint(t.get("account-second-factor-recovery"))
             .autocomplete("one-time-code")
-            .inputmode("numeric")
             .error(error),
     ];
     page.respond(cookie)
@@ -231,6 +262,7 @@ pub(crate) async fn second_factor_submit(
                 .accept_resident_totp_step(&tenant.id, &resident.id, step)
                 .await?
         }
+        None if !locked => spend_recovery_code(&state, &tenant, &resident, &form.code).await?,
         None => false,
     };
     if !accepted {
@@ -246,4 +278,40 @@ pub(crate) async fn second_factor_submit(
         Redirect::to(&format!("{}/", prefix(&tenant))).into_response(),
         &cookie,
     ))
+}
+
+/// Signs in with a recovery code in place of the app's code: each works
+/// once, and the resident is told by e-mail how many are left.
+async fn spend_recovery_code(
+    state: &AppState,
+    tenant: &Tenant,
+    resident: &civicpay_store::portal::residents::Resident,
+    typed: &str,
+) -> Result<bool, PortalError> {
+    let code = RecoveryCode::parse(typed);
+    if !state
+        .store
+        .use_resident_recovery_code(&tenant.id, &resident.id, &code.stored_hash())
+        .await?
+    {
+        return Ok(false);
+    }
+    let left = state
+        .store
+        .resident_recovery_codes_left(&tenant.id, &resident.id)
+        .await?;
+    if let Some(email) = resident.email.as_deref() {
+        let mt = civicpay_web::Translator::new(resident.language);
+        ResidentMail::new(mt.get("mail-recovery-code-subject"))
+            .says(mt.args(
+                "mail-recovery-code-body",
+                &[
+                    ("left", &left.to_string()),
+                    ("phone", &tenant.contact.phone),
+                ],
+            ))
+            .send(state, tenant, &mt, email)
+            .await;
+    }
+    Ok(true)
 }

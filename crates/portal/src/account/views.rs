@@ -31,6 +31,8 @@ pub struct FormPage {
     /// An authenticator app's QR code (SVG drawn on the server) and its
     /// key for typing in by hand.
     pub qr: Option<(String, String)>,
+    /// Recovery codes, shown once.
+    pub codes: Vec<String>,
     pub errors: Vec<SummaryError>,
     /// False for a page that only tells something (a message page).
     pub show_form: bool,

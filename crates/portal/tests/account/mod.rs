@@ -1047,7 +1047,20 @@ async fn two_step_sign_in(db: TestDb) {
     let on = ana
         .post("/springfield/account/two-step", &[("code", &code)])
         .await;
-    assert_eq!(on.status, StatusCode::SEE_OTHER, "{}", on.body);
+    // The recovery codes are shown on this answer, once.
+    assert_eq!(on.status, StatusCode::OK, "{}", on.body);
+    assert!(on.body.contains("Your recovery codes"), "{}", on.body);
+    let recovery: Vec<String> = on
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{}", on.body);
+    assert!(
+        on.body
+            .contains("/springfield/account/settings?done=two-step")
+    );
     assert!(
         town.mail_to("ana@example.org")
             .last()
@@ -1087,6 +1100,41 @@ async fn two_step_sign_in(db: TestDb) {
         .await;
     assert_eq!(done.header("location"), Some(HOME));
     assert_eq!(again.get(HOME).await.status, StatusCode::OK);
+
+    // Without the phone: a recovery code, typed any which way, signs in
+    // once, and the resident is told how many are left.
+    let mut lost = town.visitor();
+    lost.sign_in("ana@example.org", PASSWORD).await;
+    let typed = recovery[3].to_uppercase().replace('-', " ");
+    let before = town.mail_to("ana@example.org").len();
+    let rescued = lost
+        .submit("/springfield/account/second-factor", &[("code", &typed)])
+        .await;
+    assert_eq!(rescued.header("location"), Some(HOME), "{}", rescued.body);
+    let told = town
+        .next_mail_to("ana@example.org", before)
+        .await
+        .pop()
+        .unwrap();
+    assert!(
+        told.subject.starts_with("A recovery code was used"),
+        "{}",
+        told.subject
+    );
+    assert!(told.text.contains("You have 9 left"), "{}", told.text);
+    let mut reused = town.visitor();
+    reused.sign_in("ana@example.org", PASSWORD).await;
+    let refused = reused
+        .submit(
+            "/springfield/account/second-factor",
+            &[("code", &recovery[3])],
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a code works once"
+    );
 
     let off = again
         .submit(

@@ -317,11 +317,15 @@ impl Store {
             .bind(TokenPurpose::VerifyEmail.code())
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM resident_sessions WHERE tenant_id = $1 AND resident_id = $2")
+            for table in ["resident_sessions", "resident_recovery_codes"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE tenant_id = $1 AND resident_id = $2"
+                )))
                 .bind(tenant_id.as_str())
                 .bind(id.as_str())
                 .execute(&mut *tx)
                 .await?;
+            }
         }
         tx.commit().await?;
         Ok(Some(id))
@@ -385,25 +389,88 @@ impl Store {
 
     /// Turns two-step sign-in on (with the secret and the step of the code
     /// that confirmed it) or off (`None`).
+    /// Turns two-step sign-in on (with the secret's last step and the
+    /// hashes of the recovery codes shown to the resident) or off (`None`:
+    /// the codes go too), in one transaction.
     pub async fn set_resident_totp(
         &self,
         tenant_id: &TenantId,
         id: &ResidentId,
-        secret: Option<&str>,
-        step: u64,
+        secret: Option<(&str, u64)>,
+        recovery_code_hashes: &[String],
     ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE residents SET totp_secret = $3, totp_last_step = $4, updated_at = $5 \
              WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant_id.as_str())
         .bind(id.as_str())
-        .bind(secret)
-        .bind(i64::try_from(step).unwrap_or(i64::MAX))
+        .bind(secret.map(|(s, _)| s))
+        .bind(secret.map_or(0, |(_, step)| i64::try_from(step).unwrap_or(i64::MAX)))
+        .bind(to_micros(Timestamp::now()))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM resident_recovery_codes WHERE tenant_id = $1 AND resident_id = $2",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if secret.is_some() {
+            for hash in recovery_code_hashes {
+                sqlx::query(
+                    "INSERT INTO resident_recovery_codes (tenant_id, resident_id, code_hash) VALUES ($1, $2, $3)",
+                )
+                .bind(tenant_id.as_str())
+                .bind(id.as_str())
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Spends one of a resident's recovery codes: true once per code, and
+    /// only while it is theirs and unused (atomically, so a code cannot be
+    /// spent twice in a race).
+    pub async fn use_resident_recovery_code(
+        &self,
+        tenant_id: &TenantId,
+        id: &ResidentId,
+        code_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let spent = sqlx::query(
+            "UPDATE resident_recovery_codes SET used_at = $4 \
+             WHERE tenant_id = $1 AND resident_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .bind(code_hash)
         .bind(to_micros(Timestamp::now()))
         .execute(self.writer())
         .await?;
-        Ok(())
+        Ok(spent.rows_affected() == 1)
+    }
+
+    /// How many of a resident's recovery codes are left.
+    pub async fn resident_recovery_codes_left(
+        &self,
+        tenant_id: &TenantId,
+        id: &ResidentId,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM resident_recovery_codes \
+             WHERE tenant_id = $1 AND resident_id = $2 AND used_at IS NULL",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .fetch_one(self.pool())
+        .await?;
+        crate::rows::int(&row, "n")
     }
 
     /// Accepts a TOTP step only if it is later than the last accepted,
@@ -643,6 +710,7 @@ impl Store {
             "resident_sessions",
             "resident_tokens",
             "resident_links",
+            "resident_recovery_codes",
             "autopay_enrolments",
         ] {
             sqlx::query(sqlx::AssertSqlSafe(format!(

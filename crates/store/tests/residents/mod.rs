@@ -353,3 +353,85 @@ store_test!(
         assert_eq!(run.bill_payment_id.as_deref(), Some("local-1"));
     }
 );
+
+store_test!(
+    a_recovery_code_signs_in_once_and_goes_with_two_step_sign_in,
+    |store: Store| async move {
+        let tenant = springfield(&store).await;
+        let other = store
+            .tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let id = store
+            .create_resident(
+                &tenant.id,
+                "rui@example.org",
+                "hash",
+                Language::Es,
+                "verify-rc",
+                later(60),
+            )
+            .await
+            .unwrap();
+        let codes: Vec<String> = (0..3).map(|i| format!("hash-{i}")).collect();
+        store
+            .set_resident_totp(&tenant.id, &id, Some(("SECRET", 7)), &codes)
+            .await
+            .unwrap();
+        let resident = store.resident(&tenant.id, &id).await.unwrap().unwrap();
+        assert_eq!(resident.totp_secret.as_deref(), Some("SECRET"));
+        assert_eq!(resident.totp_last_step, 7);
+        assert_eq!(
+            store
+                .resident_recovery_codes_left(&tenant.id, &id)
+                .await
+                .unwrap(),
+            3
+        );
+        let spend = |tenant_id: civicpay_core::TenantId, hash: &'static str| {
+            let (store, id) = (store.clone(), id.clone());
+            async move {
+                store
+                    .use_resident_recovery_code(&tenant_id, &id, hash)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(!spend(other.id.clone(), "hash-0").await, "another city's");
+        assert!(!spend(tenant.id.clone(), "hash-9").await, "not one of them");
+        assert!(spend(tenant.id.clone(), "hash-0").await);
+        assert!(!spend(tenant.id.clone(), "hash-0").await, "once only");
+        assert_eq!(
+            store
+                .resident_recovery_codes_left(&tenant.id, &id)
+                .await
+                .unwrap(),
+            2
+        );
+        // Turned off, the codes go with it.
+        store
+            .set_resident_totp(&tenant.id, &id, None, &codes)
+            .await
+            .unwrap();
+        assert!(!spend(tenant.id.clone(), "hash-1").await);
+        let resident = store.resident(&tenant.id, &id).await.unwrap().unwrap();
+        assert!(resident.totp_secret.is_none());
+        // And a deleted account keeps none.
+        store
+            .set_resident_totp(&tenant.id, &id, Some(("SECRET", 8)), &codes)
+            .await
+            .unwrap();
+        store
+            .delete_resident(&tenant.id, &id, note(&tenant))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .resident_recovery_codes_left(&tenant.id, &id)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+);
