@@ -39,6 +39,11 @@ pub enum Action {
     AutopayCancelled,
     AutopayCharged,
     ResidentDeleted,
+    /// Staff opened a resident's account to help them.
+    ResidentLookedUp,
+    /// Staff turned off a resident's two-step sign-in after checking who
+    /// they are (how, in the details).
+    ResidentTwoStepReset,
     /// Money trail (pay's database): one per payment event.
     MoneyPaymentEvent,
     /// Money trail: one per refund reserved or finished.
@@ -53,7 +58,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 41] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::SignInLocked,
@@ -88,6 +93,8 @@ impl Action {
         Action::AutopayCancelled,
         Action::AutopayCharged,
         Action::ResidentDeleted,
+        Action::ResidentLookedUp,
+        Action::ResidentTwoStepReset,
         Action::MoneyPaymentEvent,
         Action::MoneyRefundEvent,
         Action::MoneyLedgerPosting,
@@ -131,6 +138,8 @@ impl Action {
             Action::AutopayCancelled => "autopay.cancelled",
             Action::AutopayCharged => "autopay.charged",
             Action::ResidentDeleted => "resident.deleted",
+            Action::ResidentLookedUp => "resident.looked_up",
+            Action::ResidentTwoStepReset => "resident.two_step_reset",
             Action::MoneyPaymentEvent => "money.payment_event",
             Action::MoneyRefundEvent => "money.refund_event",
             Action::MoneyLedgerPosting => "money.ledger_posting",

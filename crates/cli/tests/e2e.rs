@@ -1513,6 +1513,11 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
         ("/audit", "audit log"),
         ("/team", "staff"),
         ("/settings", "settings"),
+        ("/residents", "resident support"),
+        (
+            "/residents?email=nobody%40example.org",
+            "resident support, no such account",
+        ),
         ("/payments?last4=12", "payment search with a wrong filter"),
     ] {
         client

@@ -32,6 +32,8 @@ pub enum Permission {
     ManageSettings,
     ViewAuditLog,
     ManageTenants,
+    /// Look up a resident's account and turn off its two-step sign-in.
+    SupportResidents,
 }
 
 impl Role {
@@ -95,7 +97,10 @@ impl Role {
             _ => {
                 let needed = match permission {
                     P::LookUpBills | P::TakePhonePayments | P::ViewPayments => 1,
-                    P::RequestRefunds | P::ApproveRefunds | P::VoidPayments => 2,
+                    P::RequestRefunds
+                    | P::ApproveRefunds
+                    | P::VoidPayments
+                    | P::SupportResidents => 2,
                     P::ViewReports | P::ExportData => 3,
                     P::ManageStaff | P::ManageSettings | P::ViewAuditLog => 4,
                     P::ManageTenants => u8::MAX,

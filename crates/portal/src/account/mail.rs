@@ -50,7 +50,21 @@ impl ResidentMail {
     }
 
     /// Sends it to `to` if mail is configured; returns whether it went.
+    /// Either way it is noted against the address, for staff helping the
+    /// resident later.
     pub async fn send(&self, state: &AppState, tenant: &Tenant, t: &Translator, to: &str) -> bool {
+        let delivered = self.deliver(state, tenant, t, to).await;
+        if let Err(e) = state
+            .store
+            .note_mail_sent(&tenant.id, to, &self.subject, delivered)
+            .await
+        {
+            tracing::warn!(city = %tenant.slug, error = %e, "resident e-mail not noted");
+        }
+        delivered
+    }
+
+    async fn deliver(&self, state: &AppState, tenant: &Tenant, t: &Translator, to: &str) -> bool {
         let Some(mail) = &state.config.mail else {
             tracing::warn!(city = %tenant.slug, "no mail configured: resident e-mail not sent");
             return false;

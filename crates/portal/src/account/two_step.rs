@@ -131,7 +131,7 @@ pub(crate) async fn two_step_submit(
         }
         state
             .store
-            .set_resident_totp(&signed.tenant.id, &signed.resident.id, None, &[])
+            .set_resident_totp(&signed.tenant.id, &signed.resident.id, None, &[], None)
             .await?;
         mail("mail-two-step-off-body")
             .send(&state, &signed.tenant, &mt, signed.email())
@@ -153,6 +153,7 @@ pub(crate) async fn two_step_submit(
             &signed.resident.id,
             Some((secret.base32(), step)),
             &codes.stored,
+            None,
         )
         .await?;
     mail("mail-two-step-on-body")

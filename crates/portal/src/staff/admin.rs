@@ -60,6 +60,13 @@ pub(crate) async fn dashboard(
         );
     }
     tile(
+        Permission::SupportResidents,
+        "/residents",
+        "Resident support",
+        "Find a resident's account, see its bills and e-mails, and reset its two-step sign-in."
+            .into(),
+    );
+    tile(
         Permission::ViewReports,
         "/reports/reconciliation",
         "Daily reconciliation",

@@ -13,6 +13,7 @@ mod payments;
 mod platform;
 mod reports;
 mod sign_in;
+mod support;
 mod views;
 
 pub use guard::STAFF_COOKIE;
@@ -46,7 +47,7 @@ pub struct StaffRoute {
 }
 
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [StaffRoute; 20] = [
+pub const ROUTES: [StaffRoute; 22] = [
     StaffRoute {
         path: "/",
         access: Access::SignedIn,
@@ -106,6 +107,16 @@ pub const ROUTES: [StaffRoute; 20] = [
         path: "/refunds/{request}/decision",
         access: Access::Needs(Permission::ApproveRefunds),
         handler: || post(payments::decide_refund),
+    },
+    StaffRoute {
+        path: "/residents",
+        access: Access::Needs(Permission::SupportResidents),
+        handler: || get(support::residents),
+    },
+    StaffRoute {
+        path: "/residents/{resident}/two-step-off",
+        access: Access::Needs(Permission::SupportResidents),
+        handler: || post(support::two_step_off),
     },
     StaffRoute {
         path: "/reports/reconciliation",

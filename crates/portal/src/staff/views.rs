@@ -49,10 +49,11 @@ pub(crate) struct Chrome {
     pub form_token: String,
 }
 
-const NAV: [(&str, &str); 10] = [
+const NAV: [(&str, &str); 11] = [
     ("/", "Home"),
     ("/bills", "Bills"),
     ("/payments", "Payments"),
+    ("/residents", "Residents"),
     ("/attention", "Needs attention"),
     ("/refunds", "Refund approvals"),
     ("/reports/reconciliation", "Reconciliation"),
@@ -409,4 +410,22 @@ pub(crate) struct PlatformCityPage {
     pub invite: Vec<Field>,
     pub errors: Vec<SummaryError>,
     pub enrolment_link: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff/residents.html")]
+pub(crate) struct ResidentSupportPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub form_token: String,
+    pub search: Vec<Field>,
+    pub facts: Vec<Fact>,
+    /// (bill type, reference, linked on)
+    pub bills: Vec<(String, String, String)>,
+    /// (when, subject, sent or not)
+    pub mail: Vec<(String, String, &'static str)>,
+    pub reset: Vec<Field>,
+    pub reset_action: Option<String>,
+    pub errors: Vec<SummaryError>,
+    pub done: bool,
 }

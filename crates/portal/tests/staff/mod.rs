@@ -504,6 +504,7 @@ async fn try_route(
         .replace("{payment}", dummy)
         .replace("{request}", dummy)
         .replace("{staff}", dummy)
+        .replace("{resident}", dummy)
         .replace("{slug}", "springfield");
     let uri = if path == "/" {
         format!("{prefix}/")
@@ -1298,4 +1299,137 @@ async fn finance_downloads_a_payment_search_as_gl_lines() {
         .unwrap();
     assert_eq!(downloads.len(), 2, "each download is on the record");
     portal.finish().await;
+}
+
+/// A resident who lost their authenticator: a supervisor finds the account
+/// by its address (the look-up is audited), sees the e-mails sent to it,
+/// cannot turn off its two-step sign-in without writing down how they
+/// checked who is asking, then does; the note is in the audit log and the
+/// resident is e-mailed.
+#[tokio::test]
+async fn a_supervisor_helps_a_resident_who_lost_their_authenticator() {
+    on_both(async |db| {
+        let portal = Portal::on(db, PortalConfig::default()).await;
+        let city = portal.tenant("springfield").await;
+        let store = &portal.store;
+        let id = store
+            .create_resident(
+                &city.id,
+                "lena@example.org",
+                "hash",
+                civicpay_core::Language::Fr,
+                "verify-lena",
+                jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+            )
+            .await
+            .unwrap();
+        store
+            .confirm_resident(&city.id, "verify-lena")
+            .await
+            .unwrap();
+        store
+            .set_resident_totp(
+                &city.id,
+                &id,
+                Some(("JBSWY3DPEHPK3PXP", 1)),
+                &["h".into()],
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .note_mail_sent(
+                &city.id,
+                "lena@example.org",
+                "Confirmez votre adresse",
+                true,
+            )
+            .await
+            .unwrap();
+        let (_, supervisor) = session(&portal, Some(&city), Role::Supervisor).await;
+        let missing = portal
+            .get_as(
+                "/springfield/staff/residents?email=nobody%40example.org",
+                &supervisor,
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            missing.body.contains("No resident account"),
+            "{}",
+            missing.body
+        );
+        let found = portal
+            .get_as(
+                "/springfield/staff/residents?email=Lena%40Example.org",
+                &supervisor,
+            )
+            .await;
+        assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+        assert!(
+            found.body.contains("on (1 recovery codes left)"),
+            "{}",
+            found.body
+        );
+        assert!(found.body.contains("Confirmez votre adresse"));
+        let action = format!("/springfield/staff/residents/{id}/two-step-off");
+        assert!(found.body.contains(&action));
+        let _ = FORM_COOKIE.set(form_cookie_or_default(&found));
+        let unchecked = portal
+            .post_as(&action, &found, &supervisor, &[("identity_check", "ok")])
+            .await;
+        assert_eq!(unchecked.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(unchecked.body.contains(r##"<a href="#identity_check">"##));
+        let resident = store.resident(&city.id, &id).await.unwrap().unwrap();
+        assert!(resident.totp_secret.is_some(), "nothing changed");
+        let note =
+            "Called back on the number on water account 1000-61166; she gave the last amount paid";
+        let reset = portal
+            .post_as(&action, &found, &supervisor, &[("identity_check", note)])
+            .await;
+        assert_eq!(reset.status, StatusCode::OK, "{}", reset.body);
+        assert!(
+            reset.body.contains("Two-step sign-in is off"),
+            "{}",
+            reset.body
+        );
+        let resident = store.resident(&city.id, &id).await.unwrap().unwrap();
+        assert!(resident.totp_secret.is_none());
+        assert_eq!(
+            store
+                .resident_recovery_codes_left(&city.id, &id)
+                .await
+                .unwrap(),
+            0
+        );
+        // The resident was written to, in French (no mail server here, so
+        // it is noted as not sent).
+        let mail = store
+            .mail_sent_to(&city.id, "lena@example.org", 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            mail[0].subject,
+            "La connexion en deux étapes a été modifiée"
+        );
+        let entries = store
+            .audit_entries(
+                &civicpay_audit::ChainId::Tenant(city.id.clone()),
+                &civicpay_store::audit_log::AuditFilter {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let reset = entries
+            .iter()
+            .find(|e| e.action == "resident.two_step_reset")
+            .expect("the reset is audited");
+        assert!(reset.details.contains("Called back"), "{}", reset.details);
+        assert!(reset.actor.starts_with("staff:supervisor-"));
+        assert!(entries.iter().any(|e| e.action == "resident.looked_up"));
+        portal.finish().await;
+    })
+    .await;
 }

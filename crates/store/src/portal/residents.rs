@@ -4,7 +4,7 @@
 
 use crate::audit_log::append_in;
 use crate::portal::staff::SessionStage;
-use crate::rows::{column, int, opt_text, parsed, read};
+use crate::rows::{column, int, opt_text, parsed, read, text};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
 use civicpay_core::resident::ResidentStatus;
@@ -30,6 +30,15 @@ pub struct Resident {
     pub failed_sign_ins: u32,
     pub locked_until: Timestamp,
     pub created_at: Timestamp,
+}
+
+/// One e-mail sent to a resident's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMail {
+    pub subject: String,
+    pub sent_at: Timestamp,
+    /// False when the mail server refused it or no mail is configured.
+    pub delivered: bool,
 }
 
 const RESIDENT_COLUMNS: &str = "id, tenant_id, email, status, password_hash, totp_secret, \
@@ -391,13 +400,15 @@ impl Store {
     /// that confirmed it) or off (`None`).
     /// Turns two-step sign-in on (with the secret's last step and the
     /// hashes of the recovery codes shown to the resident) or off (`None`:
-    /// the codes go too), in one transaction.
+    /// the codes go too), with its audit entry when staff did it, in one
+    /// transaction.
     pub async fn set_resident_totp(
         &self,
         tenant_id: &TenantId,
         id: &ResidentId,
         secret: Option<(&str, u64)>,
         recovery_code_hashes: &[String],
+        audit: Option<NewEntry>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -429,6 +440,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+        }
+        if let Some(entry) = audit {
+            append_in(&mut tx, self.backend, entry).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -699,6 +713,14 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
+            "DELETE FROM resident_mail_sent \
+             WHERE tenant_id = $1 AND email = (SELECT email FROM residents WHERE tenant_id = $1 AND id = $2)",
+        )
+        .bind(tenant_id.as_str())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
             "DELETE FROM resident_mail_log \
              WHERE resident_id IN (SELECT id FROM residents WHERE tenant_id = $1 AND id = $2)",
         )
@@ -833,6 +855,55 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(resident_from_row).collect()
+    }
+
+    /// Keeps a line of an e-mail sent (or tried) to a resident's address.
+    pub async fn note_mail_sent(
+        &self,
+        tenant_id: &TenantId,
+        email: &str,
+        subject: &str,
+        delivered: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO resident_mail_sent (tenant_id, email, subject, sent_at, delivered) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(tenant_id.as_str())
+        .bind(email.to_lowercase())
+        .bind(subject)
+        .bind(to_micros(Timestamp::now()))
+        .bind(i64::from(delivered))
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` e-mails sent to an address, newest first.
+    pub async fn mail_sent_to(
+        &self,
+        tenant_id: &TenantId,
+        email: &str,
+        limit: i64,
+    ) -> Result<Vec<SentMail>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT subject, sent_at, delivered FROM resident_mail_sent \
+             WHERE tenant_id = $1 AND email = $2 ORDER BY sent_at DESC LIMIT $3",
+        )
+        .bind(tenant_id.as_str())
+        .bind(email.to_lowercase())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SentMail {
+                    subject: text(row, "subject")?,
+                    sent_at: from_micros(int(row, "sent_at")?)?,
+                    delivered: int(row, "delivered")? != 0,
+                })
+            })
+            .collect()
     }
 
     /// Notes that an e-mail about `subject` was sent; false if it already

@@ -376,7 +376,7 @@ store_test!(
             .unwrap();
         let codes: Vec<String> = (0..3).map(|i| format!("hash-{i}")).collect();
         store
-            .set_resident_totp(&tenant.id, &id, Some(("SECRET", 7)), &codes)
+            .set_resident_totp(&tenant.id, &id, Some(("SECRET", 7)), &codes, None)
             .await
             .unwrap();
         let resident = store.resident(&tenant.id, &id).await.unwrap().unwrap();
@@ -411,15 +411,42 @@ store_test!(
         );
         // Turned off, the codes go with it.
         store
-            .set_resident_totp(&tenant.id, &id, None, &codes)
+            .set_resident_totp(&tenant.id, &id, None, &codes, None)
             .await
             .unwrap();
         assert!(!spend(tenant.id.clone(), "hash-1").await);
         let resident = store.resident(&tenant.id, &id).await.unwrap().unwrap();
         assert!(resident.totp_secret.is_none());
+        // E-mails sent to the address are listed newest first, whatever
+        // case it was written in, and go when the account goes.
+        for (subject, delivered) in [("Confirm", true), ("Two-step", false)] {
+            store
+                .note_mail_sent(&tenant.id, "Rui@Example.org", subject, delivered)
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let sent = store
+            .mail_sent_to(&tenant.id, "rui@example.org", 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            sent.iter()
+                .map(|m| (m.subject.as_str(), m.delivered))
+                .collect::<Vec<_>>(),
+            [("Two-step", false), ("Confirm", true)]
+        );
+        assert!(
+            store
+                .mail_sent_to(&other.id, "rui@example.org", 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "another city sees none"
+        );
         // And a deleted account keeps none.
         store
-            .set_resident_totp(&tenant.id, &id, Some(("SECRET", 8)), &codes)
+            .set_resident_totp(&tenant.id, &id, Some(("SECRET", 8)), &codes, None)
             .await
             .unwrap();
         store
@@ -432,6 +459,13 @@ store_test!(
                 .await
                 .unwrap(),
             0
+        );
+        assert!(
+            store
+                .mail_sent_to(&tenant.id, "rui@example.org", 10)
+                .await
+                .unwrap()
+                .is_empty()
         );
     }
 );

@@ -349,6 +349,7 @@ mail-recovery-code-body = Someone signed in to your account with one of your rec
 mail-two-step-subject = Two-step sign-in was changed
 mail-two-step-on-body = Two-step sign-in is now on for your account. If you did not do this, call { $phone } straight away.
 mail-two-step-off-body = Two-step sign-in is now off for your account. If you did not do this, reset your password and call { $phone } straight away.
+mail-two-step-reset-body = At your request, city staff turned off two-step sign-in for your account. Sign in with your password and turn it on again from your settings. If you did not ask for this, reset your password and call { $phone } straight away.
 card-saved-legend = Pay with a saved card
 card-saved-code-hint = The security code of the card you chose: we never keep it, so we ask each time you pay.
 card-saved-submit = Pay { $amount } with this card

@@ -349,6 +349,7 @@ mail-recovery-code-body = Alguien inició sesión en su cuenta con uno de sus c�
 mail-two-step-subject = El inicio de sesión en dos pasos cambió
 mail-two-step-on-body = El inicio de sesión en dos pasos está activado en su cuenta. Si no fue usted, llame de inmediato al { $phone }.
 mail-two-step-off-body = El inicio de sesión en dos pasos está desactivado en su cuenta. Si no fue usted, restablezca su contraseña y llame de inmediato al { $phone }.
+mail-two-step-reset-body = A petición suya, el personal de la ciudad desactivó el inicio de sesión en dos pasos de su cuenta. Inicie sesión con su contraseña y vuelva a activarlo desde su configuración. Si usted no lo pidió, restablezca su contraseña y llame de inmediato al { $phone }.
 card-saved-legend = Pagar con una tarjeta guardada
 card-saved-code-hint = El código de seguridad de la tarjeta elegida: nunca lo guardamos, así que lo pedimos en cada pago.
 card-saved-submit = Pagar { $amount } con esta tarjeta

@@ -349,6 +349,7 @@ mail-recovery-code-body = Quelqu’un s’est connecté à votre compte avec l�
 mail-two-step-subject = La connexion en deux étapes a été modifiée
 mail-two-step-on-body = La connexion en deux étapes est maintenant activée pour votre compte. Si ce n'était pas vous, appelez immédiatement le { $phone }.
 mail-two-step-off-body = La connexion en deux étapes est maintenant désactivée pour votre compte. Si ce n'était pas vous, réinitialisez votre mot de passe et appelez immédiatement le { $phone }.
+mail-two-step-reset-body = À votre demande, le personnel de la ville a désactivé la connexion en deux étapes de votre compte. Connectez-vous avec votre mot de passe et réactivez-la dans vos paramètres. Si vous ne l’avez pas demandé, réinitialisez votre mot de passe et appelez immédiatement le { $phone }.
 card-saved-legend = Payer avec une carte enregistrée
 card-saved-code-hint = Le code de sécurité de la carte choisie : nous ne le gardons jamais, nous le demandons donc à chaque paiement.
 card-saved-submit = Payer { $amount } avec cette carte
