@@ -1515,6 +1515,10 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
         ("/settings", "settings"),
         ("/residents", "resident support"),
         (
+            "/bills?q=4691-000-765",
+            "bill search with a part-payment amount",
+        ),
+        (
             "/residents?email=nobody%40example.org",
             "resident support, no such account",
         ),

@@ -182,10 +182,17 @@ pub async fn overflow_at(client: &Client, width: u32) -> i64 {
 pub async fn assert_fits(client: &Client, what: &str) {
     for width in WIDTHS {
         let over = overflow_at(client, width).await;
-        assert!(
-            over <= 0,
-            "{what}: the page runs {over} px off a {width} px window"
-        );
+        if over > 0 {
+            // Name the element that reaches furthest, to say what to fix.
+            let widest = client
+                .execute(
+                    "let best = null, right = 0; for (const e of document.querySelectorAll('body *')) { const r = e.getBoundingClientRect().right; if (r > right) { right = r; best = e; } } return best ? best.outerHTML.slice(0, 200) : '';",
+                    vec![],
+                )
+                .await
+                .unwrap_or_default();
+            panic!("{what}: the page runs {over} px off a {width} px window; furthest: {widest}");
+        }
     }
     client.set_window_size(1024, 900).await.unwrap();
 }

@@ -618,7 +618,7 @@ pub(crate) struct PayBillForm {
 
 /// Reads the amount a resident chose to pay, in their language's decimal
 /// style, and checks it against the bill; the error says what to change.
-fn chosen_amount(
+pub(crate) fn chosen_amount(
     t: &Translator,
     tenant: &Tenant,
     bill_type: &BillType,

@@ -11,11 +11,11 @@ use super::views::{
 };
 use crate::AppState;
 use crate::error::PortalError;
-use crate::forms::{ButtonForm, CheckedForm};
+use crate::forms::CheckedForm;
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
 use crate::routes::crediting::card_text;
-use crate::routes::resident::{StartPayment, start_bill_payment};
+use crate::routes::resident::{StartPayment, chosen_amount, start_bill_payment};
 use crate::views::Link;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -83,12 +83,14 @@ pub(crate) async fn bill_search(
             .map_err(|e| PortalError::BadRequest(format!("search: {e}")))?;
         let can_take = staff.allows(Permission::TakePhonePayments) && state.config.pay.is_some();
         for bill in state.store.search_bills(&city.id, &reference, text).await? {
+            let bill_type = types.iter().find(|t| t.id == bill.bill_type_id);
             rows.push(BillRow {
-                bill_type: types
-                    .iter()
-                    .find(|t| t.id == bill.bill_type_id)
+                bill_type: bill_type
                     .map(|t| t.name.get(Language::En).to_owned())
                     .unwrap_or_default(),
+                part_amount: bill_type
+                    .filter(|t| can_take && bill.takes_part_payment(t.partial.as_ref()))
+                    .map(|_| bill.balance().to_plain(DecimalStyle::Point)),
                 payer: bill.payer_name.clone(),
                 due: bill.due_date.to_string(),
                 balance: bill.balance().format(Language::En),
@@ -113,12 +115,20 @@ pub(crate) async fn bill_search(
     Ok((issued, page).into_response())
 }
 
+/// A phone payment's form: the amount, where the bill's type takes part
+/// payments (none: the balance).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct PhonePaymentForm {
+    #[serde(default)]
+    amount: Option<String>,
+}
+
 pub(crate) async fn start_phone_payment(
     State(state): State<AppState>,
     staff: StaffContext,
-    _ctx: PageContext,
+    ctx: PageContext,
     Path((_, bill_id)): Path<(String, String)>,
-    _: CheckedForm<ButtonForm>,
+    CheckedForm(form): CheckedForm<PhonePaymentForm>,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
     let link = state.pay_link()?;
@@ -133,6 +143,37 @@ pub(crate) async fn start_phone_payment(
             "this bill has nothing left to pay".into(),
         ));
     }
+    let amount = match form.amount.as_deref() {
+        Some(typed) => {
+            let bill_type = state
+                .store
+                .bill_types(&city.id)
+                .await?
+                .into_iter()
+                .find(|t| t.id == bill.bill_type_id)
+                .ok_or(PortalError::NotFound)?;
+            let t = civicpay_web::Translator::new(Language::En);
+            match chosen_amount(&t, city, &bill_type, &bill, typed) {
+                Ok(chosen) => Some(chosen),
+                Err(why) => {
+                    let issued = state.form_tokens.issue(ctx.form_cookie());
+                    let page = message(
+                        &staff,
+                        &ctx,
+                        &issued.token,
+                        "Amount not taken",
+                        vec![format!("Amount to take for {}: {why}", bill.reference)],
+                        Some(Link {
+                            href: format!("{}/bills?q={}", staff.scope.prefix(), bill.reference),
+                            label: "Back to the bill".to_owned(),
+                        }),
+                    );
+                    return Ok((StatusCode::UNPROCESSABLE_ENTITY, issued, page).into_response());
+                }
+            }
+        }
+        None => None,
+    };
     let prefix = staff.scope.prefix();
     let return_path = |local: &str| format!("{prefix}/phone-payments/{local}/return");
     let actor = staff.actor();
@@ -143,7 +184,7 @@ pub(crate) async fn start_phone_payment(
         &bill,
         StartPayment {
             channel: Channel::Moto,
-            amount: None,
+            amount,
             language: Language::En,
             return_path: &return_path,
             started_by: Some(&actor),
@@ -159,7 +200,7 @@ pub(crate) async fn start_phone_payment(
         .append_audit(staff.note(
             Action::PhonePaymentStarted,
             format!("bill:{}", bill.reference),
-            json!({ "bill_id": bill.id.as_str(), "amount": bill.balance().minor() }),
+            json!({ "bill_id": bill.id.as_str(), "amount": amount.unwrap_or_else(|| bill.balance()).minor() }),
         ))
         .await?;
     Ok(Redirect::to(&next_url).into_response())

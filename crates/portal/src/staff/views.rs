@@ -191,6 +191,9 @@ pub(crate) struct BillRow {
     pub balance: String,
     pub status: String,
     pub phone_payment: Option<String>,
+    /// The balance as the amount field's first value, where the bill's
+    /// type takes part payments.
+    pub part_amount: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]

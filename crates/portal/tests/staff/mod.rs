@@ -1433,3 +1433,52 @@ async fn a_supervisor_helps_a_resident_who_lost_their_authenticator() {
     })
     .await;
 }
+
+/// A clerk taking a property tax by phone may take part of it, between the
+/// type's minimum and the balance; the fee is worked out on the part, and
+/// an amount out of bounds is refused before pay is asked.
+#[tokio::test]
+async fn a_clerk_takes_part_of_a_property_tax_by_phone() {
+    let pay = FakePay::start().await;
+    let portal = Portal::with(PortalConfig {
+        pay: Some(pay.link()),
+        ..PortalConfig::default()
+    })
+    .await;
+    let (city, sample, bill) = portal.sample_bill("springfield", "property-tax").await;
+    let (_, clerk) = session(&portal, Some(&city), Role::Clerk).await;
+    let found = portal
+        .get_as(
+            &format!("/springfield/staff/bills?q={}", sample.reference),
+            &clerk,
+        )
+        .await;
+    let balance = bill.balance().to_plain(civicpay_core::DecimalStyle::Point);
+    assert!(
+        found
+            .body
+            .contains(&format!(r#"name="amount" value="{balance}""#)),
+        "{}",
+        found.body
+    );
+    let _ = FORM_COOKIE.set(form_cookie_or_default(&found));
+    let action = format!("/springfield/staff/bills/{}/phone-payment", bill.id);
+    let sent = || pay.bodies.lock().unwrap().len();
+    let before = sent();
+    let too_much = portal
+        .post_as(&action, &found, &clerk, &[("amount", "999999.00")])
+        .await;
+    assert_eq!(too_much.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_much.body.contains("more than"), "{}", too_much.body);
+    assert_eq!(sent(), before, "nothing reached pay");
+    // A part: pay is asked for it plus the phone fee on it.
+    let _ = portal
+        .post_as(&action, &found, &clerk, &[("amount", "30.00")])
+        .await;
+    let body = pay.bodies.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(body["channel"], "moto", "{body}");
+    let fee = body["fee"]["amount"].as_i64().unwrap();
+    assert!(fee > 0, "{body}");
+    assert_eq!(body["amount"].as_i64().unwrap() - fee, 3_000, "{body}");
+    portal.finish().await;
+}
