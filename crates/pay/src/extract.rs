@@ -10,6 +10,17 @@ use axum::http::header;
 use axum::http::request::Parts;
 use civicpay_store::pay::Merchant;
 
+/// The key of `Authorization: Bearer …`; none is 401.
+pub(crate) fn bearer_key(parts: &Parts) -> Result<&str, PayError> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(PayError::Unauthorized)
+}
+
 /// The city whose API key (`Authorization: Bearer cpay_…`) signed the
 /// request; no key or an unknown one is 401.
 pub(crate) struct ApiMerchant(pub Merchant);
@@ -18,16 +29,9 @@ impl FromRequestParts<PayState> for ApiMerchant {
     type Rejection = PayError;
 
     async fn from_request_parts(parts: &mut Parts, state: &PayState) -> Result<Self, PayError> {
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(PayError::Unauthorized)?;
         state
             .store
-            .merchant_for_api_key(key)
+            .merchant_for_api_key(bearer_key(parts)?)
             .await?
             .map(ApiMerchant)
             .ok_or(PayError::Unauthorized)

@@ -6,10 +6,10 @@
 use crate::PayState;
 use crate::api::invalid;
 use crate::error::PayError;
+use crate::extract::bearer_key;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::header;
 use axum::http::request::Parts;
 use civicpay_core::{TenantId, TenantSlug};
 use civicpay_pay_api::{MerchantView, RegisterMerchant};
@@ -22,14 +22,7 @@ impl FromRequestParts<PayState> for PlatformCaller {
     type Rejection = PayError;
 
     async fn from_request_parts(parts: &mut Parts, state: &PayState) -> Result<Self, PayError> {
-        let key = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(PayError::Unauthorized)?;
-        if state.store.is_platform_key(key).await? {
+        if state.store.is_platform_key(bearer_key(parts)?).await? {
             Ok(PlatformCaller)
         } else {
             Err(PayError::Unauthorized)

@@ -774,6 +774,18 @@ impl FakePay {
         }
     }
 
+    /// A portal on `db` that reaches this pay.
+    async fn portal(&self, db: TestDb) -> Portal {
+        Portal::on(
+            db,
+            PortalConfig {
+                pay: Some(self.link()),
+                ..PortalConfig::default()
+            },
+        )
+        .await
+    }
+
     fn link(&self) -> civicpay_portal::PayLink {
         civicpay_portal::PayLink {
             api_url: self.url.clone(),
@@ -1038,11 +1050,7 @@ async fn a_resident_pays_part_of_a_bill_that_takes_part_payments() {
 #[tokio::test]
 async fn a_part_payment_is_typed_with_a_decimal_comma_in_french() {
     let pay = FakePay::start().await;
-    let portal = Portal::with(PortalConfig {
-        pay: Some(pay.link()),
-        ..PortalConfig::default()
-    })
-    .await;
+    let portal = pay.portal(TestDb::sqlite().await.unwrap()).await;
     let sample = portal.sample("lac-vert", "taxes");
     let page = portal
         .look_up(&sample, &sample.reference, &sample.verification)
@@ -1082,14 +1090,7 @@ async fn a_part_payment_is_typed_with_a_decimal_comma_in_french() {
 /// goes on; resumed, the city's pages are back.
 async fn paused_city(db: TestDb) {
     let pay = FakePay::start().await;
-    let portal = Portal::on(
-        db,
-        PortalConfig {
-            pay: Some(pay.link()),
-            ..PortalConfig::default()
-        },
-    )
-    .await;
+    let portal = pay.portal(db).await;
     let (tenant, sample, bill) = portal.sample_bill("springfield", "water").await;
     let form = portal.get("/springfield/pay/water").await;
     assert!(

@@ -42,7 +42,8 @@ pub(crate) async fn method_not_allowed() -> PortalError {
     PortalError::MethodNotAllowed
 }
 
-async fn find_tenant(state: &AppState, slug: &str) -> Result<Tenant, PortalError> {
+/// The city at `slug`; none is 404.
+pub(crate) async fn find_tenant(state: &AppState, slug: &str) -> Result<Tenant, PortalError> {
     let slug = TenantSlug::parse(slug).map_err(|_| PortalError::NotFound)?;
     state
         .store

@@ -12,9 +12,10 @@ use crate::error::PortalError;
 use crate::forms::{ButtonForm, CheckedForm};
 use crate::page::PageContext;
 use crate::pay_client::PayClient;
+use crate::routes::resident::find_tenant;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use civicpay_core::{BillKind, Currency, Language, Role, Tenant, TenantSlug, city_file};
+use civicpay_core::{BillKind, Currency, Language, Role, Tenant, city_file};
 use civicpay_web::forms::{Field, set_error, summary};
 use serde::Deserialize;
 
@@ -295,15 +296,6 @@ async fn tell_pay(state: &AppState, tenant: &Tenant) -> Result<(), PortalError> 
     }
 }
 
-async fn city_by_slug(state: &AppState, slug: &str) -> Result<Tenant, PortalError> {
-    let slug = TenantSlug::parse(slug).map_err(|_| PortalError::NotFound)?;
-    state
-        .store
-        .tenant_by_slug(&slug)
-        .await?
-        .ok_or(PortalError::NotFound)
-}
-
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct AdministratorForm {
     #[serde(default)]
@@ -362,7 +354,7 @@ pub(crate) async fn city(
     ctx: PageContext,
     Path(slug): Path<String>,
 ) -> Result<Response, PortalError> {
-    let city = city_by_slug(&state, &slug).await?;
+    let city = find_tenant(&state, &slug).await?;
     let blank = AdministratorForm::default();
     city_page(&state, &staff, &ctx, &city, (&blank, None), None).await
 }
@@ -375,7 +367,7 @@ async fn set_paused(
     slug: &str,
     paused: bool,
 ) -> Result<Response, PortalError> {
-    let city = city_by_slug(state, slug).await?;
+    let city = find_tenant(state, slug).await?;
     state
         .store
         .set_tenant_suspended(&city, paused, &staff.actor())
@@ -416,7 +408,7 @@ pub(crate) async fn invite_administrator(
     Path(slug): Path<String>,
     CheckedForm(form): CheckedForm<AdministratorForm>,
 ) -> Result<Response, PortalError> {
-    let city = city_by_slug(&state, &slug).await?;
+    let city = find_tenant(&state, &slug).await?;
     let public = state.config.pay.as_ref().map_or_else(
         || state.config.public_url.clone(),
         |p| p.portal_public_url.clone(),

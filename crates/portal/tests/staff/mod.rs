@@ -745,14 +745,7 @@ async fn an_administrator_invites_staff_and_sets_the_refund_threshold() {
 async fn the_platform_operator_adds_a_city_pauses_it_and_invites_its_administrator() {
     on_both(async |db| {
         let pay = FakePay::start().await;
-        let portal = Portal::on(
-            db,
-            PortalConfig {
-                pay: Some(pay.link()),
-                ..PortalConfig::default()
-            },
-        )
-        .await;
+        let portal = pay.portal(db).await;
         let (_, operator) = session(&portal, None, Role::PlatformOperator).await;
         let form = portal.get_as("/staff/new-city", &operator).await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.body);
@@ -1440,11 +1433,7 @@ async fn a_supervisor_helps_a_resident_who_lost_their_authenticator() {
 #[tokio::test]
 async fn a_clerk_takes_part_of_a_property_tax_by_phone() {
     let pay = FakePay::start().await;
-    let portal = Portal::with(PortalConfig {
-        pay: Some(pay.link()),
-        ..PortalConfig::default()
-    })
-    .await;
+    let portal = pay.portal(TestDb::sqlite().await.unwrap()).await;
     let (city, sample, bill) = portal.sample_bill("springfield", "property-tax").await;
     let (_, clerk) = session(&portal, Some(&city), Role::Clerk).await;
     let found = portal
