@@ -1513,6 +1513,7 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
         ("/audit", "audit log"),
         ("/team", "staff"),
         ("/settings", "settings"),
+        ("/settings/contact", "contact for residents"),
         ("/residents", "resident support"),
         (
             "/bills?q=4691-000-765",

@@ -318,25 +318,14 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
         Language::parse(s)
             .map_err(|_| format!("{s:?} is not a language civicpay speaks (en, fr, es)"))
     });
-    let contact = Contact {
-        name: raw.contact.name.trim().to_owned(),
-        postal_address: raw.contact.postal_address.trim().to_owned(),
-        phone: raw.contact.phone.trim().to_owned(),
-        email: raw.contact.email.trim().to_owned(),
-    };
-    for (key, value) in [
-        ("name", &contact.name),
-        ("postal_address", &contact.postal_address),
-        ("phone", &contact.phone),
-        ("email", &contact.email),
-    ] {
-        if value.is_empty() {
-            check.problem(
-                format!("contact.{key}"),
-                None,
-                "is required: receipts and notices print it",
-            );
-        }
+    let contact = Contact::new(
+        &raw.contact.name,
+        &raw.contact.postal_address,
+        &raw.contact.phone,
+        &raw.contact.email,
+    );
+    for (key, message) in contact.problems() {
+        check.problem(format!("contact.{key}"), None, message);
     }
     let fees = raw.fees.as_ref().and_then(|fees| {
         check

@@ -63,6 +63,45 @@ pub struct Contact {
     pub email: String,
 }
 
+impl Contact {
+    /// The contact as typed, trimmed.
+    pub fn new(name: &str, postal_address: &str, phone: &str, email: &str) -> Contact {
+        Contact {
+            name: name.trim().to_owned(),
+            postal_address: postal_address.trim().to_owned(),
+            phone: phone.trim().to_owned(),
+            email: email.trim().to_owned(),
+        }
+    }
+
+    /// What is wrong with it, by field (`name`, `postal_address`, `phone`,
+    /// `email`): every field is printed on receipts and notice letters, so
+    /// each is required, on one line, and the address must be an e-mail
+    /// address.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        for (key, value, max) in [
+            ("name", &self.name, 120),
+            ("postal_address", &self.postal_address, 200),
+            ("phone", &self.phone, 40),
+            ("email", &self.email, 254),
+        ] {
+            if value.is_empty() {
+                problems.push((key, "is required: receipts and notices print it".to_owned()));
+            } else if value.chars().count() > max || value.chars().any(char::is_control) {
+                problems.push((key, format!("must be one line of at most {max} characters")));
+            }
+        }
+        if !self.email.is_empty() && crate::import::parse_email(&self.email).is_err() {
+            problems.push((
+                "email",
+                format!("{:?} is not an e-mail address", self.email),
+            ));
+        }
+        problems
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub id: TenantId,
@@ -186,5 +225,20 @@ mod tests {
     fn time_zones_come_from_the_bundled_database() {
         assert!(TimeZoneName::parse("America/Toronto").is_ok());
         assert!(TimeZoneName::parse("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn a_contact_needs_every_field_on_one_line_and_a_real_address() {
+        let good = Contact::new(
+            " Finance ",
+            "800 E Monroe St",
+            "+1 217-555-0100",
+            "pay@springfield.example",
+        );
+        assert_eq!(good.name, "Finance");
+        assert!(good.problems().is_empty());
+        let bad = Contact::new("", "line one\nline two", &"9".repeat(41), "not an address");
+        let fields: Vec<&str> = bad.problems().iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields, ["name", "postal_address", "phone", "email"]);
     }
 }

@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit_details;
+mod contact;
 mod exports;
 mod guard;
 mod payments;
@@ -47,7 +48,7 @@ pub struct StaffRoute {
 }
 
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [StaffRoute; 22] = [
+pub const ROUTES: [StaffRoute; 23] = [
     StaffRoute {
         path: "/",
         access: Access::SignedIn,
@@ -152,6 +153,11 @@ pub const ROUTES: [StaffRoute; 22] = [
         path: "/settings",
         access: Access::Needs(Permission::ManageSettings),
         handler: || get(admin::settings).post(admin::save_settings),
+    },
+    StaffRoute {
+        path: "/settings/contact",
+        access: Access::Needs(Permission::ManageSettings),
+        handler: || get(contact::contact).post(contact::save_contact),
     },
     StaffRoute {
         path: "/recovery-codes",

@@ -368,6 +368,8 @@ pub(crate) struct SettingsPage {
     pub fields: Vec<Field>,
     pub errors: Vec<SummaryError>,
     pub saved: bool,
+    /// Other settings pages.
+    pub links: Vec<Link>,
 }
 
 pub(crate) struct PlatformCity {

@@ -1471,3 +1471,101 @@ async fn a_clerk_takes_part_of_a_property_tax_by_phone() {
     assert_eq!(body["amount"].as_i64().unwrap() - fee, 3_000, "{body}");
     portal.finish().await;
 }
+
+/// An administrator changes whom residents contact: checked by the city
+/// file's rules (each problem on its field, nothing saved), then saved with
+/// an audit entry of what changed from what; saving it unchanged writes
+/// nothing; the city's file says the new contact.
+#[tokio::test]
+async fn an_administrator_keeps_the_contact_residents_see() {
+    on_both(async |db| {
+        let portal = Portal::on(db, PortalConfig::default()).await;
+        let city = portal.tenant("springfield").await;
+        let (_, admin) = session(&portal, Some(&city), Role::Administrator).await;
+        let settings = portal.get_as("/springfield/staff/settings", &admin).await;
+        assert!(
+            settings
+                .body
+                .contains("/springfield/staff/settings/contact")
+        );
+        let page = portal
+            .get_as("/springfield/staff/settings/contact", &admin)
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains(&city.contact.phone), "{}", page.body);
+        let _ = FORM_COOKIE.set(form_cookie_or_default(&page));
+        let mut fields = vec![
+            ("name", city.contact.name.as_str()),
+            ("postal_address", city.contact.postal_address.as_str()),
+            ("phone", ""),
+            ("email", "not an address"),
+        ];
+        let refused = portal
+            .post_as(
+                "/springfield/staff/settings/contact",
+                &page,
+                &admin,
+                &fields,
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for id in ["phone", "email"] {
+            assert!(
+                refused.body.contains(&format!(r##"<a href="#{id}">"##)),
+                "{id}"
+            );
+        }
+        assert!(refused.body.contains(r#"value="not an address""#));
+        assert_eq!(portal.tenant("springfield").await.contact, city.contact);
+        fields[2] = ("phone", "+1 217-555-0199");
+        fields[3] = ("email", "help@springfield.example");
+        let audits = async || {
+            portal
+                .store
+                .audit_entries(
+                    &civicpay_audit::ChainId::Tenant(city.id.clone()),
+                    &civicpay_store::audit_log::AuditFilter {
+                        action: Some("setting.changed".into()),
+                        limit: 100,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+        };
+        let before = audits().await.len();
+        for _ in 0..2 {
+            let saved = portal
+                .post_as(
+                    "/springfield/staff/settings/contact",
+                    &page,
+                    &admin,
+                    &fields,
+                )
+                .await;
+            assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+            assert!(saved.body.contains("Saved."));
+        }
+        let after = portal.tenant("springfield").await;
+        assert_eq!(after.contact.phone, "+1 217-555-0199");
+        let entries = audits().await;
+        assert_eq!(entries.len(), before + 1, "the second save changed nothing");
+        let details = &entries[0].details;
+        assert!(
+            details.contains(&format!(
+                r#""phone":{{"from":"{}","to":"+1 217-555-0199"}}"#,
+                city.contact.phone
+            )),
+            "{details}"
+        );
+        assert!(
+            !details.contains("postal_address"),
+            "only what changed: {details}"
+        );
+        let types = portal.store.bill_types(&city.id).await.unwrap();
+        let file = civicpay_core::city_file::export(&after, &types).unwrap();
+        assert!(file.contains("help@springfield.example"), "{file}");
+        portal.finish().await;
+    })
+    .await;
+}

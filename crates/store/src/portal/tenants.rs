@@ -106,6 +106,25 @@ impl Store {
         .transpose()
     }
 
+    /// Changes whom residents contact, with its audit entry, in one
+    /// transaction.
+    pub async fn set_tenant_contact(
+        &self,
+        tenant_id: &TenantId,
+        contact: &civicpay_core::Contact,
+        audit: NewEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE tenants SET contact = $2 WHERE id = $1")
+            .bind(tenant_id.as_str())
+            .bind(to_json(contact)?)
+            .execute(&mut *tx)
+            .await?;
+        append_in(&mut tx, self.backend(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Pauses (or resumes) a city's payments, as the platform's act in
     /// its audit chain; false when the city already was so, and nothing
     /// is written.

@@ -1,0 +1,141 @@
+//! Whom residents contact, as a city administrator keeps it: the name,
+//! postal address, phone and e-mail printed on receipts, on the paused
+//! page and on any incident notice letter. Checked by the same rules as the
+//! city file; each change is an audit entry with before and after.
+
+use super::guard::StaffContext;
+use super::views::{Chrome, SettingsPage, form_status, layout};
+use crate::AppState;
+use crate::error::PortalError;
+use crate::forms::CheckedForm;
+use crate::page::PageContext;
+use crate::views::Link;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use civicpay_audit::Action;
+use civicpay_core::Contact;
+use civicpay_web::forms::{Field, set_error, summary};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ContactForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    postal_address: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+}
+
+const LABELS: [(&str, &str); 4] = [
+    ("name", "Department residents contact"),
+    ("postal_address", "Postal address"),
+    ("phone", "Phone"),
+    ("email", "E-mail address"),
+];
+
+async fn page(
+    state: &AppState,
+    staff: &StaffContext,
+    ctx: &PageContext,
+    shown: &Contact,
+    problems: Vec<(&'static str, String)>,
+    saved: bool,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let values = [
+        &shown.name,
+        &shown.postal_address,
+        &shown.phone,
+        &shown.email,
+    ];
+    let mut fields: Vec<Field> = LABELS
+        .iter()
+        .zip(values)
+        .map(|((id, label), value)| {
+            let kind = if *id == "email" { "email" } else { "text" };
+            Field::new(id, kind, (*label).to_owned())
+                .value(value.as_str())
+                .maxlength(254)
+        })
+        .collect();
+    if let Some(first) = fields.first_mut() {
+        first.hint = Some(
+            "Printed on every receipt, on the page residents see when payments are paused, and on any incident notice letter."
+                .to_owned(),
+        );
+    }
+    for (id, message) in problems {
+        let label = LABELS.iter().find(|(f, _)| *f == id).map_or(id, |(_, l)| l);
+        set_error(&mut fields, id, format!("{label} {message}"));
+    }
+    let errors = summary(&fields);
+    let wrong = !errors.is_empty();
+    let issued = state.form_tokens.issue(ctx.form_cookie());
+    let view = SettingsPage {
+        layout: layout("Contact for residents", Some(city), ctx.path(), wrong),
+        chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
+        form_token: issued.token.clone(),
+        fields,
+        errors,
+        saved,
+        links: vec![Link {
+            href: format!("{}/settings", staff.scope.prefix()),
+            label: "Back to settings".to_owned(),
+        }],
+    };
+    Ok((form_status(wrong), issued, view).into_response())
+}
+
+pub(crate) async fn contact(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    page(&state, &staff, &ctx, &city.contact, Vec::new(), false).await
+}
+
+pub(crate) async fn save_contact(
+    State(state): State<AppState>,
+    staff: StaffContext,
+    ctx: PageContext,
+    CheckedForm(form): CheckedForm<ContactForm>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
+    let typed = Contact::new(&form.name, &form.postal_address, &form.phone, &form.email);
+    let problems = typed.problems();
+    if !problems.is_empty() {
+        return page(&state, &staff, &ctx, &typed, problems, false).await;
+    }
+    let before = &city.contact;
+    let mut changes = Map::new();
+    for (key, old, new) in [
+        ("name", &before.name, &typed.name),
+        (
+            "postal_address",
+            &before.postal_address,
+            &typed.postal_address,
+        ),
+        ("phone", &before.phone, &typed.phone),
+        ("email", &before.email, &typed.email),
+    ] {
+        if old != new {
+            changes.insert(key.to_owned(), json!({ "from": old, "to": new }));
+        }
+    }
+    if !changes.is_empty() {
+        state
+            .store
+            .set_tenant_contact(
+                &city.id,
+                &typed,
+                staff.note(Action::SettingChanged, "contact", Value::Object(changes)),
+            )
+            .await?;
+    }
+    page(&state, &staff, &ctx, &typed, Vec::new(), true).await
+}
