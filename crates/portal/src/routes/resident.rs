@@ -1,6 +1,7 @@
 //! Resident pages: choose a city, choose what to pay, find the bill.
 
 use crate::AppState;
+use crate::account::City;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
 use crate::page::PageContext;
@@ -9,8 +10,9 @@ use crate::views::{
     BillTypeLink, BillView, BillsPage, CityPage, HomePage, Layout, LineView, Link, LookupPage,
     MessagePage, PayButton, ReceiptPage,
 };
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::fee::ChargedFee;
 use civicpay_core::payment::{Channel, PaymentStatus};
@@ -66,6 +68,26 @@ fn paused_page(ctx: &PageContext, tenant: &Tenant) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, page).into_response()
 }
 
+/// A city taking payments, from the `{tenant}` of the path. A city the
+/// platform paused answers with its paused page instead, so no handler
+/// that takes this can forget to check.
+pub(crate) struct OpenCity(pub Tenant);
+
+impl FromRequestParts<AppState> for OpenCity {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let City(tenant) = City::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if tenant.suspended {
+            let Ok(ctx) = PageContext::from_request_parts(parts, state).await;
+            return Err(paused_page(&ctx, &tenant));
+        }
+        Ok(OpenCity(tenant))
+    }
+}
+
 async fn find_bill_type(
     state: &AppState,
     tenant: &Tenant,
@@ -110,13 +132,9 @@ pub(crate) async fn city_redirect(
 
 pub(crate) async fn city(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    OpenCity(tenant): OpenCity,
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
-    let tenant = find_tenant(&state, &slug).await?;
-    if tenant.suspended {
-        return Ok(paused_page(&ctx, &tenant));
-    }
     let bill_types = state.store.bill_types(&tenant.id).await?;
     let t = ctx.translator(Some(tenant.default_language));
     let links = bill_types
@@ -212,13 +230,10 @@ fn lookup_page(
 
 pub(crate) async fn lookup_form(
     State(state): State<AppState>,
-    Path((tenant_slug, type_slug)): Path<(String, String)>,
+    OpenCity(tenant): OpenCity,
+    Path((_, type_slug)): Path<(String, String)>,
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
-    let tenant = find_tenant(&state, &tenant_slug).await?;
-    if tenant.suspended {
-        return Ok(paused_page(&ctx, &tenant));
-    }
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let t = ctx.translator(Some(tenant.default_language));
@@ -239,14 +254,11 @@ pub(crate) async fn lookup_form(
 
 pub(crate) async fn lookup_submit(
     State(state): State<AppState>,
-    Path((tenant_slug, type_slug)): Path<(String, String)>,
+    OpenCity(tenant): OpenCity,
+    Path((_, type_slug)): Path<(String, String)>,
     ctx: PageContext,
     CheckedForm(form): CheckedForm<LookupForm>,
 ) -> Result<Response, PortalError> {
-    let tenant = find_tenant(&state, &tenant_slug).await?;
-    if tenant.suspended {
-        return Ok(paused_page(&ctx, &tenant));
-    }
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
     state
         .rate_limit(
@@ -492,14 +504,11 @@ const PAY_START_WINDOW: std::time::Duration = std::time::Duration::from_secs(600
 /// pay's card page. Without a pay service configured, says so plainly.
 pub(crate) async fn pay_bill(
     State(state): State<AppState>,
-    Path((tenant_slug, bill_id)): Path<(String, String)>,
+    OpenCity(tenant): OpenCity,
+    Path((_, bill_id)): Path<(String, String)>,
     ctx: PageContext,
     CheckedForm(form): CheckedForm<PayBillForm>,
 ) -> Result<Response, PortalError> {
-    let tenant = find_tenant(&state, &tenant_slug).await?;
-    if tenant.suspended {
-        return Ok(paused_page(&ctx, &tenant));
-    }
     let bill_id = BillId::parse(&bill_id).map_err(|_| PortalError::NotFound)?;
     // Each start asks pay for a payment: limited per address and per bill,
     // so nobody can mint payments (and card pages) for a bill in bulk.
