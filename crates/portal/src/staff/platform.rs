@@ -359,8 +359,10 @@ pub(crate) async fn city(
     city_page(&state, &staff, &ctx, &city, (&blank, None), None).await
 }
 
-/// Pauses the city, or resumes it: the portal at once, then pay. Sent
-/// again, it tells pay again, so a pause pay missed can be repeated.
+/// Pauses the city, or resumes it: pay first, then the portal. If pay
+/// cannot be told, nothing changes and the operator sees why, so pressing
+/// the same button again is the retry (the portal's page never shows a
+/// pause that pay did not take).
 async fn set_paused(
     state: &AppState,
     staff: &StaffContext,
@@ -368,18 +370,15 @@ async fn set_paused(
     paused: bool,
 ) -> Result<Response, PortalError> {
     let city = find_tenant(state, slug).await?;
+    let changed = Tenant {
+        suspended: paused,
+        ..city.clone()
+    };
+    tell_pay(state, &changed).await?;
     state
         .store
         .set_tenant_suspended(&city, paused, &staff.actor())
         .await?;
-    tell_pay(
-        state,
-        &Tenant {
-            suspended: paused,
-            ..city
-        },
-    )
-    .await?;
     Ok(Redirect::to(&format!("/staff/cities/{slug}")).into_response())
 }
 

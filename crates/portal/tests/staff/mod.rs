@@ -1569,3 +1569,33 @@ async fn an_administrator_keeps_the_contact_residents_see() {
     })
     .await;
 }
+
+/// A pause pay could not take changes nothing, so the operator's retry is
+/// the same button.
+#[tokio::test]
+async fn a_pause_pay_cannot_take_changes_nothing() {
+    let portal = Portal::with(PortalConfig {
+        pay: Some(civicpay_portal::PayLink {
+            api_url: "http://127.0.0.1:9".into(),
+            service_key: [5; 32],
+            portal_public_url: "http://portal.test".into(),
+            pay_public_url: "http://pay.test".into(),
+        }),
+        ..PortalConfig::default()
+    })
+    .await;
+    let (_, operator) = session(&portal, None, Role::PlatformOperator).await;
+    let page = portal.get_as("/staff/cities/springfield", &operator).await;
+    let _ = FORM_COOKIE.set(form_cookie_or_default(&page));
+    let refused = portal
+        .post_as("/staff/cities/springfield/pause", &page, &operator, &[])
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+    assert!(!portal.tenant("springfield").await.suspended);
+    let page = portal.get_as("/staff/cities/springfield", &operator).await;
+    assert!(
+        page.body.contains("Pause payments"),
+        "the button is still there to retry"
+    );
+    portal.finish().await;
+}
