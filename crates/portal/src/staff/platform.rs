@@ -325,6 +325,14 @@ async fn city_page(
     }
     let errors = summary(&fields);
     let bill_types = state.store.bill_types(&city.id).await?;
+    let administrators = state
+        .store
+        .list_staff(Some(&city.id))
+        .await?
+        .into_iter()
+        .filter(|m| m.role == Role::Administrator)
+        .map(|m| format!("{} ({})", m.email, m.status.code()))
+        .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let name = city.name.get(city.default_language);
     let page = PlatformCityPage {
@@ -341,6 +349,7 @@ async fn city_page(
             .map(|t| format!("{} ({})", t.name.get(Language::En), t.gl_code))
             .collect(),
         paused: city.suspended,
+        administrators,
         invite: fields,
         errors,
         enrolment_link,

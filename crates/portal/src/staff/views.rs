@@ -412,6 +412,8 @@ pub(crate) struct PlatformCityPage {
     pub contact: civicpay_core::Contact,
     pub bill_types: Vec<String>,
     pub paused: bool,
+    /// "e-mail (status)" of each administrator.
+    pub administrators: Vec<String>,
     pub invite: Vec<Field>,
     pub errors: Vec<SummaryError>,
     pub enrolment_link: Option<String>,

@@ -877,6 +877,13 @@ async fn the_platform_operator_adds_a_city_pauses_it_and_invites_its_administrat
         let staff = portal.store.list_staff(Some(&city.id)).await.unwrap();
         assert_eq!(staff.len(), 1);
         assert_eq!(staff[0].role, Role::Administrator);
+        let page = portal.get_as("/staff/cities/riverton", &operator).await;
+        assert!(
+            page.body
+                .contains("<li>clerk.admin@riverton.example (invited)</li>"),
+            "the operator sees who was invited and whether they enrolled: {}",
+            page.body
+        );
         // Each act is the platform operator's, on the record.
         let platform = portal
             .store
