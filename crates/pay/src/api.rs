@@ -35,7 +35,7 @@ pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> PayErr
     }
 }
 
-fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, PayError> {
+pub(crate) fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, PayError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(invalid(field, format!("{field} is required")));
@@ -47,6 +47,19 @@ fn bounded(field: &'static str, value: &str, max: usize) -> Result<String, PayEr
         ));
     }
     Ok(value.to_owned())
+}
+
+/// An absolute http or https URL, or a refusal naming `field`.
+pub(crate) fn web_url(field: &'static str, value: &str) -> Result<url::Url, PayError> {
+    url::Url::parse(value.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            invalid(
+                field,
+                format!("{field} must be an absolute http or https URL"),
+            )
+        })
 }
 
 fn validate(
@@ -73,15 +86,7 @@ fn validate(
             format!("amount must be between 1 and {MAX_AMOUNT} minor units"),
         ));
     }
-    let return_url = url::Url::parse(request.return_url.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| {
-            invalid(
-                "return_url",
-                "return_url must be an absolute http or https URL",
-            )
-        })?;
+    let return_url = web_url("return_url", &request.return_url)?;
     let origin = return_url.origin().ascii_serialization();
     if !merchant.return_origins.contains(&origin) {
         return Err(invalid(

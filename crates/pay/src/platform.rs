@@ -4,7 +4,7 @@
 //! key cannot lift its own pause.
 
 use crate::PayState;
-use crate::api::invalid;
+use crate::api::{bounded, invalid, web_url};
 use crate::error::PayError;
 use crate::extract::bearer_key;
 use axum::Json;
@@ -59,7 +59,7 @@ pub async fn register(
     let merchant = Merchant {
         tenant_id,
         slug: TenantSlug::parse(&request.slug).map_err(|e| invalid("slug", e.to_string()))?,
-        name: text("name", &request.name, 200)?,
+        name: bounded("name", &request.name, 200)?,
         currency: request.currency,
         return_origins: request
             .return_origins
@@ -69,8 +69,8 @@ pub async fn register(
         suspended: request.suspended,
     };
     web_url("webhook_url", &request.webhook_url)?;
-    let secret = text("webhook_secret", &request.webhook_secret, 200)?;
-    let key = text("portal_key", &request.portal_key, 100)?;
+    let secret = bounded("webhook_secret", &request.webhook_secret, 200)?;
+    let key = bounded("portal_key", &request.portal_key, 100)?;
     if !key.starts_with("cpay_") {
         return Err(invalid("portal_key", "portal_key must begin cpay_"));
     }
@@ -78,24 +78,6 @@ pub async fn register(
         .register_merchant(&merchant, &key, request.webhook_url.trim(), &secret)
         .await?;
     Ok(merchant)
-}
-
-fn text(field: &'static str, value: &str, max: usize) -> Result<String, PayError> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(invalid(
-            field,
-            format!("{field} must be 1 to {max} printable characters"),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-fn web_url(field: &'static str, value: &str) -> Result<url::Url, PayError> {
-    url::Url::parse(value.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| invalid(field, format!("{field} must be an http or https URL")))
 }
 
 /// An origin exactly as browsers write it (`https://city.example`).

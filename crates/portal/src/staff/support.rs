@@ -248,11 +248,10 @@ pub(crate) async fn two_step_off(
         .says(t.arg("mail-two-step-reset-body", "phone", &city.contact.phone))
         .send(&state, city, &t, &email)
         .await;
-    let after = state
-        .store
-        .resident(&city.id, &id)
-        .await?
-        .ok_or(PortalError::NotFound)?;
+    let after = Resident {
+        totp_secret: None,
+        ..resident
+    };
     let shown = Shown {
         email: &email,
         found: Some(&after),

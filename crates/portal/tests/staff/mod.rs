@@ -54,6 +54,25 @@ impl Portal {
     }
 }
 
+/// A chain's newest hundred entries, of one action if given.
+async fn audit_log(
+    store: &civicpay_store::Store,
+    chain: &civicpay_audit::ChainId,
+    action: Option<&str>,
+) -> Vec<civicpay_audit::Entry> {
+    store
+        .audit_entries(
+            chain,
+            &civicpay_store::audit_log::AuditFilter {
+                action: action.map(str::to_owned),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+}
+
 /// The form cookie `page` set, or the one every test browser uses.
 fn form_cookie_or_default(page: &Page) -> String {
     page.cookie("civicpay_form")
@@ -249,17 +268,7 @@ async fn clerk_signs_in(portal: Portal) {
 
     // Every step is in the city's audit log.
     let chain = civicpay_audit::ChainId::Tenant(portal.tenant("springfield").await.id);
-    let entries = portal
-        .store
-        .audit_entries(
-            &chain,
-            &civicpay_store::audit_log::AuditFilter {
-                limit: 100,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let entries = audit_log(&portal.store, &chain, None).await;
     let actions: Vec<&str> = entries.iter().rev().map(|e| e.action.as_str()).collect();
     for expected in [
         "staff.created",
@@ -349,18 +358,7 @@ async fn wrong_passwords_lock_the_account_and_messages_do_not_say_which_emails_e
         locked.error_summary()
     );
     let chain = civicpay_audit::ChainId::Tenant(portal.tenant("springfield").await.id);
-    let lock_noted = portal
-        .store
-        .audit_entries(
-            &chain,
-            &civicpay_store::audit_log::AuditFilter {
-                action: Some("sign_in.locked".into()),
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let lock_noted = audit_log(&portal.store, &chain, Some("sign_in.locked")).await;
     assert_eq!(
         lock_noted.len(),
         1,
@@ -885,17 +883,7 @@ async fn the_platform_operator_adds_a_city_pauses_it_and_invites_its_administrat
             page.body
         );
         // Each act is the platform operator's, on the record.
-        let platform = portal
-            .store
-            .audit_entries(
-                &civicpay_audit::ChainId::Platform,
-                &civicpay_store::audit_log::AuditFilter {
-                    limit: 100,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let platform = audit_log(&portal.store, &civicpay_audit::ChainId::Platform, None).await;
         for action in ["tenant.suspended", "tenant.resumed"] {
             assert!(
                 platform
@@ -980,18 +968,7 @@ async fn second_factor_guessing(portal: Portal) {
         );
     }
     let chain = civicpay_audit::ChainId::Tenant(portal.tenant("springfield").await.id);
-    let entries = portal
-        .store
-        .audit_entries(
-            &chain,
-            &civicpay_store::audit_log::AuditFilter {
-                action: Some("sign_in.failed".into()),
-                limit: 100,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let entries = audit_log(&portal.store, &chain, Some("sign_in.failed")).await;
     let checked = entries
         .iter()
         .filter(|e| e.details.contains("wrong second factor"))
@@ -1285,18 +1262,7 @@ async fn finance_downloads_a_payment_search_as_gl_lines() {
     let search = portal.get_as("/springfield/staff/payments", &clerk).await;
     assert!(!search.body.contains("payments.csv"));
     let chain = civicpay_audit::ChainId::Tenant(springfield.id.clone());
-    let downloads = portal
-        .store
-        .audit_entries(
-            &chain,
-            &civicpay_store::audit_log::AuditFilter {
-                action: Some("export.downloaded".into()),
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let downloads = audit_log(&portal.store, &chain, Some("export.downloaded")).await;
     assert_eq!(downloads.len(), 2, "each download is on the record");
     portal.finish().await;
 }
@@ -1412,16 +1378,12 @@ async fn a_supervisor_helps_a_resident_who_lost_their_authenticator() {
             mail[0].subject,
             "La connexion en deux étapes a été modifiée"
         );
-        let entries = store
-            .audit_entries(
-                &civicpay_audit::ChainId::Tenant(city.id.clone()),
-                &civicpay_store::audit_log::AuditFilter {
-                    limit: 100,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let entries = audit_log(
+            store,
+            &civicpay_audit::ChainId::Tenant(city.id.clone()),
+            None,
+        )
+        .await;
         let reset = entries
             .iter()
             .find(|e| e.action == "resident.two_step_reset")
@@ -1527,18 +1489,12 @@ async fn an_administrator_keeps_the_contact_residents_see() {
         fields[2] = ("phone", "+1 217-555-0199");
         fields[3] = ("email", "help@springfield.example");
         let audits = async || {
-            portal
-                .store
-                .audit_entries(
-                    &civicpay_audit::ChainId::Tenant(city.id.clone()),
-                    &civicpay_store::audit_log::AuditFilter {
-                        action: Some("setting.changed".into()),
-                        limit: 100,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .unwrap()
+            audit_log(
+                &portal.store,
+                &civicpay_audit::ChainId::Tenant(city.id.clone()),
+                Some("setting.changed"),
+            )
+            .await
         };
         let before = audits().await.len();
         for _ in 0..2 {
