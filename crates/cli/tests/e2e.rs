@@ -1553,6 +1553,63 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
             .await
             .contains("Refunds on one payment above this amount")
     );
+
+    // Branding: a refused colour names both ratios on its field; a good one
+    // reaches residents' pages, and the browser applies it under the CSP
+    // (a style the policy refused would leave the link its default blue).
+    client
+        .goto(&format!("{portal}/springfield/staff/settings/branding"))
+        .await
+        .unwrap();
+    assert_accessible(&client, "branding").await;
+    civicpay_testkit::assert_fits(&client, "branding").await;
+    type_into("accent", "#ffdd00".into()).await;
+    click_and_wait(&client, Locator::Css("form[action$='/branding'] button")).await;
+    assert!(
+        text_of(&client, "#accent-error")
+            .await
+            .contains("against white")
+    );
+    assert_accessible(&client, "branding, a refused colour").await;
+    type_into("accent", "#c0392b".into()).await;
+    click_and_wait(&client, Locator::Css("form[action$='/branding'] button")).await;
+    let logo = std::env::temp_dir().join(format!("civicpay-logo-{}.png", std::process::id()));
+    let mut png = Vec::new();
+    image::RgbaImage::from_pixel(300, 100, image::Rgba([0x1d, 0x70, 0xb8, 255]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    std::fs::write(&logo, png).unwrap();
+    client
+        .find(Locator::Id("logo"))
+        .await
+        .unwrap()
+        .send_keys(&logo.to_string_lossy())
+        .await
+        .unwrap();
+    click_and_wait(&client, Locator::Css("form[action$='/logo'] button")).await;
+    let _ = std::fs::remove_file(&logo);
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("The logo is saved.")
+    );
+    assert_accessible(&client, "branding with a logo").await;
+    client
+        .goto(&format!("{portal}/springfield/"))
+        .await
+        .unwrap();
+    let drawn = client
+        .execute(
+            "const a = document.querySelector('.card-list a'); \
+             const img = document.querySelector('.site-header .brand img'); \
+             return [getComputedStyle(a).color, img.naturalWidth, img.naturalHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(drawn, serde_json::json!(["rgb(192, 57, 43)", 300, 100]));
+    assert_accessible(&client, "a branded city's home").await;
+    civicpay_testkit::assert_fits(&client, "a branded city's home").await;
     client.close().await.unwrap();
 }
 

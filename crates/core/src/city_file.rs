@@ -536,6 +536,7 @@ impl CityFile {
             return_origins: self.return_origins.clone(),
             // Not the file's to say: the platform pauses a city.
             suspended: false,
+            branding: crate::Branding::default(),
         }
     }
 

@@ -30,6 +30,7 @@ macro_rules! string_conversions {
 pub(crate) use string_conversions;
 
 pub mod bill;
+pub mod branding;
 pub mod city_file;
 pub mod error;
 pub mod export;
@@ -48,6 +49,7 @@ pub use bill::{
     AmountRefused, Bill, BillKind, BillReference, BillStatus, BillType, BillTypeSlug, ExternalId,
     GlCode, LineItem, PartialPayments, ReferenceLabel, VerificationKind, VerificationValue,
 };
+pub use branding::{AccentColour, Branding, LogoDigest};
 pub use error::ParseError;
 pub use id::{
     BillId, BillTypeId, PaymentId, RefundId, RefundRequestId, ResidentId, StaffId, TenantId,

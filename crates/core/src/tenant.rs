@@ -120,6 +120,8 @@ pub struct Tenant {
     /// Payments paused by the platform: residents are told so and pay
     /// takes no new payment; staff can still read and refund.
     pub suspended: bool,
+    /// Kept in the console, not the city file (a logo is an upload).
+    pub branding: crate::Branding,
 }
 
 /// The scheme, host and port of a site a payer may be sent back to:

@@ -7,6 +7,7 @@ pub mod account;
 mod error;
 mod forms;
 pub mod jobs;
+mod logo;
 mod page;
 mod password_work;
 mod pay_client;
@@ -234,6 +235,7 @@ pub fn app(state: AppState) -> Router {
         .route("/favicon.ico", get(routes::resident::favicon))
         .route("/{tenant}", get(routes::resident::city_redirect))
         .route("/{tenant}/", get(routes::resident::city))
+        .route("/{tenant}/logo/{file}", get(routes::resident::logo))
         .route(
             "/{tenant}/pay/{bill_type}",
             get(routes::resident::lookup_form).post(routes::resident::lookup_submit),

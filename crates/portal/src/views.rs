@@ -3,14 +3,19 @@
 //! domain values into words in the resident's language before rendering.
 
 use askama::Template;
-use askama_web::WebTemplate;
-use civicpay_core::{Language, Tenant};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use civicpay_core::{AccentColour, Language, Tenant};
 use civicpay_web::Translator;
+use civicpay_web::headers::PageStyle;
 use civicpay_web::style::STYLESHEET;
 
 pub struct CityHeader {
     pub name: String,
     pub href: String,
+    /// The city's logo, served by the portal under a name that changes
+    /// with it.
+    pub logo: Option<String>,
 }
 
 pub struct LanguageLink {
@@ -28,6 +33,8 @@ pub struct Layout {
     pub languages: Vec<LanguageLink>,
     pub has_errors: bool,
     pub css: &'static str,
+    /// The city's accent rules, a second `<style>` the CSP allows by hash.
+    pub city_style: Option<String>,
 }
 
 impl Layout {
@@ -48,9 +55,13 @@ impl Layout {
                 current: l == current,
             })
             .collect();
+        let city_style = city
+            .and_then(|c| c.branding.accent.as_ref())
+            .map(AccentColour::stylesheet);
         let city = city.map(|c| CityHeader {
             name: c.name.get(current).to_owned(),
             href: format!("/{}/", c.slug),
+            logo: logo_href(c),
         });
         Self {
             t,
@@ -59,23 +70,59 @@ impl Layout {
             languages,
             has_errors,
             css: STYLESHEET,
+            city_style,
         }
     }
 }
+
+/// Where the portal serves the city's logo, if it has one.
+pub(crate) fn logo_href(city: &Tenant) -> Option<String> {
+    let digest = city.branding.logo.as_ref()?;
+    Some(format!("/{}/logo/{digest}.png", city.slug))
+}
+
+/// Renders a page, and lets its city's accent `<style>` through the CSP.
+pub(crate) fn render_page<T: Template>(page: &T, layout: &Layout) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = Html(html).into_response();
+            if let Some(style) = &layout.city_style {
+                response.extensions_mut().insert(PageStyle(style.clone()));
+            }
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "a page failed to render");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Pages are responses through [`render_page`]; each has a `layout`.
+macro_rules! pages {
+    ($($page:ty),* $(,)?) => {
+        $(impl axum::response::IntoResponse for $page {
+            fn into_response(self) -> axum::response::Response {
+                $crate::views::render_page(&self, &self.layout)
+            }
+        })*
+    };
+}
+pub(crate) use pages;
 
 pub struct Link {
     pub href: String,
     pub label: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
     pub layout: Layout,
     pub cities: Vec<Link>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "city.html")]
 pub struct CityPage {
     pub layout: Layout,
@@ -88,7 +135,7 @@ pub struct BillTypeLink {
     pub href: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "lookup.html")]
 pub struct LookupPage {
     pub layout: Layout,
@@ -128,7 +175,7 @@ pub struct BillView {
     pub pay: Option<PayButton>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "bills.html")]
 pub struct BillsPage {
     pub layout: Layout,
@@ -140,7 +187,7 @@ pub struct BillsPage {
     pub errors: Vec<civicpay_web::forms::SummaryError>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {
     pub layout: Layout,
@@ -148,7 +195,7 @@ pub struct MessagePage {
     pub link: Option<Link>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "receipt.html")]
 pub struct ReceiptPage {
     pub layout: Layout,
@@ -162,3 +209,12 @@ pub struct ReceiptPage {
     pub contact: String,
     pub back_href: String,
 }
+
+pages!(
+    HomePage,
+    CityPage,
+    LookupPage,
+    BillsPage,
+    MessagePage,
+    ReceiptPage,
+);

@@ -910,3 +910,77 @@ store_test!(
         assert_eq!(minimum("property-tax").await, Some(4_000));
     }
 );
+
+store_test!(
+    a_citys_accent_and_logo_are_kept_with_audit_and_survive_a_file_apply,
+    |store: Store| async move {
+        use civicpay_audit::{Action, ChainId, NewEntry};
+        use civicpay_core::{AccentColour, LogoDigest, city_file};
+        let file = city_file::parse(SPRINGFIELD_FILE).unwrap();
+        let tenant = store.apply_city(&file, "cli").await.unwrap().tenant;
+        assert_eq!(tenant.branding, Default::default());
+        let note = |what: &str| {
+            NewEntry::new(
+                ChainId::Tenant(tenant.id.clone()),
+                "staff:admin",
+                Action::SettingChanged,
+                what.to_owned(),
+                serde_json::json!({}),
+            )
+        };
+        let accent = AccentColour::parse("#1d70b8").unwrap();
+        store
+            .set_tenant_accent(&tenant.id, Some(&accent), note("accent"))
+            .await
+            .unwrap();
+        // Bytes that are not valid UTF-8, so a text column would garble them.
+        let png: Vec<u8> = (0..=255u8)
+            .chain([0x89, b'P', b'N', b'G', 0, 0xff])
+            .collect();
+        let digest = LogoDigest::parse("0123456789abcdef").unwrap();
+        store
+            .set_tenant_logo(&tenant.id, Some((&digest, &png)), note("logo"))
+            .await
+            .unwrap();
+        let read = store.tenant(&tenant.id).await.unwrap().unwrap();
+        assert_eq!(read.branding.accent, Some(accent.clone()));
+        assert_eq!(read.branding.logo, Some(digest.clone()));
+        assert_eq!(
+            store.tenant_logo(&tenant.id).await.unwrap(),
+            Some((digest.clone(), png.clone()))
+        );
+        // A changed file leaves the brand alone: it is the console's.
+        let changed = SPRINGFIELD_FILE.replace("America/Chicago", "America/Denver");
+        let applied = store
+            .apply_city(&city_file::parse(&changed).unwrap(), "cli")
+            .await
+            .unwrap();
+        assert_eq!(applied.tenant.branding, read.branding);
+        let listed = store.list_tenants().await.unwrap();
+        let listed = listed.iter().find(|t| t.id == tenant.id).unwrap();
+        assert_eq!(listed.branding, read.branding);
+        // Replacing keeps one logo; removing removes both halves.
+        let other = LogoDigest::parse("fedcba9876543210").unwrap();
+        store
+            .set_tenant_logo(&tenant.id, Some((&other, b"second")), note("logo"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.tenant_logo(&tenant.id).await.unwrap(),
+            Some((other, b"second".to_vec()))
+        );
+        store
+            .set_tenant_logo(&tenant.id, None, note("logo"))
+            .await
+            .unwrap();
+        store
+            .set_tenant_accent(&tenant.id, None, note("accent"))
+            .await
+            .unwrap();
+        assert_eq!(store.tenant_logo(&tenant.id).await.unwrap(), None);
+        assert_eq!(
+            store.tenant(&tenant.id).await.unwrap().unwrap().branding,
+            Default::default()
+        );
+    }
+);

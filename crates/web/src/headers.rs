@@ -1,18 +1,38 @@
 //! Security headers on every response, as one middleware.
 
-use crate::style::stylesheet_hash;
+use crate::style::{hash_source, stylesheet_hash};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::Arc;
 
+fn policy(
+    extra_style: Option<&str>,
+    form_action: &str,
+    extra_target: Option<&str>,
+    tail: &str,
+) -> String {
+    let style = match extra_style {
+        Some(extra) => format!("{} {extra}", stylesheet_hash()),
+        None => stylesheet_hash().to_owned(),
+    };
+    let form_action = match extra_target {
+        Some(extra) => format!("{form_action} {extra}"),
+        None => form_action.to_owned(),
+    };
+    format!(
+        "default-src 'none'; style-src {style}; img-src 'self'; form-action {form_action}{tail}"
+    )
+}
+
 #[derive(Clone, Debug)]
 pub struct SecurityHeaders {
     csp: HeaderValue,
-    /// The same policy before its `form-action`, for responses that name
-    /// one more target with [`FormTarget`].
-    policy_parts: (String, String),
+    /// The policy's parts, for responses that widen it with a
+    /// [`FormTarget`] or a [`PageStyle`].
+    form_action: String,
+    tail: String,
     hsts: Option<HeaderValue>,
 }
 
@@ -20,6 +40,12 @@ pub struct SecurityHeaders {
 /// by the handler that knows it (the card page: the payment's return URL).
 #[derive(Debug, Clone)]
 pub struct FormTarget(pub String);
+
+/// One more `<style>` a page carries besides the site's stylesheet (a
+/// city's accent colour), set as a response extension by what rendered it:
+/// the policy allows exactly this text by its hash, as it does the main one.
+#[derive(Debug, Clone)]
+pub struct PageStyle(pub String);
 
 const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), camera=(), display-capture=(), \
     geolocation=(), gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), \
@@ -51,19 +77,17 @@ impl SecurityHeaders {
             form_action.push(' ');
             form_action.push_str(origin);
         }
-        let before = format!(
-            "default-src 'none'; style-src {}; img-src 'self'; form-action {form_action}",
-            stylesheet_hash()
-        );
-        let mut after = "; frame-ancestors 'none'; base-uri 'none'".to_owned();
+        let mut tail = "; frame-ancestors 'none'; base-uri 'none'".to_owned();
         if let Some(uri) = report_uri {
-            after.push_str("; report-uri ");
-            after.push_str(uri);
+            tail.push_str("; report-uri ");
+            tail.push_str(uri);
         }
+        let csp = policy(None, &form_action, None, &tail);
         Self {
-            csp: HeaderValue::from_str(&format!("{before}{after}"))
+            csp: HeaderValue::from_str(&csp)
                 .unwrap_or(HeaderValue::from_static("default-src 'none'")),
-            policy_parts: (before, after),
+            form_action,
+            tail,
             hsts: served_over_tls.then_some(HeaderValue::from_static(
                 "max-age=63072000; includeSubDomains",
             )),
@@ -71,13 +95,20 @@ impl SecurityHeaders {
     }
 
     /// The policy for one response: the service's own, widened by the
-    /// page's [`FormTarget`] if it set one.
-    fn policy_for(&self, target: Option<&FormTarget>) -> HeaderValue {
-        let Some(FormTarget(origin)) = target else {
+    /// page's [`FormTarget`] and [`PageStyle`] if it set them.
+    fn policy_for(&self, target: Option<&FormTarget>, style: Option<&PageStyle>) -> HeaderValue {
+        if target.is_none() && style.is_none() {
             return self.csp.clone();
-        };
-        let (before, after) = &self.policy_parts;
-        HeaderValue::from_str(&format!("{before} {origin}{after}")).unwrap_or(self.csp.clone())
+        }
+        let style = style.map(|PageStyle(text)| hash_source(text));
+        let target = target.map(|FormTarget(origin)| origin.as_str());
+        HeaderValue::from_str(&policy(
+            style.as_deref(),
+            &self.form_action,
+            target,
+            &self.tail,
+        ))
+        .unwrap_or(self.csp.clone())
     }
 
     pub fn content_security_policy(&self) -> &HeaderValue {
@@ -91,7 +122,10 @@ impl SecurityHeaders {
         next: Next,
     ) -> Response {
         let mut response = next.run(request).await;
-        let csp = this.policy_for(response.extensions().get::<FormTarget>());
+        let csp = this.policy_for(
+            response.extensions().get::<FormTarget>(),
+            response.extensions().get::<PageStyle>(),
+        );
         let h = response.headers_mut();
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
         h.insert(

@@ -9,8 +9,12 @@ use std::sync::LazyLock;
 
 pub const STYLESHEET: &str = include_str!("../assets/site.css");
 
-static STYLESHEET_HASH: LazyLock<String> =
-    LazyLock::new(|| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(STYLESHEET))));
+static STYLESHEET_HASH: LazyLock<String> = LazyLock::new(|| hash_source(STYLESHEET));
+
+/// The CSP source expression that allows exactly `text` as a `<style>`.
+pub fn hash_source(text: &str) -> String {
+    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(text)))
+}
 
 /// The CSP source expression for [`STYLESHEET`], e.g. `'sha256-…'`.
 pub fn stylesheet_hash() -> &'static str {

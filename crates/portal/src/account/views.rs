@@ -3,7 +3,6 @@
 
 use crate::views::{Layout, Link};
 use askama::Template;
-use askama_web::WebTemplate;
 use civicpay_web::forms::{Field, SummaryError};
 
 pub struct NavLink {
@@ -20,7 +19,7 @@ pub struct AccountNav {
     pub form_token: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "account/form.html")]
 pub struct FormPage {
     pub layout: Layout,
@@ -65,7 +64,7 @@ pub struct LinkedAccount {
     pub unlink_label: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "account/home.html")]
 pub struct HomePage {
     pub layout: Layout,
@@ -86,7 +85,7 @@ pub struct PaymentRow {
     pub receipt: Option<Link>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "account/payments.html")]
 pub struct PaymentsPage {
     pub layout: Layout,
@@ -95,7 +94,7 @@ pub struct PaymentsPage {
     pub payments: Vec<PaymentRow>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "account/receipt.html")]
 pub struct ReceiptPage {
     pub layout: Layout,
@@ -112,7 +111,7 @@ pub struct CardView {
     pub remove_label: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "account/cards.html")]
 pub struct CardsPage {
     pub layout: Layout,
@@ -132,3 +131,5 @@ pub struct EmailHtml<'a> {
     pub link: Option<&'a str>,
     pub signature: &'a str,
 }
+
+crate::views::pages!(FormPage, HomePage, PaymentsPage, ReceiptPage, CardsPage,);

@@ -11,8 +11,8 @@ use crate::views::{
     MessagePage, PayButton, ReceiptPage,
 };
 use axum::extract::{FromRequestParts, Path, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::fee::ChargedFee;
 use civicpay_core::payment::{Channel, PaymentStatus};
@@ -34,6 +34,27 @@ pub(crate) async fn health() -> &'static str {
 /// log free of 404s without serving a file.
 pub(crate) async fn favicon() -> StatusCode {
     StatusCode::NO_CONTENT
+}
+
+/// A city's logo, under its digest: a new logo has a new address, so this
+/// one may be cached for good. Any other name is 404.
+pub(crate) async fn logo(
+    State(state): State<AppState>,
+    Path((slug, file)): Path<(String, String)>,
+) -> Result<Response, PortalError> {
+    let tenant = find_tenant(&state, &slug).await?;
+    let asked = file.strip_suffix(".png").ok_or(PortalError::NotFound)?;
+    match state.store.tenant_logo(&tenant.id).await? {
+        Some((digest, png)) if digest.as_str() == asked => Ok((
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            png,
+        )
+            .into_response()),
+        _ => Err(PortalError::NotFound),
+    }
 }
 
 pub(crate) async fn not_found() -> PortalError {

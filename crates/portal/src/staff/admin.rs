@@ -475,10 +475,16 @@ async fn settings_page(
         fields,
         errors,
         saved: shown.saved,
-        links: vec![crate::views::Link {
-            href: format!("{}/settings/contact", staff.scope.prefix()),
-            label: "Contact for residents (receipts, paused page, notices)".to_owned(),
-        }],
+        links: vec![
+            crate::views::Link {
+                href: format!("{}/settings/contact", staff.scope.prefix()),
+                label: "Contact for residents (receipts, paused page, notices)".to_owned(),
+            },
+            crate::views::Link {
+                href: format!("{}/settings/branding", staff.scope.prefix()),
+                label: "Branding (accent colour and logo)".to_owned(),
+            },
+        ],
     };
     Ok((form_status(wrong), issued, page).into_response())
 }

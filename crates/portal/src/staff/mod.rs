@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit_details;
+mod branding;
 mod contact;
 mod exports;
 mod guard;
@@ -22,6 +23,7 @@ pub use guard::STAFF_COOKIE;
 use crate::AppState;
 use crate::error::PortalError;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{MethodRouter, get, post};
 use civicpay_audit::{Action, ChainId, NewEntry};
@@ -48,7 +50,7 @@ pub struct StaffRoute {
 }
 
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [StaffRoute; 23] = [
+pub const ROUTES: [StaffRoute; 26] = [
     StaffRoute {
         path: "/",
         access: Access::SignedIn,
@@ -158,6 +160,24 @@ pub const ROUTES: [StaffRoute; 23] = [
         path: "/settings/contact",
         access: Access::Needs(Permission::ManageSettings),
         handler: || get(contact::contact).post(contact::save_contact),
+    },
+    StaffRoute {
+        path: "/settings/branding",
+        access: Access::Needs(Permission::ManageSettings),
+        handler: || get(branding::branding).post(branding::save_accent),
+    },
+    StaffRoute {
+        path: "/settings/branding/logo",
+        access: Access::Needs(Permission::ManageSettings),
+        handler: || {
+            post(branding::upload_logo)
+                .layer(DefaultBodyLimit::max(crate::forms::UPLOAD_BODY_LIMIT))
+        },
+    },
+    StaffRoute {
+        path: "/settings/branding/logo/remove",
+        access: Access::Needs(Permission::ManageSettings),
+        handler: || post(branding::remove_logo),
     },
     StaffRoute {
         path: "/recovery-codes",

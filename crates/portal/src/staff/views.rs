@@ -5,7 +5,6 @@ use super::guard::StaffContext;
 use super::{Access, ROUTES};
 use crate::views::{Layout, Link};
 use askama::Template;
-use askama_web::WebTemplate;
 use civicpay_core::{Language, Tenant};
 use civicpay_web::Translator;
 use civicpay_web::forms::{Choice, Field, SummaryError};
@@ -111,7 +110,7 @@ impl Chrome {
     }
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/sign_in.html")]
 pub(crate) struct SignInPage {
     pub layout: Layout,
@@ -121,7 +120,7 @@ pub(crate) struct SignInPage {
     pub errors: Vec<SummaryError>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/second_factor.html")]
 pub(crate) struct SecondFactorPage {
     pub layout: Layout,
@@ -131,7 +130,7 @@ pub(crate) struct SecondFactorPage {
     pub errors: Vec<SummaryError>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/enrol.html")]
 pub(crate) struct EnrolPage {
     pub layout: Layout,
@@ -147,7 +146,7 @@ pub(crate) struct EnrolPage {
     pub errors: Vec<SummaryError>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/codes.html")]
 pub(crate) struct RecoveryCodesPage {
     pub layout: Layout,
@@ -157,7 +156,7 @@ pub(crate) struct RecoveryCodesPage {
 }
 
 /// A page of the signed-in console with free-form sections.
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/message.html")]
 pub(crate) struct ConsoleMessage {
     pub layout: Layout,
@@ -172,7 +171,7 @@ pub(crate) struct Tile {
     pub hint: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/dashboard.html")]
 pub(crate) struct DashboardPage {
     pub layout: Layout,
@@ -196,7 +195,7 @@ pub(crate) struct BillRow {
     pub part_amount: Option<String>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/bills.html")]
 pub(crate) struct BillSearchPage {
     pub layout: Layout,
@@ -217,7 +216,7 @@ pub(crate) struct PaymentRow {
     pub card: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/payments.html")]
 pub(crate) struct PaymentListPage {
     pub layout: Layout,
@@ -242,7 +241,7 @@ pub(crate) struct RefundRow {
     pub by: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/payment.html")]
 pub(crate) struct PaymentPage {
     pub layout: Layout,
@@ -267,7 +266,7 @@ pub(crate) struct PendingRefund {
     pub own: bool,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/refunds.html")]
 pub(crate) struct RefundApprovalsPage {
     pub layout: Layout,
@@ -285,7 +284,7 @@ pub(crate) struct AttentionRow {
     pub since: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/attention.html")]
 pub(crate) struct AttentionPage {
     pub layout: Layout,
@@ -301,7 +300,7 @@ pub(crate) struct ReconRow {
     pub net: String,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/reconciliation.html")]
 pub(crate) struct ReconciliationPage {
     pub layout: Layout,
@@ -327,7 +326,7 @@ pub(crate) struct AuditRow {
     pub details: Vec<(String, String)>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/audit.html")]
 pub(crate) struct AuditPage {
     pub layout: Layout,
@@ -346,7 +345,7 @@ pub(crate) struct MemberRow {
     pub disabled: bool,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/team.html")]
 pub(crate) struct TeamPage {
     pub layout: Layout,
@@ -359,7 +358,7 @@ pub(crate) struct TeamPage {
     pub enrolment_link: Option<String>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/settings.html")]
 pub(crate) struct SettingsPage {
     pub layout: Layout,
@@ -372,6 +371,24 @@ pub(crate) struct SettingsPage {
     pub links: Vec<Link>,
 }
 
+#[derive(Template)]
+#[template(path = "staff/branding.html")]
+pub(crate) struct BrandingPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub form_token: String,
+    pub accent: Field,
+    pub logo_field: Field,
+    /// The stored logo's address, for its preview.
+    pub logo: Option<String>,
+    pub errors: Vec<SummaryError>,
+    pub saved: Option<&'static str>,
+    pub accent_action: String,
+    pub logo_action: String,
+    pub remove_action: String,
+    pub links: Vec<Link>,
+}
+
 pub(crate) struct PlatformCity {
     pub href: String,
     pub name: String,
@@ -381,7 +398,7 @@ pub(crate) struct PlatformCity {
     pub paused: bool,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/platform.html")]
 pub(crate) struct PlatformPage {
     pub layout: Layout,
@@ -389,7 +406,7 @@ pub(crate) struct PlatformPage {
     pub cities: Vec<PlatformCity>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/platform_new_city.html")]
 pub(crate) struct PlatformNewCityPage {
     pub layout: Layout,
@@ -399,7 +416,7 @@ pub(crate) struct PlatformNewCityPage {
     pub errors: Vec<SummaryError>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/platform_city.html")]
 pub(crate) struct PlatformCityPage {
     pub layout: Layout,
@@ -419,7 +436,7 @@ pub(crate) struct PlatformCityPage {
     pub enrolment_link: Option<String>,
 }
 
-#[derive(Template, WebTemplate)]
+#[derive(Template)]
 #[template(path = "staff/residents.html")]
 pub(crate) struct ResidentSupportPage {
     pub layout: Layout,
@@ -436,3 +453,26 @@ pub(crate) struct ResidentSupportPage {
     pub errors: Vec<SummaryError>,
     pub done: bool,
 }
+
+crate::views::pages!(
+    SignInPage,
+    SecondFactorPage,
+    EnrolPage,
+    RecoveryCodesPage,
+    ConsoleMessage,
+    DashboardPage,
+    BillSearchPage,
+    PaymentListPage,
+    PaymentPage,
+    RefundApprovalsPage,
+    AttentionPage,
+    ReconciliationPage,
+    AuditPage,
+    TeamPage,
+    SettingsPage,
+    BrandingPage,
+    PlatformPage,
+    PlatformNewCityPage,
+    PlatformCityPage,
+    ResidentSupportPage,
+);

@@ -10,6 +10,8 @@ use civicpay_portal::staff::{
 use civicpay_store::portal::staff::SessionStage;
 use std::time::Duration;
 
+mod branding;
+
 const PASSWORD: &str = "maple lantern quietly forty herons";
 
 impl Portal {

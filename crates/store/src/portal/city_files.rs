@@ -43,6 +43,7 @@ impl Store {
         let tenant = match stored {
             Some(stored) => Tenant {
                 suspended: stored.suspended,
+                branding: stored.branding,
                 ..file.tenant(stored.id)
             },
             None => file.tenant(TenantId::generate()),

@@ -1,10 +1,13 @@
 //! Cities on this deployment.
 
 use crate::audit_log::append_in;
-use crate::rows::{column, json_column, read, to_json};
+use crate::rows::{column, json_column, opt_column, read, to_json};
 use crate::{Store, StoreError, to_micros};
 use civicpay_audit::{Action, ChainId, NewEntry};
-use civicpay_core::{Currency, Language, Tenant, TenantId, TenantSlug, TimeZoneName};
+use civicpay_core::{
+    AccentColour, Branding, Currency, Language, LogoDigest, Tenant, TenantId, TenantSlug,
+    TimeZoneName,
+};
 
 /// A `tenants` row as stored.
 #[derive(sqlx::FromRow)]
@@ -19,6 +22,8 @@ struct TenantRow {
     fees: Option<String>,
     return_origins: String,
     suspended_at: Option<i64>,
+    accent_colour: Option<String>,
+    logo_digest: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -40,6 +45,14 @@ impl TryFrom<TenantRow> for Tenant {
                 .transpose()?,
             return_origins: json_column("return_origins", &row.return_origins)?,
             suspended: row.suspended_at.is_some(),
+            branding: Branding {
+                accent: opt_column(
+                    "accent_colour",
+                    row.accent_colour.as_deref(),
+                    AccentColour::parse,
+                )?,
+                logo: opt_column("logo_digest", row.logo_digest.as_deref(), LogoDigest::parse)?,
+            },
         })
     }
 }
@@ -82,7 +95,8 @@ impl Store {
 
     pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
+                    accent_colour, logo_digest
              FROM tenants WHERE slug = $1",
         )
         .bind(slug.as_str())
@@ -95,7 +109,8 @@ impl Store {
 
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
+                    accent_colour, logo_digest
              FROM tenants WHERE id = $1",
         )
         .bind(id.as_str())
@@ -123,6 +138,72 @@ impl Store {
         append_in(&mut tx, self.backend(), audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Sets (or clears) the city's accent colour, with its audit entry.
+    pub async fn set_tenant_accent(
+        &self,
+        tenant_id: &TenantId,
+        accent: Option<&AccentColour>,
+        audit: NewEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE tenants SET accent_colour = $2 WHERE id = $1")
+            .bind(tenant_id.as_str())
+            .bind(accent.map(AccentColour::as_str))
+            .execute(&mut *tx)
+            .await?;
+        append_in(&mut tx, self.backend(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces (or removes) the city's logo: the PNG and the digest its
+    /// pages link by change together, with the audit entry.
+    pub async fn set_tenant_logo(
+        &self,
+        tenant_id: &TenantId,
+        logo: Option<(&LogoDigest, &[u8])>,
+        audit: NewEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM tenant_logos WHERE tenant_id = $1")
+            .bind(tenant_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if let Some((digest, png)) = logo {
+            sqlx::query(
+                "INSERT INTO tenant_logos (tenant_id, digest, png, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(tenant_id.as_str())
+            .bind(digest.as_str())
+            .bind(png)
+            .bind(to_micros(jiff::Timestamp::now()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE tenants SET logo_digest = $2 WHERE id = $1")
+            .bind(tenant_id.as_str())
+            .bind(logo.map(|(digest, _)| digest.as_str()))
+            .execute(&mut *tx)
+            .await?;
+        append_in(&mut tx, self.backend(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The city's logo as served: its digest and PNG bytes.
+    pub async fn tenant_logo(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Option<(LogoDigest, Vec<u8>)>, StoreError> {
+        let row: Option<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT digest, png FROM tenant_logos WHERE tenant_id = $1")
+                .bind(tenant_id.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|(digest, png)| Ok((column("digest", &digest, LogoDigest::parse)?, png)))
+            .transpose()
     }
 
     /// Pauses (or resumes) a city's payments, as the platform's act in
@@ -171,7 +252,8 @@ impl Store {
     /// for operators. Holds no city's private data.
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         sqlx::query(
-            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at
+            "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
+                    accent_colour, logo_digest
              FROM tenants ORDER BY slug",
         )
         .fetch_all(self.pool())
