@@ -336,6 +336,9 @@ pub struct BillType {
     pub fees: crate::fee::FeeSchedule,
     /// `None`: only the whole balance can be paid.
     pub partial: Option<PartialPayments>,
+    /// Offered to residents; an inactive type is still open to staff, and
+    /// its bills and payments stay.
+    pub active: bool,
 }
 
 /// A bill type whose bills may be paid in parts, and the least one part

@@ -80,6 +80,8 @@ struct RawBillType {
     verification: Option<Spanned<String>>,
     fee: Option<RawFeeSchedule>,
     partial: Option<Spanned<RawPartial>>,
+    /// `false`: residents are not offered it (staff still are).
+    active: Option<bool>,
 }
 
 /// Present: bills of the type may be paid in parts of at least `minimum`.
@@ -136,6 +138,7 @@ pub struct BillTypeEntry {
     pub verification: VerificationKind,
     pub fees: FeeSchedule,
     pub partial: Option<PartialPayments>,
+    pub active: bool,
 }
 
 impl BillTypeEntry {
@@ -153,6 +156,7 @@ impl BillTypeEntry {
             gl_code: self.gl_code.clone(),
             fees: self.fees.clone(),
             partial: self.partial,
+            active: self.active,
         }
     }
 }
@@ -440,6 +444,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 verification,
                 fees,
                 partial,
+                active: entry.active.unwrap_or(true),
             });
         }
     }
@@ -595,52 +600,68 @@ impl CityFile {
         let stored_types = stored.map(|(_, types)| types).unwrap_or_default();
         for entry in &self.bill_types {
             let before = stored_types.iter().find(|b| b.slug == entry.slug);
-            let path = |key: &str| format!("bill_type.{}.{key}", entry.slug.as_str());
-            compare(
-                path("kind"),
-                before.map(|b| b.kind.code().to_owned()),
-                entry.kind.code().to_owned(),
-            );
-            compare(
-                path("name"),
-                before.map(|b| names_text(&b.name)),
-                names_text(&entry.name),
-            );
-            compare(
-                path("gl_code"),
-                before.map(|b| b.gl_code.as_str().to_owned()),
-                entry.gl_code.as_str().to_owned(),
-            );
-            compare(
-                path("reference_label"),
-                before.map(|b| b.reference_label.code().to_owned()),
-                entry.reference_label.code().to_owned(),
-            );
-            compare(
-                path("verification"),
-                before.map(|b| b.verification.code().to_owned()),
-                entry.verification.code().to_owned(),
-            );
-            compare(
-                path("partial"),
-                before.map(|b| partial_text(b.partial.as_ref())),
-                partial_text(entry.partial.as_ref()),
-            );
-            let stored_fees = before.map(|b| b.fees.by_name());
-            for (i, (channel, rule)) in entry.fees.by_name().into_iter().enumerate() {
-                let before_rule = stored_fees
-                    .as_ref()
-                    .and_then(|fees| fees.get(i))
-                    .map(|(_, r)| fee_rule_text(*r));
-                compare(
-                    path(&format!("fee.{channel}")),
-                    before_rule,
-                    fee_rule_text(rule),
-                );
+            let after = entry.bill_type(&TenantId::generate());
+            for change in bill_type_changes(before, &after) {
+                compare(change.path, change.before, change.after);
             }
         }
         changes
     }
+}
+
+/// What differs between a stored bill type (`None`: new) and `after`,
+/// field by field, under `bill_type.<slug>.<field>`: the city file's diff
+/// and the console's audit entries say a change the same way.
+pub fn bill_type_changes(before: Option<&BillType>, after: &BillType) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let path = |key: &str| format!("bill_type.{}.{key}", after.slug.as_str());
+    let mut compare = |path: String, before: Option<String>, after: String| {
+        // Adding nothing (a new type's "no fee") is not a change.
+        let nothing_added = before.is_none() && after == "none";
+        if before.as_deref() != Some(after.as_str()) && !nothing_added {
+            changes.push(Change {
+                path,
+                before,
+                after,
+            });
+        }
+    };
+    let text = |b: &BillType| {
+        [
+            ("kind", b.kind.code().to_owned()),
+            ("name", names_text(&b.name)),
+            ("gl_code", b.gl_code.as_str().to_owned()),
+            ("reference_label", b.reference_label.code().to_owned()),
+            ("verification", b.verification.code().to_owned()),
+            ("partial", partial_text(b.partial.as_ref())),
+            ("active", b.active.to_string()),
+        ]
+    };
+    let before_texts = before.map(text);
+    for (i, (key, after_text)) in text(after).into_iter().enumerate() {
+        let before_text = before_texts
+            .as_ref()
+            .and_then(|t| t.get(i))
+            .map(|(_, v)| v.clone());
+        // A new bill type is active unless it says otherwise.
+        if key == "active" && before.is_none() && after.active {
+            continue;
+        }
+        compare(path(key), before_text, after_text);
+    }
+    let stored_fees = before.map(|b| b.fees.by_name());
+    for (i, (channel, rule)) in after.fees.by_name().into_iter().enumerate() {
+        let before_rule = stored_fees
+            .as_ref()
+            .and_then(|fees| fees.get(i))
+            .map(|(_, r)| fee_rule_text(*r));
+        compare(
+            path(&format!("fee.{channel}")),
+            before_rule,
+            fee_rule_text(rule),
+        );
+    }
+    changes
 }
 
 /// The file that declares a stored city: what `city export` writes, and
@@ -688,6 +709,8 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         fee: BTreeMap<&'static str, OutFeeRule>,
         #[serde(skip_serializing_if = "Option::is_none")]
         partial: Option<OutPartial>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        active: Option<bool>,
     }
     #[derive(Serialize)]
     struct OutPartial {
@@ -733,6 +756,7 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
                 partial: b.partial.map(|p| OutPartial {
                     minimum: p.minimum.to_decimal_string(),
                 }),
+                active: (!b.active).then_some(false),
             })
             .collect(),
     })
@@ -1006,5 +1030,43 @@ mod tests {
             assert_eq!(found[0].path, "bill_type[3].partial.minimum");
             assert!(found[0].message.contains(message), "{found:?}");
         }
+    }
+
+    #[test]
+    fn a_bill_type_taken_off_line_is_read_changed_and_exported() {
+        let file = parse(SPRINGFIELD).unwrap();
+        assert!(
+            file.bill_types.iter().all(|b| b.active),
+            "active unless said"
+        );
+        let (tenant, types) = stored(&file);
+        assert!(!export(&tenant, &types).unwrap().contains("active"));
+        let off = SPRINGFIELD.replace("slug = \"permits\"", "slug = \"permits\"\nactive = false");
+        let off = parse(&off).unwrap();
+        let shown: Vec<String> = off
+            .changes(Some((&tenant, &types)))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["~ bill_type.permits.active: true -> false"]);
+        let stored_off: Vec<BillType> = off
+            .bill_types
+            .iter()
+            .map(|b| b.bill_type(&tenant.id))
+            .collect();
+        let exported = export(&tenant, &stored_off).unwrap();
+        assert!(exported.contains("active = false"), "{exported}");
+        assert!(
+            parse(&exported)
+                .unwrap()
+                .changes(Some((&tenant, &stored_off)))
+                .is_empty()
+        );
+        let found = problems(
+            &SPRINGFIELD.replace("slug = \"permits\"", "slug = \"permits\"\nactive = \"no\""),
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("expected a boolean"), "{found:?}");
+        assert!(found[0].line.is_some(), "{found:?}");
     }
 }

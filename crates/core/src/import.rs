@@ -373,6 +373,7 @@ mod tests {
             gl_code: GlCode::parse("100-4410").unwrap(),
             fees: crate::fee::FeeSchedule::default(),
             partial: None,
+            active: true,
         }
     }
 

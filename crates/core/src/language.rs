@@ -78,6 +78,11 @@ impl LocalizedText {
             .unwrap_or_default()
     }
 
+    /// The text in `language` only, without falling back.
+    pub fn exact(&self, language: Language) -> Option<&str> {
+        self.0.get(&language).map(String::as_str)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.values().all(|v| v.trim().is_empty())
     }

@@ -89,6 +89,29 @@ fn paused_page(ctx: &PageContext, tenant: &Tenant) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, page).into_response()
 }
 
+/// What a resident sees of a bill type the city no longer offers online
+/// (a bookmark, an old letter): that, and whom to call. 404, as the city
+/// page no longer links it.
+fn not_offered_page(ctx: &PageContext, tenant: &Tenant, bill_type: &BillType) -> Response {
+    let t = ctx.translator(Some(tenant.default_language));
+    let title = bill_type.name.get(t.language()).to_owned();
+    let body = t.arg(
+        "bill-type-not-offered-body",
+        "phone",
+        tenant.contact.phone.clone(),
+    );
+    let back = t.get("start-again");
+    let page = MessagePage {
+        layout: Layout::new(t, title, Some(tenant), ctx.path(), false),
+        body,
+        link: Some(Link {
+            href: format!("/{}/", tenant.slug),
+            label: back,
+        }),
+    };
+    (StatusCode::NOT_FOUND, page).into_response()
+}
+
 /// A city taking payments, from the `{tenant}` of the path. A city the
 /// platform paused answers with its paused page instead, so no handler
 /// that takes this can forget to check.
@@ -160,6 +183,7 @@ pub(crate) async fn city(
     let t = ctx.translator(Some(tenant.default_language));
     let links = bill_types
         .iter()
+        .filter(|b| b.active)
         .map(|b| BillTypeLink {
             name: b.name.get(t.language()).to_owned(),
             href: format!("/{}/pay/{}", tenant.slug, b.slug),
@@ -256,6 +280,9 @@ pub(crate) async fn lookup_form(
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
+    if !bill_type.active {
+        return Ok(not_offered_page(&ctx, &tenant, &bill_type));
+    }
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let t = ctx.translator(Some(tenant.default_language));
     let page = lookup_page(
@@ -281,6 +308,9 @@ pub(crate) async fn lookup_submit(
     CheckedForm(form): CheckedForm<LookupForm>,
 ) -> Result<Response, PortalError> {
     let bill_type = find_bill_type(&state, &tenant, &type_slug).await?;
+    if !bill_type.active {
+        return Ok(not_offered_page(&ctx, &tenant, &bill_type));
+    }
     state
         .rate_limit(
             &format!("lookup:{}", ctx.client_ip.limit_key()),

@@ -481,6 +481,10 @@ async fn settings_page(
                 label: "Contact for residents (receipts, paused page, notices)".to_owned(),
             },
             crate::views::Link {
+                href: format!("{}/settings/bill-types", staff.scope.prefix()),
+                label: "Bill types (names, GL codes, part payments, offered online)".to_owned(),
+            },
+            crate::views::Link {
                 href: format!("{}/settings/branding", staff.scope.prefix()),
                 label: "Branding (accent colour and logo)".to_owned(),
             },

@@ -7,6 +7,7 @@
 
 mod admin;
 mod audit_details;
+mod bill_types;
 mod branding;
 mod contact;
 mod exports;
@@ -50,7 +51,7 @@ pub struct StaffRoute {
 }
 
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [StaffRoute; 26] = [
+pub const ROUTES: [StaffRoute; 28] = [
     StaffRoute {
         path: "/",
         access: Access::SignedIn,
@@ -160,6 +161,16 @@ pub const ROUTES: [StaffRoute; 26] = [
         path: "/settings/contact",
         access: Access::Needs(Permission::ManageSettings),
         handler: || get(contact::contact).post(contact::save_contact),
+    },
+    StaffRoute {
+        path: "/settings/bill-types",
+        access: Access::Needs(Permission::ManageSettings),
+        handler: || get(bill_types::bill_types),
+    },
+    StaffRoute {
+        path: "/settings/bill-types/{slug}",
+        access: Access::Needs(Permission::ManageSettings),
+        handler: || get(bill_types::bill_type).post(bill_types::save_bill_type),
     },
     StaffRoute {
         path: "/settings/branding",

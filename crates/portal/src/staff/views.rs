@@ -371,6 +371,24 @@ pub(crate) struct SettingsPage {
     pub links: Vec<Link>,
 }
 
+pub(crate) struct BillTypeRow {
+    pub name: String,
+    pub slug: String,
+    pub gl_code: String,
+    pub partial: String,
+    pub offered: &'static str,
+    pub href: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/bill_types.html")]
+pub(crate) struct BillTypesPage {
+    pub layout: Layout,
+    pub chrome: Option<Chrome>,
+    pub rows: Vec<BillTypeRow>,
+    pub back: String,
+}
+
 #[derive(Template)]
 #[template(path = "staff/branding.html")]
 pub(crate) struct BrandingPage {
@@ -471,6 +489,7 @@ crate::views::pages!(
     TeamPage,
     SettingsPage,
     BrandingPage,
+    BillTypesPage,
     PlatformPage,
     PlatformNewCityPage,
     PlatformCityPage,

@@ -10,6 +10,7 @@ use civicpay_portal::staff::{
 use civicpay_store::portal::staff::SessionStage;
 use std::time::Duration;
 
+mod bill_types;
 mod branding;
 
 const PASSWORD: &str = "maple lantern quietly forty herons";

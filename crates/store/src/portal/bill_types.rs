@@ -1,7 +1,9 @@
 //! A city's kinds of bill.
 
+use crate::audit_log::append_in;
 use crate::rows::{column, json_column, read, to_json};
 use crate::{Store, StoreError};
+use civicpay_audit::NewEntry;
 use civicpay_core::{
     BillKind, BillType, BillTypeId, BillTypeSlug, GlCode, ReferenceLabel, TenantId,
     VerificationKind,
@@ -20,6 +22,7 @@ struct BillTypeRow {
     gl_code: String,
     fees: String,
     partial: Option<String>,
+    active: i64,
 }
 
 impl TryFrom<BillTypeRow> for BillType {
@@ -45,6 +48,7 @@ impl TryFrom<BillTypeRow> for BillType {
                 .as_deref()
                 .map(|p| json_column("partial", p))
                 .transpose()?,
+            active: row.active != 0,
         })
     }
 }
@@ -57,15 +61,15 @@ pub(crate) async fn upsert_bill_type_on<'c>(
     position: i64,
 ) -> Result<BillTypeId, StoreError> {
     let id: String = sqlx::query_scalar(
-            "INSERT INTO bill_types (id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial, position)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            "INSERT INTO bill_types (id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial, position, active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (tenant_id, slug) DO UPDATE SET
                  kind = excluded.kind, name = excluded.name,
                  reference_label = excluded.reference_label,
                  verification = excluded.verification,
                  gl_code = excluded.gl_code, fees = excluded.fees,
                  partial = excluded.partial,
-                 position = excluded.position
+                 position = excluded.position, active = excluded.active
              RETURNING id",
         )
         .bind(bill_type.id.as_str())
@@ -79,6 +83,7 @@ pub(crate) async fn upsert_bill_type_on<'c>(
         .bind(to_json(&bill_type.fees)?)
         .bind(bill_type.partial.as_ref().map(to_json).transpose()?)
         .bind(position)
+        .bind(i64::from(bill_type.active))
         .fetch_one(db)
         .await?;
     BillTypeId::parse(&id).map_err(|e| StoreError::corrupt("bill_types.id", e))
@@ -95,9 +100,48 @@ impl Store {
         upsert_bill_type_on(self.writer(), bill_type, position).await
     }
 
+    /// Changes what a city administrator may change of a bill type (its
+    /// names, reference label, verification, GL code, part payments and
+    /// whether residents are offered it), with the audit entries, in one
+    /// transaction. Its kind, fees and place stay the city file's.
+    pub async fn update_bill_type(
+        &self,
+        bill_type: &BillType,
+        audit: Vec<NewEntry>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE bill_types SET name = $3, reference_label = $4, verification = $5, gl_code = $6,
+                 partial = $7, active = $8
+             WHERE id = $1 AND tenant_id = $2",
+        )
+        .bind(bill_type.id.as_str())
+        .bind(bill_type.tenant_id.as_str())
+        .bind(to_json(&bill_type.name)?)
+        .bind(bill_type.reference_label.code())
+        .bind(bill_type.verification.code())
+        .bind(bill_type.gl_code.as_str())
+        .bind(bill_type.partial.as_ref().map(to_json).transpose()?)
+        .bind(i64::from(bill_type.active))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound(format!(
+                "bill type {:?}",
+                bill_type.slug.as_str()
+            )));
+        }
+        for entry in audit {
+            append_in(&mut tx, self.backend(), entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn bill_types(&self, tenant_id: &TenantId) -> Result<Vec<BillType>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial
+            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial, active
              FROM bill_types WHERE tenant_id = $1 ORDER BY position, slug",
         )
         .bind(tenant_id.as_str())
@@ -114,7 +158,7 @@ impl Store {
         slug: &BillTypeSlug,
     ) -> Result<Option<BillType>, StoreError> {
         sqlx::query(
-            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial
+            "SELECT id, tenant_id, slug, kind, name, reference_label, verification, gl_code, fees, partial, active
              FROM bill_types WHERE tenant_id = $1 AND slug = $2",
         )
         .bind(tenant_id.as_str())

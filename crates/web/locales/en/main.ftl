@@ -65,6 +65,7 @@ bill-pay = Pay { $amount }
 bill-nothing-to-pay = There is nothing to pay on this bill.
 city-paused-title = Payments are paused
 city-paused-body = This city is not taking payments online for now. Nothing you owe has changed. To pay or ask about a bill, call { $phone }.
+bill-type-not-offered-body = Bills of this kind are not paid online now. Nothing you owe has changed. To pay or ask about a bill, call { $phone }.
 bill-fee = A service fee of { $fee } applies to card payments for this bill. You will pay { $total }.
 bill-pay-amount = Amount to pay
 bill-pay-amount-hint = You can pay part of this bill: at least { $minimum }, at most the amount due of { $balance }.

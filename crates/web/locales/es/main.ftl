@@ -65,6 +65,7 @@ bill-pay = Pagar { $amount }
 bill-nothing-to-pay = No hay nada que pagar en esta factura.
 city-paused-title = Los pagos están en pausa
 city-paused-body = Esta ciudad no acepta pagos en línea por ahora. Lo que usted debe no ha cambiado. Para pagar o consultar una factura, llame al { $phone }.
+bill-type-not-offered-body = Las facturas de este tipo no se pagan en línea por ahora. Lo que usted debe no ha cambiado. Para pagar o consultar una factura, llame al { $phone }.
 bill-fee = Se aplica un cargo por servicio de { $fee } al pago con tarjeta de esta factura. Pagará { $total }.
 bill-pay-amount = Importe a pagar
 bill-pay-amount-hint = Puede pagar parte de esta factura: al menos { $minimum }, como máximo el importe adeudado de { $balance }.

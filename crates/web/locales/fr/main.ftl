@@ -65,6 +65,7 @@ bill-pay = Payer { $amount }
 bill-nothing-to-pay = Il n'y a rien à payer sur cette facture.
 city-paused-title = Les paiements sont suspendus
 city-paused-body = Cette ville n’accepte pas de paiements en ligne pour le moment. Ce que vous devez n’a pas changé. Pour payer ou poser une question sur une facture, appelez le { $phone }.
+bill-type-not-offered-body = Les factures de ce type ne se paient plus en ligne pour le moment. Ce que vous devez n’a pas changé. Pour payer ou poser une question sur une facture, appelez le { $phone }.
 bill-fee = Des frais de service de { $fee } s’appliquent au paiement par carte de cette facture. Vous paierez { $total }.
 bill-pay-amount = Montant à payer
 bill-pay-amount-hint = Vous pouvez payer une partie de cette facture : au moins { $minimum }, au plus le montant dû de { $balance }.
