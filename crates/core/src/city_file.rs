@@ -26,6 +26,8 @@ struct RawCity {
     currency: Spanned<String>,
     time_zone: Spanned<String>,
     default_language: Spanned<String>,
+    /// The languages residents may choose; all three when left out.
+    languages: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     return_origins: Vec<Spanned<String>>,
     contact: RawContact,
@@ -121,6 +123,8 @@ pub struct CityFile {
     pub currency: Currency,
     pub time_zone: TimeZoneName,
     pub default_language: Language,
+    /// Those residents may choose, the default among them.
+    pub languages: Vec<Language>,
     pub contact: Contact,
     pub fees: Option<FeePolicy>,
     pub return_origins: Vec<ReturnOrigin>,
@@ -322,6 +326,38 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
         Language::parse(s)
             .map_err(|_| format!("{s:?} is not a language civicpay speaks (en, fr, es)"))
     });
+    let languages = match &raw.languages {
+        None => Language::ALL.to_vec(),
+        Some(listed) => {
+            let mut languages = Vec::new();
+            for (i, raw_language) in listed.get_ref().iter().enumerate() {
+                let path = format!("languages[{i}]");
+                let parsed = check.field(path.clone(), raw_language, |s| {
+                    Language::parse(s).map_err(|_| {
+                        format!("{s:?} is not a language civicpay speaks (en, fr, es)")
+                    })
+                });
+                match parsed {
+                    Some(l) if languages.contains(&l) => {
+                        check.problem(path, Some(raw_language.span().start), "is listed twice");
+                    }
+                    Some(l) => languages.push(l),
+                    None => {}
+                }
+            }
+            if let Some(default) = default_language
+                && !languages.contains(&default)
+                && check.problems.is_empty()
+            {
+                check.problem(
+                    "languages",
+                    Some(listed.span().start),
+                    format!("must include the default language {:?}", default.code()),
+                );
+            }
+            languages
+        }
+    };
     let contact = Contact::new(
         &raw.contact.name,
         &raw.contact.postal_address,
@@ -458,6 +494,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 currency,
                 time_zone,
                 default_language,
+                languages,
                 contact,
                 fees,
                 return_origins,
@@ -511,6 +548,14 @@ fn partial_text(partial: Option<&PartialPayments>) -> String {
     )
 }
 
+fn languages_text(languages: &[Language]) -> String {
+    languages
+        .iter()
+        .map(|l| l.code())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn origins_text(origins: &[ReturnOrigin]) -> String {
     if origins.is_empty() {
         return "none".to_owned();
@@ -536,6 +581,7 @@ impl CityFile {
             currency: self.currency,
             time_zone: self.time_zone.clone(),
             default_language: self.default_language,
+            languages: self.languages.clone(),
             contact: self.contact.clone(),
             fees: self.fees.clone(),
             return_origins: self.return_origins.clone(),
@@ -581,6 +627,11 @@ impl CityFile {
             "default_language".into(),
             tenant.map(|t| t.default_language.code().to_owned()),
             self.default_language.code().to_owned(),
+        );
+        compare(
+            "languages".into(),
+            tenant.map(|t| languages_text(&t.languages)),
+            languages_text(&self.languages),
         );
         compare(
             "contact".into(),
@@ -674,6 +725,7 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         currency: &'static str,
         time_zone: &'a str,
         default_language: &'static str,
+        languages: Vec<&'static str>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         return_origins: Vec<&'a str>,
         contact: &'a Contact,
@@ -728,6 +780,7 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         currency: tenant.currency.code(),
         time_zone: tenant.time_zone.as_str(),
         default_language: tenant.default_language.code(),
+        languages: tenant.languages.iter().map(|l| l.code()).collect(),
         return_origins: tenant
             .return_origins
             .iter()
@@ -870,7 +923,7 @@ mod tests {
         let found = problems(&german);
         assert_eq!(found[0].path, "name.de");
         assert!(
-            found[0].to_string().starts_with("line 20: name.de:"),
+            found[0].to_string().starts_with("line 23: name.de:"),
             "{}",
             found[0]
         );
@@ -1068,5 +1121,59 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].message.contains("expected a boolean"), "{found:?}");
         assert!(found[0].line.is_some(), "{found:?}");
+    }
+
+    #[test]
+    fn the_languages_residents_may_choose_are_read_checked_and_exported() {
+        let all = parse(LAC_VERT).unwrap();
+        assert_eq!(
+            all.languages,
+            Language::ALL.to_vec(),
+            "all three when left out"
+        );
+        let two = LAC_VERT.replace(
+            "default_language = \"fr\"",
+            "default_language = \"fr\"\nlanguages = [\"fr\", \"en\"]",
+        );
+        let file = parse(&two).unwrap();
+        assert_eq!(file.languages, [Language::Fr, Language::En]);
+        let (tenant, types) = stored(&all);
+        let shown: Vec<String> = file
+            .changes(Some((&tenant, &types)))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["~ languages: en, fr, es -> fr, en"]);
+        let (tenant, types) = stored(&file);
+        assert_eq!(tenant.language_for(Language::Es), Language::Fr);
+        assert_eq!(tenant.language_for(Language::En), Language::En);
+        let written = export(&tenant, &types).unwrap();
+        assert!(
+            written.contains("languages = [\"fr\", \"en\"]"),
+            "{written}"
+        );
+        assert_eq!(parse(&written).unwrap(), file);
+        for (list, path, message) in [
+            (
+                "[\"fr\", \"de\"]",
+                "languages[1]",
+                "not a language civicpay speaks",
+            ),
+            ("[\"fr\", \"fr\"]", "languages[1]", "listed twice"),
+            (
+                "[\"en\", \"es\"]",
+                "languages",
+                "must include the default language \"fr\"",
+            ),
+        ] {
+            let found = problems(&LAC_VERT.replace(
+                "default_language = \"fr\"",
+                &format!("default_language = \"fr\"\nlanguages = {list}"),
+            ));
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].path, path, "{found:?}");
+            assert!(found[0].message.contains(message), "{found:?}");
+            assert_eq!(found[0].line, Some(9), "{found:?}");
+        }
     }
 }

@@ -110,6 +110,8 @@ pub struct Tenant {
     pub currency: Currency,
     pub time_zone: TimeZoneName,
     pub default_language: Language,
+    /// The languages residents may choose, the default among them.
+    pub languages: Vec<Language>,
     pub contact: Contact,
     /// Where convenience fees post and whether refunds return them; `None`
     /// for a city that charges none.
@@ -122,6 +124,18 @@ pub struct Tenant {
     pub suspended: bool,
     /// Kept in the console, not the city file (a logo is an upload).
     pub branding: crate::Branding,
+}
+
+impl Tenant {
+    /// The language a resident who asked for `wanted` reads the city in:
+    /// that one if the city offers it, else the city's default.
+    pub fn language_for(&self, wanted: Language) -> Language {
+        if self.languages.contains(&wanted) {
+            wanted
+        } else {
+            self.default_language
+        }
+    }
 }
 
 /// The scheme, host and port of a site a payer may be sent back to:

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use civicpay_core::Language;
+use civicpay_core::{Language, Tenant};
 use civicpay_web::form_token::{COOKIE_NAME, cookie_value};
 use civicpay_web::i18n::negotiate;
 use civicpay_web::{ClientIp, Translator};
@@ -65,6 +65,13 @@ pub(crate) struct PageContext {
 impl PageContext {
     pub fn translator(&self, city_default: Option<Language>) -> Translator {
         Translator::new(request_language(&self.headers, &self.uri, city_default))
+    }
+
+    /// For a city's page: the language asked for if the city offers it,
+    /// else the city's default.
+    pub fn city_translator(&self, city: &Tenant) -> Translator {
+        let wanted = request_language(&self.headers, &self.uri, Some(city.default_language));
+        Translator::new(city.language_for(wanted))
     }
 
     pub fn path(&self) -> &str {

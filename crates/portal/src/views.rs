@@ -48,6 +48,7 @@ impl Layout {
         let current = t.language();
         let languages = Language::ALL
             .into_iter()
+            .filter(|l| city.is_none_or(|c| c.languages.contains(l)))
             .map(|l| LanguageLink {
                 code: l.code(),
                 name: l.endonym(),

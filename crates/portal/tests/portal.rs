@@ -601,6 +601,54 @@ async fn the_language_follows_choice_then_browser_then_city() {
     portal.finish().await;
 }
 
+/// A city that offers French and English only: its switch shows those
+/// two, a resident who asks for Spanish (by link, cookie or browser) reads
+/// the city's default, and another city still speaks all three.
+#[tokio::test]
+async fn a_city_speaks_only_the_languages_it_offers() {
+    on_both(async |db| {
+        let portal = Portal::on(db, PortalConfig::default()).await;
+        let two = include_str!("../../../examples/cities/lac-vert.toml").replace(
+            "default_language = \"fr\"",
+            "default_language = \"fr\"\nlanguages = [\"fr\", \"en\"]",
+        );
+        let file = civicpay_core::city_file::parse(&two).unwrap();
+        let applied = portal.store.apply_city(&file, "test").await.unwrap();
+        assert_eq!(applied.changes.len(), 1, "{:?}", applied.changes);
+        let switch = |page: &Page| {
+            ["en", "fr", "es"]
+                .into_iter()
+                .filter(|l| page.body.contains(&format!("hreflang=\"{l}\"")))
+                .collect::<Vec<_>>()
+        };
+        let asked_spanish = [
+            portal.get("/lac-vert/?lang=es").await,
+            portal
+                .get_with("/lac-vert/", "cookie", "civicpay_lang=es")
+                .await,
+            portal
+                .get_with("/lac-vert/", "accept-language", "es-MX,es;q=0.9")
+                .await,
+            portal.get("/lac-vert/pay/eau?lang=es").await,
+        ];
+        for page in &asked_spanish {
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(
+                page.body.contains("<html lang=\"fr\">"),
+                "the default instead"
+            );
+            assert_eq!(switch(page), ["en", "fr"]);
+        }
+        let english = portal.get("/lac-vert/?lang=en").await;
+        assert!(english.body.contains("<html lang=\"en\">"));
+        let other = portal.get("/springfield/?lang=es").await;
+        assert!(other.body.contains("<html lang=\"es\">"));
+        assert_eq!(switch(&other), ["en", "fr", "es"]);
+        portal.finish().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn every_page_is_fully_translated_in_every_language() {
     let portal = Portal::with(PortalConfig {

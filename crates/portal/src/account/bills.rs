@@ -220,7 +220,7 @@ pub(crate) async fn link_submit(
     if let RateDecision::Limited { retry_after } = decision {
         return Err(PortalError::RateLimited { retry_after });
     }
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     let bill_types = state.store.bill_types(&signed.tenant.id).await?;
     let bill_type = BillTypeSlug::parse(&form.bill_type)
         .ok()

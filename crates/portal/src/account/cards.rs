@@ -279,7 +279,7 @@ pub(crate) async fn autopay_form(
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
     let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     let cards = saved_cards(&state, &signed, &t).await?;
     let current = state
         .store
@@ -326,7 +326,7 @@ pub(crate) async fn autopay_submit(
     CheckedForm(form): CheckedForm<AutopayForm>,
 ) -> Result<Response, PortalError> {
     let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     let cards = saved_cards(&state, &signed, &t).await?;
     let card = cards.iter().find(|c| c.token == form.card);
     let cap = Money::parse(
@@ -447,7 +447,7 @@ pub(crate) async fn autopay_cancel_form(
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
     let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     let caption = format!("{} {}", bill_type.name.get(t.language()), reference);
     Ok(cancel_page(&state, &ctx, &signed, caption, None))
 }
@@ -460,7 +460,7 @@ pub(crate) async fn autopay_cancel(
     CheckedForm(form): CheckedForm<PasswordOnlyForm>,
 ) -> Result<Response, PortalError> {
     let (bill_type, reference) = linked_account(&state, &signed, &bill_type, &reference).await?;
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     if !password_retyped(&state, &ctx, &signed, Password::new(form.password)).await? {
         let caption = format!("{} {}", bill_type.name.get(t.language()), reference);
         return Ok(cancel_page(

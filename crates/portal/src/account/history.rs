@@ -202,7 +202,7 @@ pub(crate) async fn receipt_pdf(
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
     let payment = own_payment(&state, &signed, &id).await?;
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     let names = bill_type_names(&state, &signed.tenant, &t).await?;
     // The PDF's built-in Helvetica has no bullet in every reader; asterisks
     // mask the number as well.

@@ -187,7 +187,7 @@ impl Signed {
 
     /// The resident's own language, for e-mails.
     pub fn mail_translator(&self) -> Translator {
-        Translator::new(self.resident.language)
+        Translator::new(self.tenant.language_for(self.resident.language))
     }
 }
 
@@ -434,7 +434,7 @@ impl Frame {
         signed: Option<&Signed>,
         has_errors: bool,
     ) -> Frame {
-        let t = ctx.translator(Some(tenant.default_language));
+        let t = ctx.city_translator(tenant);
         let issued = state.form_tokens.issue(ctx.form_cookie());
         let nav = signed.map(|s| {
             let prefix = s.prefix();

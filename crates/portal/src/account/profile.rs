@@ -63,8 +63,10 @@ pub(crate) async fn settings(
         Field::new("language", "select", t.get("account-settings-language"))
             .value(r.language.code())
             .options(
-                Language::ALL
-                    .into_iter()
+                signed
+                    .tenant
+                    .languages
+                    .iter()
                     .map(|l| (l.code().to_owned(), l.endonym().to_owned())),
             ),
         Field::new("paperless", "checkbox", t.get("account-settings-paperless"))
@@ -101,7 +103,11 @@ pub(crate) async fn save_settings(
     CheckedForm(form): CheckedForm<SettingsForm>,
 ) -> Result<Response, PortalError> {
     let language = Language::parse(&form.language)
-        .map_err(|_| PortalError::BadRequest("language: choose en, fr or es".into()))?;
+        .ok()
+        .filter(|l| signed.tenant.languages.contains(l))
+        .ok_or_else(|| {
+            PortalError::BadRequest("language: choose one of the city's languages".into())
+        })?;
     let reminder_days = form
         .reminder_days
         .parse::<u32>()
@@ -187,7 +193,7 @@ pub(crate) async fn email_submit(
     ctx: PageContext,
     CheckedForm(form): CheckedForm<ChangeEmailForm>,
 ) -> Result<Response, PortalError> {
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     let email = parse_email(&t, &form.email);
     let right = password_retyped(&state, &ctx, &signed, Password::new(form.password)).await?;
     let (Ok(email), true) = (&email, right) else {
@@ -359,7 +365,7 @@ pub(crate) async fn password_submit(
     ctx: PageContext,
     CheckedForm(form): CheckedForm<ChangePasswordForm>,
 ) -> Result<Response, PortalError> {
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     let right = password_retyped(&state, &ctx, &signed, Password::new(form.current)).await?;
     let password = Password::new(form.password);
     let problem = password_problem(&t, &password, signed.email(), &signed.tenant);
@@ -481,7 +487,7 @@ pub(crate) async fn delete_submit(
     ctx: PageContext,
     CheckedForm(form): CheckedForm<PasswordOnlyForm>,
 ) -> Result<Response, PortalError> {
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     if !password_retyped(&state, &ctx, &signed, Password::new(form.password)).await? {
         return Ok(delete_page(
             &state,

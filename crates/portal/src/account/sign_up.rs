@@ -144,7 +144,7 @@ pub(crate) async fn sign_up_submit(
     CheckedForm(form): CheckedForm<CredentialsForm>,
 ) -> Result<Response, PortalError> {
     limit(&state, &ctx, "resident-sign-up", 20).await?;
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let password = Password::new(form.password);
     let email = parse_email(&t, &form.email);
     let problem = email
@@ -421,7 +421,7 @@ pub(crate) async fn reset_submit(
     CheckedForm(form): CheckedForm<EmailForm>,
 ) -> Result<Response, PortalError> {
     limit(&state, &ctx, "resident-reset", 20).await?;
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let email = match parse_email(&t, &form.email) {
         Ok(email) => email,
         Err(error) => {
@@ -526,7 +526,7 @@ pub(crate) async fn new_password_submit(
     ctx: PageContext,
     CheckedForm(form): CheckedForm<NewPasswordForm>,
 ) -> Result<Response, PortalError> {
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let password = Password::new(form.password);
     if let Some(problem) = password_problem(&t, &password, "", &tenant) {
         return Ok(new_password_page(&state, &ctx, &tenant, Some(problem)));

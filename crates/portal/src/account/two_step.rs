@@ -115,7 +115,7 @@ pub(crate) async fn two_step_submit(
     ctx: PageContext,
     CheckedForm(form): CheckedForm<CodeForm>,
 ) -> Result<Response, PortalError> {
-    let t = ctx.translator(Some(signed.tenant.default_language));
+    let t = ctx.city_translator(&signed.tenant);
     let mt = signed.mail_translator();
     let mail = |body: &'static str| {
         ResidentMail::new(mt.get("mail-two-step-subject")).says(mt.arg(
@@ -243,7 +243,7 @@ pub(crate) async fn second_factor_submit(
     else {
         return Ok(back_to_sign_in(&tenant));
     };
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let step = resident
         .totp_secret
         .as_deref()

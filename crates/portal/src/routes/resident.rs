@@ -78,7 +78,7 @@ pub(crate) async fn find_tenant(state: &AppState, slug: &str) -> Result<Tenant, 
 /// What a resident sees of a city whose payments the platform paused:
 /// that, and whom to call. 503, so nothing caches it as the city's page.
 fn paused_page(ctx: &PageContext, tenant: &Tenant) -> Response {
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(tenant);
     let title = t.get("city-paused-title");
     let body = t.arg("city-paused-body", "phone", tenant.contact.phone.clone());
     let page = MessagePage {
@@ -93,7 +93,7 @@ fn paused_page(ctx: &PageContext, tenant: &Tenant) -> Response {
 /// (a bookmark, an old letter): that, and whom to call. 404, as the city
 /// page no longer links it.
 fn not_offered_page(ctx: &PageContext, tenant: &Tenant, bill_type: &BillType) -> Response {
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(tenant);
     let title = bill_type.name.get(t.language()).to_owned();
     let body = t.arg(
         "bill-type-not-offered-body",
@@ -180,7 +180,7 @@ pub(crate) async fn city(
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
     let bill_types = state.store.bill_types(&tenant.id).await?;
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let links = bill_types
         .iter()
         .filter(|b| b.active)
@@ -284,7 +284,7 @@ pub(crate) async fn lookup_form(
         return Ok(not_offered_page(&ctx, &tenant, &bill_type));
     }
     let issued = state.form_tokens.issue(ctx.form_cookie());
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let page = lookup_page(
         t,
         &tenant,
@@ -319,7 +319,7 @@ pub(crate) async fn lookup_submit(
         )
         .await?;
 
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let reference = BillReference::parse(&form.reference);
     let verification = VerificationValue::parse(bill_type.verification, &form.verification);
@@ -577,7 +577,7 @@ pub(crate) async fn pay_bill(
         .bill(&tenant.id, &bill_id)
         .await?
         .ok_or(PortalError::NotFound)?;
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let Some(link) = &state.config.pay else {
         return Ok(message_page(
             t,
@@ -904,7 +904,7 @@ pub(crate) async fn payment_return(
     let payment = PayClient::new(link)?.payment(&tenant.id, &pay_id).await?;
     let outcome = payment.outcome();
     super::crediting::credit(&state, &tenant, &local_id, &outcome).await?;
-    let t = ctx.translator(Some(tenant.default_language));
+    let t = ctx.city_translator(&tenant);
     let finished = payment.state.finished;
     if outcome.status != PaymentStatus::Success {
         let (title, body) = if finished {

@@ -1018,6 +1018,47 @@ async fn reminders_and_new_bills_reach_a_french_resident_in_french() {
     on_both(french_reminders).await;
 }
 
+/// A resident chooses among the city's languages only.
+async fn only_the_citys_languages(db: TestDb) {
+    let town = Town::on(db).await;
+    let two = include_str!("../../../../examples/cities/springfield.toml").replace(
+        "languages = [\"en\", \"es\", \"fr\"]",
+        "languages = [\"en\", \"es\"]",
+    );
+    let file = civicpay_core::city_file::parse(&two).unwrap();
+    town.portal.store.apply_city(&file, "test").await.unwrap();
+    let mut ana = town.visitor();
+    ana.sign_up("ana@example.org", PASSWORD).await;
+    let welcome = town.mail_to("ana@example.org");
+    ana.get(&path_of(&outbox::link(&welcome[0], "/verify/")))
+        .await;
+    ana.sign_in("ana@example.org", PASSWORD).await;
+    let settings = ana.get("/springfield/account/settings").await;
+    assert!(
+        settings.body.contains(r#"<option value="es""#),
+        "{}",
+        settings.body
+    );
+    assert!(
+        !settings.body.contains(r#"<option value="fr""#),
+        "{}",
+        settings.body
+    );
+    let refused = ana
+        .submit(
+            "/springfield/account/settings",
+            &[("language", "fr"), ("reminder_days", "3")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    town.portal.finish().await;
+}
+
+#[tokio::test]
+async fn a_resident_chooses_among_the_citys_languages_only() {
+    on_both(only_the_citys_languages).await;
+}
+
 async fn two_step_sign_in(db: TestDb) {
     let town = Town::on(db).await;
     let mut ana = town.resident("ana@example.org").await;

@@ -61,7 +61,7 @@ impl Store {
         } else {
             sqlx::query(
                 "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5, fees = $6,
-                 return_origins = $7
+                 return_origins = $7, languages = $8
                  WHERE id = $1",
             )
             .bind(tenant.id.as_str())
@@ -71,6 +71,7 @@ impl Store {
             .bind(to_json(&tenant.contact)?)
             .bind(tenant.fees.as_ref().map(to_json).transpose()?)
             .bind(to_json(&tenant.return_origins)?)
+            .bind(to_json(&tenant.languages)?)
             .execute(&mut *tx)
             .await?;
         }

@@ -24,6 +24,7 @@ struct TenantRow {
     suspended_at: Option<i64>,
     accent_colour: Option<String>,
     logo_digest: Option<String>,
+    languages: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -37,6 +38,10 @@ impl TryFrom<TenantRow> for Tenant {
             currency: column("currency", &row.currency, Currency::parse)?,
             time_zone: column("time_zone", &row.time_zone, TimeZoneName::parse)?,
             default_language: column("default_language", &row.default_language, Language::parse)?,
+            languages: match row.languages.as_deref() {
+                Some(languages) => json_column("languages", languages)?,
+                None => Language::ALL.to_vec(),
+            },
             contact: json_column("contact", &row.contact)?,
             fees: row
                 .fees
@@ -64,8 +69,8 @@ pub(crate) async fn insert_tenant_on<'c>(
     tenant: &Tenant,
 ) -> Result<(), StoreError> {
     let result = sqlx::query(
-            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, created_at, languages)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(tenant.id.as_str())
         .bind(tenant.slug.as_str())
@@ -77,6 +82,7 @@ pub(crate) async fn insert_tenant_on<'c>(
         .bind(tenant.fees.as_ref().map(to_json).transpose()?)
         .bind(to_json(&tenant.return_origins)?)
         .bind(to_micros(jiff::Timestamp::now()))
+        .bind(to_json(&tenant.languages)?)
         .execute(db)
         .await;
     match result {
@@ -96,7 +102,7 @@ impl Store {
     pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest
+                    accent_colour, logo_digest, languages
              FROM tenants WHERE slug = $1",
         )
         .bind(slug.as_str())
@@ -110,7 +116,7 @@ impl Store {
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest
+                    accent_colour, logo_digest, languages
              FROM tenants WHERE id = $1",
         )
         .bind(id.as_str())
@@ -253,7 +259,7 @@ impl Store {
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest
+                    accent_colour, logo_digest, languages
              FROM tenants ORDER BY slug",
         )
         .fetch_all(self.pool())
