@@ -597,15 +597,7 @@ impl CityFile {
     pub fn changes(&self, stored: Option<(&Tenant, &[BillType])>) -> Vec<Change> {
         let mut changes = Vec::new();
         let mut compare = |path: String, before: Option<String>, after: String| {
-            // Adding nothing (a new city's "no fees") is not a change.
-            let nothing_added = before.is_none() && after == "none";
-            if before.as_deref() != Some(after.as_str()) && !nothing_added {
-                changes.push(Change {
-                    path,
-                    before,
-                    after,
-                });
-            }
+            note_change(&mut changes, path, before, after);
         };
         let tenant = stored.map(|(t, _)| t);
         compare(
@@ -651,12 +643,25 @@ impl CityFile {
         let stored_types = stored.map(|(_, types)| types).unwrap_or_default();
         for entry in &self.bill_types {
             let before = stored_types.iter().find(|b| b.slug == entry.slug);
-            let after = entry.bill_type(&TenantId::generate());
-            for change in bill_type_changes(before, &after) {
-                compare(change.path, change.before, change.after);
-            }
+            changes.extend(bill_type_changes(
+                before,
+                &entry.bill_type(&TenantId::generate()),
+            ));
         }
         changes
+    }
+}
+
+/// Notes a field whose text differs; adding nothing (a new city's "no
+/// fees", a new type's "no fee") is not a change.
+fn note_change(changes: &mut Vec<Change>, path: String, before: Option<String>, after: String) {
+    let nothing_added = before.is_none() && after == "none";
+    if before.as_deref() != Some(after.as_str()) && !nothing_added {
+        changes.push(Change {
+            path,
+            before,
+            after,
+        });
     }
 }
 
@@ -667,15 +672,7 @@ pub fn bill_type_changes(before: Option<&BillType>, after: &BillType) -> Vec<Cha
     let mut changes = Vec::new();
     let path = |key: &str| format!("bill_type.{}.{key}", after.slug.as_str());
     let mut compare = |path: String, before: Option<String>, after: String| {
-        // Adding nothing (a new type's "no fee") is not a change.
-        let nothing_added = before.is_none() && after == "none";
-        if before.as_deref() != Some(after.as_str()) && !nothing_added {
-            changes.push(Change {
-                path,
-                before,
-                after,
-            });
-        }
+        note_change(&mut changes, path, before, after);
     };
     let text = |b: &BillType| {
         [

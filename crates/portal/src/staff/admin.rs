@@ -465,30 +465,47 @@ async fn settings_page(
         .maxlength(20)
         .error(shown.daily_error),
     ];
+    let links = vec![
+        crate::views::Link {
+            href: format!("{}/settings/contact", staff.scope.prefix()),
+            label: "Contact for residents (receipts, paused page, notices)".to_owned(),
+        },
+        crate::views::Link {
+            href: format!("{}/settings/bill-types", staff.scope.prefix()),
+            label: "Bill types (names, GL codes, part payments, offered online)".to_owned(),
+        },
+        crate::views::Link {
+            href: format!("{}/settings/branding", staff.scope.prefix()),
+            label: "Branding (accent colour and logo)".to_owned(),
+        },
+    ];
+    settings_form(state, staff, ctx, "Settings", fields, shown.saved, links)
+}
+
+/// A settings page of one form: its fields (with any errors set), the
+/// summary of those errors, and links to the pages around it. 422 when a
+/// field is wrong.
+pub(super) fn settings_form(
+    state: &AppState,
+    staff: &StaffContext,
+    ctx: &PageContext,
+    title: &str,
+    fields: Vec<Field>,
+    saved: bool,
+    links: Vec<crate::views::Link>,
+) -> Result<Response, PortalError> {
+    let city = staff.scope.city()?;
     let errors = summary(&fields);
     let wrong = !errors.is_empty();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = SettingsPage {
-        layout: layout("Settings", Some(city), ctx.path(), wrong),
+        layout: layout(title, Some(city), ctx.path(), wrong),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         form_token: issued.token.clone(),
         fields,
         errors,
-        saved: shown.saved,
-        links: vec![
-            crate::views::Link {
-                href: format!("{}/settings/contact", staff.scope.prefix()),
-                label: "Contact for residents (receipts, paused page, notices)".to_owned(),
-            },
-            crate::views::Link {
-                href: format!("{}/settings/bill-types", staff.scope.prefix()),
-                label: "Bill types (names, GL codes, part payments, offered online)".to_owned(),
-            },
-            crate::views::Link {
-                href: format!("{}/settings/branding", staff.scope.prefix()),
-                label: "Branding (accent colour and logo)".to_owned(),
-            },
-        ],
+        saved,
+        links,
     };
     Ok((form_status(wrong), issued, page).into_response())
 }

@@ -5,8 +5,9 @@
 //! is an audit entry saying the field, before and after, as `city apply`
 //! does. The kind and the fees stay the city file's.
 
+use super::admin::settings_form;
 use super::guard::StaffContext;
-use super::views::{BillTypeRow, BillTypesPage, Chrome, SettingsPage, form_status, layout};
+use super::views::{BillTypeRow, BillTypesPage, Chrome, layout};
 use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
@@ -21,7 +22,7 @@ use civicpay_core::{
     ReferenceLabel, Tenant, VerificationKind,
 };
 use civicpay_web::Translator;
-use civicpay_web::forms::{Field, set_error, summary};
+use civicpay_web::forms::{Field, set_error};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -263,23 +264,12 @@ fn edit_page(
     for (id, message) in messages {
         set_error(&mut fields, id, message);
     }
-    let errors = summary(&fields);
-    let wrong = !errors.is_empty();
-    let issued = state.form_tokens.issue(ctx.form_cookie());
     let title = format!("Bill type: {}", bill_type.name.get(Language::En));
-    let view = SettingsPage {
-        layout: layout(&title, Some(city), ctx.path(), wrong),
-        chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
-        form_token: issued.token.clone(),
-        fields,
-        errors,
-        saved,
-        links: vec![Link {
-            href: format!("{}/settings/bill-types", staff.scope.prefix()),
-            label: "Back to bill types".to_owned(),
-        }],
+    let back = Link {
+        href: format!("{}/settings/bill-types", staff.scope.prefix()),
+        label: "Back to bill types".to_owned(),
     };
-    Ok((form_status(wrong), issued, view).into_response())
+    settings_form(state, staff, ctx, &title, fields, saved, vec![back])
 }
 
 pub(crate) async fn bill_type(

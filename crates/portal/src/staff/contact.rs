@@ -3,18 +3,18 @@
 //! page and on any incident notice letter. Checked by the same rules as the
 //! city file; each change is an audit entry with before and after.
 
+use super::admin::settings_form;
 use super::guard::StaffContext;
-use super::views::{Chrome, SettingsPage, form_status, layout};
 use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
 use crate::page::PageContext;
 use crate::views::Link;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use civicpay_audit::Action;
 use civicpay_core::Contact;
-use civicpay_web::forms::{Field, set_error, summary};
+use civicpay_web::forms::{Field, set_error};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -45,7 +45,6 @@ async fn page(
     problems: Vec<(&'static str, String)>,
     saved: bool,
 ) -> Result<Response, PortalError> {
-    let city = staff.scope.city()?;
     let values = [
         &shown.name,
         &shown.postal_address,
@@ -72,22 +71,19 @@ async fn page(
         let label = LABELS.iter().find(|(f, _)| *f == id).map_or(id, |(_, l)| l);
         set_error(&mut fields, id, format!("{label} {message}"));
     }
-    let errors = summary(&fields);
-    let wrong = !errors.is_empty();
-    let issued = state.form_tokens.issue(ctx.form_cookie());
-    let view = SettingsPage {
-        layout: layout("Contact for residents", Some(city), ctx.path(), wrong),
-        chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
-        form_token: issued.token.clone(),
-        fields,
-        errors,
-        saved,
-        links: vec![Link {
-            href: format!("{}/settings", staff.scope.prefix()),
-            label: "Back to settings".to_owned(),
-        }],
+    let back = Link {
+        href: format!("{}/settings", staff.scope.prefix()),
+        label: "Back to settings".to_owned(),
     };
-    Ok((form_status(wrong), issued, view).into_response())
+    settings_form(
+        state,
+        staff,
+        ctx,
+        "Contact for residents",
+        fields,
+        saved,
+        vec![back],
+    )
 }
 
 pub(crate) async fn contact(
