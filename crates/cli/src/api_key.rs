@@ -35,7 +35,7 @@ pub(crate) async fn run(config_file: Option<&Path>, command: ApiKeyCommand) -> a
     let store = open_store(&config).await?;
     let tenant = tenant_by_slug(&store, &tenant).await?;
     let key = if service == "pay" {
-        let pay = services::prepare_pay(&config, &store).await?;
+        let pay = services::prepare_pay(&config, &store, services::Register::Only(&tenant)).await?;
         pay.create_pay_api_key(&tenant.id, &label).await?
     } else {
         store.create_api_key(&tenant.id, &label).await?

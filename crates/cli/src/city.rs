@@ -2,6 +2,7 @@
 //! (see `examples/cities/`).
 
 use crate::config::Config;
+use crate::services::{Register, prepare_pay};
 use crate::{DatabaseArgs, database_flags, init_logging, open_store, tenant_by_slug};
 use anyhow::{Context, bail};
 use civicpay_core::city_file;
@@ -90,10 +91,10 @@ pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> any
             let changes = if dry_run {
                 store.city_file_changes(&city).await?
             } else {
-                let changes = store.apply_city(&city, "cli").await?.changes;
+                let applied = store.apply_city(&city, "cli").await?;
                 // Pay learns of the city now, not at the next start.
-                crate::services::prepare_pay(&config, &store).await?;
-                changes
+                prepare_pay(&config, &store, Register::Only(&applied.tenant)).await?;
+                applied.changes
             };
             for change in &changes {
                 println!("{change}");
@@ -122,7 +123,8 @@ async fn suspend(
 ) -> anyhow::Result<()> {
     let tenant = tenant_by_slug(store, slug).await?;
     let changed = store.set_tenant_suspended(&tenant, suspend, "cli").await?;
-    crate::services::prepare_pay(config, store).await?;
+    let tenant = tenant_by_slug(store, slug).await?;
+    prepare_pay(config, store, Register::Only(&tenant)).await?;
     let state = if suspend { "paused" } else { "taking payments" };
     if changed {
         eprintln!("city {slug}: {state}");

@@ -82,7 +82,8 @@ async fn pick_tenant(store: &Store, slug: Option<&str>) -> anyhow::Result<Tenant
 }
 
 async fn own_manifest(config: &Config, store: &Store, tenant: &Tenant) -> anyhow::Result<Manifest> {
-    let pay = crate::services::prepare_pay(config, store).await?;
+    let pay = crate::services::prepare_pay(config, store, crate::services::Register::Only(tenant))
+        .await?;
     // The manifest is read off a probe served in-process; no acquirer is asked.
     let connector = civicpay_gateway::SimulatorConnector::new(
         "http://127.0.0.1:9".to_owned(),

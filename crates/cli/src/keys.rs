@@ -35,7 +35,7 @@ pub(crate) async fn run(
     crate::init_logging(&config);
     let store = open_store(&config).await?;
     let tenant = tenant_by_slug(&store, &tenant).await?;
-    let pay = services::prepare_pay(&config, &store).await?;
+    let pay = services::prepare_pay(&config, &store, services::Register::Only(&tenant)).await?;
     let vault = civicpay_pay::vault::Vault::new(pay, config.vault_keys_dir()?);
     let rotation = vault
         .rotate(&tenant.id, batch, |r| {

@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use civicpay_core::Tenant;
 use civicpay_gateway::SimulatorConnector;
 use civicpay_pay::{PayConfig, PayState};
 use civicpay_store::Store;
@@ -65,13 +66,33 @@ pub async fn seal_clear_totp_secrets(config: &Config, store: &Store) -> anyhow::
 /// Opens pay's own database, keeps the platform's key and registers every
 /// city of the portal with it, as the platform console does through pay's
 /// API (one registration, [`civicpay_portal::PayLink::registration`]).
-pub async fn prepare_pay(config: &Config, portal: &Store) -> anyhow::Result<PayStore> {
+/// Which cities a command tells pay about when it opens pay's database.
+/// A command tells only the city it touched: another process's settings
+/// (the portal's public address, so the return origins) are not this
+/// one's to overwrite.
+pub enum Register<'a> {
+    /// `serve`: every city, with this deployment's own settings.
+    Every,
+    Only(&'a Tenant),
+}
+
+/// Opens pay's database, migrated, with the platform's key, and registers
+/// the cities `register` names.
+pub async fn prepare_pay(
+    config: &Config,
+    portal: &Store,
+    register: Register<'_>,
+) -> anyhow::Result<PayStore> {
     let pay = PayStore::connect(&config.pay_database_url()).await?;
     pay.migrate().await?;
     let link = pay_link(config)?;
     pay.ensure_platform_key(&link.platform_key(), "portal")
         .await?;
-    for tenant in portal.list_tenants().await? {
+    let cities = match register {
+        Register::Every => portal.list_tenants().await?,
+        Register::Only(tenant) => vec![tenant.clone()],
+    };
+    for tenant in cities {
         let registration = link
             .registration(&tenant)
             .with_context(|| format!("registering {} with pay", tenant.slug))?;
@@ -129,7 +150,7 @@ pub fn pay_state(
 
 pub async fn serve(config: &Config, portal_store: Store) -> anyhow::Result<()> {
     let (stop, shutdown) = watch::channel(false);
-    let pay_store = prepare_pay(config, &portal_store).await?;
+    let pay_store = prepare_pay(config, &portal_store, Register::Every).await?;
     let gateway_url = match &config.gateway_url {
         Some(url) => url.clone(),
         None => start_embedded_simulator(config, shutdown.clone()).await?,

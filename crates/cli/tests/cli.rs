@@ -20,11 +20,17 @@ impl DataDir {
     }
 
     fn civicpay(&self, args: &[&str]) -> Output {
+        self.civicpay_with(args, &[])
+    }
+
+    /// As [`DataDir::civicpay`], with more settings in the environment.
+    fn civicpay_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_civicpay"))
             .args(args)
             .env_remove("DATABASE_URL")
             .env("CIVICPAY_DATA_DIR", &self.0)
             .env("CIVICPAY_LOG", "warn")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
@@ -947,4 +953,45 @@ fn a_city_is_applied_from_its_file_and_exported_back() {
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     assert!(!text(&dir.civicpay(&["city", "list"]).stdout).contains("paused"));
     assert!(!paused_in_pay());
+
+    // A command tells pay of the city it touched only: a second city
+    // applied with another portal address leaves the first one's return
+    // origins as they were.
+    let origins_in_pay = |slug: &str| {
+        with_pay(&dir, async |pay| {
+            let url = format!("sqlite://{}", dir.path().join("portal.db").display());
+            let portal = civicpay_store::Store::connect(&url).await.unwrap();
+            let slug = civicpay_core::TenantSlug::parse(slug).unwrap();
+            let city = portal.tenant_by_slug(&slug).await.unwrap().unwrap();
+            pay.merchant(&city.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .return_origins
+        })
+    };
+    let before = origins_in_pay("shelbyville");
+    assert!(
+        !before.iter().any(|o| o.contains("elsewhere")),
+        "{before:?}"
+    );
+    let second = dir.write(
+        "ogdenville.toml",
+        &ours.replace("slug = \"shelbyville\"", "slug = \"ogdenville\""),
+    );
+    let applied = dir.civicpay_with(
+        &["city", "apply", &second],
+        &[(
+            "CIVICPAY_PORTAL_PUBLIC_URL",
+            "https://pay.elsewhere.example",
+        )],
+    );
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(
+        origins_in_pay("ogdenville")
+            .iter()
+            .any(|o| o == "https://pay.elsewhere.example"),
+        "the city it applied"
+    );
+    assert_eq!(origins_in_pay("shelbyville"), before, "not the other one");
 }
