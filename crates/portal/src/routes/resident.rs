@@ -81,12 +81,16 @@ fn paused_page(ctx: &PageContext, tenant: &Tenant) -> Response {
     let t = ctx.city_translator(tenant);
     let title = t.get("city-paused-title");
     let body = t.arg("city-paused-body", "phone", tenant.contact.phone.clone());
-    let page = MessagePage {
-        layout: Layout::new(t, title, Some(tenant), ctx.path(), false),
+    let path = ctx.path();
+    notice_page(
+        t,
+        tenant,
+        path,
+        StatusCode::SERVICE_UNAVAILABLE,
+        title,
         body,
-        link: None,
-    };
-    (StatusCode::SERVICE_UNAVAILABLE, page).into_response()
+        None,
+    )
 }
 
 /// What a resident sees of a bill type the city no longer offers online
@@ -100,16 +104,16 @@ fn not_offered_page(ctx: &PageContext, tenant: &Tenant, bill_type: &BillType) ->
         "phone",
         tenant.contact.phone.clone(),
     );
-    let back = t.get("start-again");
-    let page = MessagePage {
-        layout: Layout::new(t, title, Some(tenant), ctx.path(), false),
+    let back = Some(format!("/{}/", tenant.slug));
+    notice_page(
+        t,
+        tenant,
+        ctx.path(),
+        StatusCode::NOT_FOUND,
+        title,
         body,
-        link: Some(Link {
-            href: format!("/{}/", tenant.slug),
-            label: back,
-        }),
-    };
-    (StatusCode::NOT_FOUND, page).into_response()
+        back,
+    )
 }
 
 /// A city taking payments, from the `{tenant}` of the path. A city the
@@ -577,6 +581,16 @@ pub(crate) async fn pay_bill(
         .bill(&tenant.id, &bill_id)
         .await?
         .ok_or(PortalError::NotFound)?;
+    let bill_type = state
+        .store
+        .bill_types(&tenant.id)
+        .await?
+        .into_iter()
+        .find(|b| b.id == bill.bill_type_id)
+        .ok_or(PortalError::NotFound)?;
+    if !bill_type.active {
+        return Ok(not_offered_page(&ctx, &tenant, &bill_type));
+    }
     let t = ctx.city_translator(&tenant);
     let Some(link) = &state.config.pay else {
         return Ok(message_page(
@@ -599,29 +613,23 @@ pub(crate) async fn pay_bill(
     let amount = match &form.amount {
         None => None,
         Some(typed) => {
-            let bill_type = state
-                .store
-                .bill_types(&tenant.id)
-                .await?
-                .into_iter()
-                .find(|b| b.id == bill.bill_type_id)
-                .ok_or(PortalError::NotFound)?;
             match chosen_amount(&t, &tenant, &bill_type, &bill, typed) {
                 Ok(amount) => Some(amount),
                 // Only a hand-made form posts an amount where the page
                 // asks for none: there is no field to put the error on.
                 Err(error) if !bill.takes_part_payment(bill_type.partial.as_ref()) => {
                     let title = t.get("bill-title");
-                    let back = t.get("start-again");
-                    let page = MessagePage {
-                        layout: Layout::new(t, title, Some(&tenant), ctx.path(), false),
-                        body: error,
-                        link: Some(Link {
-                            href: format!("/{}/pay/{}", tenant.slug, bill_type.slug),
-                            label: back,
-                        }),
-                    };
-                    return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+                    let back = Some(format!("/{}/pay/{}", tenant.slug, bill_type.slug));
+                    let status = StatusCode::UNPROCESSABLE_ENTITY;
+                    return Ok(notice_page(
+                        t,
+                        &tenant,
+                        ctx.path(),
+                        status,
+                        title,
+                        error,
+                        back,
+                    ));
                 }
                 Err(error) => {
                     let typed = TypedAmount {
@@ -872,18 +880,36 @@ fn message_page(
     title_key: &str,
     body_key: &str,
 ) -> Response {
-    let title = t.get(title_key);
-    let body = t.get(body_key);
-    let back = t.get("start-again");
-    MessagePage {
+    let (title, body) = (t.get(title_key), t.get(body_key));
+    notice_page(
+        t,
+        tenant,
+        path,
+        StatusCode::OK,
+        title,
+        body,
+        Some(format!("/{}/", tenant.slug)),
+    )
+}
+
+/// A page that says one thing about the city, with its status, and a
+/// "start again" link to `back` if given.
+fn notice_page(
+    t: Translator,
+    tenant: &Tenant,
+    path: &str,
+    status: StatusCode,
+    title: String,
+    body: String,
+    back: Option<String>,
+) -> Response {
+    let label = t.get("start-again");
+    let page = MessagePage {
         layout: Layout::new(t, title, Some(tenant), path, false),
         body,
-        link: Some(Link {
-            href: format!("/{}/", tenant.slug),
-            label: back,
-        }),
-    }
-    .into_response()
+        link: back.map(|href| Link { href, label }),
+    };
+    (status, page).into_response()
 }
 
 /// Where pay sends the resident back. The outcome is asked of pay, server

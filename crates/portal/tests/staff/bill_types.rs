@@ -177,6 +177,14 @@ async fn an_administrator_edits_a_bill_type_and_takes_one_off_line() {
             old_link.body
         );
         assert!(old_link.body.contains(&city.contact.phone));
+        // A bill page opened before cannot start a payment either.
+        let (_, _, bill) = portal.sample_bill("springfield", "permits").await;
+        let form = portal.get("/springfield/pay/water").await;
+        let started = portal
+            .post_form(&format!("/springfield/bills/{}/pay", bill.id), &form, &[])
+            .await;
+        assert_eq!(started.status, StatusCode::NOT_FOUND, "{}", started.body);
+        assert!(started.body.contains("not paid online now"));
         // Staff still reach it.
         let staff_list = portal
             .get_as("/springfield/staff/settings/bill-types", &admin)
