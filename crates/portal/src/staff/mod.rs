@@ -198,7 +198,7 @@ pub const ROUTES: [StaffRoute; 28] = [
 ];
 
 /// The platform operator's console, below `/staff`.
-pub const PLATFORM_ROUTES: [StaffRoute; 7] = [
+pub const PLATFORM_ROUTES: [StaffRoute; 8] = [
     StaffRoute {
         path: "/",
         access: Access::Needs(Permission::ManageTenants),
@@ -228,6 +228,11 @@ pub const PLATFORM_ROUTES: [StaffRoute; 7] = [
         path: "/cities/{slug}/resume",
         access: Access::Needs(Permission::ManageTenants),
         handler: || post(platform::resume),
+    },
+    StaffRoute {
+        path: "/cities/{slug}/register",
+        access: Access::Needs(Permission::ManageTenants),
+        handler: || post(platform::register),
     },
     StaffRoute {
         path: "/cities/{slug}/administrators",

@@ -349,6 +349,7 @@ async fn city_page(
             .map(|t| format!("{} ({})", t.name.get(Language::En), t.gl_code))
             .collect(),
         paused: city.suspended,
+        sent: ctx.query() == "sent=1",
         administrators,
         invite: fields,
         errors,
@@ -407,6 +408,18 @@ pub(crate) async fn resume(
     CheckedForm(_): CheckedForm<ButtonForm>,
 ) -> Result<Response, PortalError> {
     set_paused(&state, &staff, &slug, false).await
+}
+
+/// Sends the city's registration to pay again: the retry for a city added
+/// or changed while pay could not be reached (it is idempotent).
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    CheckedForm(_): CheckedForm<ButtonForm>,
+) -> Result<Response, PortalError> {
+    let city = find_tenant(&state, &slug).await?;
+    tell_pay(&state, &city).await?;
+    Ok(Redirect::to(&format!("/staff/cities/{slug}?sent=1")).into_response())
 }
 
 pub(crate) async fn invite_administrator(

@@ -447,6 +447,8 @@ pub(crate) struct PlatformCityPage {
     pub contact: civicpay_core::Contact,
     pub bill_types: Vec<String>,
     pub paused: bool,
+    /// Pay just took the city's settings again.
+    pub sent: bool,
     /// "e-mail (status)" of each administrator.
     pub administrators: Vec<String>,
     pub invite: Vec<Field>,

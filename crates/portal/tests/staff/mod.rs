@@ -850,6 +850,16 @@ async fn the_platform_operator_adds_a_city_pauses_it_and_invites_its_administrat
         assert!(!portal.tenant("riverton").await.suspended);
         assert_eq!(registered(false), 2);
         assert_eq!(portal.get("/riverton/").await.status, StatusCode::OK);
+        // Sending the city to pay again (after pay was away) sends the
+        // same registration, and says so.
+        let sent = portal
+            .post_as("/staff/cities/riverton/register", &page, &operator, &[])
+            .await;
+        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+        assert_eq!(sent.location(), "/staff/cities/riverton?sent=1");
+        assert_eq!(registered(false), 3);
+        let told = portal.get_as(&sent.location(), &operator).await;
+        assert!(told.body.contains("Pay has the city's settings."));
 
         let bad = portal
             .post_as(
@@ -1562,6 +1572,14 @@ async fn a_pause_pay_cannot_take_changes_nothing() {
     assert!(
         page.body.contains("Pause payments"),
         "the button is still there to retry"
+    );
+    let unsent = portal
+        .post_as("/staff/cities/springfield/register", &page, &operator, &[])
+        .await;
+    assert_eq!(
+        unsent.status,
+        StatusCode::BAD_GATEWAY,
+        "pay away: said, not hidden"
     );
     portal.finish().await;
 }
