@@ -858,7 +858,7 @@ async fn the_platform_operator_adds_a_city_pauses_it_and_invites_its_administrat
         assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
         assert_eq!(sent.location(), "/staff/cities/riverton?sent=1");
         assert_eq!(registered(false), 3);
-        let told = portal.get_as(&sent.location(), &operator).await;
+        let told = portal.get_as(sent.location(), &operator).await;
         assert!(told.body.contains("Pay has the city's settings."));
 
         let bad = portal
