@@ -3,7 +3,6 @@
 //! refund line), streamed a page of pay's ledger at a time, so a year of
 //! payments is written in the memory of one page.
 
-use super::admin::day_bounds;
 use super::guard::StaffContext;
 use super::payments::PaymentQuery;
 use crate::error::PortalError;
@@ -25,24 +24,11 @@ const HEADER: &str =
 /// The window of ledger time a search's dates cover (the city's days),
 /// as pay's query; no dates: everything.
 fn window(city: &Tenant, query: &PaymentQuery) -> Result<String, PortalError> {
-    let date = |field: &str, value: &str| -> Result<Option<jiff::civil::Date>, PortalError> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Ok(None);
-        }
-        value.parse().map(Some).map_err(|_| {
-            PortalError::BadRequest(format!("{field}: {value:?} is not a date like 2026-11-23"))
-        })
-    };
-    let bounds = |d| day_bounds(city, d).map_err(|e| PortalError::BadRequest(e.to_string()));
-    let from = match date("From", &query.from)? {
-        Some(d) => bounds(d)?.0,
-        None => jiff::Timestamp::UNIX_EPOCH,
-    };
-    let to = match date("To", &query.to)? {
-        Some(d) => bounds(d)?.1,
-        None => jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24),
-    };
+    let (from, to) = query
+        .days(city)
+        .map_err(|(_, problem)| PortalError::BadRequest(problem))?;
+    let from = from.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let to = to.unwrap_or_else(|| jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
     if to <= from {
         return Err(PortalError::BadRequest(
             "To: the last day must not be before the first".to_owned(),

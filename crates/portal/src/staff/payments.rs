@@ -290,6 +290,34 @@ pub(crate) struct PaymentQuery {
     pub(crate) last4: String,
 }
 
+/// When a search's first day starts and its last day ends, each if given.
+pub(crate) type Days = (Option<jiff::Timestamp>, Option<jiff::Timestamp>);
+
+impl PaymentQuery {
+    /// The search's [`Days`] in the city's time; a problem is named by its
+    /// field's id.
+    pub(crate) fn days(&self, city: &Tenant) -> Result<Days, (&'static str, String)> {
+        let day = |id: &'static str, field: &str, value: &str| {
+            let value = value.trim();
+            if value.is_empty() {
+                return Ok(None);
+            }
+            let date: jiff::civil::Date = value.parse().map_err(|_| {
+                (
+                    id,
+                    format!("{field}: {value:?} is not a date like 2026-11-23"),
+                )
+            })?;
+            day_bounds(city, date)
+                .map(Some)
+                .map_err(|e| (id, e.to_string()))
+        };
+        let from = day("from", "From", &self.from)?.map(|(start, _)| start);
+        let to = day("to", "To", &self.to)?.map(|(_, end)| end);
+        Ok((from, to))
+    }
+}
+
 const STATUSES: [(&str, &str); 8] = [
     ("", "Any status"),
     ("success", "Succeeded"),
@@ -355,26 +383,11 @@ fn payment_filters(q: &PaymentQuery, error: Option<(&str, String)>) -> Vec<Field
 fn list_query(city: &Tenant, q: &PaymentQuery) -> Result<String, (&'static str, String)> {
     let mut url = url::form_urlencoded::Serializer::new(String::new());
     url.append_pair("per_page", "200");
-    let date = |id: &'static str,
-                field: &str,
-                value: &str|
-     -> Result<Option<jiff::civil::Date>, (&'static str, String)> {
-        if value.trim().is_empty() {
-            return Ok(None);
-        }
-        value.trim().parse().map(Some).map_err(|_| {
-            (
-                id,
-                format!("{field}: {value:?} is not a date like 2026-11-23"),
-            )
-        })
-    };
-    if let Some(d) = date("from", "From", &q.from)? {
-        let (start, _) = day_bounds(city, d).map_err(|e| ("from", e.to_string()))?;
+    let (from, to) = q.days(city)?;
+    if let Some(start) = from {
         url.append_pair("from", &start.to_string());
     }
-    if let Some(d) = date("to", "To", &q.to)? {
-        let (_, end) = day_bounds(city, d).map_err(|e| ("to", e.to_string()))?;
+    if let Some(end) = to {
         url.append_pair("to", &end.to_string());
     }
     if !q.reference.trim().is_empty() {
