@@ -24,6 +24,7 @@ fn bill_types() -> Vec<BillType> {
                 gl_code: GlCode::parse("100-4410").ok()?,
                 fees: FeeSchedule::default(),
                 partial: None,
+                active: true,
             })
         })
         .collect()
