@@ -161,20 +161,25 @@ pub const WIDTHS: [u32; 2] = [1200, 390];
 /// the page itself must not.
 pub async fn overflow_at(client: &Client, width: u32) -> i64 {
     client.set_window_size(width, 900).await.unwrap();
-    let measured = client
-        .execute(
-            "return [window.innerWidth, document.documentElement.scrollWidth - document.documentElement.clientWidth];",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let read = |i: usize| measured.get(i).and_then(Value::as_i64).unwrap_or_default();
-    let inner = read(0);
-    assert!(
-        (inner - i64::from(width)).abs() <= 20,
-        "the window did not take a {width} px width (inner width {inner})"
-    );
-    read(1)
+    // On a busy machine the page may lay out at the new width a moment
+    // after the resize returns: wait for it (2 s at most) before measuring.
+    let mut inner = 0;
+    for _ in 0..40 {
+        let measured = client
+            .execute(
+                "return [window.innerWidth, document.documentElement.scrollWidth - document.documentElement.clientWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let read = |i: usize| measured.get(i).and_then(Value::as_i64).unwrap_or_default();
+        inner = read(0);
+        if (inner - i64::from(width)).abs() <= 20 {
+            return read(1);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the window did not take a {width} px width (inner width {inner})");
 }
 
 /// Fails when the page runs off the window at any of [`WIDTHS`]; leaves
