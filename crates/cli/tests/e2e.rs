@@ -1506,7 +1506,7 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
     );
     assert_accessible(&client, "payment page").await;
 
-    for (page, what) in [
+    let console_pages = [
         ("/payments?channel=moto", "payment search"),
         ("/refunds", "refund approvals"),
         ("/reports/reconciliation", "reconciliation"),
@@ -1526,7 +1526,8 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
             "resident support, no such account",
         ),
         ("/payments?last4=12", "payment search with a wrong filter"),
-    ] {
+    ];
+    for (page, what) in console_pages {
         client
             .goto(&format!("{portal}/springfield/staff{page}"))
             .await
@@ -1555,6 +1556,49 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
             .await
             .contains("Refunds on one payment above this amount")
     );
+
+    // The console in French, chosen from the bar on every page: each page
+    // again, with axe-core, the width check and no untranslated key; then
+    // back to English for what follows.
+    let choose = |code: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .find(Locator::Css(&format!(
+                    "#console-language option[value='{code}']"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            click_and_wait(&client, Locator::Css("form[action$='/language'] button")).await;
+        }
+    };
+    choose("fr").await;
+    assert!(
+        text_of(&client, "main")
+            .await
+            .contains("Les remboursements d'un même paiement"),
+        "the chooser returns to the same page, now in French"
+    );
+    for (page, what) in console_pages {
+        client
+            .goto(&format!("{portal}/springfield/staff{page}"))
+            .await
+            .unwrap();
+        let what = format!("{what}, in French");
+        assert_accessible(&client, &what).await;
+        civicpay_testkit::assert_fits(&client, &what).await;
+        let html = client.source().await.unwrap();
+        assert!(html.contains(r#"<html lang="fr">"#), "{what}");
+        assert!(!html.contains('⟦'), "{what}: untranslated key");
+        assert!(
+            !html.contains("Sign out everywhere"),
+            "{what}: still English"
+        );
+    }
+    choose("en").await;
 
     // Branding: a refused colour names both ratios on its field; a good one
     // reaches residents' pages, and the browser applies it under the CSP

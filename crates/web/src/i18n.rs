@@ -21,11 +21,20 @@ fluent_templates::static_loader! {
     };
 }
 
-/// The catalogue sources, for checking that they agree.
+/// The catalogue sources, for checking that they agree: the resident
+/// pages' and e-mails'.
 pub const CATALOGUES: [(Language, &str); 3] = [
     (Language::En, include_str!("../locales/en/main.ftl")),
     (Language::Fr, include_str!("../locales/fr/main.ftl")),
     (Language::Es, include_str!("../locales/es/main.ftl")),
+];
+
+/// The staff console's catalogues (`st-` keys), kept apart so a city's
+/// translator can take the resident pages first.
+pub const STAFF_CATALOGUES: [(Language, &str); 3] = [
+    (Language::En, include_str!("../locales/en/staff.ftl")),
+    (Language::Fr, include_str!("../locales/fr/staff.ftl")),
+    (Language::Es, include_str!("../locales/es/staff.ftl")),
 ];
 
 fn language_id(language: Language) -> LanguageIdentifier {
@@ -205,6 +214,44 @@ mod tests {
     #[test]
     fn every_catalogue_has_every_key() {
         assert_eq!(catalogue_gaps(&CATALOGUES).unwrap(), vec![]);
+        assert_eq!(catalogue_gaps(&STAFF_CATALOGUES).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn the_console_catalogue_is_translated_not_copied() {
+        let english = entries(STAFF_CATALOGUES[0].1);
+        // Short texts (a role, "Total", an e-mail address) may be spelt alike.
+        let copied = |source: &str| -> Vec<String> {
+            entries(source)
+                .into_iter()
+                .filter(|(key, text)| {
+                    text.len() > 14 && english.iter().any(|(k, t)| k == key && t == text)
+                })
+                .map(|(key, _)| key)
+                .collect()
+        };
+        for (language, source) in &STAFF_CATALOGUES[1..] {
+            assert_eq!(
+                copied(source),
+                Vec::<String>::new(),
+                "{language}: left in English"
+            );
+        }
+        let planted = format!(
+            "{}\nst-sign-out-everywhere = Sign out everywhere\n",
+            STAFF_CATALOGUES[1].1
+        );
+        assert_eq!(copied(&planted), vec!["st-sign-out-everywhere".to_owned()]);
+    }
+
+    /// (key, source text) of each message in a catalogue.
+    fn entries(source: &str) -> Vec<(String, String)> {
+        source
+            .lines()
+            .filter_map(|line| line.split_once(" = "))
+            .filter(|(key, _)| !key.starts_with(' ') && !key.starts_with('#'))
+            .map(|(key, text)| (key.to_owned(), text.to_owned()))
+            .collect()
     }
 
     #[test]

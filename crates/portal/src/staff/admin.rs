@@ -4,7 +4,7 @@
 use super::guard::StaffContext;
 use super::views::{
     AuditPage, AuditRow, Chrome, DashboardPage, MemberRow, SettingsPage, TeamPage, Tile,
-    form_status, layout,
+    form_status, layout, role_name,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -17,6 +17,7 @@ use civicpay_core::staff::RefundLimits;
 use civicpay_core::{Language, Money, Permission, Role, StaffId};
 use civicpay_store::audit_log::AuditFilter;
 use civicpay_store::portal::staff::StaffStatus;
+use civicpay_web::Translator;
 use civicpay_web::forms::{Choice, Field, set_error, summary};
 use serde::Deserialize;
 use serde_json::json;
@@ -27,74 +28,52 @@ pub(crate) async fn dashboard(
     ctx: PageContext,
 ) -> Result<Response, PortalError> {
     let prefix = staff.scope.prefix();
+    let t = staff.t();
     let mut tiles = Vec::new();
-    let mut tile = |permission: Permission, path: &str, label: &'static str, hint: String| {
+    // Each tile's name and hint are catalogue keys `st-tile-{key}` and
+    // `st-tile-{key}-hint`.
+    let mut tile = |permission: Permission, path: &str, key: &str, hint: Option<String>| {
         if staff.allows(permission) {
             tiles.push(Tile {
                 href: format!("{prefix}{path}"),
-                label,
-                hint,
+                label: t.get(&format!("st-tile-{key}")),
+                hint: hint.unwrap_or_else(|| t.get(&format!("st-tile-{key}-hint"))),
             });
         }
     };
-    tile(
-        Permission::LookUpBills,
-        "/bills",
-        "Find a bill",
-        "Look up a resident's bill and take a payment by phone.".into(),
-    );
-    tile(
-        Permission::ViewPayments,
-        "/payments",
-        "Payments",
-        "Search payments by date, reference, status, channel, amount or card.".into(),
-    );
+    tile(Permission::LookUpBills, "/bills", "bills", None);
+    tile(Permission::ViewPayments, "/payments", "payments", None);
     if staff.allows(Permission::ApproveRefunds) {
         let city = staff.scope.city()?;
         let waiting = state.store.refund_requests(&city.id, None).await?.len();
         tile(
             Permission::ApproveRefunds,
             "/refunds",
-            "Refund approvals",
-            format!("{waiting} waiting for a second person."),
+            "refunds",
+            Some(t.count("st-tile-refunds-waiting", "count", waiting as u64)),
         );
     }
     tile(
         Permission::SupportResidents,
         "/residents",
-        "Resident support",
-        "Find a resident's account, see its bills and e-mails, and reset its two-step sign-in."
-            .into(),
+        "residents",
+        None,
     );
     tile(
         Permission::ViewReports,
         "/reports/reconciliation",
-        "Daily reconciliation",
-        "Captures, refunds and net per bill type and GL code, checked against the acquirer.".into(),
+        "reconciliation",
+        None,
     );
-    tile(
-        Permission::ViewAuditLog,
-        "/audit",
-        "Audit log",
-        "Every sign-in, payment action, refund, export and setting change.".into(),
-    );
-    tile(
-        Permission::ManageStaff,
-        "/team",
-        "Staff",
-        "Invite people, change roles, disable accounts.".into(),
-    );
-    tile(
-        Permission::ManageSettings,
-        "/settings",
-        "Settings",
-        "Refund approval threshold.".into(),
-    );
+    tile(Permission::ViewAuditLog, "/audit", "audit", None);
+    tile(Permission::ManageStaff, "/team", "team", None);
+    tile(Permission::ManageSettings, "/settings", "settings", None);
     let left = state.store.unused_recovery_codes(&staff.staff.id).await?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = DashboardPage {
         layout: layout(
-            "Staff console",
+            &t,
+            &t.get("st-title-console"),
             staff.scope.tenant.as_ref(),
             ctx.path(),
             false,
@@ -102,6 +81,7 @@ pub(crate) async fn dashboard(
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         tiles,
         recovery_codes_left: left,
+        codes_left: t.count("st-codes-left", "count", u64::from(left)),
         codes_action: format!("{prefix}/recovery-codes"),
         form_token: issued.token.clone(),
     };
@@ -199,20 +179,21 @@ pub(crate) async fn audit_log(
                 .append_pair("before", &seq.to_string());
             format!("{}?{}", ctx.path(), url.finish())
         });
-    let actions = std::iter::once((String::new(), "Any action".to_owned())).chain(
+    let t = staff.t();
+    let actions = std::iter::once((String::new(), t.get("st-audit-any-action"))).chain(
         Action::ALL
             .iter()
             .map(|a| (a.code().to_owned(), a.code().to_owned())),
     );
     let filters = vec![
-        Field::new("action", "select", "Action".to_owned())
+        Field::new("action", "select", t.get("st-col-action"))
             .options(actions)
             .value(query.action.clone()),
-        Field::new("actor", "text", "Who (e.g. staff:ana@city.gov)".to_owned())
+        Field::new("actor", "text", t.get("st-audit-actor"))
             .value(query.actor.clone())
             .maxlength(254),
-        Field::new("from", "date", "From (date)".to_owned()).value(query.from.clone()),
-        Field::new("to", "date", "To (date, inclusive)".to_owned()).value(query.to.clone()),
+        Field::new("from", "date", t.get("st-date-from")).value(query.from.clone()),
+        Field::new("to", "date", t.get("st-date-to")).value(query.to.clone()),
     ];
     state
         .store
@@ -220,7 +201,7 @@ pub(crate) async fn audit_log(
         .await?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = AuditPage {
-        layout: layout("Audit log", Some(city), ctx.path(), false),
+        layout: layout(&t, &t.get("st-nav-audit"), Some(city), ctx.path(), false),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         filters,
         rows,
@@ -229,12 +210,12 @@ pub(crate) async fn audit_log(
     Ok((issued, page).into_response())
 }
 
-fn role_choices(selected: Option<Role>) -> Vec<Choice> {
+fn role_choices(t: &Translator, selected: Option<Role>) -> Vec<Choice> {
     Role::CITY_ROLES
         .iter()
         .map(|r| Choice {
             value: r.code().to_owned(),
-            label: r.code().to_owned(),
+            label: role_name(t, *r),
             selected: Some(*r) == selected,
         })
         .collect()
@@ -249,6 +230,7 @@ async fn team_page(
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
     let prefix = staff.scope.prefix();
+    let t = staff.t();
     let members = state
         .store
         .list_staff(Some(&city.id))
@@ -258,21 +240,21 @@ async fn team_page(
             // Nobody changes their own role or locks themselves out.
             action: (m.status != StaffStatus::Invited && m.id != staff.staff.id)
                 .then(|| format!("{prefix}/team/{}", m.id)),
-            roles: role_choices(Some(m.role)),
+            roles: role_choices(&t, Some(m.role)),
             disabled: m.status == StaffStatus::Disabled,
             email: m.email,
-            role: m.role.code(),
-            status: m.status.code(),
+            role: role_name(&t, m.role),
+            status: t.get(&format!("st-staff-status-{}", m.status.code())),
         })
         .collect();
     let typed = refused.as_ref().map(|(form, _, _)| *form);
     let mut invite = vec![
-        Field::new("email", "email", "E-mail address".to_owned())
+        Field::new("email", "email", t.get("st-email-address"))
             .value(typed.map(|f| f.email.clone()).unwrap_or_default())
             .maxlength(254),
         Field {
-            options: role_choices(None),
-            ..Field::new("role", "select", "Role".to_owned())
+            options: role_choices(&t, None),
+            ..Field::new("role", "select", t.get("st-col-role"))
         }
         .value(typed.map(|f| f.role.clone()).unwrap_or_default()),
     ];
@@ -283,7 +265,13 @@ async fn team_page(
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(!errors.is_empty());
     let page = TeamPage {
-        layout: layout("Staff", Some(city), ctx.path(), !errors.is_empty()),
+        layout: layout(
+            &t,
+            &t.get("st-nav-team"),
+            Some(city),
+            ctx.path(),
+            !errors.is_empty(),
+        ),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         members,
         invite,
@@ -328,7 +316,9 @@ pub(crate) async fn invite(
                 Some((
                     &form,
                     "role",
-                    format!("Role {:?} is not a city role", form.role),
+                    staff
+                        .t()
+                        .arg("st-team-not-a-role", "role", format!("{:?}", form.role)),
                 )),
                 None,
             )
@@ -432,6 +422,7 @@ async fn settings_page(
     shown: SettingsShown,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
+    let t = staff.t();
     let (threshold, daily_limit) = match shown.typed {
         Some(typed) => (typed.threshold, typed.daily_limit),
         None => {
@@ -444,42 +435,41 @@ async fn settings_page(
         }
     };
     let fields = vec![
-        Field::new(
-            "threshold",
-            "text",
-            "Refunds on one payment above this amount, in all, need a second person's approval"
-                .to_owned(),
-        )
-        .value(threshold)
-        .inputmode("decimal")
-        .maxlength(20)
-        .error(shown.threshold_error),
-        Field::new(
-            "daily_limit",
-            "text",
-            "What one person may refund in a day without a second person".to_owned(),
-        )
-        .hint("Leave empty for no daily limit.".to_owned())
-        .value(daily_limit)
-        .inputmode("decimal")
-        .maxlength(20)
-        .error(shown.daily_error),
+        Field::new("threshold", "text", t.get("st-settings-threshold"))
+            .value(threshold)
+            .inputmode("decimal")
+            .maxlength(20)
+            .error(shown.threshold_error),
+        Field::new("daily_limit", "text", t.get("st-settings-daily"))
+            .hint(t.get("st-settings-daily-hint"))
+            .value(daily_limit)
+            .inputmode("decimal")
+            .maxlength(20)
+            .error(shown.daily_error),
     ];
     let links = vec![
         crate::views::Link {
             href: format!("{}/settings/contact", staff.scope.prefix()),
-            label: "Contact for residents (receipts, paused page, notices)".to_owned(),
+            label: t.get("st-settings-link-contact"),
         },
         crate::views::Link {
             href: format!("{}/settings/bill-types", staff.scope.prefix()),
-            label: "Bill types (names, GL codes, part payments, offered online)".to_owned(),
+            label: t.get("st-settings-link-bill-types"),
         },
         crate::views::Link {
             href: format!("{}/settings/branding", staff.scope.prefix()),
-            label: "Branding (accent colour and logo)".to_owned(),
+            label: t.get("st-settings-link-branding"),
         },
     ];
-    settings_form(state, staff, ctx, "Settings", fields, shown.saved, links)
+    settings_form(
+        state,
+        staff,
+        ctx,
+        &t.get("st-nav-settings"),
+        fields,
+        shown.saved,
+        links,
+    )
 }
 
 /// A settings page of one form: its fields (with any errors set), the
@@ -499,7 +489,7 @@ pub(super) fn settings_form(
     let wrong = !errors.is_empty();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = SettingsPage {
-        layout: layout(title, Some(city), ctx.path(), wrong),
+        layout: layout(&staff.t(), title, Some(city), ctx.path(), wrong),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         form_token: issued.token.clone(),
         fields,
@@ -545,17 +535,20 @@ pub(crate) async fn save_settings(
         typed => amount(typed).map(Some).ok_or(()),
     };
     let (Some(threshold), Ok(per_staff_daily)) = (threshold, daily) else {
+        let t = staff.t();
         let shown = SettingsShown {
             threshold_error: threshold.is_none().then(|| {
-                format!(
-                    "Refund approval threshold: {:?} is not an amount like 100.00",
-                    form.threshold
+                t.arg(
+                    "st-settings-threshold-wrong",
+                    "typed",
+                    format!("{:?}", form.threshold),
                 )
             }),
             daily_error: daily.is_err().then(|| {
-                format!(
-                    "Daily limit: {:?} is not an amount like 500.00, or empty",
-                    form.daily_limit
+                t.arg(
+                    "st-settings-daily-wrong",
+                    "typed",
+                    format!("{:?}", form.daily_limit),
                 )
             }),
             typed: Some(form),

@@ -33,26 +33,37 @@ pub(crate) async fn bill_types(
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
     let prefix = staff.scope.prefix();
+    let t = staff.t();
     let rows = state
         .store
         .bill_types(&city.id)
         .await?
         .iter()
         .map(|b| BillTypeRow {
-            name: b.name.get(Language::En).to_owned(),
+            name: b.name.get(t.language()).to_owned(),
             slug: b.slug.as_str().to_owned(),
             gl_code: b.gl_code.as_str().to_owned(),
             partial: b.partial.map_or_else(
-                || "Whole balance only".to_owned(),
-                |p| format!("From {}", p.minimum),
+                || t.get("st-bill-type-whole-only"),
+                |p| {
+                    t.arg(
+                        "st-bill-type-part-from",
+                        "minimum",
+                        p.minimum.format(t.language()),
+                    )
+                },
             ),
-            offered: if b.active { "Yes" } else { "No (staff only)" },
+            offered: t.get(if b.active {
+                "st-bill-type-offered"
+            } else {
+                "st-bill-type-staff-only"
+            }),
             href: format!("{prefix}/settings/bill-types/{}", b.slug),
         })
         .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let view = BillTypesPage {
-        layout: layout("Bill types", Some(city), ctx.path(), false),
+        layout: layout(&t, &t.get("st-bill-types"), Some(city), ctx.path(), false),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         rows,
         back: format!("{prefix}/settings"),
@@ -106,6 +117,7 @@ impl BillTypeForm {
         &self,
         stored: &BillType,
         city: &Tenant,
+        t: &Translator,
     ) -> Result<BillType, Vec<(&'static str, String)>> {
         let mut problems = Vec::new();
         let mut name = LocalizedText::default();
@@ -116,14 +128,11 @@ impl BillTypeForm {
         ] {
             let typed = typed.trim();
             if typed.chars().count() > 80 || typed.chars().any(char::is_control) {
-                problems.push((id, "must be one line of at most 80 characters".to_owned()));
+                problems.push((id, t.get("st-bill-type-name-too-long")));
             } else if !typed.is_empty() {
                 name = name.with(language, typed);
             } else if language == Language::En {
-                problems.push((
-                    id,
-                    "is required: English is every page's fallback".to_owned(),
-                ));
+                problems.push((id, t.get("st-bill-type-english-required")));
             }
         }
         let reference_label = keep(
@@ -148,8 +157,8 @@ impl BillTypeForm {
                 "partial_minimum",
                 match Money::parse(&self.partial_minimum, city.currency, DecimalStyle::Point) {
                     Ok(m) if m.minor() > 0 => Ok(Some(PartialPayments { minimum: m })),
-                    Ok(_) => Err("must be more than zero".to_owned()),
-                    Err(e) => Err(format!("{e} (an amount like 25.00)")),
+                    Ok(_) => Err(t.get("st-bill-type-minimum-zero")),
+                    Err(e) => Err(t.arg("st-bill-type-minimum-wrong", "problem", e)),
                 },
             ),
         };
@@ -200,32 +209,39 @@ fn edit_page(
     saved: bool,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
-    let t = Translator::new(Language::En);
+    let t = staff.t();
     let mut fields = vec![
-        Field::new("name_en", "text", "Name in English".to_owned())
+        Field::new("name_en", "text", t.get("st-bill-type-name-en"))
             .value(shown.name_en.as_str())
-            .hint(format!(
-                "As residents see it on the city's page. The kind ({}), the fees and the slug ({}) are set in the city file.",
-                bill_type.kind.code(),
-                bill_type.slug
+            .hint(t.args(
+                "st-bill-type-name-en-hint",
+                &[
+                    ("kind", bill_type.kind.code()),
+                    ("slug", bill_type.slug.as_str()),
+                ],
             ))
             .maxlength(80),
-        Field::new("name_fr", "text", "Name in French".to_owned())
+        Field::new("name_fr", "text", t.get("st-bill-type-name-fr"))
             .value(shown.name_fr.as_str())
-            .hint("Optional; French readers see the English name without it.".to_owned())
+            .hint(t.get("st-bill-type-name-fr-hint"))
             .maxlength(80),
-        Field::new("name_es", "text", "Name in Spanish".to_owned())
+        Field::new("name_es", "text", t.get("st-bill-type-name-es"))
             .value(shown.name_es.as_str())
-            .hint("Optional; Spanish readers see the English name without it.".to_owned())
+            .hint(t.get("st-bill-type-name-es-hint"))
             .maxlength(80),
-        Field::new("reference_label", "select", "What the bill's number is called".to_owned())
-            .value(shown.reference_label.as_str())
-            .options(
-                ReferenceLabel::ALL
-                    .iter()
-                    .map(|l| (l.code().to_owned(), t.get(&format!("reference-{}", l.code())))),
-            ),
-        Field::new("verification", "select", "What residents type to show the bill is theirs".to_owned())
+        Field::new(
+            "reference_label",
+            "select",
+            t.get("st-bill-type-reference-label"),
+        )
+        .value(shown.reference_label.as_str())
+        .options(ReferenceLabel::ALL.iter().map(|l| {
+            (
+                l.code().to_owned(),
+                t.get(&format!("reference-{}", l.code())),
+            )
+        })),
+        Field::new("verification", "select", t.get("st-bill-type-verification"))
             .value(shown.verification.as_str())
             .options(VerificationKind::ALL.iter().map(|v| {
                 (
@@ -233,23 +249,24 @@ fn edit_page(
                     t.get(&format!("verification-{}", v.code())),
                 )
             })),
-        Field::new("gl_code", "text", "GL code".to_owned())
+        Field::new("gl_code", "text", t.get("st-col-gl-code"))
             .value(shown.gl_code.as_str())
-            .hint("Where this type's payments post in the city's ledger.".to_owned())
+            .hint(t.get("st-bill-type-gl-hint"))
             .maxlength(40),
-        Field::new("partial", "checkbox", "Residents may pay part of a bill".to_owned())
+        Field::new("partial", "checkbox", t.get("st-bill-type-partial"))
             .value(if shown.partial.is_some() { "yes" } else { "" }),
-        Field::new("partial_minimum", "text", "Smallest part".to_owned())
+        Field::new("partial_minimum", "text", t.get("st-bill-type-minimum"))
             .value(shown.partial_minimum.as_str())
-            .hint(format!(
-                "In {}, like 25.00; only read when part payments are allowed. A smaller balance is paid whole.",
-                city.currency.code()
+            .hint(t.arg(
+                "st-bill-type-minimum-hint",
+                "currency",
+                city.currency.code(),
             ))
             .inputmode("decimal")
             .maxlength(20),
-        Field::new("active", "checkbox", "Offered to residents online".to_owned())
+        Field::new("active", "checkbox", t.get("st-bill-type-active"))
             .value(if shown.active.is_some() { "yes" } else { "" })
-            .hint("Unticked, the type leaves the city's page; staff still find its bills and take their payments.".to_owned()),
+            .hint(t.get("st-bill-type-active-hint")),
     ];
     let label = |id: &str| {
         fields
@@ -264,10 +281,14 @@ fn edit_page(
     for (id, message) in messages {
         set_error(&mut fields, id, message);
     }
-    let title = format!("Bill type: {}", bill_type.name.get(Language::En));
+    let title = t.arg(
+        "st-bill-type-title",
+        "name",
+        bill_type.name.get(t.language()),
+    );
     let back = Link {
         href: format!("{}/settings/bill-types", staff.scope.prefix()),
-        label: "Back to bill types".to_owned(),
+        label: t.get("st-bill-type-back"),
     };
     settings_form(state, staff, ctx, &title, fields, saved, vec![back])
 }
@@ -300,7 +321,7 @@ pub(crate) async fn save_bill_type(
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
     let stored = find(&state, city, &slug).await?;
-    let changed = match form.read(&stored, city) {
+    let changed = match form.read(&stored, city, &staff.t()) {
         Ok(changed) => changed,
         Err(problems) => {
             return edit_page(&state, &staff, &ctx, &stored, &form, problems, false);

@@ -32,6 +32,7 @@ struct Shown {
     typed_accent: Option<String>,
     accent_error: Option<String>,
     logo_error: Option<String>,
+    /// The catalogue key of what was just saved.
     saved: Option<&'static str>,
 }
 
@@ -43,8 +44,9 @@ async fn page(
     shown: Shown,
 ) -> Result<Response, PortalError> {
     let prefix = staff.scope.prefix();
+    let t = staff.t();
     let stored_accent = city.branding.accent.as_ref().map(AccentColour::as_str);
-    let accent = Field::new("accent", "text", "Accent colour".to_owned())
+    let accent = Field::new("accent", "text", t.get("st-branding-accent"))
         .value(
             shown
                 .typed_accent
@@ -52,40 +54,31 @@ async fn page(
                 .or(stored_accent)
                 .unwrap_or_default(),
         )
-        .hint(
-            "Six hexadecimal digits, like #1d70b8. Colours links and the stripe under the header. \
-             It needs a contrast of at least 4.5:1 against white and 3:1 against the text colour \
-             #0b0c0c. Leave it empty for civicpay's own colours."
-                .to_owned(),
-        )
+        .hint(t.get("st-branding-accent-hint"))
         .maxlength(7)
         .autocomplete("off")
         .error(shown.accent_error);
-    let logo_field = Field::new("logo", "file", "Logo file".to_owned())
-        .hint(
-            "A PNG, JPEG or GIF of at most 1 MB and 4000 × 4000 pixels. It is re-drawn as a PNG \
-             at most 480 × 144 pixels and shows beside the city's name on a white background."
-                .to_owned(),
-        )
+    let logo_field = Field::new("logo", "file", t.get("st-branding-logo-file"))
+        .hint(t.get("st-branding-logo-hint"))
         .error(shown.logo_error);
     let errors = summary(&[accent.clone(), logo_field.clone()]);
     let wrong = !errors.is_empty();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let view = BrandingPage {
-        layout: layout("Branding", Some(city), ctx.path(), wrong),
+        layout: layout(&t, &t.get("st-branding"), Some(city), ctx.path(), wrong),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         form_token: issued.token.clone(),
         accent,
         logo_field,
         logo: crate::views::logo_href(city),
         errors,
-        saved: shown.saved,
+        saved: shown.saved.map(|key| t.get(key)),
         accent_action: format!("{prefix}/settings/branding"),
         logo_action: format!("{prefix}/settings/branding/logo"),
         remove_action: format!("{prefix}/settings/branding/logo/remove"),
         links: vec![Link {
             href: format!("{prefix}/settings"),
-            label: "Back to settings".to_owned(),
+            label: t.get("st-back-to-settings"),
         }],
     };
     Ok((form_status(wrong), issued, view).into_response())
@@ -126,7 +119,11 @@ pub(crate) async fn save_accent(
             Err(problem) => {
                 let shown = Shown {
                     typed_accent: Some(typed.to_owned()),
-                    accent_error: Some(format!("Accent colour: {problem}")),
+                    accent_error: Some(staff.t().arg(
+                        "st-branding-accent-wrong",
+                        "problem",
+                        problem,
+                    )),
                     ..Shown::default()
                 };
                 return page(&state, &staff, &ctx, city, shown).await;
@@ -150,7 +147,7 @@ pub(crate) async fn save_accent(
             .await?;
     }
     let saved = Shown {
-        saved: Some("The accent colour is saved."),
+        saved: Some("st-branding-accent-saved"),
         ..Shown::default()
     };
     page(&state, &staff, &ctx, &reread(&state, &staff).await?, saved).await
@@ -167,7 +164,7 @@ pub(crate) async fn upload_logo(
         Ok(logo) => logo,
         Err(problem) => {
             let shown = Shown {
-                logo_error: Some(format!("The logo file {problem}")),
+                logo_error: Some(staff.t().arg("st-branding-logo-wrong", "problem", problem)),
                 ..Shown::default()
             };
             return page(&state, &staff, &ctx, city, shown).await;
@@ -192,7 +189,7 @@ pub(crate) async fn upload_logo(
             .await?;
     }
     let saved = Shown {
-        saved: Some("The logo is saved."),
+        saved: Some("st-branding-logo-saved"),
         ..Shown::default()
     };
     page(&state, &staff, &ctx, &reread(&state, &staff).await?, saved).await
@@ -220,7 +217,7 @@ pub(crate) async fn remove_logo(
             .await?;
     }
     let saved = Shown {
-        saved: Some("The logo is removed."),
+        saved: Some("st-branding-logo-removed"),
         ..Shown::default()
     };
     page(&state, &staff, &ctx, &reread(&state, &staff).await?, saved).await

@@ -30,11 +30,12 @@ pub(crate) struct ContactForm {
     email: String,
 }
 
+/// Each field with the catalogue key of its label.
 const LABELS: [(&str, &str); 4] = [
-    ("name", "Department residents contact"),
-    ("postal_address", "Postal address"),
-    ("phone", "Phone"),
-    ("email", "E-mail address"),
+    ("name", "st-contact-name"),
+    ("postal_address", "st-contact-postal-address"),
+    ("phone", "st-contact-phone"),
+    ("email", "st-email-address"),
 ];
 
 async fn page(
@@ -45,6 +46,7 @@ async fn page(
     problems: Vec<(&'static str, String)>,
     saved: bool,
 ) -> Result<Response, PortalError> {
+    let t = staff.t();
     let values = [
         &shown.name,
         &shown.postal_address,
@@ -56,30 +58,30 @@ async fn page(
         .zip(values)
         .map(|((id, label), value)| {
             let kind = if *id == "email" { "email" } else { "text" };
-            Field::new(id, kind, (*label).to_owned())
+            Field::new(id, kind, t.get(label))
                 .value(value.as_str())
                 .maxlength(254)
         })
         .collect();
     if let Some(first) = fields.first_mut() {
-        first.hint = Some(
-            "Printed on every receipt, on the page residents see when payments are paused, and on any incident notice letter."
-                .to_owned(),
-        );
+        first.hint = Some(t.get("st-contact-hint"));
     }
     for (id, message) in problems {
-        let label = LABELS.iter().find(|(f, _)| *f == id).map_or(id, |(_, l)| l);
+        let label = LABELS
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map_or_else(|| id.to_owned(), |(_, l)| t.get(l));
         set_error(&mut fields, id, format!("{label} {message}"));
     }
     let back = Link {
         href: format!("{}/settings", staff.scope.prefix()),
-        label: "Back to settings".to_owned(),
+        label: t.get("st-back-to-settings"),
     };
     settings_form(
         state,
         staff,
         ctx,
-        "Contact for residents",
+        &t.get("st-contact-title"),
         fields,
         saved,
         vec![back],

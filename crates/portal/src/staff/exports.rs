@@ -16,6 +16,7 @@ use civicpay_audit::Action;
 use civicpay_core::export::csv_cell;
 use civicpay_core::{Money, Tenant};
 use civicpay_pay_api::{GlLine, GlLinePage};
+use civicpay_web::Translator;
 use serde_json::json;
 
 const HEADER: &str =
@@ -23,16 +24,14 @@ const HEADER: &str =
 
 /// The window of ledger time a search's dates cover (the city's days),
 /// as pay's query; no dates: everything.
-fn window(city: &Tenant, query: &PaymentQuery) -> Result<String, PortalError> {
+fn window(city: &Tenant, query: &PaymentQuery, t: &Translator) -> Result<String, PortalError> {
     let (from, to) = query
-        .days(city)
+        .days(city, t)
         .map_err(|(_, problem)| PortalError::BadRequest(problem))?;
     let from = from.unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let to = to.unwrap_or_else(|| jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24));
     if to <= from {
-        return Err(PortalError::BadRequest(
-            "To: the last day must not be before the first".to_owned(),
-        ));
+        return Err(PortalError::BadRequest(t.get("st-date-order")));
     }
     let mut url = url::form_urlencoded::Serializer::new(String::new());
     url.append_pair("from", &from.to_string())
@@ -108,7 +107,7 @@ pub(crate) async fn payments_csv(
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?.clone();
     let link = state.pay_link()?.clone();
-    let window = window(&city, &query)?;
+    let window = window(&city, &query, &staff.t())?;
     let filter = LineFilter::new(&query);
     // The first page before the answer begins, so pay being away is an
     // error page, not an empty file.

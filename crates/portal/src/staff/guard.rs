@@ -10,9 +10,10 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::{Action, ChainId, NewEntry};
-use civicpay_core::{Permission, Role, Tenant, TenantId, TenantSlug};
+use civicpay_core::{Language, Permission, Role, Tenant, TenantId, TenantSlug};
 use civicpay_identity::SessionToken;
 use civicpay_store::portal::staff::{SessionStage, StaffUser};
+use civicpay_web::Translator;
 use civicpay_web::form_token::cookie_value;
 use std::collections::HashMap;
 
@@ -30,6 +31,18 @@ impl ConsoleScope {
             Some(t) => format!("/{}/staff", t.slug),
             None => "/staff".to_owned(),
         }
+    }
+
+    /// The console's language before anyone is signed in: the city's
+    /// default (English on the platform's console).
+    pub fn language(&self) -> Language {
+        self.tenant
+            .as_ref()
+            .map_or(Language::En, |t| t.default_language)
+    }
+
+    pub fn t(&self) -> Translator {
+        Translator::new(self.language())
     }
 
     pub fn tenant_id(&self) -> Option<&TenantId> {
@@ -111,6 +124,11 @@ pub(crate) struct StaffContext {
 impl StaffContext {
     pub fn actor(&self) -> String {
         format!("staff:{}", self.staff.email)
+    }
+
+    /// The console in the language this person chose, else the city's.
+    pub fn t(&self) -> Translator {
+        Translator::new(self.staff.language.unwrap_or(self.scope.language()))
     }
 
     pub fn allows(&self, permission: Permission) -> bool {

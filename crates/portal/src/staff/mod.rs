@@ -12,6 +12,7 @@ mod branding;
 mod contact;
 mod exports;
 mod guard;
+mod language;
 mod payments;
 mod platform;
 mod reports;
@@ -51,7 +52,7 @@ pub struct StaffRoute {
 }
 
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [StaffRoute; 28] = [
+pub const ROUTES: [StaffRoute; 29] = [
     StaffRoute {
         path: "/",
         access: Access::SignedIn,
@@ -61,6 +62,11 @@ pub const ROUTES: [StaffRoute; 28] = [
         path: "/sign-out-everywhere",
         access: Access::SignedIn,
         handler: || post(sign_in::sign_out_everywhere),
+    },
+    StaffRoute {
+        path: "/language",
+        access: Access::SignedIn,
+        handler: || post(language::set_language),
     },
     StaffRoute {
         path: "/bills",
@@ -198,7 +204,7 @@ pub const ROUTES: [StaffRoute; 28] = [
 ];
 
 /// The platform operator's console, below `/staff`.
-pub const PLATFORM_ROUTES: [StaffRoute; 8] = [
+pub const PLATFORM_ROUTES: [StaffRoute; 9] = [
     StaffRoute {
         path: "/",
         access: Access::Needs(Permission::ManageTenants),
@@ -208,6 +214,11 @@ pub const PLATFORM_ROUTES: [StaffRoute; 8] = [
         path: "/sign-out-everywhere",
         access: Access::SignedIn,
         handler: || post(sign_in::sign_out_everywhere),
+    },
+    StaffRoute {
+        path: "/language",
+        access: Access::SignedIn,
+        handler: || post(language::set_language),
     },
     StaffRoute {
         path: "/new-city",

@@ -24,19 +24,19 @@ use civicpay_audit::Action;
 use civicpay_core::payment::{Channel, PaymentStatus};
 use civicpay_core::staff::may_approve;
 use civicpay_core::{
-    BillId, BillReference, DecimalStyle, Language, Money, PaymentId, Permission, RefundRequestId,
-    Tenant,
+    BillId, BillReference, DecimalStyle, Money, PaymentId, Permission, RefundRequestId, Tenant,
 };
 use civicpay_pay_api::{AttentionList, PaymentList, PaymentView};
 use civicpay_store::portal::refund_requests::{
     NewRefundRequest, RefundRequest, RefundRequestStatus,
 };
+use civicpay_web::Translator;
 use civicpay_web::forms::{Field, set_error, summary};
 use serde::Deserialize;
 use serde_json::json;
 
-fn money(minor: i64, tenant: &Tenant) -> String {
-    Money::from_minor(minor, tenant.currency).format(Language::En)
+fn money(minor: i64, tenant: &Tenant, t: &Translator) -> String {
+    Money::from_minor(minor, tenant.currency).format(t.language())
 }
 
 fn when(at: jiff::Timestamp, tenant: &Tenant) -> String {
@@ -54,7 +54,13 @@ fn message(
     link: Option<Link>,
 ) -> Response {
     ConsoleMessage {
-        layout: layout(title, staff.scope.tenant.as_ref(), ctx.path(), false),
+        layout: layout(
+            &staff.t(),
+            title,
+            staff.scope.tenant.as_ref(),
+            ctx.path(),
+            false,
+        ),
         chrome: Some(Chrome::new(staff, ctx.path(), token)),
         body,
         link,
@@ -75,6 +81,8 @@ pub(crate) async fn bill_search(
     Query(query): Query<BillQuery>,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
+    let t = staff.t();
+    let style = DecimalStyle::for_language(t.language());
     let text = query.q.trim();
     let mut rows = Vec::new();
     if !text.is_empty() {
@@ -83,18 +91,18 @@ pub(crate) async fn bill_search(
             .map_err(|e| PortalError::BadRequest(format!("search: {e}")))?;
         let can_take = staff.allows(Permission::TakePhonePayments) && state.config.pay.is_some();
         for bill in state.store.search_bills(&city.id, &reference, text).await? {
-            let bill_type = types.iter().find(|t| t.id == bill.bill_type_id);
+            let bill_type = types.iter().find(|b| b.id == bill.bill_type_id);
             rows.push(BillRow {
                 bill_type: bill_type
-                    .map(|t| t.name.get(Language::En).to_owned())
+                    .map(|b| b.name.get(t.language()).to_owned())
                     .unwrap_or_default(),
                 part_amount: bill_type
-                    .filter(|t| can_take && bill.takes_part_payment(t.partial.as_ref()))
-                    .map(|_| bill.balance().to_plain(DecimalStyle::Point)),
+                    .filter(|b| can_take && bill.takes_part_payment(b.partial.as_ref()))
+                    .map(|_| bill.balance().to_plain(style)),
                 payer: bill.payer_name.clone(),
-                due: bill.due_date.to_string(),
-                balance: bill.balance().format(Language::En),
-                status: bill.status.code().replace('_', " "),
+                due: t.date(bill.due_date),
+                balance: bill.balance().format(t.language()),
+                status: t.get(&format!("status-{}", bill.status.code())),
                 phone_payment: (can_take && bill.is_payable())
                     .then(|| format!("{}/bills/{}/phone-payment", staff.scope.prefix(), bill.id)),
                 reference: bill.reference.to_string(),
@@ -103,9 +111,9 @@ pub(crate) async fn bill_search(
     }
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = BillSearchPage {
-        layout: layout("Find a bill", Some(city), ctx.path(), false),
+        layout: layout(&t, &t.get("st-tile-bills"), Some(city), ctx.path(), false),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
-        search: Field::new("q", "text", "Bill reference or payer name".to_owned())
+        search: Field::new("q", "text", t.get("st-bills-search"))
             .value(query.q.clone())
             .maxlength(80),
         searched: !text.is_empty(),
@@ -152,7 +160,7 @@ pub(crate) async fn start_phone_payment(
                 .into_iter()
                 .find(|t| t.id == bill.bill_type_id)
                 .ok_or(PortalError::NotFound)?;
-            let t = civicpay_web::Translator::new(Language::En);
+            let t = staff.t();
             match chosen_amount(&t, city, &bill_type, &bill, typed) {
                 Ok(chosen) => Some(chosen),
                 Err(why) => {
@@ -161,11 +169,14 @@ pub(crate) async fn start_phone_payment(
                         &staff,
                         &ctx,
                         &issued.token,
-                        "Amount not taken",
-                        vec![format!("Amount to take for {}: {why}", bill.reference)],
+                        &t.get("st-phone-amount-refused-title"),
+                        vec![t.args(
+                            "st-phone-amount-refused",
+                            &[("reference", bill.reference.as_str()), ("why", &why)],
+                        )],
                         Some(Link {
                             href: format!("{}/bills?q={}", staff.scope.prefix(), bill.reference),
-                            label: "Back to the bill".to_owned(),
+                            label: t.get("st-back-to-bill"),
                         }),
                     );
                     return Ok((StatusCode::UNPROCESSABLE_ENTITY, issued, page).into_response());
@@ -185,7 +196,7 @@ pub(crate) async fn start_phone_payment(
         StartPayment {
             channel: Channel::Moto,
             amount,
-            language: Language::En,
+            language: staff.t().language(),
             return_path: &return_path,
             started_by: Some(&actor),
             resident: None,
@@ -232,29 +243,36 @@ pub(crate) async fn phone_payment_return(
         ))
         .await?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
+    let t = staff.t();
     let (title, body) = if outcome.status == PaymentStatus::Success {
         (
-            "Phone payment taken",
-            vec![format!(
-                "{} was paid with {}.",
-                outcome.captured.format(Language::En),
-                outcome.card.as_ref().map(card_text).unwrap_or_default()
+            "st-phone-taken",
+            vec![t.args(
+                "st-phone-taken-body",
+                &[
+                    ("amount", &outcome.captured.format(t.language())),
+                    (
+                        "card",
+                        &outcome.card.as_ref().map(card_text).unwrap_or_default(),
+                    ),
+                ],
             )],
         )
-    } else if status_name(outcome.status.code()) == "being confirmed" {
+    } else if waits_on_acquirer(outcome.status.code()) {
         (
-            "Phone payment being confirmed",
+            "st-phone-confirming",
             vec![
-                "The card acquirer's answer has not arrived yet. Do not take the card again: the payment settles on its own within minutes, and the bill is credited if it went through.".to_owned(),
-                "If it cannot be settled, it appears under Needs attention.".to_owned(),
+                t.get("st-phone-confirming-body"),
+                t.get("st-phone-confirming-attention"),
             ],
         )
     } else {
         (
-            "Phone payment not completed",
-            vec![format!(
-                "The payment's status is {}. Nothing was charged unless the payment page below says so.",
-                outcome.status.code()
+            "st-phone-not-completed",
+            vec![t.arg(
+                "st-phone-not-completed-body",
+                "status",
+                status_name(&t, outcome.status.code()),
             )],
         )
     };
@@ -262,11 +280,11 @@ pub(crate) async fn phone_payment_return(
         &staff,
         &ctx,
         &issued.token,
-        title,
+        &t.get(title),
         body,
         Some(Link {
             href: format!("{}/payments/{pay_id}", staff.scope.prefix()),
-            label: "See the payment".to_owned(),
+            label: t.get("st-see-payment"),
         }),
     );
     Ok((issued, page).into_response())
@@ -296,7 +314,11 @@ pub(crate) type Days = (Option<jiff::Timestamp>, Option<jiff::Timestamp>);
 impl PaymentQuery {
     /// The search's [`Days`] in the city's time; a problem is named by its
     /// field's id.
-    pub(crate) fn days(&self, city: &Tenant) -> Result<Days, (&'static str, String)> {
+    pub(crate) fn days(
+        &self,
+        city: &Tenant,
+        t: &Translator,
+    ) -> Result<Days, (&'static str, String)> {
         let day = |id: &'static str, field: &str, value: &str| {
             let value = value.trim();
             if value.is_empty() {
@@ -305,69 +327,74 @@ impl PaymentQuery {
             let date: jiff::civil::Date = value.parse().map_err(|_| {
                 (
                     id,
-                    format!("{field}: {value:?} is not a date like 2026-11-23"),
+                    t.args(
+                        "st-date-wrong",
+                        &[("field", &t.get(field)), ("typed", &format!("{value:?}"))],
+                    ),
                 )
             })?;
             day_bounds(city, date)
                 .map(Some)
                 .map_err(|e| (id, e.to_string()))
         };
-        let from = day("from", "From", &self.from)?.map(|(start, _)| start);
-        let to = day("to", "To", &self.to)?.map(|(_, end)| end);
+        let from = day("from", "st-date-from", &self.from)?.map(|(start, _)| start);
+        let to = day("to", "st-date-to", &self.to)?.map(|(_, end)| end);
         Ok((from, to))
     }
 }
 
+/// The status filter's choices, with the catalogue keys of their names.
 const STATUSES: [(&str, &str); 8] = [
-    ("", "Any status"),
-    ("success", "Succeeded"),
-    ("failed", "Failed"),
-    ("created", "Not started"),
-    ("submitted", "In progress"),
-    ("cancelled", "Cancelled"),
-    ("expired", "Expired"),
-    ("error", "Error"),
+    ("", "st-filter-any-status"),
+    ("success", "st-filter-succeeded"),
+    ("failed", "st-filter-failed"),
+    ("created", "st-filter-not-started"),
+    ("submitted", "st-filter-in-progress"),
+    ("cancelled", "st-filter-cancelled"),
+    ("expired", "st-filter-expired"),
+    ("error", "st-filter-error"),
 ];
+/// The channel filter's choices, with the catalogue keys of their names.
 const CHANNELS: [(&str, &str); 4] = [
-    ("", "Any channel"),
-    ("web", "Online"),
-    ("moto", "Phone"),
-    ("autopay", "Autopay"),
+    ("", "st-filter-any-channel"),
+    ("web", "st-channel-web"),
+    ("moto", "st-channel-moto"),
+    ("autopay", "st-channel-autopay"),
 ];
 
 /// How the console names pay's channel codes.
-fn channel_name(code: &str) -> &'static str {
-    match code {
-        "moto" => "phone",
-        "autopay" => "autopay",
-        _ => "online",
-    }
+fn channel_name(t: &Translator, code: &str) -> String {
+    t.get(match code {
+        "moto" => "st-channel-moto",
+        "autopay" => "st-channel-autopay",
+        _ => "st-channel-web",
+    })
 }
 
 /// The console's payment filters, as typed, with what is wrong with one.
-fn payment_filters(q: &PaymentQuery, error: Option<(&str, String)>) -> Vec<Field> {
+fn payment_filters(t: &Translator, q: &PaymentQuery, error: Option<(&str, String)>) -> Vec<Field> {
     let options = |list: &[(&str, &str)]| {
         list.iter()
-            .map(|(value, label)| ((*value).to_owned(), (*label).to_owned()))
+            .map(|(value, key)| ((*value).to_owned(), t.get(key)))
             .collect::<Vec<_>>()
     };
     let mut fields = vec![
-        Field::new("from", "date", "From (date)".to_owned()).value(q.from.clone()),
-        Field::new("to", "date", "To (date, inclusive)".to_owned()).value(q.to.clone()),
-        Field::new("reference", "text", "Reference".to_owned())
+        Field::new("from", "date", t.get("st-date-from")).value(q.from.clone()),
+        Field::new("to", "date", t.get("st-date-to")).value(q.to.clone()),
+        Field::new("reference", "text", t.get("st-col-reference"))
             .value(q.reference.clone())
             .maxlength(80),
-        Field::new("status", "select", "Status".to_owned())
+        Field::new("status", "select", t.get("st-col-status"))
             .options(options(&STATUSES))
             .value(q.status.clone()),
-        Field::new("channel", "select", "Channel".to_owned())
+        Field::new("channel", "select", t.get("st-col-channel"))
             .options(options(&CHANNELS))
             .value(q.channel.clone()),
-        Field::new("amount", "text", "Amount".to_owned())
+        Field::new("amount", "text", t.get("st-col-amount"))
             .value(q.amount.clone())
             .maxlength(20)
             .inputmode("decimal"),
-        Field::new("last4", "text", "Card's last four digits".to_owned())
+        Field::new("last4", "text", t.get("st-filter-last4"))
             .value(q.last4.clone())
             .maxlength(4)
             .inputmode("numeric"),
@@ -380,10 +407,14 @@ fn payment_filters(q: &PaymentQuery, error: Option<(&str, String)>) -> Vec<Field
 
 /// The pay API's list query for the console's filters, or which filter is
 /// wrong and why.
-fn list_query(city: &Tenant, q: &PaymentQuery) -> Result<String, (&'static str, String)> {
+fn list_query(
+    t: &Translator,
+    city: &Tenant,
+    q: &PaymentQuery,
+) -> Result<String, (&'static str, String)> {
     let mut url = url::form_urlencoded::Serializer::new(String::new());
     url.append_pair("per_page", "200");
-    let (from, to) = q.days(city)?;
+    let (from, to) = q.days(city, t)?;
     if let Some(start) = from {
         url.append_pair("from", &start.to_string());
     }
@@ -406,10 +437,20 @@ fn list_query(city: &Tenant, q: &PaymentQuery) -> Result<String, (&'static str, 
         url.append_pair("channel", &q.channel);
     }
     if !q.amount.trim().is_empty() {
-        let amount = Money::parse(&q.amount, city.currency, DecimalStyle::Point).map_err(|_| {
+        let style = DecimalStyle::for_language(t.language());
+        let amount = Money::parse(&q.amount, city.currency, style).map_err(|_| {
             (
                 "amount",
-                format!("Amount: {:?} is not an amount like 84.20", q.amount),
+                t.args(
+                    "st-filter-amount-wrong",
+                    &[
+                        ("typed", &format!("{:?}", q.amount)),
+                        (
+                            "example",
+                            &Money::from_minor(8_420, city.currency).to_plain(style),
+                        ),
+                    ],
+                ),
             )
         })?;
         url.append_pair("amount", &amount.minor().to_string());
@@ -417,10 +458,7 @@ fn list_query(city: &Tenant, q: &PaymentQuery) -> Result<String, (&'static str, 
     let last4 = q.last4.trim();
     if !last4.is_empty() {
         if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
-            return Err((
-                "last4",
-                "Card's last four digits: type exactly four digits".to_owned(),
-            ));
+            return Err(("last4", t.get("st-filter-last4-wrong")));
         }
         url.append_pair("card_last4", last4);
     }
@@ -435,19 +473,20 @@ pub(crate) async fn payment_list(
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
     let link = state.pay_link()?;
-    let (rows, error) = match list_query(city, &query) {
+    let t = staff.t();
+    let (rows, error) = match list_query(&t, city, &query) {
         Err(wrong) => (Vec::new(), Some(wrong)),
         Ok(path) => {
             let listed: PaymentList = PayClient::new(link)?.get(&city.id, &path).await?;
             let rows = listed
                 .results
                 .iter()
-                .map(|p| payment_row(&staff, city, p))
+                .map(|p| payment_row(&t, &staff, city, p))
                 .collect();
             (rows, None)
         }
     };
-    let filters = payment_filters(&query, error);
+    let filters = payment_filters(&t, &query, error);
     let errors = summary(&filters);
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(!errors.is_empty());
@@ -460,7 +499,13 @@ pub(crate) async fn payment_list(
         format!("{}/payments.csv?{}", staff.scope.prefix(), url.finish())
     });
     let page = PaymentListPage {
-        layout: layout("Payments", Some(city), ctx.path(), !errors.is_empty()),
+        layout: layout(
+            &t,
+            &t.get("st-nav-payments"),
+            Some(city),
+            ctx.path(),
+            !errors.is_empty(),
+        ),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         filters,
         errors,
@@ -470,14 +515,14 @@ pub(crate) async fn payment_list(
     Ok((status, issued, page).into_response())
 }
 
-fn payment_row(staff: &StaffContext, city: &Tenant, p: &PaymentView) -> PaymentRow {
+fn payment_row(t: &Translator, staff: &StaffContext, city: &Tenant, p: &PaymentView) -> PaymentRow {
     PaymentRow {
         href: format!("{}/payments/{}", staff.scope.prefix(), p.payment_id),
         created: when(p.created_at, city),
         reference: p.reference.clone(),
-        amount: p.money.amount().format(Language::En),
-        status: status_name(p.state.status.code()),
-        channel: channel_name(p.channel.code()).to_owned(),
+        amount: p.money.amount().format(t.language()),
+        status: status_name(t, p.state.status.code()),
+        channel: channel_name(t, p.channel.code()),
         card: p.card.as_ref().map(card_text).unwrap_or_default(),
     }
 }
@@ -550,57 +595,39 @@ async fn payment_page(
         &requests,
     );
     let limits = state.store.refund_limits(&city.id).await?;
+    let t = staff.t();
+    let language = t.language();
+    let fact = |key: &str, value: String| Fact {
+        label: t.get(key),
+        value,
+    };
     let facts = vec![
-        Fact {
-            label: "Reference",
-            value: payment.reference.clone(),
-        },
-        Fact {
-            label: "Description",
-            value: payment.description.clone(),
-        },
-        Fact {
-            label: "Amount",
-            value: payment.money.amount().format(Language::En),
-        },
-        Fact {
-            label: "Status",
-            value: payment.state.status.code().to_owned(),
-        },
-        Fact {
-            label: "Channel",
-            value: channel_name(payment.channel.code()).into(),
-        },
-        Fact {
-            label: "Card",
-            value: payment.card.as_ref().map(card_text).unwrap_or_default(),
-        },
-        Fact {
-            label: "Captured",
-            value: payment.money.captured().format(Language::En),
-        },
-        Fact {
-            label: "Refunded",
-            value: payment.money.refunded().format(Language::En),
-        },
-        Fact {
-            label: "Created",
-            value: when(payment.created_at, city),
-        },
-        Fact {
-            label: "Payment id",
-            value: payment_id.to_string(),
-        },
+        fact("st-col-reference", payment.reference.clone()),
+        fact("st-payment-description", payment.description.clone()),
+        fact("st-col-amount", payment.money.amount().format(language)),
+        fact(
+            "st-col-status",
+            status_name(&t, payment.state.status.code()),
+        ),
+        fact("st-col-channel", channel_name(&t, payment.channel.code())),
+        fact(
+            "st-col-card",
+            payment.card.as_ref().map(card_text).unwrap_or_default(),
+        ),
+        fact("st-col-captured", payment.money.captured().format(language)),
+        fact("st-col-refunded", payment.money.refunded().format(language)),
+        fact("st-col-created", when(payment.created_at, city)),
+        fact("st-payment-id", payment_id.to_string()),
     ];
     let refunds = requests
         .iter()
         .map(|r| RefundRow {
             requested: when(r.requested_at, city),
-            amount: r.amount.format(Language::En),
+            amount: r.amount.format(language),
             reason: r.reason.clone(),
             status: match (&r.failure, r.status) {
-                (Some(why), _) => format!("failed: {why}"),
-                (None, s) => s.code().to_owned(),
+                (Some(why), _) => t.arg("st-refund-failed", "why", why),
+                (None, s) => t.get(&format!("st-refund-status-{}", s.code())),
             },
             by: who(&r.requested_by),
         })
@@ -616,12 +643,12 @@ async fn payment_page(
         ),
     };
     let refund_fields = vec![
-        Field::new("amount", "text", "Amount to refund".to_owned())
+        Field::new("amount", "text", t.get("st-refund-amount"))
             .value(typed.0)
             .inputmode("decimal")
             .maxlength(20)
             .error(errors.amount),
-        Field::new("reason", "text", "Reason".to_owned())
+        Field::new("reason", "text", t.get("st-col-reason"))
             .value(typed.1)
             .maxlength(200)
             .error(errors.reason),
@@ -631,7 +658,8 @@ async fn payment_page(
     let status = form_status(!summary.is_empty());
     let page = PaymentPage {
         layout: layout(
-            &format!("Payment {}", payment.reference),
+            &t,
+            &t.arg("st-payment-title", "reference", &payment.reference),
             Some(city),
             ctx.path(),
             !summary.is_empty(),
@@ -641,8 +669,13 @@ async fn payment_page(
         refunds,
         refund_action: (staff.allows(Permission::RequestRefunds) && left > 0)
             .then(|| format!("{}/payments/{payment_id}/refund", staff.scope.prefix())),
-        refundable: money(left, city),
-        threshold: money(limits.threshold, city),
+        refund_limits: t.args(
+            "st-refund-limits",
+            &[
+                ("refundable", &money(left, city, &t)),
+                ("threshold", &money(limits.threshold, city, &t)),
+            ],
+        ),
         form_token: issued.token.clone(),
         refund_fields,
         errors: summary,
@@ -721,19 +754,28 @@ pub(crate) async fn request_refund(
         payment.money.refunded(),
         &requests,
     );
-    let amount = Money::parse(&form.amount, city.currency, DecimalStyle::Point);
+    let t = staff.t();
+    let style = DecimalStyle::for_language(t.language());
+    let amount = Money::parse(&form.amount, city.currency, style);
     let errors = RefundErrors {
         amount: match &amount {
             Ok(m) if m.minor() > 0 && m.minor() <= left => None,
-            Ok(_) => Some(format!(
-                "Enter an amount between 0.01 and {}",
-                money(left, city)
+            Ok(_) => Some(t.args(
+                "st-refund-amount-range",
+                &[
+                    ("least", &money(1, city, &t)),
+                    ("most", &money(left, city, &t)),
+                ],
             )),
-            Err(_) => Some("Enter the amount to refund, like 20.00".to_owned()),
+            Err(_) => Some(t.arg(
+                "st-refund-amount-wrong",
+                "example",
+                Money::from_minor(2_000, city.currency).to_plain(style),
+            )),
         },
         reason: match form.reason.trim().chars().count() {
-            0 => Some("Say why the payment is being refunded".to_owned()),
-            n if n > 200 => Some("Keep the reason under 200 characters".to_owned()),
+            0 => Some(t.get("st-refund-reason-missing")),
+            n if n > 200 => Some(t.get("st-refund-reason-long")),
             _ => None,
         },
     };
@@ -778,27 +820,34 @@ pub(crate) async fn request_refund(
     Ok(Redirect::to(&format!("{}/payments/{payment_id}", staff.scope.prefix())).into_response())
 }
 
+/// Whether a pay status code waits on the acquirer's answer.
+fn waits_on_acquirer(code: &str) -> bool {
+    matches!(
+        code,
+        "submitted" | "authorised" | "capture_requested" | "cancel_requested"
+    )
+}
+
 /// How the console names pay's status codes: every state that waits on
 /// the acquirer is "being confirmed", which invites nobody to take the
 /// money again.
-fn status_name(code: &str) -> String {
-    match code {
-        "submitted" | "authorised" | "capture_requested" | "cancel_requested" => {
-            "being confirmed".to_owned()
-        }
-        other => other.replace('_', " "),
+fn status_name(t: &Translator, code: &str) -> String {
+    if waits_on_acquirer(code) {
+        t.get("st-payment-being-confirmed")
+    } else {
+        t.get(&format!("st-payment-status-{}", code.replace('_', "-")))
     }
 }
 
 /// Why reconciliation flagged a row, in words.
-fn attention_reason(code: &str) -> &'static str {
-    match code {
-        "acquirer_has_no_record" => "we recorded an approval the acquirer does not know",
-        "amount_mismatch" => "the acquirer holds another amount than we asked for",
-        "contradiction" => "the acquirer's answer contradicts our record",
-        "not_settled_in_time" => "the acquirer could not be asked in time",
-        _ => "reconciliation could not settle it",
-    }
+fn attention_reason(t: &Translator, code: &str) -> String {
+    t.get(match code {
+        "acquirer_has_no_record" => "st-attention-no-record",
+        "amount_mismatch" => "st-attention-amount-mismatch",
+        "contradiction" => "st-attention-contradiction",
+        "not_settled_in_time" => "st-attention-not-in-time",
+        _ => "st-attention-unsettled",
+    })
 }
 
 /// `/{city}/staff/attention`: what reconciliation could not settle.
@@ -809,6 +858,7 @@ pub(crate) async fn needing_attention(
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
     let prefix = staff.scope.prefix();
+    let t = staff.t();
     let listed: AttentionList = PayClient::new(state.pay_link()?)?
         .get(&city.id, "/v1/alerts/attention")
         .await?;
@@ -818,18 +868,24 @@ pub(crate) async fn needing_attention(
         .map(|a| AttentionRow {
             payment_href: format!("{prefix}/payments/{}", a.payment_id),
             what: if a.refund_id.is_none() {
-                format!("payment, {}", status_name(&a.status))
+                t.arg("st-attention-payment", "status", status_name(&t, &a.status))
             } else {
-                "refund, being confirmed".to_owned()
+                t.get("st-attention-refund")
             },
-            amount: a.amount().format(Language::En),
-            reason: attention_reason(&a.reason).to_owned(),
+            amount: a.amount().format(t.language()),
+            reason: attention_reason(&t, &a.reason),
             since: when(a.since, city),
         })
         .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = AttentionPage {
-        layout: layout("Payments needing attention", Some(city), ctx.path(), false),
+        layout: layout(
+            &t,
+            &t.get("st-attention-title"),
+            Some(city),
+            ctx.path(),
+            false,
+        ),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         rows,
     };
@@ -844,15 +900,23 @@ pub(crate) async fn pending_refunds(
     let city = staff.scope.city()?;
     let team = state.store.list_staff(Some(&city.id)).await?;
     let prefix = staff.scope.prefix();
+    let t = staff.t();
     let pending = state
         .store
         .refund_requests(&city.id, None)
         .await?
         .into_iter()
         .map(|r| PendingRefund {
+            which: t.args(
+                "st-approvals-which",
+                &[
+                    ("amount", &r.amount.format(t.language())),
+                    ("requested", &when(r.requested_at, city)),
+                ],
+            ),
             payment_href: format!("{prefix}/payments/{}", r.pay_payment_id),
             requested: when(r.requested_at, city),
-            amount: r.amount.format(Language::En),
+            amount: r.amount.format(t.language()),
             reason: r.reason.clone(),
             by: team
                 .iter()
@@ -864,7 +928,7 @@ pub(crate) async fn pending_refunds(
         .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = RefundApprovalsPage {
-        layout: layout("Refund approvals", Some(city), ctx.path(), false),
+        layout: layout(&t, &t.get("st-nav-refunds"), Some(city), ctx.path(), false),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         pending,
         form_token: issued.token.clone(),
@@ -902,9 +966,10 @@ pub(crate) async fn decide_refund(
         .await?
         .ok_or(PortalError::NotFound)?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
+    let t = staff.t();
     let back = Some(Link {
         href: format!("{}/refunds", staff.scope.prefix()),
-        label: "Back to refund approvals".to_owned(),
+        label: t.get("st-back-to-approvals"),
     });
     if let Err(refusal) = may_approve(
         staff.staff.id.clone(),
@@ -913,22 +978,16 @@ pub(crate) async fn decide_refund(
         record.status == RefundRequestStatus::Pending,
     ) {
         let why = match refusal {
-            civicpay_core::staff::ApprovalRefusal::OwnRequest => {
-                "You asked for this refund, so someone else must approve or reject it."
-            }
-            civicpay_core::staff::ApprovalRefusal::NotASupervisor => {
-                "Only the supervisor role and above can decide refunds."
-            }
-            civicpay_core::staff::ApprovalRefusal::AlreadyDecided => {
-                "This refund has already been decided."
-            }
+            civicpay_core::staff::ApprovalRefusal::OwnRequest => "st-decide-own",
+            civicpay_core::staff::ApprovalRefusal::NotASupervisor => "st-decide-not-supervisor",
+            civicpay_core::staff::ApprovalRefusal::AlreadyDecided => "st-decide-already",
         };
         let page = message(
             &staff,
             &ctx,
             &issued.token,
-            "Refund not decided",
-            vec![why.to_owned()],
+            &t.get("st-decide-not-decided"),
+            vec![t.get(why)],
             back,
         );
         return Ok((StatusCode::FORBIDDEN, issued, page).into_response());
@@ -953,8 +1012,8 @@ pub(crate) async fn decide_refund(
             &staff,
             &ctx,
             &issued.token,
-            "Refund not decided",
-            vec!["Someone else decided this refund first.".to_owned()],
+            &t.get("st-decide-not-decided"),
+            vec![t.get("st-decide-someone-else")],
             back,
         );
         return Ok((StatusCode::CONFLICT, issued, page).into_response());
@@ -968,6 +1027,7 @@ pub(crate) async fn decide_refund(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use civicpay_core::Language;
 
     /// A refund whose answer was lost stays reserved at pay (its amount is
     /// in `refunded_amount`) even when the console recorded the request as
@@ -1013,9 +1073,10 @@ mod tests {
 
     #[test]
     fn every_channel_pay_reports_has_its_own_name() {
-        assert_eq!(channel_name("web"), "online");
-        assert_eq!(channel_name("moto"), "phone");
-        assert_eq!(channel_name("autopay"), "autopay");
+        let t = Translator::new(Language::En);
+        assert_eq!(channel_name(&t, "web"), "online");
+        assert_eq!(channel_name(&t, "moto"), "phone");
+        assert_eq!(channel_name(&t, "autopay"), "autopay");
         for (code, _) in CHANNELS.iter().skip(1) {
             assert!(
                 civicpay_core::payment::Channel::parse(code).is_some(),
@@ -1029,14 +1090,22 @@ mod tests {
     #[test]
     fn every_state_that_waits_on_the_acquirer_reads_being_confirmed() {
         use civicpay_core::payment::{PaymentStatus, Waiting};
+        let t = Translator::new(Language::En);
         for status in PaymentStatus::ALL {
-            let name = status_name(status.code());
+            let name = status_name(&t, status.code());
             assert_eq!(
                 name == "being confirmed",
                 Waiting::of_payment(status).is_some(),
                 "{status:?} reads {name:?}"
             );
+            for language in Language::ALL {
+                let named = status_name(&Translator::new(language), status.code());
+                assert!(
+                    !named.contains(civicpay_web::i18n::MISSING_MARK),
+                    "{status:?} has no name in {language:?}"
+                );
+            }
         }
-        assert_eq!(status_name("success"), "success");
+        assert_eq!(status_name(&t, "success"), "succeeded");
     }
 }

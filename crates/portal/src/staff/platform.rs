@@ -16,6 +16,7 @@ use crate::routes::resident::find_tenant;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_core::{BillKind, Currency, Language, Role, Tenant, city_file};
+use civicpay_web::Translator;
 use civicpay_web::forms::{Field, set_error, summary};
 use serde::Deserialize;
 
@@ -39,8 +40,9 @@ pub(crate) async fn home(
         })
         .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
+    let t = staff.t();
     let page = PlatformPage {
-        layout: layout("Platform console", None, ctx.path(), false),
+        layout: layout(&t, &t.get("st-platform-title"), None, ctx.path(), false),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         cities,
     };
@@ -148,9 +150,11 @@ fn field_for(path: &str) -> &'static str {
     }
 }
 
-fn new_city_fields(form: &NewCityForm) -> Vec<Field> {
-    let text = |id: &'static str, label: &str, value: &str, max: u16| {
-        Field::new(id, "text", label.to_owned())
+fn new_city_fields(t: &Translator, form: &NewCityForm) -> Vec<Field> {
+    // Each label is the catalogue key `st-new-city-{id}`.
+    let label = |id: &str| t.get(&format!("st-new-city-{}", id.replace('_', "-")));
+    let text = |id: &'static str, value: &str, max: u16| {
+        Field::new(id, "text", label(id))
             .value(value)
             .maxlength(max)
     };
@@ -158,64 +162,29 @@ fn new_city_fields(form: &NewCityForm) -> Vec<Field> {
     let languages = Language::ALL.map(|l| (l.code().to_owned(), l.endonym().to_owned()));
     let kinds = BillKind::ALL.map(|k| (k.code().to_owned(), k.code().replace('_', " ")));
     vec![
-        text("slug", "Address on the portal", &form.slug, 40).hint(
-            "Lower-case letters, digits and hyphens: residents reach the city at /slug/."
-                .to_owned(),
-        ),
-        text("name_en", "Name in English", &form.name_en, 120),
-        text("name_fr", "Name in French (optional)", &form.name_fr, 120),
-        text("name_es", "Name in Spanish (optional)", &form.name_es, 120),
-        Field::new("currency", "select", "Currency".to_owned())
+        text("slug", &form.slug, 40).hint(t.get("st-new-city-slug-hint")),
+        text("name_en", &form.name_en, 120),
+        text("name_fr", &form.name_fr, 120),
+        text("name_es", &form.name_es, 120),
+        Field::new("currency", "select", label("currency"))
             .value(form.currency.as_str())
             .options(currencies),
-        text("time_zone", "Time zone", &form.time_zone, 60)
-            .hint("As the IANA names it, e.g. America/Chicago or America/Toronto.".to_owned()),
-        Field::new(
-            "default_language",
-            "select",
-            "Residents' first language".to_owned(),
-        )
-        .value(form.default_language.as_str())
-        .options(languages),
-        text(
-            "contact_name",
-            "Contact: department",
-            &form.contact_name,
-            120,
-        ),
-        text(
-            "contact_postal_address",
-            "Contact: postal address",
-            &form.contact_postal_address,
-            200,
-        ),
-        text("contact_phone", "Contact: phone", &form.contact_phone, 40),
-        Field::new("contact_email", "email", "Contact: e-mail".to_owned())
+        text("time_zone", &form.time_zone, 60).hint(t.get("st-new-city-time-zone-hint")),
+        Field::new("default_language", "select", label("default_language"))
+            .value(form.default_language.as_str())
+            .options(languages),
+        text("contact_name", &form.contact_name, 120),
+        text("contact_postal_address", &form.contact_postal_address, 200),
+        text("contact_phone", &form.contact_phone, 40),
+        Field::new("contact_email", "email", label("contact_email"))
             .value(form.contact_email.as_str())
             .maxlength(254),
-        text(
-            "bill_slug",
-            "First bill type: short name",
-            &form.bill_slug,
-            40,
-        )
-        .hint("Lower-case letters, digits and hyphens, e.g. water.".to_owned()),
-        Field::new("bill_kind", "select", "First bill type: kind".to_owned())
+        text("bill_slug", &form.bill_slug, 40).hint(t.get("st-new-city-bill-slug-hint")),
+        Field::new("bill_kind", "select", label("bill_kind"))
             .value(form.bill_kind.as_str())
             .options(kinds),
-        text(
-            "bill_name_en",
-            "First bill type: name in English",
-            &form.bill_name_en,
-            120,
-        ),
-        text(
-            "bill_gl_code",
-            "First bill type: GL code",
-            &form.bill_gl_code,
-            40,
-        )
-        .hint("Where its payments post in the city's ledger, e.g. 100-4410.".to_owned()),
+        text("bill_name_en", &form.bill_name_en, 120),
+        text("bill_gl_code", &form.bill_gl_code, 40).hint(t.get("st-new-city-bill-gl-code-hint")),
     ]
 }
 
@@ -226,14 +195,21 @@ async fn new_city_page(
     form: &NewCityForm,
     problems: Vec<(&'static str, String)>,
 ) -> Result<Response, PortalError> {
-    let mut fields = new_city_fields(form);
+    let t = staff.t();
+    let mut fields = new_city_fields(&t, form);
     for (id, message) in problems {
         set_error(&mut fields, id, message);
     }
     let errors = summary(&fields);
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = PlatformNewCityPage {
-        layout: layout("Add a city", None, ctx.path(), !errors.is_empty()),
+        layout: layout(
+            &t,
+            &t.get("st-platform-add-city"),
+            None,
+            ctx.path(),
+            !errors.is_empty(),
+        ),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         form_token: issued.token.clone(),
         fields,
@@ -274,7 +250,9 @@ pub(crate) async fn create_city(
     if state.store.tenant_by_slug(&city.slug).await?.is_some() {
         let taken = vec![(
             "slug",
-            format!("/{}/ is already a city on this deployment", city.slug),
+            staff
+                .t()
+                .arg("st-new-city-slug-taken", "slug", city.slug.as_str()),
         )];
         return new_city_page(&state, &staff, &ctx, &form, taken).await;
     }
@@ -311,14 +289,11 @@ async fn city_page(
     enrolment_link: Option<String>,
 ) -> Result<Response, PortalError> {
     let (typed, refused) = invite;
+    let t = staff.t();
     let mut fields = vec![
-        Field::new(
-            "email",
-            "email",
-            "Administrator's e-mail address".to_owned(),
-        )
-        .value(typed.email.as_str())
-        .maxlength(254),
+        Field::new("email", "email", t.get("st-invite-administrator-email"))
+            .value(typed.email.as_str())
+            .maxlength(254),
     ];
     if let Some(message) = refused {
         set_error(&mut fields, "email", message);
@@ -331,12 +306,15 @@ async fn city_page(
         .await?
         .into_iter()
         .filter(|m| m.role == Role::Administrator)
-        .map(|m| format!("{} ({})", m.email, m.status.code()))
+        .map(|m| {
+            let status = t.get(&format!("st-staff-status-{}", m.status.code()));
+            format!("{} ({status})", m.email)
+        })
         .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let name = city.name.get(city.default_language);
     let page = PlatformCityPage {
-        layout: layout(name, None, ctx.path(), !errors.is_empty()),
+        layout: layout(&t, name, None, ctx.path(), !errors.is_empty()),
         chrome: Some(Chrome::new(staff, ctx.path(), &issued.token)),
         form_token: issued.token.clone(),
         action: format!("/staff/cities/{}", city.slug),
@@ -346,7 +324,7 @@ async fn city_page(
         contact: city.contact.clone(),
         bill_types: bill_types
             .iter()
-            .map(|t| format!("{} ({})", t.name.get(Language::En), t.gl_code))
+            .map(|b| format!("{} ({})", b.name.get(t.language()), b.gl_code))
             .collect(),
         paused: city.suspended,
         sent: ctx.query() == "sent=1",

@@ -14,8 +14,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use civicpay_audit::Action;
 use civicpay_core::export::csv_cell;
-use civicpay_core::{BillType, Language, Money, Permission, Tenant};
+use civicpay_core::{BillType, Money, Permission, Tenant};
 use civicpay_pay_api::{AcquirerTotals, LedgerReport};
+use civicpay_web::Translator;
 use civicpay_web::forms::Field;
 use serde::Deserialize;
 use serde_json::json;
@@ -46,17 +47,17 @@ fn the_day(city: &Tenant, typed: &str) -> Result<jiff::civil::Date, PortalError>
 
 /// What a GL line of the ledger is for: the bill types posting to it, and
 /// the city's convenience fees when they post there.
-fn gl_label(city: &Tenant, types: &[BillType], gl: &str) -> String {
-    let mut names: Vec<&str> = types
+fn gl_label(t: &Translator, city: &Tenant, types: &[BillType], gl: &str) -> String {
+    let mut names: Vec<String> = types
         .iter()
-        .filter(|t| t.gl_code.as_str() == gl)
-        .map(|t| t.name.get(Language::En))
+        .filter(|b| b.gl_code.as_str() == gl)
+        .map(|b| b.name.get(t.language()).to_owned())
         .collect();
     if city.fees.as_ref().is_some_and(|f| f.gl_code.as_str() == gl) {
-        names.push("Convenience fees");
+        names.push(t.get("st-recon-fees"));
     }
     if names.is_empty() {
-        "(other)".to_owned()
+        t.get("st-recon-other")
     } else {
         names.join(", ")
     }
@@ -66,6 +67,7 @@ async fn day_report(
     state: &AppState,
     city: &Tenant,
     date: jiff::civil::Date,
+    t: &Translator,
 ) -> Result<Day, PortalError> {
     let link = state.pay_link()?;
     let (from, to) = day_bounds(city, date)?;
@@ -83,28 +85,35 @@ async fn day_report(
         .iter()
         .map(|l| {
             (
-                gl_label(city, &types, &l.gl_code),
+                gl_label(t, city, &types, &l.gl_code),
                 l.gl_code.clone(),
                 l.captured,
                 l.refunded,
             )
         })
         .collect();
-    let money = |minor: i64| Money::from_minor(minor, report.currency).format(Language::En);
+    let money = |minor: i64| Money::from_minor(minor, report.currency).format(t.language());
     let differences = report
         .differences
         .iter()
         .map(|d| {
-            let problem = d.problem.as_ref().map(|p| format!(" ({p})")).unwrap_or_default();
-            format!(
-                "Payment {} (reference {}): our ledger captured {} and refunded {}; the acquirer captured {} and refunded {}{problem}",
-                d.payment_id,
-                d.reference,
-                money(d.ours.captured),
-                money(d.ours.refunded),
-                money(d.acquirer.captured),
-                money(d.acquirer.refunded),
-            )
+            let problem = d
+                .problem
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default();
+            let text = t.args(
+                "st-recon-difference",
+                &[
+                    ("payment", &d.payment_id.to_string()),
+                    ("reference", &d.reference.to_string()),
+                    ("our_captured", &money(d.ours.captured)),
+                    ("our_refunded", &money(d.ours.refunded)),
+                    ("their_captured", &money(d.acquirer.captured)),
+                    ("their_refunded", &money(d.acquirer.refunded)),
+                ],
+            );
+            format!("{text}{problem}")
         })
         .collect();
     Ok(Day {
@@ -122,8 +131,9 @@ pub(crate) async fn reconciliation(
     Query(query): Query<DayQuery>,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
-    let day = day_report(&state, city, the_day(city, &query.date)?).await?;
-    let money = |minor: i64| Money::from_minor(minor, city.currency).format(Language::En);
+    let t = staff.t();
+    let day = day_report(&state, city, the_day(city, &query.date)?, &t).await?;
+    let money = |minor: i64| Money::from_minor(minor, city.currency).format(t.language());
     let (captured, refunded) = day
         .rows
         .iter()
@@ -138,12 +148,18 @@ pub(crate) async fn reconciliation(
         .await?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = ReconciliationPage {
-        layout: layout("Daily reconciliation", Some(city), ctx.path(), false),
+        layout: layout(
+            &t,
+            &t.get("st-tile-reconciliation"),
+            Some(city),
+            ctx.path(),
+            false,
+        ),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
-        day: Field::new("date", "date", "Day".to_owned())
-            .hint(format!("Midnight to midnight, {}", city.time_zone.as_str()))
+        day: Field::new("date", "date", t.get("st-recon-day"))
+            .hint(t.arg("st-recon-day-hint", "zone", city.time_zone.as_str()))
             .value(day.date.to_string()),
-        date: day.date.to_string(),
+        date: t.date(day.date),
         rows: day
             .rows
             .iter()
@@ -160,15 +176,15 @@ pub(crate) async fn reconciliation(
         total_net: money(captured - refunded),
         acquirer: vec![
             Fact {
-                label: "Payments matched with the acquirer",
+                label: t.get("st-recon-matched"),
                 value: day.acquirer.payments_checked.to_string(),
             },
             Fact {
-                label: "Captured, by the acquirer's records",
+                label: t.get("st-recon-their-captured"),
                 value: money(day.acquirer.captured),
             },
             Fact {
-                label: "Refunded, by the acquirer's records",
+                label: t.get("st-recon-their-refunded"),
                 value: money(day.acquirer.refunded),
             },
         ],
@@ -190,7 +206,7 @@ pub(crate) async fn reconciliation_csv(
     Query(query): Query<DayQuery>,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
-    let day = day_report(&state, city, the_day(city, &query.date)?).await?;
+    let day = day_report(&state, city, the_day(city, &query.date)?, &staff.t()).await?;
     let decimal = |minor: i64| Money::from_minor(minor, city.currency).to_decimal_string();
     let mut csv = String::from("date,time_zone,currency,bill_type,gl_code,captured,refunded,net\n");
     for (bill_type, gl, c, r) in &day.rows {
@@ -243,6 +259,7 @@ pub(crate) async fn reconciliation_csv(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use civicpay_core::Language;
     use civicpay_core::{TenantId, city_file};
 
     #[test]
@@ -255,10 +272,13 @@ mod tests {
             .iter()
             .map(|b| b.bill_type(&city.id))
             .collect();
-        assert_eq!(gl_label(&city, &types, "100-3990"), "Convenience fees");
-        assert_eq!(gl_label(&city, &types, "100-3110"), "Property tax");
-        assert_eq!(gl_label(&city, &types, "999-0000"), "(other)");
+        let t = Translator::new(Language::En);
+        assert_eq!(gl_label(&t, &city, &types, "100-3990"), "Convenience fees");
+        assert_eq!(gl_label(&t, &city, &types, "100-3110"), "Property tax");
+        assert_eq!(gl_label(&t, &city, &types, "999-0000"), "(other)");
+        let fr = Translator::new(Language::Fr);
+        assert_eq!(gl_label(&fr, &city, &types, "100-3110"), "Impôt foncier");
         let absorbing = Tenant { fees: None, ..city };
-        assert_eq!(gl_label(&absorbing, &types, "100-3990"), "(other)");
+        assert_eq!(gl_label(&t, &absorbing, &types, "100-3990"), "(other)");
     }
 }

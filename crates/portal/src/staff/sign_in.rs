@@ -28,7 +28,9 @@ const SECOND_FACTOR_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_mi
 /// The one answer for an unknown address, a wrong password and a locked
 /// account alike: none of them may tell a stranger that an address has an
 /// account.
-const GENERIC_FAILURE: &str = "The e-mail address or password is not right, or the account is locked for a while after too many attempts.";
+const GENERIC_FAILURE: &str = "st-sign-in-failed";
+/// The catalogue key for a locked account, once the password was right.
+const LOCKED: &str = "st-sign-in-locked";
 
 fn with_cookie(mut response: Response, cookie: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(cookie) {
@@ -64,20 +66,22 @@ fn sign_in_page(
 ) -> Response {
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(error.is_some());
+    let t = scope.t();
     let fields = vec![
-        Field::new("email", "email", "E-mail address".to_owned())
+        Field::new("email", "email", t.get("st-email-address"))
             .value(email)
             .autocomplete("username")
             .maxlength(254)
             .error(error),
-        Field::new("password", "password", "Password".to_owned())
+        Field::new("password", "password", t.get("st-password"))
             .autocomplete("current-password")
             .maxlength(256),
     ];
     let errors = summary(&fields);
     let page = SignInPage {
         layout: layout(
-            "Staff sign-in",
+            &t,
+            &t.get("st-sign-in-title"),
             scope.tenant.as_ref(),
             ctx.path(),
             !errors.is_empty(),
@@ -137,7 +141,7 @@ pub(crate) async fn sign_in_submit(
             &scope,
             &ctx,
             &email,
-            Some(GENERIC_FAILURE.to_owned()),
+            Some(scope.t().get(GENERIC_FAILURE)),
         ));
     };
     let actor = format!("staff:{}", staff.email);
@@ -161,7 +165,7 @@ pub(crate) async fn sign_in_submit(
             &scope,
             &ctx,
             &email,
-            Some(GENERIC_FAILURE.to_owned()),
+            Some(scope.t().get(GENERIC_FAILURE)),
         ));
     }
     let stored = PasswordHash::from_stored(staff.password_hash.clone().unwrap_or_default());
@@ -189,7 +193,7 @@ pub(crate) async fn sign_in_submit(
             &scope,
             &ctx,
             &email,
-            Some(GENERIC_FAILURE.to_owned()),
+            Some(scope.t().get(GENERIC_FAILURE)),
         ));
     }
     let token = SessionToken::generate();
@@ -222,23 +226,18 @@ fn second_factor_page(
 ) -> Response {
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let status = form_status(error.is_some());
-    let code = Field::new(
-        "code",
-        "text",
-        "Code from your authenticator app".to_owned(),
-    )
-    .hint(
-        "Six digits. If you have lost your device, type one of your recovery codes instead."
-            .to_owned(),
-    )
-    .inputmode("text")
-    .autocomplete("one-time-code")
-    .maxlength(20)
-    .error(error);
+    let t = scope.t();
+    let code = Field::new("code", "text", t.get("st-second-factor-code"))
+        .hint(t.get("st-second-factor-hint"))
+        .inputmode("text")
+        .autocomplete("one-time-code")
+        .maxlength(20)
+        .error(error);
     let errors = summary(std::slice::from_ref(&code));
     let page = SecondFactorPage {
         layout: layout(
-            "Enter your code",
+            &t,
+            &t.get("st-second-factor-title"),
             scope.tenant.as_ref(),
             ctx.path(),
             !errors.is_empty(),
@@ -309,10 +308,7 @@ pub(crate) async fn second_factor_submit(
             &scope,
             &ctx,
             &staff.email,
-            Some(
-                "Too many failed attempts. This account is locked for a while; try again later."
-                    .to_owned(),
-            ),
+            Some(scope.t().get(LOCKED)),
         );
         return Ok(with_cookie(page, &scope.clear_cookie()));
     };
@@ -374,7 +370,7 @@ pub(crate) async fn second_factor_submit(
                 &scope,
                 &ctx,
                 &staff.email,
-                Some("Too many failed attempts. This account is locked for a while; try again later.".to_owned()),
+                Some(scope.t().get(LOCKED)),
             );
             return Ok(with_cookie(page, &scope.clear_cookie()));
         }
@@ -382,7 +378,7 @@ pub(crate) async fn second_factor_submit(
             &state,
             &scope,
             &ctx,
-            Some("That code is not right. Codes change every 30 seconds and work once.".to_owned()),
+            Some(scope.t().get("st-second-factor-wrong")),
         ));
     };
     let token = SessionToken::generate();
@@ -448,18 +444,19 @@ fn enrol_page(
         || "civicpay platform".to_owned(),
         |t| format!("{} civicpay", t.name.get(t.default_language)),
     );
+    let t = scope.t();
     let passwords = vec![
-        Field::new("password", "password", "New password".to_owned())
-            .hint("At least 12 characters. A few unrelated words work well; common passwords are refused.".to_owned())
+        Field::new("password", "password", t.get("st-enrol-password"))
+            .hint(t.get("st-enrol-password-hint"))
             .autocomplete("new-password")
             .maxlength(256)
             .error(errors.password),
-        Field::new("confirm", "password", "Type the password again".to_owned())
+        Field::new("confirm", "password", t.get("st-enrol-confirm"))
             .autocomplete("new-password")
             .maxlength(256)
             .error(errors.confirm),
     ];
-    let code = Field::new("code", "text", "Code shown in the app".to_owned())
+    let code = Field::new("code", "text", t.get("st-enrol-code"))
         .inputmode("numeric")
         .autocomplete("one-time-code")
         .maxlength(10)
@@ -468,7 +465,8 @@ fn enrol_page(
     let status = form_status(!summary.is_empty());
     let page = EnrolPage {
         layout: layout(
-            "Set up your staff account",
+            &t,
+            &t.get("st-enrol-title"),
             scope.tenant.as_ref(),
             ctx.path(),
             !summary.is_empty(),
@@ -486,19 +484,17 @@ fn enrol_page(
 }
 
 fn link_not_valid(scope: &ConsoleScope, path: &str) -> Response {
+    let t = scope.t();
     let page = super::views::ConsoleMessage {
         layout: layout(
-            "This link does not work",
+            &t,
+            &t.get("st-link-dead-title"),
             scope.tenant.as_ref(),
             path,
             false,
         ),
         chrome: None,
-        body: vec![
-            "This enrolment link has been used, has expired, or was copied incompletely."
-                .to_owned(),
-            "Ask your city's civicpay administrator for a new one.".to_owned(),
-        ],
+        body: vec![t.get("st-link-dead"), t.get("st-link-dead-ask")],
         link: None,
     };
     (StatusCode::NOT_FOUND, page).into_response()
@@ -565,18 +561,18 @@ pub(crate) async fn enrol_submit(
         .as_ref()
         .map(|t| t.name.get(t.default_language).to_owned())
         .unwrap_or_default();
+    let t = scope.t();
     let mut errors = EnrolErrors {
         password: check_password_policy(&password, &[&staff.email, &city_name, "civicpay"])
             .err()
-            .map(|p| format!("Choose another password: {p}")),
-        confirm: (form.confirm != password.expose())
-            .then(|| "The two passwords are not the same".to_owned()),
+            .map(|p| t.arg("st-enrol-password-refused", "problem", p)),
+        confirm: (form.confirm != password.expose()).then(|| t.get("st-enrol-not-same")),
         code: None,
     };
     let secret = enrolment_secret(&state, &hash);
     let step = secret.verify(&form.code, unix_now(), None);
     if step.is_none() {
-        errors.code = Some("Enter the 6-digit code your app shows now".to_owned());
+        errors.code = Some(t.get("st-enrol-code-wrong"));
     }
     let Some(step) = step.filter(|_| errors.password.is_none() && errors.confirm.is_none()) else {
         return Ok(enrol_page(
@@ -624,9 +620,11 @@ pub(crate) async fn enrol_submit(
     if !done {
         return Ok(link_not_valid(&scope, ctx.path()));
     }
+    let t = scope.t();
     let page = RecoveryCodesPage {
         layout: layout(
-            "Your recovery codes",
+            &t,
+            &t.get("st-codes-title"),
             scope.tenant.as_ref(),
             ctx.path(),
             false,
@@ -635,7 +633,7 @@ pub(crate) async fn enrol_submit(
         codes: codes.shown,
         next: Link {
             href: format!("{}/sign-in", scope.prefix()),
-            label: "I have stored them: sign in".to_owned(),
+            label: t.get("st-codes-stored"),
         },
     };
     Ok(page.into_response())
@@ -734,20 +732,20 @@ pub(crate) async fn regenerate_recovery_codes(
             )
             .await?;
         let issued = state.form_tokens.issue(ctx.form_cookie());
+        let t = staff.t();
         let page = super::views::ConsoleMessage {
             layout: layout(
-                "Recovery codes not changed",
+                &t,
+                &t.get("st-codes-not-changed-title"),
                 staff.scope.tenant.as_ref(),
                 ctx.path(),
                 false,
             ),
             chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
-            body: vec![
-                "Your password or authenticator code was not right, so your recovery codes were not changed.".to_owned(),
-            ],
+            body: vec![t.get("st-codes-not-changed")],
             link: Some(Link {
                 href: format!("{}/", staff.scope.prefix()),
-                label: "Back to the console".to_owned(),
+                label: t.get("st-back-to-console"),
             }),
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
@@ -762,9 +760,11 @@ pub(crate) async fn regenerate_recovery_codes(
         )
         .await?;
     let issued = state.form_tokens.issue(ctx.form_cookie());
+    let t = staff.t();
     let page = RecoveryCodesPage {
         layout: layout(
-            "Your new recovery codes",
+            &t,
+            &t.get("st-codes-new-title"),
             staff.scope.tenant.as_ref(),
             ctx.path(),
             false,
@@ -773,7 +773,7 @@ pub(crate) async fn regenerate_recovery_codes(
         codes: codes.shown,
         next: Link {
             href: format!("{}/", staff.scope.prefix()),
-            label: "Back to the console".to_owned(),
+            label: t.get("st-back-to-console"),
         },
     };
     Ok(page.into_response())

@@ -14,7 +14,7 @@ use crate::page::PageContext;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use civicpay_audit::Action;
-use civicpay_core::{Language, ResidentId, Tenant};
+use civicpay_core::{ResidentId, Tenant};
 use civicpay_store::portal::residents::Resident;
 use civicpay_web::Translator;
 use civicpay_web::forms::{Field, set_error, summary};
@@ -46,10 +46,6 @@ struct Shown<'a> {
     done: bool,
 }
 
-fn fact(label: &'static str, value: String) -> Fact {
-    Fact { label, value }
-}
-
 async fn page(
     state: &AppState,
     staff: &StaffContext,
@@ -58,6 +54,11 @@ async fn page(
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
     let prefix = staff.scope.prefix();
+    let t = staff.t();
+    let fact = |key: &str, value: String| Fact {
+        label: t.get(key),
+        value,
+    };
     let tz = city.time_zone.time_zone();
     let when = |t: jiff::Timestamp| {
         t.to_zoned(tz.clone())
@@ -65,17 +66,13 @@ async fn page(
             .to_string()
     };
     let mut search = vec![
-        Field::new("email", "email", "Resident's e-mail address".to_owned())
+        Field::new("email", "email", t.get("st-residents-email"))
             .value(shown.email)
             .maxlength(254),
     ];
     let not_found = !shown.email.trim().is_empty() && shown.found.is_none();
     if not_found {
-        set_error(
-            &mut search,
-            "email",
-            "No resident account of this city has that e-mail address".to_owned(),
-        );
+        set_error(&mut search, "email", t.get("st-residents-not-found"));
     }
     let mut facts = Vec::new();
     let mut bills = Vec::new();
@@ -85,19 +82,26 @@ async fn page(
     if let Some(resident) = shown.found {
         let email = resident.email.clone().unwrap_or_default();
         facts = vec![
-            fact("E-mail address", email.clone()),
-            fact("Account", resident.status.code().to_owned()),
-            fact("Opened", when(resident.created_at)),
+            fact("st-email-address", email.clone()),
             fact(
-                "Two-step sign-in",
+                "st-residents-status",
+                t.get(&format!("st-resident-status-{}", resident.status.code())),
+            ),
+            fact("st-residents-opened", when(resident.created_at)),
+            fact(
+                "st-residents-two-step",
                 if resident.totp_secret.is_some() {
                     let left = state
                         .store
                         .resident_recovery_codes_left(&city.id, &resident.id)
                         .await?;
-                    format!("on ({left} recovery codes left)")
+                    t.count(
+                        "st-residents-two-step-on",
+                        "count",
+                        u64::try_from(left).unwrap_or(0),
+                    )
                 } else {
-                    "off".to_owned()
+                    t.get("st-residents-two-step-is-off")
                 },
             ),
         ];
@@ -105,27 +109,24 @@ async fn page(
         for link in state.store.account_links(&city.id, &resident.id).await? {
             let name = types
                 .iter()
-                .find(|t| t.id == link.bill_type_id)
-                .map_or_else(String::new, |t| t.name.get(Language::En).to_owned());
+                .find(|b| b.id == link.bill_type_id)
+                .map_or_else(String::new, |b| b.name.get(t.language()).to_owned());
             bills.push((name, link.reference.to_string(), when(link.linked_at)));
         }
         for sent in state.store.mail_sent_to(&city.id, &email, 50).await? {
-            let outcome = if sent.delivered { "sent" } else { "not sent" };
+            let outcome = t.get(if sent.delivered {
+                "st-residents-mail-sent"
+            } else {
+                "st-residents-mail-not-sent"
+            });
             mail.push((when(sent.sent_at), sent.subject, outcome));
         }
         if resident.totp_secret.is_some() {
             reset = vec![
-                Field::new(
-                    "identity_check",
-                    "text",
-                    "How did you check that you are speaking to the account holder?".to_owned(),
-                )
-                .hint(
-                    "For example: called back on the phone number on their water account and they gave the last payment's amount."
-                        .to_owned(),
-                )
-                .value(shown.typed_check)
-                .maxlength(500),
+                Field::new("identity_check", "text", t.get("st-residents-check"))
+                    .hint(t.get("st-residents-check-hint"))
+                    .value(shown.typed_check)
+                    .maxlength(500),
             ];
             if let Some(error) = shown.reset_error {
                 set_error(&mut reset, "identity_check", error);
@@ -139,7 +140,8 @@ async fn page(
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let view = ResidentSupportPage {
         layout: layout(
-            "Resident support",
+            &t,
+            &t.get("st-tile-residents"),
             Some(city),
             ctx.path(),
             !errors.is_empty(),
@@ -221,9 +223,11 @@ pub(crate) async fn two_step_off(
         let reset_error = if resident.totp_secret.is_none() {
             None
         } else {
-            Some(format!(
-                "Write down how you checked who they are (at least {CHECK_NOTE_MIN} characters)"
-            ))
+            Some(
+                staff
+                    .t()
+                    .count("st-residents-check-short", "count", CHECK_NOTE_MIN as u64),
+            )
         };
         let shown = Shown {
             email: &email,

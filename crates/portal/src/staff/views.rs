@@ -1,5 +1,5 @@
-//! The console's pages. Staff pages are in English for now (the resident
-//! pages are translated; see the closing note).
+//! The console's pages, in the language each staff member chose (the
+//! city's default until they do).
 
 use super::guard::StaffContext;
 use super::{Access, ROUTES};
@@ -9,14 +9,14 @@ use civicpay_core::{Language, Tenant};
 use civicpay_web::Translator;
 use civicpay_web::forms::{Choice, Field, SummaryError};
 
-pub(crate) fn layout(title: &str, tenant: Option<&Tenant>, path: &str, has_errors: bool) -> Layout {
-    let mut layout = Layout::new(
-        Translator::new(Language::En),
-        title.to_owned(),
-        tenant,
-        path,
-        has_errors,
-    );
+pub(crate) fn layout(
+    t: &Translator,
+    title: &str,
+    tenant: Option<&Tenant>,
+    path: &str,
+    has_errors: bool,
+) -> Layout {
+    let mut layout = Layout::new(t.clone(), title.to_owned(), tenant, path, has_errors);
     layout.languages.clear();
     if let Some(city) = &mut layout.city {
         city.href = format!("{}staff/", city.href);
@@ -35,7 +35,14 @@ pub(crate) fn form_status(has_errors: bool) -> axum::http::StatusCode {
 
 pub(crate) struct NavLink {
     pub href: String,
-    pub label: &'static str,
+    pub label: String,
+    pub current: bool,
+}
+
+/// A language the console can be read in, for the chooser.
+pub(crate) struct ConsoleLanguage {
+    pub code: &'static str,
+    pub name: &'static str,
     pub current: bool,
 }
 
@@ -46,29 +53,34 @@ pub(crate) struct Chrome {
     pub nav: Vec<NavLink>,
     pub prefix: String,
     pub form_token: String,
+    pub languages: Vec<ConsoleLanguage>,
+    /// Where the language chooser returns to.
+    pub back: String,
 }
 
+/// Each console page with the catalogue key of its name in the menu.
 const NAV: [(&str, &str); 11] = [
-    ("/", "Home"),
-    ("/bills", "Bills"),
-    ("/payments", "Payments"),
-    ("/residents", "Residents"),
-    ("/attention", "Needs attention"),
-    ("/refunds", "Refund approvals"),
-    ("/reports/reconciliation", "Reconciliation"),
-    ("/audit", "Audit log"),
-    ("/team", "Staff"),
-    ("/settings", "Settings"),
+    ("/", "st-nav-home"),
+    ("/bills", "st-nav-bills"),
+    ("/payments", "st-nav-payments"),
+    ("/residents", "st-nav-residents"),
+    ("/attention", "st-nav-attention"),
+    ("/refunds", "st-nav-refunds"),
+    ("/reports/reconciliation", "st-nav-reconciliation"),
+    ("/audit", "st-nav-audit"),
+    ("/team", "st-nav-team"),
+    ("/settings", "st-nav-settings"),
     ("/recovery-codes", ""),
 ];
 
 impl Chrome {
     pub fn new(ctx: &StaffContext, path: &str, form_token: &str) -> Chrome {
         let prefix = ctx.scope.prefix();
+        let t = ctx.t();
         let nav = if ctx.scope.tenant.is_none() {
             vec![NavLink {
                 href: format!("{prefix}/"),
-                label: "Cities",
+                label: t.get("st-nav-cities"),
                 current: true,
             }]
         } else {
@@ -92,22 +104,33 @@ impl Chrome {
                     NavLink {
                         current: path == href,
                         href,
-                        label,
+                        label: t.get(label),
                     }
                 })
                 .collect()
         };
+        let current = t.language();
         Chrome {
-            who: format!(
-                "{} ({})",
-                ctx.staff.email,
-                ctx.staff.role.code().replace('_', " ")
-            ),
+            who: format!("{} ({})", ctx.staff.email, role_name(&t, ctx.staff.role)),
             nav,
             prefix,
             form_token: form_token.to_owned(),
+            languages: Language::ALL
+                .into_iter()
+                .map(|l| ConsoleLanguage {
+                    code: l.code(),
+                    name: l.endonym(),
+                    current: l == current,
+                })
+                .collect(),
+            back: path.to_owned(),
         }
     }
+}
+
+/// A role as staff read it in the console.
+pub(crate) fn role_name(t: &Translator, role: civicpay_core::Role) -> String {
+    t.get(&format!("st-role-{}", role.code().replace('_', "-")))
 }
 
 #[derive(Template)]
@@ -167,7 +190,7 @@ pub(crate) struct ConsoleMessage {
 
 pub(crate) struct Tile {
     pub href: String,
-    pub label: &'static str,
+    pub label: String,
     pub hint: String,
 }
 
@@ -178,6 +201,8 @@ pub(crate) struct DashboardPage {
     pub chrome: Option<Chrome>,
     pub tiles: Vec<Tile>,
     pub recovery_codes_left: u32,
+    /// "You have N recovery codes left."
+    pub codes_left: String,
     pub codes_action: String,
     pub form_token: String,
 }
@@ -229,7 +254,7 @@ pub(crate) struct PaymentListPage {
 }
 
 pub(crate) struct Fact {
-    pub label: &'static str,
+    pub label: String,
     pub value: String,
 }
 
@@ -249,14 +274,16 @@ pub(crate) struct PaymentPage {
     pub facts: Vec<Fact>,
     pub refunds: Vec<RefundRow>,
     pub refund_action: Option<String>,
-    pub refundable: String,
-    pub threshold: String,
+    /// What may still be refunded, and when a second person must approve.
+    pub refund_limits: String,
     pub form_token: String,
     pub refund_fields: Vec<Field>,
     pub errors: Vec<SummaryError>,
 }
 
 pub(crate) struct PendingRefund {
+    /// "$20.00 requested …", for the buttons' hidden text.
+    pub which: String,
     pub payment_href: String,
     pub requested: String,
     pub amount: String,
@@ -338,8 +365,8 @@ pub(crate) struct AuditPage {
 
 pub(crate) struct MemberRow {
     pub email: String,
-    pub role: &'static str,
-    pub status: &'static str,
+    pub role: String,
+    pub status: String,
     pub action: Option<String>,
     pub roles: Vec<Choice>,
     pub disabled: bool,
@@ -376,7 +403,7 @@ pub(crate) struct BillTypeRow {
     pub slug: String,
     pub gl_code: String,
     pub partial: String,
-    pub offered: &'static str,
+    pub offered: String,
     pub href: String,
 }
 
@@ -400,7 +427,7 @@ pub(crate) struct BrandingPage {
     /// The stored logo's address, for its preview.
     pub logo: Option<String>,
     pub errors: Vec<SummaryError>,
-    pub saved: Option<&'static str>,
+    pub saved: Option<String>,
     pub accent_action: String,
     pub logo_action: String,
     pub remove_action: String,
@@ -467,7 +494,7 @@ pub(crate) struct ResidentSupportPage {
     /// (bill type, reference, linked on)
     pub bills: Vec<(String, String, String)>,
     /// (when, subject, sent or not)
-    pub mail: Vec<(String, String, &'static str)>,
+    pub mail: Vec<(String, String, String)>,
     pub reset: Vec<Field>,
     pub reset_action: Option<String>,
     pub errors: Vec<SummaryError>,

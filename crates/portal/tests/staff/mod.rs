@@ -2,7 +2,7 @@
 //! lock-out, session expiry, CSRF, and every route for every role.
 
 use super::*;
-use civicpay_core::{Role, StaffId, Tenant};
+use civicpay_core::{Language, Role, StaffId, Tenant};
 use civicpay_identity::{SessionToken, TotpSecret};
 use civicpay_portal::staff::{
     Access, PLATFORM_ROUTES, ROUTES, STAFF_COOKIE, StaffRoute, invite_staff,
@@ -521,7 +521,7 @@ async fn try_route(
             &uri,
             token_page,
             cookie,
-            &[("role", "clerk"), ("decision", "approve")],
+            &[("role", "clerk"), ("decision", "approve"), ("language", "en")],
         )
         .await
 }
@@ -859,7 +859,7 @@ async fn the_platform_operator_adds_a_city_pauses_it_and_invites_its_administrat
         assert_eq!(sent.location(), "/staff/cities/riverton?sent=1");
         assert_eq!(registered(false), 3);
         let told = portal.get_as(sent.location(), &operator).await;
-        assert!(told.body.contains("Pay has the city's settings."));
+        assert!(told.body.contains("Pay has the city&#39;s settings."));
 
         let bad = portal
             .post_as(
@@ -1346,7 +1346,7 @@ async fn a_supervisor_helps_a_resident_who_lost_their_authenticator() {
             .await;
         assert_eq!(found.status, StatusCode::OK, "{}", found.body);
         assert!(
-            found.body.contains("on (1 recovery codes left)"),
+            found.body.contains("on (one recovery code left)"),
             "{}",
             found.body
         );
@@ -1581,5 +1581,108 @@ async fn a_pause_pay_cannot_take_changes_nothing() {
         StatusCode::BAD_GATEWAY,
         "pay away: said, not hidden"
     );
+    portal.finish().await;
+}
+
+/// Every console page a role opens, in each language: no key without a
+/// translation, the page's language declared, and the choice remembered
+/// on the person (the city's default language until they choose).
+#[tokio::test]
+async fn the_console_reads_in_each_language_and_remembers_the_choice() {
+    let portal = Portal::new().await;
+    let springfield = portal.tenant("springfield").await;
+    let lac_vert = portal.tenant("lac-vert").await;
+    let token_page = portal.get("/springfield/staff/sign-in").await;
+    let _ = FORM_COOKIE.set(token_page.form_cookie());
+    assert!(token_page.body.contains(r#"<html lang="en">"#));
+    let french_city = portal.get("/lac-vert/staff/sign-in").await;
+    assert!(
+        french_city.body.contains(r#"<html lang="fr">"#)
+            && french_city.body.contains("Connexion du personnel"),
+        "a city's console starts in the city's language: {}",
+        french_city.body
+    );
+    let (_, lac_vert_clerk) = session(&portal, Some(&lac_vert), Role::Clerk).await;
+    let home = portal.get_as("/lac-vert/staff/", &lac_vert_clerk).await;
+    assert!(
+        home.body.contains("Se déconnecter partout"),
+        "{}",
+        home.body
+    );
+    let mut checked = 0;
+    for language in Language::ALL {
+        let code = language.code();
+        for role in Role::CITY_ROLES {
+            let (id, cookie) = session(&portal, Some(&springfield), role).await;
+            let home = portal.get_as("/springfield/staff/", &cookie).await;
+            assert!(
+                home.body.contains("Sign out everywhere"),
+                "English by default"
+            );
+            let chosen = portal
+                .post_as(
+                    "/springfield/staff/language",
+                    &home,
+                    &cookie,
+                    &[("language", code), ("back", "/springfield/staff/payments")],
+                )
+                .await;
+            assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
+            assert_eq!(chosen.location(), "/springfield/staff/payments");
+            let stored = portal
+                .store
+                .staff_by_id(Some(&springfield.id), &id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.language, Some(language));
+            for route in ROUTES.iter().filter(|r| !r.path.contains('{')) {
+                let uri = format!("/springfield/staff{}", route.path);
+                let page = portal.get_as(&uri, &cookie).await;
+                if !(page.status.is_success() || page.status == StatusCode::UNPROCESSABLE_ENTITY)
+                    || !page.body.contains("staff-bar")
+                {
+                    continue;
+                }
+                let what = format!("{} in {code} at {uri}", role.code());
+                assert!(
+                    page.body.contains(&format!(r#"<html lang="{code}">"#)),
+                    "{what}"
+                );
+                assert!(
+                    !page.body.contains(civicpay_web::i18n::MISSING_MARK),
+                    "{what}: untranslated key in {}",
+                    page.body
+                );
+                if language != Language::En {
+                    assert!(
+                        !page.body.contains("Sign out everywhere"),
+                        "{what}: still in English"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    // Each role's own pages: home, bills, residents, audit, staff and
+    // the settings pages, as each role may open them.
+    assert!(checked >= 3 * 12, "only {checked} pages read");
+    let (_, cookie) = session(&portal, Some(&springfield), Role::Clerk).await;
+    let home = portal.get_as("/springfield/staff/", &cookie).await;
+    for (language, back) in [("xx", "/springfield/staff/"), ("es", "https://evil.test/")] {
+        let answer = portal
+            .post_as(
+                "/springfield/staff/language",
+                &home,
+                &cookie,
+                &[("language", language), ("back", back)],
+            )
+            .await;
+        if language == "xx" {
+            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+        } else {
+            assert_eq!(answer.location(), "/springfield/staff/");
+        }
+    }
     portal.finish().await;
 }

@@ -8,7 +8,7 @@ use crate::audit_log::append_in;
 use crate::rows::{column, int, opt_column, parsed, read, text};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
-use civicpay_core::{Role, StaffId, TenantId};
+use civicpay_core::{Language, Role, StaffId, TenantId};
 use jiff::Timestamp;
 use sqlx::any::AnyRow;
 use std::time::Duration;
@@ -58,10 +58,12 @@ pub struct StaffUser {
     pub totp_last_step: u64,
     pub failed_sign_ins: u32,
     pub locked_until: Timestamp,
+    /// The console's language they chose; `None` follows the city's default.
+    pub language: Option<Language>,
 }
 
 const STAFF_COLUMNS: &str = "id, tenant_id, email, role, status, password_hash, totp_secret, \
-     totp_last_step, failed_sign_ins, locked_until";
+     totp_last_step, failed_sign_ins, locked_until, language";
 
 /// A `staff` row as stored.
 #[derive(sqlx::FromRow)]
@@ -76,6 +78,7 @@ struct StaffRow {
     totp_last_step: i64,
     failed_sign_ins: i64,
     locked_until: i64,
+    language: Option<String>,
 }
 
 impl TryFrom<StaffRow> for StaffUser {
@@ -93,6 +96,7 @@ impl TryFrom<StaffRow> for StaffUser {
             totp_last_step: u64::try_from(row.totp_last_step).unwrap_or(0),
             failed_sign_ins: u32::try_from(row.failed_sign_ins).unwrap_or(u32::MAX),
             locked_until: from_micros(row.locked_until)?,
+            language: opt_column("language", row.language.as_deref(), Language::parse)?,
         })
     }
 }
@@ -295,6 +299,25 @@ impl Store {
         .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Remembers the language a staff member reads the console in.
+    pub async fn set_staff_language(
+        &self,
+        scope: Option<&TenantId>,
+        id: &StaffId,
+        language: Language,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE staff_users SET language = $3 \
+             WHERE COALESCE(tenant_id, 'platform') = $1 AND id = $2",
+        )
+        .bind(scope_key(scope))
+        .bind(id.as_str())
+        .bind(language.code())
+        .execute(self.writer())
+        .await?;
+        Ok(())
     }
 
     pub async fn staff_by_id(
@@ -598,7 +621,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT s.stage, s.created_at, s.last_seen_at, s.expires_at, \
                     u.id, u.tenant_id, u.email, u.role, u.status, u.password_hash, u.totp_secret, \
-                    u.totp_last_step, u.failed_sign_ins, u.locked_until \
+                    u.totp_last_step, u.failed_sign_ins, u.locked_until, u.language \
              FROM staff_sessions s JOIN staff_users u ON u.id = s.staff_id \
              WHERE s.token_hash = $1",
         )

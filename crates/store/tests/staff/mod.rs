@@ -2,7 +2,7 @@
 
 use civicpay_audit::{Action, ChainId, ChainVerifier, NewEntry};
 use civicpay_core::staff::RefundLimits;
-use civicpay_core::{Money, Role, StaffId, Tenant, TenantSlug};
+use civicpay_core::{Language, Money, Role, StaffId, Tenant, TenantSlug};
 use civicpay_store::portal::refund_requests::{NewRefundRequest, RefundRequestStatus};
 use civicpay_store::portal::staff::{Enrolment, SessionStage, StaffStatus};
 use civicpay_store::{Store, StoreError, demo, store_test};
@@ -604,6 +604,36 @@ store_test!(
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    }
+);
+
+store_test!(
+    a_staff_members_console_language_is_remembered_in_their_city_only,
+    |store: Store| async move {
+        let (springfield, lac_vert) = cities(&store).await;
+        let id = active_staff(&store, &springfield, "clerk@springfield.test", Role::Clerk).await;
+        let read = |scope| {
+            let (store, id) = (store.clone(), id.clone());
+            async move { store.staff_by_id(Some(scope), &id).await.unwrap() }
+        };
+        assert_eq!(read(&springfield.id).await.unwrap().language, None);
+        store
+            .set_staff_language(Some(&lac_vert.id), &id, Language::Fr)
+            .await
+            .unwrap();
+        assert_eq!(
+            read(&springfield.id).await.unwrap().language,
+            None,
+            "another city's console cannot set it"
+        );
+        store
+            .set_staff_language(Some(&springfield.id), &id, Language::Es)
+            .await
+            .unwrap();
+        assert_eq!(
+            read(&springfield.id).await.unwrap().language,
+            Some(Language::Es)
         );
     }
 );
