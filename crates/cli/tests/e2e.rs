@@ -1143,7 +1143,7 @@ async fn staff_take_a_phone_payment_refund_it_with_approval_and_reconcile() {
         .await;
     assert_eq!(approved.status(), 303);
     let (_, after) = sup1.page(&client, &format!("{portal}{payment_path}")).await;
-    assert!(after.contains("issued"), "{after}");
+    assert!(after.contains("<td>refunded</td>"), "{after}");
 
     // Finance downloads the day; it agrees with the acquirer.
     let (_, recon) = finance

@@ -1,7 +1,7 @@
 //! Rules for resident accounts that need no I/O: which e-mails a bill
 //! calls for, and whether autopay may pay it.
 
-use crate::{Bill, BillStatus, Money, ParseError};
+use crate::{Bill, BillStatus, Money, ParseError, PartialPayments};
 use jiff::civil::Date;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,11 +94,38 @@ pub enum AutopayDecision {
     },
 }
 
-pub fn autopay_decision(bill: &Bill, cap: Money) -> AutopayDecision {
+/// What a resident's standing instruction says to pay of each bill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutopayRule {
+    /// The most one payment may take.
+    pub cap: Money,
+    /// A part to pay of each bill, where its type takes parts; `None`: the
+    /// whole balance.
+    pub part: Option<Money>,
+}
+
+/// The amount autopay takes of a bill: the resident's part when the bill's
+/// type still takes that part (a balance below it is paid whole), else the
+/// balance; never more than the cap. A part the type no longer allows (the
+/// city turned parts off, or raised the minimum) falls back to the
+/// balance, which the cap still bounds: the resident never pays more than
+/// they allowed.
+pub fn autopay_decision(
+    bill: &Bill,
+    partial: Option<&PartialPayments>,
+    rule: AutopayRule,
+) -> AutopayDecision {
     if !bill.is_payable() {
         return AutopayDecision::NothingToPay;
     }
-    within_cap(bill.balance(), cap)
+    let balance = bill.balance();
+    let amount = rule
+        .part
+        .filter(|part| part.currency() == balance.currency())
+        .map(|part| Money::from_minor(part.minor().min(balance.minor()), balance.currency()))
+        .and_then(|part| bill.check_amount(partial, part).ok())
+        .unwrap_or(balance);
+    within_cap(amount, rule.cap)
 }
 
 /// A run taken over from a runner that had already asked pay: the amount
@@ -179,20 +206,72 @@ mod tests {
         assert_eq!(notices_for(&bill, today, 3, true, later), vec![]);
     }
 
+    fn usd(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::Usd)
+    }
+
+    fn balance_up_to(cap: i64) -> AutopayRule {
+        AutopayRule {
+            cap: usd(cap),
+            part: None,
+        }
+    }
+
     #[test]
     fn autopay_pays_the_balance_up_to_the_cap() {
-        let cap = Money::from_minor(10_000, Currency::Usd);
         let bill = bill_due("2026-12-10", 12_000, 4_000);
         assert_eq!(
-            autopay_decision(&bill, cap),
-            AutopayDecision::Pay(Money::from_minor(8_000, Currency::Usd))
+            autopay_decision(&bill, None, balance_up_to(10_000)),
+            AutopayDecision::Pay(usd(8_000))
         );
         let big = bill_due("2026-12-10", 12_000, 0);
         assert!(matches!(
-            autopay_decision(&big, cap),
+            autopay_decision(&big, None, balance_up_to(10_000)),
             AutopayDecision::OverCap { .. }
         ));
         let paid = bill_due("2026-12-10", 12_000, 12_000);
-        assert_eq!(autopay_decision(&paid, cap), AutopayDecision::NothingToPay);
+        assert_eq!(
+            autopay_decision(&paid, None, balance_up_to(10_000)),
+            AutopayDecision::NothingToPay
+        );
+    }
+
+    #[test]
+    fn autopay_pays_the_residents_part_where_the_type_takes_it() {
+        let parts = PartialPayments {
+            minimum: usd(2_500),
+        };
+        let rule = AutopayRule {
+            cap: usd(10_000),
+            part: Some(usd(5_000)),
+        };
+        let tax = bill_due("2026-12-10", 40_000, 0);
+        assert_eq!(
+            autopay_decision(&tax, Some(&parts), rule),
+            AutopayDecision::Pay(usd(5_000)),
+            "the part, though the balance is over the cap"
+        );
+        let nearly_paid = bill_due("2026-12-10", 40_000, 37_000);
+        assert_eq!(
+            autopay_decision(&nearly_paid, Some(&parts), rule),
+            AutopayDecision::Pay(usd(3_000)),
+            "a balance below the part is paid whole"
+        );
+        assert!(
+            matches!(
+                autopay_decision(&tax, None, rule),
+                AutopayDecision::OverCap { .. }
+            ),
+            "parts turned off: the balance, bounded by the cap"
+        );
+        let small = bill_due("2026-12-10", 8_000, 0);
+        let higher = PartialPayments {
+            minimum: usd(6_000),
+        };
+        assert_eq!(
+            autopay_decision(&small, Some(&higher), rule),
+            AutopayDecision::Pay(usd(8_000)),
+            "a part below a raised minimum: the balance, within the cap"
+        );
     }
 }

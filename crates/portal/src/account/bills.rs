@@ -87,13 +87,20 @@ pub(crate) async fn home(
             reference: link.reference.to_string(),
             autopay: autopay.map(|a| {
                 if a.resident_id == signed.resident.id {
-                    t.args(
+                    let on = t.args(
                         "account-autopay-on",
                         &[
                             ("card", &a.card_label),
                             ("cap", &a.cap.format(t.language())),
                         ],
-                    )
+                    );
+                    match a.part.filter(|_| bill_type.partial.is_some()) {
+                        Some(part) => format!(
+                            "{on} {}",
+                            t.arg("account-autopay-on-part", "part", part.format(t.language()))
+                        ),
+                        None => on,
+                    }
                 } else {
                     t.get("account-autopay-on-other")
                 }

@@ -202,12 +202,16 @@ pub(crate) struct AutopayForm {
     card: String,
     #[serde(default)]
     cap: String,
+    /// A part of each bill, where the type takes parts; empty: the balance.
+    #[serde(default)]
+    part: String,
     #[serde(default)]
     password: String,
 }
 
 struct AutopayErrors {
     cap: Option<String>,
+    part: Option<String>,
     password: Option<String>,
     taken: bool,
 }
@@ -256,6 +260,21 @@ fn autopay_page(
             .value(form.cap.clone())
             .inputmode("decimal")
             .error(errors.cap),
+    ];
+    if let Some(parts) = &bill_type.partial {
+        page.fields.push(
+            Field::new("part", "text", t.get("account-autopay-part"))
+                .hint(t.arg(
+                    "account-autopay-part-hint",
+                    "minimum",
+                    parts.minimum.format(t.language()),
+                ))
+                .value(form.part.clone())
+                .inputmode("decimal")
+                .error(errors.part),
+        );
+    }
+    page.fields.push(
         Field::new(
             "password",
             "password",
@@ -264,7 +283,7 @@ fn autopay_page(
         .hint(t.get("account-autopay-password-hint"))
         .autocomplete("current-password")
         .error(errors.password),
-    ];
+    );
     page.after = vec![crate::views::Link {
         href: format!("{}/cancel", ctx.path()),
         label: t.get("account-autopay-cancel"),
@@ -300,6 +319,11 @@ pub(crate) async fn autopay_form(
             .as_ref()
             .map(|c| c.cap.to_plain(DecimalStyle::for_language(t.language())))
             .unwrap_or_default(),
+        part: current
+            .as_ref()
+            .and_then(|c| c.part)
+            .map(|p| p.to_plain(DecimalStyle::for_language(t.language())))
+            .unwrap_or_default(),
         ..AutopayForm::default()
     };
     Ok(autopay_page(
@@ -312,10 +336,36 @@ pub(crate) async fn autopay_form(
         &form,
         AutopayErrors {
             cap: None,
+            part: None,
             password: None,
             taken: false,
         },
     ))
+}
+
+/// The part of each bill a resident asked autopay to pay: none when left
+/// empty or when the type takes no parts; refused below the type's
+/// minimum or above the resident's own limit.
+fn autopay_part(
+    typed: &str,
+    bill_type: &BillType,
+    cap: Option<Money>,
+    currency: civicpay_core::Currency,
+    style: DecimalStyle,
+) -> Result<Option<Money>, ()> {
+    let Some(parts) = &bill_type.partial else {
+        return Ok(None);
+    };
+    if typed.trim().is_empty() {
+        return Ok(None);
+    }
+    let part = Money::parse(typed, currency, style).map_err(|_| ())?;
+    let within_cap = cap.is_none_or(|cap| part.minor() <= cap.minor());
+    if part.minor() >= parts.minimum.minor() && within_cap {
+        Ok(Some(part))
+    } else {
+        Err(())
+    }
 }
 
 pub(crate) async fn autopay_submit(
@@ -329,18 +379,24 @@ pub(crate) async fn autopay_submit(
     let t = ctx.city_translator(&signed.tenant);
     let cards = saved_cards(&state, &signed, &t).await?;
     let card = cards.iter().find(|c| c.token == form.card);
-    let cap = Money::parse(
-        &form.cap,
-        signed.tenant.currency,
-        DecimalStyle::for_language(t.language()),
-    )
-    .ok()
-    .filter(|m| m.minor() > 0);
+    let style = DecimalStyle::for_language(t.language());
+    let cap = Money::parse(&form.cap, signed.tenant.currency, style)
+        .ok()
+        .filter(|m| m.minor() > 0);
+    let part = autopay_part(&form.part, &bill_type, cap, signed.tenant.currency, style);
     let right =
         password_retyped(&state, &ctx, &signed, Password::new(form.password.clone())).await?;
-    let (Some(card), Some(cap), true) = (card, cap, right) else {
+    let (Some(card), Some(cap), Ok(part), true) = (card, cap, part, right) else {
         let errors = AutopayErrors {
             cap: cap.is_none().then(|| t.get("account-autopay-cap-error")),
+            part: part.is_err().then(|| {
+                let minimum = bill_type
+                    .partial
+                    .as_ref()
+                    .map(|p| p.minimum.format(t.language()))
+                    .unwrap_or_default();
+                t.arg("account-autopay-part-error", "minimum", minimum)
+            }),
             password: (!right).then(|| t.get("account-error-password-wrong")),
             taken: false,
         };
@@ -362,13 +418,14 @@ pub(crate) async fn autopay_submit(
                 card_token: &card.token,
                 card_label: &card.label,
                 cap,
+                part,
                 start_date: today,
             },
             note(
                 &signed,
                 Action::AutopayEnrolled,
                 format!("account:{}", reference.canonical()),
-                json!({ "bill_type": bill_type.slug.to_string(), "cap": cap.minor(), "card": card.label }),
+                json!({ "bill_type": bill_type.slug.to_string(), "cap": cap.minor(), "part": part.map(Money::minor), "card": card.label }),
             ),
         )
         .await;
@@ -377,6 +434,7 @@ pub(crate) async fn autopay_submit(
         Err(StoreError::AlreadyExists(_)) => {
             let errors = AutopayErrors {
                 cap: None,
+                part: None,
                 password: None,
                 taken: true,
             };

@@ -113,7 +113,16 @@ async fn settle(
     };
     let decision = match &earlier {
         Some(earlier) => resumed_autopay_decision(earlier.amount, enrolment.cap),
-        None => autopay_decision(&bill, enrolment.cap),
+        None => {
+            let partial = state
+                .store
+                .bill_types(&tenant.id)
+                .await?
+                .into_iter()
+                .find(|t| t.id == bill.bill_type_id)
+                .and_then(|t| t.partial);
+            autopay_decision(&bill, partial.as_ref(), enrolment.rule())
+        }
     };
     let t = Translator::new(resident.language);
     match decision {

@@ -1265,6 +1265,7 @@ async fn household_autopay_form(db: TestDb) {
                     civicpay_core::DecimalStyle::Point,
                 )
                 .unwrap(),
+                part: None,
                 start_date: jiff::Zoned::now().date(),
             },
             civicpay_audit::NewEntry::new(
@@ -1359,6 +1360,7 @@ async fn autopay_take_over(db: TestDb) {
                         card_token: "card_tok_household",
                         card_label: "Visa ending 4242",
                         cap: civicpay_core::Money::from_minor(cap, tenant.currency),
+                        part: None,
                         start_date: "2000-01-01".parse().unwrap(),
                     },
                     civicpay_audit::NewEntry::new(
@@ -1628,4 +1630,125 @@ async fn reset_answers_before_mailing(db: TestDb) {
 #[tokio::test]
 async fn a_password_reset_answers_before_any_mail_is_sent() {
     on_both(reset_answers_before_mailing).await;
+}
+
+/// Autopay on a bill type that takes parts pays the part the resident
+/// chose: refused below the type's minimum or above their own limit, kept,
+/// shown on the account's page, and what the run asks pay for.
+async fn autopay_part(db: TestDb) {
+    let outbox = Dir::new("civicpay-outbox");
+    let pay = FakePay::start().await;
+    let config = PortalConfig {
+        pay: Some(pay.link()),
+        ..outbox_config(&outbox)
+    };
+    let town = Town {
+        portal: Portal::on(db, config.clone()).await,
+        outbox,
+    };
+    let (tenant, sample, bill) = town.portal.sample_bill("springfield", "property-tax").await;
+    let mut ana = town.resident("ana@example.org").await;
+    let linked = ana
+        .submit(
+            "/springfield/account/link",
+            &[
+                ("bill_type", "property-tax"),
+                ("reference", sample.reference.as_str()),
+                ("verification", sample.verification.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.body);
+    let water = town.portal.sample("springfield", "water");
+    let water_form = ana
+        .get(&format!(
+            "/springfield/account/autopay/water/{}",
+            BillReference::parse(&water.reference).unwrap().canonical()
+        ))
+        .await;
+    assert!(
+        !water_form.body.contains(r#"name="part""#),
+        "no part where the type takes none"
+    );
+    let reference = BillReference::parse(&sample.reference).unwrap();
+    let form = format!(
+        "/springfield/account/autopay/property-tax/{}",
+        reference.canonical()
+    );
+    let page = ana.get(&form).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(r#"name="part""#), "{}", page.body);
+    let card = "card_tok_household";
+    for (part, why) in [
+        ("10.00", "below the minimum"),
+        ("600.00", "above the limit"),
+    ] {
+        let refused = ana
+            .submit(
+                &form,
+                &[
+                    ("card", card),
+                    ("cap", "500.00"),
+                    ("part", part),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{why}");
+        assert!(
+            refused.error_summary().contains("at least $25.00"),
+            "{why}: {}",
+            refused.error_summary()
+        );
+    }
+    let saved = ana
+        .submit(
+            &form,
+            &[
+                ("card", card),
+                ("cap", "500.00"),
+                ("part", "150.00"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let home = ana.get(HOME).await;
+    assert!(
+        home.body.contains("It pays $150.00 of each bill."),
+        "{}",
+        home.body
+    );
+    let store = &town.portal.store;
+    // The sample bill fell due before this instruction began.
+    civicpay_store::testing::execute_behind_the_back(
+        store,
+        "UPDATE autopay_enrolments SET start_date = '2000-01-01'",
+    )
+    .await
+    .unwrap();
+    let far = "2999-01-01".parse().unwrap();
+    assert!(store.schedule_autopay(&tenant.id, far).await.unwrap() >= 1);
+    let state = civicpay_portal::AppState::new(store.clone(), config, [42; 32]);
+    civicpay_portal::jobs::run_once(&state, "runner")
+        .await
+        .unwrap();
+    let (run, _) = store
+        .autopay_run(&tenant.id, &bill.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let record = store
+        .bill_payment(&tenant.id, &run.bill_payment_id.expect("a payment record"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.amount.minor(), 15_000, "the part, not the balance");
+    assert!(bill.balance().minor() > 15_000);
+    town.finish().await;
+}
+
+#[tokio::test]
+async fn autopay_pays_the_part_a_resident_chose() {
+    on_both(autopay_part).await;
 }

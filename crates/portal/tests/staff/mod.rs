@@ -521,7 +521,11 @@ async fn try_route(
             &uri,
             token_page,
             cookie,
-            &[("role", "clerk"), ("decision", "approve"), ("language", "en")],
+            &[
+                ("role", "clerk"),
+                ("decision", "approve"),
+                ("language", "en"),
+            ],
         )
         .await
 }

@@ -8,6 +8,7 @@ use crate::audit_log::append_in;
 use crate::rows::{column, read, text};
 use crate::{Store, StoreError, from_micros, to_micros};
 use civicpay_audit::NewEntry;
+use civicpay_core::resident::AutopayRule;
 use civicpay_core::{BillId, BillReference, BillTypeId, Currency, Money, ResidentId, TenantId};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -23,7 +24,18 @@ pub struct AutopayEnrolment {
     /// What the resident is shown: brand, last four, expiry.
     pub card_label: String,
     pub cap: Money,
+    /// The part of each bill to pay; `None`: the whole balance.
+    pub part: Option<Money>,
     pub start_date: Date,
+}
+
+impl AutopayEnrolment {
+    pub fn rule(&self) -> AutopayRule {
+        AutopayRule {
+            cap: self.cap,
+            part: self.part,
+        }
+    }
 }
 
 /// An `autopay_enrolments` row as stored.
@@ -35,6 +47,7 @@ struct EnrolmentRow {
     card_token: String,
     card_label: String,
     cap: i64,
+    part: Option<i64>,
     currency: String,
     start_date: String,
 }
@@ -51,6 +64,7 @@ impl TryFrom<EnrolmentRow> for AutopayEnrolment {
             card_token: row.card_token,
             card_label: row.card_label,
             cap: Money::from_minor(row.cap, currency),
+            part: row.part.map(|part| Money::from_minor(part, currency)),
             start_date: column("start_date", &row.start_date, |s: &str| s.parse::<Date>())?,
         })
     }
@@ -64,6 +78,7 @@ pub struct NewEnrolment<'a> {
     pub card_token: &'a str,
     pub card_label: &'a str,
     pub cap: Money,
+    pub part: Option<Money>,
     pub start_date: Date,
 }
 
@@ -147,11 +162,11 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let written = sqlx::query(
             "INSERT INTO autopay_enrolments (tenant_id, resident_id, bill_type_id, reference_key, card_token, \
-                 card_label, cap, currency, start_date, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+                 card_label, cap, part, currency, start_date, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
              ON CONFLICT (tenant_id, bill_type_id, reference_key) DO UPDATE SET \
                  card_token = excluded.card_token, card_label = excluded.card_label, cap = excluded.cap, \
-                 currency = excluded.currency, updated_at = excluded.updated_at \
+                 part = excluded.part, currency = excluded.currency, updated_at = excluded.updated_at \
              WHERE autopay_enrolments.resident_id = excluded.resident_id",
         )
         .bind(tenant_id.as_str())
@@ -161,6 +176,7 @@ impl Store {
         .bind(enrolment.card_token)
         .bind(enrolment.card_label)
         .bind(enrolment.cap.minor())
+        .bind(enrolment.part.map(Money::minor))
         .bind(enrolment.cap.currency().code())
         .bind(enrolment.start_date.to_string())
         .bind(now)
@@ -213,7 +229,7 @@ impl Store {
     ) -> Result<Vec<AutopayEnrolment>, StoreError> {
         let rows = sqlx::query(
             "SELECT e.resident_id, e.bill_type_id, e.reference_key, e.card_token, e.card_label, e.cap, \
-                    e.currency, e.start_date \
+                    e.part, e.currency, e.start_date \
              FROM autopay_enrolments e JOIN resident_links l ON l.tenant_id = e.tenant_id \
                  AND l.bill_type_id = e.bill_type_id AND l.reference_key = e.reference_key \
              WHERE e.tenant_id = $1 AND l.resident_id = $2",
@@ -233,7 +249,7 @@ impl Store {
     ) -> Result<Option<AutopayEnrolment>, StoreError> {
         let row = sqlx::query(
             "SELECT e.resident_id, e.bill_type_id, e.reference_key, e.card_token, e.card_label, e.cap, \
-                    e.currency, e.start_date \
+                    e.part, e.currency, e.start_date \
              FROM autopay_enrolments e JOIN bills b ON b.tenant_id = e.tenant_id \
                  AND b.bill_type_id = e.bill_type_id AND b.reference_key = e.reference_key \
              WHERE e.tenant_id = $1 AND b.id = $2",

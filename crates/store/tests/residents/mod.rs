@@ -257,6 +257,7 @@ store_test!(
             card_token: "card-token",
             card_label: "Visa •••• 4242",
             cap: Money::from_minor(50_00, Currency::Usd),
+            part: None,
             start_date: start,
         };
         store
@@ -272,10 +273,38 @@ store_test!(
             ),
             "one instruction per account, whoever in the household set it"
         );
+        let part = Money::from_minor(20_00, Currency::Usd);
+        store
+            .enrol_autopay(
+                &tenant.id,
+                NewEnrolment {
+                    part: Some(part),
+                    ..enrolment(&ana)
+                },
+                note(&tenant),
+            )
+            .await
+            .expect("its owner may change it");
+        let a_bill = store
+            .bills_by_reference(&tenant.id, &water.id, &reference)
+            .await
+            .unwrap()
+            .remove(0)
+            .id;
+        let kept = || async {
+            store
+                .autopay_for_bill(&tenant.id, &a_bill)
+                .await
+                .unwrap()
+                .unwrap()
+                .part
+        };
+        assert_eq!(kept().await, Some(part), "the part is kept");
         store
             .enrol_autopay(&tenant.id, enrolment(&ana), note(&tenant))
             .await
-            .expect("its owner may change it");
+            .unwrap();
+        assert_eq!(kept().await, None, "and back to the whole balance");
 
         assert_eq!(store.schedule_autopay(&tenant.id, today).await.unwrap(), 12);
         assert_eq!(
