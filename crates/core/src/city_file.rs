@@ -9,7 +9,7 @@ use crate::money::DecimalStyle;
 use crate::{
     BillKind, BillType, BillTypeId, BillTypeSlug, Contact, Currency, GlCode, Language,
     LocalizedText, Money, PartialPayments, ReferenceLabel, ReturnOrigin, Tenant, TenantId,
-    TenantSlug, TimeZoneName, VerificationKind,
+    TenantSlug, TimeZoneName, VerificationKind, WebhookUrl,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -30,6 +30,7 @@ struct RawCity {
     languages: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     return_origins: Vec<Spanned<String>>,
+    back_office_webhook: Option<Spanned<String>>,
     contact: RawContact,
     fees: Option<Spanned<RawFees>>,
     #[serde(default, rename = "bill_type")]
@@ -128,6 +129,7 @@ pub struct CityFile {
     pub contact: Contact,
     pub fees: Option<FeePolicy>,
     pub return_origins: Vec<ReturnOrigin>,
+    pub back_office_webhook: Option<WebhookUrl>,
     pub bill_types: Vec<BillTypeEntry>,
 }
 
@@ -386,6 +388,10 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
             }
         }
     }
+    let back_office_webhook = raw
+        .back_office_webhook
+        .as_ref()
+        .map(|raw| check.field("back_office_webhook", raw, WebhookUrl::parse));
     if raw.bill_types.is_empty() {
         check.problem("bill_type", None, "a city needs at least one [[bill_type]]");
     }
@@ -498,6 +504,7 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 contact,
                 fees,
                 return_origins,
+                back_office_webhook: back_office_webhook.flatten(),
                 bill_types,
             })
         }
@@ -567,6 +574,10 @@ fn origins_text(origins: &[ReturnOrigin]) -> String {
         .join(", ")
 }
 
+fn webhook_text(url: Option<&WebhookUrl>) -> String {
+    url.map_or_else(|| "none".to_owned(), |u| u.as_str().to_owned())
+}
+
 fn fee_rule_text(rule: Option<&FeeRule>) -> String {
     rule.map_or_else(|| "none".to_owned(), ToString::to_string)
 }
@@ -585,6 +596,7 @@ impl CityFile {
             contact: self.contact.clone(),
             fees: self.fees.clone(),
             return_origins: self.return_origins.clone(),
+            back_office: self.back_office_webhook.clone(),
             // Not the file's to say: the platform pauses a city.
             suspended: false,
             branding: crate::Branding::default(),
@@ -639,6 +651,11 @@ impl CityFile {
             "return_origins".into(),
             tenant.map(|t| origins_text(&t.return_origins)),
             origins_text(&self.return_origins),
+        );
+        compare(
+            "back_office_webhook".into(),
+            tenant.map(|t| webhook_text(t.back_office.as_ref())),
+            webhook_text(self.back_office_webhook.as_ref()),
         );
         let stored_types = stored.map(|(_, types)| types).unwrap_or_default();
         for entry in &self.bill_types {
@@ -725,6 +742,8 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         languages: Vec<&'static str>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         return_origins: Vec<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        back_office_webhook: Option<&'a str>,
         contact: &'a Contact,
         #[serde(skip_serializing_if = "Option::is_none")]
         fees: Option<OutFees<'a>>,
@@ -783,6 +802,7 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
             .iter()
             .map(ReturnOrigin::as_str)
             .collect(),
+        back_office_webhook: tenant.back_office.as_ref().map(WebhookUrl::as_str),
         contact: &tenant.contact,
         fees: tenant.fees.as_ref().map(|f| OutFees {
             gl_code: f.gl_code.as_str(),
@@ -920,7 +940,7 @@ mod tests {
         let found = problems(&german);
         assert_eq!(found[0].path, "name.de");
         assert!(
-            found[0].to_string().starts_with("line 23: name.de:"),
+            found[0].to_string().starts_with("line 28: name.de:"),
             "{}",
             found[0]
         );
@@ -1035,6 +1055,52 @@ mod tests {
                 problems(&SPRINGFIELD.replace("[\"https://www.springfield.example\"]", bad));
             assert_eq!(found.len(), 1, "{found:?}");
             assert!(found[0].path.starts_with("return_origins["), "{found:?}");
+            assert!(found[0].line.is_some(), "{found:?}");
+            assert!(found[0].message.contains(message), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn the_back_office_webhook_is_read_changed_and_exported() {
+        let commented = "# back_office_webhook = \"https://erp.springfield.example/civicpay\"";
+        assert!(SPRINGFIELD.contains(commented));
+        let plain = parse(SPRINGFIELD).unwrap();
+        assert_eq!(plain.back_office_webhook, None);
+        let (tenant, types) = stored(&plain);
+        let with = |line: &str| SPRINGFIELD.replace(commented, line);
+        let told = parse(&with(
+            "back_office_webhook = \"https://erp.springfield.example/civicpay\"",
+        ))
+        .unwrap();
+        let shown: Vec<String> = told
+            .changes(Some((&tenant, &types)))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            ["~ back_office_webhook: none -> https://erp.springfield.example/civicpay"]
+        );
+        let (told_tenant, types) = stored(&told);
+        let exported = export(&told_tenant, &types).unwrap();
+        assert_eq!(parse(&exported).unwrap(), told, "{exported}");
+        assert!(
+            parse(&with(
+                "back_office_webhook = \"http://127.0.0.1:9000/hook\""
+            ))
+            .is_ok()
+        );
+        for (bad, message) in [
+            (
+                "\"http://erp.springfield.example/civicpay\"",
+                "must be an https",
+            ),
+            ("\"erp.springfield.example\"", "not a URL"),
+            ("\"https://user:pw@erp.springfield.example/\"", "login"),
+        ] {
+            let found = problems(&with(&format!("back_office_webhook = {bad}")));
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].path, "back_office_webhook", "{found:?}");
             assert!(found[0].line.is_some(), "{found:?}");
             assert!(found[0].message.contains(message), "{found:?}");
         }

@@ -57,4 +57,4 @@ pub use id::{
 pub use language::{Language, LocalizedText};
 pub use money::{Currency, DecimalStyle, Money};
 pub use staff::{Permission, Role};
-pub use tenant::{Contact, ReturnOrigin, Tenant, TenantSlug, TimeZoneName};
+pub use tenant::{Contact, ReturnOrigin, Tenant, TenantSlug, TimeZoneName, WebhookUrl};

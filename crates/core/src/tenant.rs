@@ -119,6 +119,9 @@ pub struct Tenant {
     /// Sites besides the portal that the city's payments may send the payer
     /// back to (its own website, a back office); any other is refused.
     pub return_origins: Vec<ReturnOrigin>,
+    /// Where the city's back office is told of each payment credited to a
+    /// bill; `None`: nobody is told.
+    pub back_office: Option<WebhookUrl>,
     /// Payments paused by the platform: residents are told so and pay
     /// takes no new payment; staff can still read and refund.
     pub suspended: bool,
@@ -175,6 +178,54 @@ impl ReturnOrigin {
 }
 
 crate::string_conversions!(ReturnOrigin);
+
+/// The address a city's back office takes notices of payments at. HTTPS,
+/// since a notice names the payer's bill; plain HTTP only to this machine
+/// (127.0.0.1, ::1 or localhost), for trying an integration out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(ParseError::Missing);
+        }
+        let url = url::Url::parse(s).map_err(|_| {
+            ParseError::invalid(format!(
+                "{s:?} is not a URL like https://erp.city.example/civicpay"
+            ))
+        })?;
+        let local = matches!(
+            url.host(),
+            Some(url::Host::Domain("localhost"))
+                | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        );
+        match url.scheme() {
+            "https" if url.host().is_some() => {}
+            "http" if local => {}
+            _ => {
+                return Err(ParseError::invalid(format!(
+                    "{s:?} must be an https address (plain http only to this machine, for testing)"
+                )));
+            }
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+            return Err(ParseError::invalid(format!(
+                "{s:?} carries a login or a fragment: the back office is told who sends by a signature, not by the address"
+            )));
+        }
+        Ok(Self(url.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+crate::string_conversions!(WebhookUrl);
 
 /// An IANA time zone name that the bundled database knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

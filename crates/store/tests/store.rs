@@ -798,6 +798,37 @@ store_test!(
 );
 
 store_test!(
+    a_city_files_back_office_webhook_is_stored_changed_and_cleared,
+    |store: Store| async move {
+        use civicpay_core::city_file;
+        let commented = "# back_office_webhook = \"https://erp.springfield.example/civicpay\"";
+        let with =
+            |line: &str| city_file::parse(&SPRINGFIELD_FILE.replace(commented, line)).unwrap();
+        let first = with("back_office_webhook = \"https://erp.springfield.example/civicpay\"");
+        let id = store.apply_city(&first, "cli").await.unwrap().tenant.id;
+        let hook =
+            |tenant: civicpay_core::Tenant| tenant.back_office.map(|u| u.as_str().to_owned());
+        assert_eq!(
+            hook(store.tenant(&id).await.unwrap().unwrap()).as_deref(),
+            Some("https://erp.springfield.example/civicpay")
+        );
+        let moved = with("back_office_webhook = \"https://erp2.springfield.example/in\"");
+        let applied = store.apply_city(&moved, "cli").await.unwrap();
+        assert_eq!(applied.changes.len(), 1, "{:?}", applied.changes);
+        assert_eq!(
+            hook(store.tenant(&id).await.unwrap().unwrap()).as_deref(),
+            Some("https://erp2.springfield.example/in")
+        );
+        store
+            .apply_city(&city_file::parse(SPRINGFIELD_FILE).unwrap(), "cli")
+            .await
+            .unwrap();
+        let listed = store.list_tenants().await.unwrap();
+        assert_eq!(hook(listed.into_iter().find(|t| t.id == id).unwrap()), None);
+    }
+);
+
+store_test!(
     a_city_is_suspended_and_resumed_once_each_audited_and_a_file_keeps_it,
     |store: Store| async move {
         use civicpay_audit::{Action, ChainId};

@@ -11,7 +11,7 @@ use crate::rows::to_json;
 use crate::{Store, StoreError};
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::city_file::{Change, CityFile};
-use civicpay_core::{BillType, Tenant, TenantId};
+use civicpay_core::{BillType, Tenant, TenantId, WebhookUrl};
 
 /// What applying a file did.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ impl Store {
         } else {
             sqlx::query(
                 "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5, fees = $6,
-                 return_origins = $7, languages = $8
+                 return_origins = $7, languages = $8, back_office_webhook = $9
                  WHERE id = $1",
             )
             .bind(tenant.id.as_str())
@@ -72,6 +72,7 @@ impl Store {
             .bind(tenant.fees.as_ref().map(to_json).transpose()?)
             .bind(to_json(&tenant.return_origins)?)
             .bind(to_json(&tenant.languages)?)
+            .bind(tenant.back_office.as_ref().map(WebhookUrl::as_str))
             .execute(&mut *tx)
             .await?;
         }

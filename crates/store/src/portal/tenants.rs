@@ -6,7 +6,7 @@ use crate::{Store, StoreError, to_micros};
 use civicpay_audit::{Action, ChainId, NewEntry};
 use civicpay_core::{
     AccentColour, Branding, Currency, Language, LogoDigest, Tenant, TenantId, TenantSlug,
-    TimeZoneName,
+    TimeZoneName, WebhookUrl,
 };
 
 /// A `tenants` row as stored.
@@ -25,6 +25,7 @@ struct TenantRow {
     accent_colour: Option<String>,
     logo_digest: Option<String>,
     languages: Option<String>,
+    back_office_webhook: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -49,6 +50,11 @@ impl TryFrom<TenantRow> for Tenant {
                 .map(|fees| json_column("fees", fees))
                 .transpose()?,
             return_origins: json_column("return_origins", &row.return_origins)?,
+            back_office: opt_column(
+                "back_office_webhook",
+                row.back_office_webhook.as_deref(),
+                WebhookUrl::parse,
+            )?,
             suspended: row.suspended_at.is_some(),
             branding: Branding {
                 accent: opt_column(
@@ -69,8 +75,8 @@ pub(crate) async fn insert_tenant_on<'c>(
     tenant: &Tenant,
 ) -> Result<(), StoreError> {
     let result = sqlx::query(
-            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, created_at, languages)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, created_at, languages, back_office_webhook)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(tenant.id.as_str())
         .bind(tenant.slug.as_str())
@@ -83,6 +89,7 @@ pub(crate) async fn insert_tenant_on<'c>(
         .bind(to_json(&tenant.return_origins)?)
         .bind(to_micros(jiff::Timestamp::now()))
         .bind(to_json(&tenant.languages)?)
+        .bind(tenant.back_office.as_ref().map(WebhookUrl::as_str))
         .execute(db)
         .await;
     match result {
@@ -102,7 +109,7 @@ impl Store {
     pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest, languages
+                    accent_colour, logo_digest, languages, back_office_webhook
              FROM tenants WHERE slug = $1",
         )
         .bind(slug.as_str())
@@ -116,7 +123,7 @@ impl Store {
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest, languages
+                    accent_colour, logo_digest, languages, back_office_webhook
              FROM tenants WHERE id = $1",
         )
         .bind(id.as_str())
@@ -259,7 +266,7 @@ impl Store {
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest, languages
+                    accent_colour, logo_digest, languages, back_office_webhook
              FROM tenants ORDER BY slug",
         )
         .fetch_all(self.pool())
