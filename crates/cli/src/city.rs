@@ -46,6 +46,13 @@ pub(crate) enum CityCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Print the key a city's back office checks notices with (the
+    /// `Civicpay-Signature` header), and the notices it has not yet taken.
+    WebhookSecret {
+        slug: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> anyhow::Result<()> {
@@ -54,7 +61,8 @@ pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> any
         | CityCommand::Apply { database, .. }
         | CityCommand::Export { database, .. }
         | CityCommand::Suspend { database, .. }
-        | CityCommand::Resume { database, .. } => database.clone(),
+        | CityCommand::Resume { database, .. }
+        | CityCommand::WebhookSecret { database, .. } => database.clone(),
     };
     let config = Config::load(config_file, database_flags(&database))?;
     init_logging(&config);
@@ -109,6 +117,27 @@ pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> any
         }
         CityCommand::Suspend { slug, .. } => suspend(&config, &store, &slug, true).await?,
         CityCommand::Resume { slug, .. } => suspend(&config, &store, &slug, false).await?,
+        CityCommand::WebhookSecret { slug, .. } => {
+            let tenant = tenant_by_slug(&store, &slug).await?;
+            let Some(url) = &tenant.back_office else {
+                bail!(
+                    "city {slug} has no back_office_webhook in its city file: nobody is sent notices"
+                );
+            };
+            println!(
+                "{}",
+                civicpay_web::service_key::back_office_secret(
+                    &config.service_key()?,
+                    tenant.id.as_str()
+                )
+            );
+            let waiting = store.undelivered_back_office_notices(&tenant.id).await?;
+            eprintln!(
+                "notices go to {}; {} not yet taken",
+                url.as_str(),
+                waiting.len()
+            );
+        }
     }
     Ok(())
 }

@@ -995,3 +995,53 @@ fn a_city_is_applied_from_its_file_and_exported_back() {
     );
     assert_eq!(origins_in_pay("shelbyville"), before, "not the other one");
 }
+
+/// The key a city's back office checks notices with is printed only for a
+/// city that has one, the same each time and the city's own.
+#[test]
+fn a_citys_back_office_key_is_printed_for_its_receiver() {
+    let dir = DataDir::new("backoffice");
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/cities/springfield.toml"
+    ))
+    .unwrap();
+    let plain = dir.write("plain.toml", &example);
+    assert!(dir.civicpay(&["city", "apply", &plain]).status.success());
+    let none = dir.civicpay(&["city", "webhook-secret", "springfield"]);
+    assert!(!none.status.success());
+    assert!(
+        text(&none.stderr).contains("no back_office_webhook"),
+        "{}",
+        text(&none.stderr)
+    );
+    let told = dir.write(
+        "told.toml",
+        &example.replace(
+            "# back_office_webhook = \"https://erp.springfield.example/civicpay\"",
+            "back_office_webhook = \"https://erp.springfield.example/civicpay\"",
+        ),
+    );
+    let applied = dir.civicpay(&["city", "apply", &told]);
+    assert!(
+        text(&applied.stdout)
+            .contains("~ back_office_webhook: none -> https://erp.springfield.example/civicpay"),
+        "{}",
+        text(&applied.stdout)
+    );
+    let key = dir.civicpay(&["city", "webhook-secret", "springfield"]);
+    assert!(key.status.success(), "{}", text(&key.stderr));
+    let printed = text(&key.stdout);
+    assert!(
+        printed.starts_with("cpbo_") && printed.trim().len() > 40,
+        "{printed}"
+    );
+    assert!(text(&key.stderr).contains("0 not yet taken"));
+    assert_eq!(
+        text(
+            &dir.civicpay(&["city", "webhook-secret", "springfield"])
+                .stdout
+        ),
+        printed
+    );
+}

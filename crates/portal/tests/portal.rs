@@ -1743,3 +1743,163 @@ async fn starting_payments_is_limited_per_bill_and_per_address() {
     );
     portal.finish().await;
 }
+
+/// A back office that answers each notice with the status it is set to,
+/// keeping what it was sent.
+struct BackOffice {
+    url: String,
+    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    /// (signature header, notice header, body) of each request.
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+}
+
+impl BackOffice {
+    async fn start() -> BackOffice {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(503));
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>> =
+            std::sync::Arc::default();
+        let (answer, kept) = (status.clone(), seen.clone());
+        let app = Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: String| async move {
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned()
+                    };
+                    kept.lock().unwrap().push((
+                        header("civicpay-signature"),
+                        header("civicpay-notice"),
+                        body,
+                    ));
+                    StatusCode::from_u16(answer.load(std::sync::atomic::Ordering::SeqCst)).unwrap()
+                },
+            ),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        BackOffice {
+            url: format!("http://{addr}/hook"),
+            status,
+            seen,
+        }
+    }
+}
+
+/// A payment credited to a bill reaches the city's back office, signed
+/// with the city's own key: tried again, the same notice, until the back
+/// office takes it, and then not again.
+async fn back_office_notices(db: TestDb) {
+    use civicpay_core::payment::PaymentStatus;
+    use civicpay_pay_api::PaymentOutcome;
+    let office = BackOffice::start().await;
+    let pay = FakePay::start().await;
+    let config = PortalConfig {
+        pay: Some(pay.link()),
+        ..PortalConfig::default()
+    };
+    let portal = Portal::on(db, config.clone()).await;
+    let file = include_str!("../../../examples/cities/springfield.toml").replace(
+        "# back_office_webhook = \"https://erp.springfield.example/civicpay\"",
+        &format!("back_office_webhook = \"{}\"", office.url),
+    );
+    portal
+        .store
+        .apply_city(&civicpay_core::city_file::parse(&file).unwrap(), "test")
+        .await
+        .unwrap();
+    let (tenant, _, bill) = portal.sample_bill("springfield", "water").await;
+    let local = portal
+        .store
+        .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
+        .await
+        .unwrap();
+    portal
+        .store
+        .record_pay_outcome(
+            &tenant.id,
+            &local,
+            &PaymentOutcome {
+                status: PaymentStatus::Success,
+                captured: bill.balance(),
+                fee: civicpay_core::Money::zero(bill.balance().currency()),
+                card: None,
+                email: None,
+                language: None,
+            },
+        )
+        .await
+        .unwrap();
+    let state = AppState::new(portal.store.clone(), config, [42; 32]);
+    let first = civicpay_portal::jobs::run_once(&state, "runner")
+        .await
+        .unwrap();
+    assert_eq!((first.notices_sent, first.notices_failed), (0, 1));
+    let secret = civicpay_web::service_key::back_office_secret(&[5; 32], tenant.id.as_str());
+    {
+        let seen = office.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        let (signature, _, body) = &seen[0];
+        let now = jiff::Timestamp::now().as_second();
+        civicpay_web::webhook_signature::verify(&secret, signature, body.as_bytes(), now, 300)
+            .expect("signed with the city's key");
+        assert!(
+            civicpay_web::webhook_signature::verify(
+                "another key",
+                signature,
+                body.as_bytes(),
+                now,
+                300
+            )
+            .is_err()
+        );
+        assert!(body.contains(&bill.reference.to_string()), "{body}");
+    }
+    let again = civicpay_portal::jobs::run_once(&state, "runner")
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.notices_sent, again.notices_failed),
+        (0, 0),
+        "not before its retry"
+    );
+    civicpay_store::testing::execute_behind_the_back(
+        &portal.store,
+        "UPDATE back_office_notices SET next_attempt_at = 0",
+    )
+    .await
+    .unwrap();
+    office
+        .status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    let taken = civicpay_portal::jobs::run_once(&state, "runner")
+        .await
+        .unwrap();
+    assert_eq!((taken.notices_sent, taken.notices_failed), (1, 0));
+    let after = civicpay_portal::jobs::run_once(&state, "runner")
+        .await
+        .unwrap();
+    assert_eq!(after.notices_sent, 0, "taken once, sent no more");
+    let seen = office.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].1, seen[1].1, "the same notice id on each attempt");
+    assert_eq!(seen[0].2, seen[1].2, "and the same body");
+    assert!(
+        portal
+            .store
+            .undelivered_back_office_notices(&tenant.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    portal.finish().await;
+}
+
+#[tokio::test]
+async fn a_credited_payment_reaches_the_back_office_signed_once_taken() {
+    on_both(back_office_notices).await;
+}

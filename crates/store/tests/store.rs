@@ -1015,3 +1015,172 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    a_credited_payment_queues_one_back_office_notice_until_it_is_taken,
+    |store: Store| async move {
+        use civicpay_core::city_file;
+        use civicpay_core::payment::PaymentStatus;
+        use civicpay_pay_api::PaymentOutcome;
+        let commented = "# back_office_webhook = \"https://erp.springfield.example/civicpay\"";
+        let told = SPRINGFIELD_FILE.replace(
+            commented,
+            "back_office_webhook = \"https://erp.springfield.example/civicpay\"",
+        );
+        let samples = demo::seed(&store, 1).await.unwrap().samples;
+        let sample = samples
+            .iter()
+            .find(|s| s.tenant == "springfield" && s.bill_type == "water")
+            .unwrap();
+        let springfield = store
+            .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let water = store
+            .bill_type_by_slug(&springfield.id, &BillTypeSlug::parse("water").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let bill = store
+            .bills_by_reference(
+                &springfield.id,
+                &water.id,
+                &BillReference::parse(&sample.reference).unwrap(),
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|b| b.is_payable())
+            .expect("a payable water bill");
+        let pay = |store: Store, amount: i64, fee: i64| {
+            let (tenant, bill) = (springfield.id.clone(), bill.clone());
+            async move {
+                let currency = bill.balance().currency();
+                let local = store
+                    .create_bill_payment(
+                        &tenant,
+                        &bill.id,
+                        civicpay_core::Money::from_minor(amount, currency),
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                store
+                    .attach_pay_payment(&tenant, &local, &format!("pay-{local}"))
+                    .await
+                    .unwrap();
+                let outcome = PaymentOutcome {
+                    status: PaymentStatus::Success,
+                    captured: civicpay_core::Money::from_minor(amount + fee, currency),
+                    fee: civicpay_core::Money::from_minor(fee, currency),
+                    card: None,
+                    email: None,
+                    language: None,
+                };
+                for _ in 0..2 {
+                    store
+                        .record_pay_outcome(&tenant, &local, &outcome)
+                        .await
+                        .unwrap();
+                }
+                local
+            }
+        };
+        pay(store.clone(), 1_000, 0).await;
+        assert!(
+            store
+                .undelivered_back_office_notices(&springfield.id)
+                .await
+                .unwrap()
+                .is_empty(),
+            "no back office, no notice"
+        );
+        store
+            .apply_city(&city_file::parse(&told).unwrap(), "cli")
+            .await
+            .unwrap();
+        let local = pay(store.clone(), 1_500, 45).await;
+        let waiting = store
+            .undelivered_back_office_notices(&springfield.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            waiting.len(),
+            1,
+            "one notice, though the outcome came twice"
+        );
+        let notice: serde_json::Value = serde_json::from_str(&waiting[0].body).unwrap();
+        assert_eq!(notice["event"], "payment.credited");
+        assert_eq!(notice["notice_id"], waiting[0].id.as_str());
+        assert_eq!(notice["bill"]["external_id"], bill.external_id.to_string());
+        assert_eq!(notice["bill"]["gl_code"], water.gl_code.as_str());
+        assert_eq!(notice["payment"]["id"], format!("pay-{local}"));
+        assert_eq!(notice["payment"]["amount"], "15.00");
+        assert_eq!(notice["payment"]["fee"], "0.45");
+        let paid = bill.amount_paid.minor() + 2_500;
+        assert_eq!(
+            notice["bill"]["amount_paid"],
+            civicpay_core::Money::from_minor(paid, bill.amount_paid.currency()).to_decimal_string()
+        );
+        assert!(
+            !waiting[0].body.contains(&bill.payer_name),
+            "the notice names the bill, not the payer"
+        );
+
+        let now = jiff::Timestamp::now();
+        let due = store
+            .due_back_office_notices(&springfield.id, now, 10)
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 1);
+        let lease = now + jiff::SignedDuration::from_secs(60);
+        assert!(
+            store
+                .claim_back_office_notice(&springfield.id, &due[0], lease)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .claim_back_office_notice(&springfield.id, &due[0], lease)
+                .await
+                .unwrap(),
+            "a second runner does not send it too"
+        );
+        let retry = now + jiff::SignedDuration::from_secs(20);
+        store
+            .finish_back_office_attempt(
+                &springfield.id,
+                &due[0].id,
+                Err(("the back office answered 503".into(), retry)),
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .due_back_office_notices(&springfield.id, now, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not due again before its retry"
+        );
+        let again = store
+            .due_back_office_notices(&springfield.id, retry, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 1);
+        store
+            .finish_back_office_attempt(&springfield.id, &again[0].id, Ok(retry))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .undelivered_back_office_notices(&springfield.id)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);

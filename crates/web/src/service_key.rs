@@ -42,6 +42,20 @@ pub fn portal_webhook_secret(shared_secret: &[u8; 32], tenant_id: &str) -> Strin
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
+/// The secret the portal signs a city's back-office notices with: the
+/// city's IT sets it in their receiver (`civicpay city webhook-secret`).
+pub fn back_office_secret(shared_secret: &[u8; 32], tenant_id: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(shared_secret) else {
+        return String::new();
+    };
+    mac.update(b"civicpay-back-office-secret:");
+    mac.update(tenant_id.as_bytes());
+    format!(
+        "cpbo_{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +67,14 @@ mod tests {
         assert_eq!(a, portal_pay_key(&[1; 32], "city-a"));
         assert_ne!(a, portal_pay_key(&[1; 32], "city-b"));
         assert_ne!(a, portal_pay_key(&[2; 32], "city-a"));
+        let notices = back_office_secret(&[1; 32], "city-a");
+        assert!(notices.starts_with("cpbo_"));
+        assert_ne!(notices, back_office_secret(&[1; 32], "city-b"));
+        assert_ne!(
+            notices.trim_start_matches("cpbo_"),
+            portal_webhook_secret(&[1; 32], "city-a"),
+            "not the secret pay signs the portal's webhooks with"
+        );
         let platform = platform_pay_key(&[1; 32]);
         assert!(platform.starts_with("cpplat_") && platform.len() > 40);
         assert_ne!(platform, platform_pay_key(&[2; 32]));

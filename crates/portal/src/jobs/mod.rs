@@ -1,9 +1,10 @@
-//! Work that runs on a clock rather than a request: autopay on due dates
-//! and e-mails about linked bills. `civicpay serve` runs a pass every
+//! Work that runs on a clock rather than a request: autopay on due dates,
+//! e-mails about linked bills and notices to cities' back offices. `civicpay serve` runs a pass every
 //! minute; `civicpay jobs run` runs one pass and reports it. Each city's
 //! "today" is its own time zone's date.
 
 mod autopay;
+mod back_office;
 mod reminders;
 
 use crate::AppState;
@@ -22,6 +23,9 @@ pub struct JobReport {
     /// reached): taken up again once the claim goes stale.
     pub unsettled: u64,
     pub emails: u64,
+    /// Back-office notices the back office took, and attempts it did not.
+    pub notices_sent: u64,
+    pub notices_failed: u64,
 }
 
 /// One pass over every city. `runner` names this instance in claims.
@@ -31,6 +35,8 @@ pub async fn run_once(state: &AppState, runner: &str) -> Result<JobReport, Porta
         let today = jiff::Timestamp::now()
             .to_zoned(tenant.time_zone.time_zone())
             .date();
+        // Notices of payments already made go out even while paused.
+        back_office::run(state, &tenant, &mut report).await?;
         // A paused city takes no payment: no reminder to pay, no autopay.
         if tenant.suspended {
             continue;

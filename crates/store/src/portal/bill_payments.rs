@@ -186,6 +186,20 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                crate::portal::back_office::queue_payment_credited(
+                    &mut tx,
+                    tenant_id,
+                    id,
+                    (
+                        Money::from_minor(
+                            (outcome.captured.minor() - outcome.fee.minor()).max(0),
+                            outcome.captured.currency(),
+                        ),
+                        outcome.fee,
+                    ),
+                    now,
+                )
+                .await?;
                 applied = true;
             }
         }

@@ -11,7 +11,7 @@ use civicpay_core::{
 
 /// A `bill_types` row as stored.
 #[derive(sqlx::FromRow)]
-struct BillTypeRow {
+pub(crate) struct BillTypeRow {
     id: String,
     tenant_id: String,
     slug: String,

@@ -18,7 +18,7 @@ pub struct UpsertCounts {
 
 /// A `bills` row as stored.
 #[derive(sqlx::FromRow)]
-struct BillRow {
+pub(crate) struct BillRow {
     id: String,
     tenant_id: String,
     bill_type_id: String,

@@ -3,6 +3,7 @@
 //! autopay runs. No column holds card data.
 
 pub mod autopay;
+pub mod back_office;
 pub mod bill_import;
 pub mod bill_payments;
 pub mod bill_types;
