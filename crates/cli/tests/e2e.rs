@@ -1514,6 +1514,7 @@ async fn a_phone_payment_in_a_real_browser_and_every_console_page_is_accessible(
         ("/team", "staff"),
         ("/settings", "settings"),
         ("/settings/contact", "contact for residents"),
+        ("/settings/languages", "languages for residents"),
         ("/settings/bill-types", "bill types"),
         ("/settings/bill-types/property-tax", "a bill type"),
         ("/residents", "resident support"),

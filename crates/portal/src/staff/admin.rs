@@ -460,6 +460,10 @@ async fn settings_page(
             href: format!("{}/settings/branding", staff.scope.prefix()),
             label: t.get("st-settings-link-branding"),
         },
+        crate::views::Link {
+            href: format!("{}/settings/languages", staff.scope.prefix()),
+            label: t.get("st-settings-link-languages"),
+        },
     ];
     settings_form(
         state,

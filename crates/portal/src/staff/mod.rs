@@ -13,6 +13,7 @@ mod contact;
 mod exports;
 mod guard;
 mod language;
+mod languages;
 mod payments;
 mod platform;
 mod reports;
@@ -52,7 +53,7 @@ pub struct StaffRoute {
 }
 
 /// Every signed-in route of a city's console, below `/{tenant}/staff`.
-pub const ROUTES: [StaffRoute; 29] = [
+pub const ROUTES: [StaffRoute; 30] = [
     StaffRoute {
         path: "/",
         access: Access::SignedIn,
@@ -167,6 +168,11 @@ pub const ROUTES: [StaffRoute; 29] = [
         path: "/settings/contact",
         access: Access::Needs(Permission::ManageSettings),
         handler: || get(contact::contact).post(contact::save_contact),
+    },
+    StaffRoute {
+        path: "/settings/languages",
+        access: Access::Needs(Permission::ManageSettings),
+        handler: || get(languages::languages).post(languages::save_languages),
     },
     StaffRoute {
         path: "/settings/bill-types",

@@ -1690,3 +1690,74 @@ async fn the_console_reads_in_each_language_and_remembers_the_choice() {
     }
     portal.finish().await;
 }
+
+/// An administrator chooses the languages residents read the city in: the
+/// first must be offered, a refused form changes nothing, and a change is
+/// audited with before and after and reaches the residents' pages.
+#[tokio::test]
+async fn an_administrator_sets_the_languages_residents_read() {
+    on_both(async |db| {
+        let portal = Portal::on(db, PortalConfig::default()).await;
+        let city = portal.tenant("springfield").await;
+        let (_, admin) = session(&portal, Some(&city), Role::Administrator).await;
+        let uri = "/springfield/staff/settings/languages";
+        let page = portal.get_as(uri, &admin).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let _ = FORM_COOKIE.set(form_cookie_or_default(&page));
+        let refused = portal
+            .post_as(
+                uri,
+                &page,
+                &admin,
+                &[("default_language", "fr"), ("offer_en", "yes")],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains(r##"<a href="#default_language">"##));
+        assert_eq!(portal.tenant("springfield").await.languages, city.languages);
+        let before = audit_log(
+            &portal.store,
+            &civicpay_audit::ChainId::Tenant(city.id.clone()),
+            Some("setting.changed"),
+        )
+        .await
+        .len();
+        let fields = [
+            ("default_language", "es"),
+            ("offer_en", "yes"),
+            ("offer_es", "yes"),
+        ];
+        for _ in 0..2 {
+            let saved = portal.post_as(uri, &page, &admin, &fields).await;
+            assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        }
+        let after = portal.tenant("springfield").await;
+        assert_eq!(after.default_language, Language::Es);
+        assert_eq!(after.languages, [Language::En, Language::Es]);
+        let entries = audit_log(
+            &portal.store,
+            &civicpay_audit::ChainId::Tenant(city.id.clone()),
+            Some("setting.changed"),
+        )
+        .await;
+        assert_eq!(entries.len(), before + 1, "the second save changed nothing");
+        assert!(
+            entries[0]
+                .details
+                .contains(r#""languages":{"from":["en","es","fr"],"to":["en","es"]}"#),
+            "{}",
+            entries[0].details
+        );
+        let home = portal.get("/springfield/").await;
+        assert!(
+            home.body.contains(r#"<html lang="es">"#),
+            "the new first language"
+        );
+        assert!(
+            !home.body.contains("?lang=fr"),
+            "French is no longer offered"
+        );
+        portal.finish().await;
+    })
+    .await;
+}

@@ -153,6 +153,27 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the language residents read the city in first and those they
+    /// may choose, with the audit entry.
+    pub async fn set_tenant_languages(
+        &self,
+        tenant_id: &TenantId,
+        default: Language,
+        languages: &[Language],
+        audit: NewEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE tenants SET default_language = $2, languages = $3 WHERE id = $1")
+            .bind(tenant_id.as_str())
+            .bind(default.code())
+            .bind(to_json(&languages)?)
+            .execute(&mut *tx)
+            .await?;
+        append_in(&mut tx, self.backend(), audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Sets (or clears) the city's accent colour, with its audit entry.
     pub async fn set_tenant_accent(
         &self,
