@@ -476,6 +476,14 @@ async fn settings_page(
     )
 }
 
+/// The link back from a settings page to the list of them.
+pub(super) fn back_to_settings(staff: &StaffContext) -> crate::views::Link {
+    crate::views::Link {
+        href: format!("{}/settings", staff.scope.prefix()),
+        label: staff.t().get("st-back-to-settings"),
+    }
+}
+
 /// A settings page of one form: its fields (with any errors set), the
 /// summary of those errors, and links to the pages around it. 422 when a
 /// field is wrong.

@@ -10,7 +10,6 @@ use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::{ButtonForm, CheckedForm, CheckedUpload};
 use crate::page::PageContext;
-use crate::views::Link;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use civicpay_audit::Action;
@@ -76,10 +75,7 @@ async fn page(
         accent_action: format!("{prefix}/settings/branding"),
         logo_action: format!("{prefix}/settings/branding/logo"),
         remove_action: format!("{prefix}/settings/branding/logo/remove"),
-        links: vec![Link {
-            href: format!("{prefix}/settings"),
-            label: t.get("st-back-to-settings"),
-        }],
+        links: vec![super::admin::back_to_settings(staff)],
     };
     Ok((form_status(wrong), issued, view).into_response())
 }

@@ -3,13 +3,12 @@
 //! page and on any incident notice letter. Checked by the same rules as the
 //! city file; each change is an audit entry with before and after.
 
-use super::admin::settings_form;
+use super::admin::{back_to_settings, settings_form};
 use super::guard::StaffContext;
 use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
 use crate::page::PageContext;
-use crate::views::Link;
 use axum::extract::State;
 use axum::response::Response;
 use civicpay_audit::Action;
@@ -73,10 +72,7 @@ async fn page(
             .map_or_else(|| id.to_owned(), |(_, l)| t.get(l));
         set_error(&mut fields, id, format!("{label} {message}"));
     }
-    let back = Link {
-        href: format!("{}/settings", staff.scope.prefix()),
-        label: t.get("st-back-to-settings"),
-    };
+    let back = back_to_settings(staff);
     settings_form(
         state,
         staff,

@@ -4,13 +4,12 @@
 //! city file: the first is among those offered. Each change is audited
 //! with before and after.
 
-use super::admin::settings_form;
+use super::admin::{back_to_settings, settings_form};
 use super::guard::StaffContext;
 use crate::AppState;
 use crate::error::PortalError;
 use crate::forms::CheckedForm;
 use crate::page::PageContext;
-use crate::views::Link;
 use axum::extract::State;
 use axum::response::Response;
 use civicpay_audit::Action;
@@ -85,10 +84,7 @@ fn page(
             .value(if ticked.is_some() { "yes" } else { "" }),
         );
     }
-    let back = Link {
-        href: format!("{}/settings", staff.scope.prefix()),
-        label: t.get("st-back-to-settings"),
-    };
+    let back = back_to_settings(staff);
     settings_form(
         state,
         staff,
