@@ -441,6 +441,15 @@ impl Bill {
             .unwrap_or(self.amount_due)
     }
 
+    /// How much more than it owed the bill was paid: two payments started
+    /// at once (two tabs, a resident and a clerk) can each pay the whole
+    /// balance. Staff refund the excess; `None` when nothing is over.
+    pub fn overpaid(&self) -> Option<Money> {
+        let over = self.amount_paid.minor() - self.amount_due.minor();
+        (over > 0 && self.status != BillStatus::Cancelled)
+            .then(|| Money::from_minor(over, self.amount_paid.currency()))
+    }
+
     pub fn is_payable(&self) -> bool {
         matches!(self.status, BillStatus::Open | BillStatus::PartiallyPaid)
             && self.balance().minor() > 0
@@ -507,6 +516,21 @@ mod tests {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    #[test]
+    fn a_bill_paid_twice_over_says_by_how_much() {
+        assert_eq!(bill_owing(5_000, 5_000).overpaid(), None);
+        assert_eq!(bill_owing(5_000, 4_000).overpaid(), None);
+        assert_eq!(
+            bill_owing(5_000, 10_000).overpaid(),
+            Some(Money::from_minor(5_000, Currency::Usd))
+        );
+        let cancelled = Bill {
+            status: BillStatus::Cancelled,
+            ..bill_owing(5_000, 10_000)
+        };
+        assert_eq!(cancelled.overpaid(), None);
     }
 
     #[test]

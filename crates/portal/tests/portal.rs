@@ -805,6 +805,9 @@ impl FakePay {
                 if !json.is_null() {
                     kept.lock().unwrap().push(json.clone());
                 }
+                if uri.path() == "/v1/alerts/attention" {
+                    return axum::Json(serde_json::json!({ "results": [] }));
+                }
                 if let Some(tenant) = uri.path().strip_prefix("/v1/platform/merchants/") {
                     return axum::Json(serde_json::json!({
                         "tenant_id": tenant, "slug": json["slug"], "suspended": json["suspended"]

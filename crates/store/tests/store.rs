@@ -1184,3 +1184,76 @@ store_test!(
         );
     }
 );
+
+store_test!(
+    a_bill_paid_twice_over_is_listed_for_a_refund,
+    |store: Store| async move {
+        use civicpay_core::payment::PaymentStatus;
+        use civicpay_pay_api::PaymentOutcome;
+        let samples = demo::seed(&store, 1).await.unwrap().samples;
+        let springfield = store
+            .tenant_by_slug(&TenantSlug::parse("springfield").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut bills = Vec::new();
+        for slug in ["water", "parking"] {
+            let sample = samples
+                .iter()
+                .find(|s| s.tenant == "springfield" && s.bill_type == slug)
+                .unwrap();
+            let kind = store
+                .bill_type_by_slug(&springfield.id, &BillTypeSlug::parse(slug).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            let bill = store
+                .bills_by_reference(
+                    &springfield.id,
+                    &kind.id,
+                    &BillReference::parse(&sample.reference).unwrap(),
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|b| b.is_payable())
+                .unwrap();
+            bills.push(bill);
+        }
+        // Two tabs pay the water bill's whole balance; the parking bill is
+        // paid once.
+        for (bill, times) in [(&bills[0], 2), (&bills[1], 1)] {
+            for _ in 0..times {
+                let local = store
+                    .create_bill_payment(&springfield.id, &bill.id, bill.balance(), None)
+                    .await
+                    .unwrap();
+                store
+                    .record_pay_outcome(
+                        &springfield.id,
+                        &local,
+                        &PaymentOutcome {
+                            status: PaymentStatus::Success,
+                            captured: bill.balance(),
+                            fee: civicpay_core::Money::zero(bill.balance().currency()),
+                            card: None,
+                            email: None,
+                            language: None,
+                        },
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        let listed = store.overpaid_bills(&springfield.id).await.unwrap();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0].id, bills[0].id);
+        assert_eq!(listed[0].overpaid(), Some(bills[0].balance()));
+        let lac_vert = store
+            .tenant_by_slug(&TenantSlug::parse("lac-vert").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store.overpaid_bills(&lac_vert.id).await.unwrap().is_empty());
+    }
+);

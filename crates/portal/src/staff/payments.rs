@@ -6,8 +6,8 @@ use super::admin::day_bounds;
 use super::guard::StaffContext;
 use super::views::{
     AttentionPage, AttentionRow, BillRow, BillSearchPage, Chrome, ConsoleMessage, Fact,
-    PaymentListPage, PaymentPage, PaymentRow, PendingRefund, RefundApprovalsPage, RefundRow,
-    form_status, layout,
+    OverpaidRow, PaymentListPage, PaymentPage, PaymentRow, PendingRefund, RefundApprovalsPage,
+    RefundRow, form_status, layout,
 };
 use crate::AppState;
 use crate::error::PortalError;
@@ -877,6 +877,28 @@ pub(crate) async fn needing_attention(
             since: when(a.since, city),
         })
         .collect();
+    let types = state.store.bill_types(&city.id).await?;
+    let overpaid = state
+        .store
+        .overpaid_bills(&city.id)
+        .await?
+        .into_iter()
+        .filter_map(|bill| {
+            let over = bill.overpaid()?;
+            Some(OverpaidRow {
+                href: format!("{prefix}/payments?reference={}", bill.reference),
+                reference: bill.reference.to_string(),
+                bill_type: types
+                    .iter()
+                    .find(|b| b.id == bill.bill_type_id)
+                    .map(|b| b.name.get(t.language()).to_owned())
+                    .unwrap_or_default(),
+                amount_due: bill.amount_due.format(t.language()),
+                amount_paid: bill.amount_paid.format(t.language()),
+                over: over.format(t.language()),
+            })
+        })
+        .collect();
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = AttentionPage {
         layout: layout(
@@ -888,6 +910,7 @@ pub(crate) async fn needing_attention(
         ),
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         rows,
+        overpaid,
     };
     Ok((issued, page).into_response())
 }

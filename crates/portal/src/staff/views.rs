@@ -317,6 +317,18 @@ pub(crate) struct AttentionPage {
     pub layout: Layout,
     pub chrome: Option<Chrome>,
     pub rows: Vec<AttentionRow>,
+    pub overpaid: Vec<OverpaidRow>,
+}
+
+/// A bill paid more than it owed.
+pub(crate) struct OverpaidRow {
+    pub reference: String,
+    pub bill_type: String,
+    pub amount_due: String,
+    pub amount_paid: String,
+    pub over: String,
+    /// The bill search that finds it, and from there its payments.
+    pub href: String,
 }
 
 pub(crate) struct ReconRow {

@@ -1761,3 +1761,61 @@ async fn an_administrator_sets_the_languages_residents_read() {
     })
     .await;
 }
+
+/// A bill two payments each paid in full is listed under Needs attention
+/// with what it was paid over, for staff to refund.
+#[tokio::test]
+async fn a_bill_paid_twice_over_is_shown_for_a_refund() {
+    use civicpay_core::payment::PaymentStatus;
+    use civicpay_pay_api::PaymentOutcome;
+    let pay = FakePay::start().await;
+    let portal = pay.portal(TestDb::sqlite().await.unwrap()).await;
+    let (tenant, _, bill) = portal.sample_bill("springfield", "water").await;
+    let (_, clerk) = session(&portal, Some(&tenant), Role::Clerk).await;
+    let attention = "/springfield/staff/attention";
+    let clear = portal.get_as(attention, &clerk).await;
+    assert_eq!(clear.status, StatusCode::OK, "{}", clear.body);
+    assert!(
+        clear
+            .body
+            .contains("No bill has been paid more than it owes.")
+    );
+    for _ in 0..2 {
+        let local = portal
+            .store
+            .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
+            .await
+            .unwrap();
+        portal
+            .store
+            .record_pay_outcome(
+                &tenant.id,
+                &local,
+                &PaymentOutcome {
+                    status: PaymentStatus::Success,
+                    captured: bill.balance(),
+                    fee: civicpay_core::Money::zero(bill.balance().currency()),
+                    card: None,
+                    email: None,
+                    language: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let flagged = portal.get_as(attention, &clerk).await;
+    assert_eq!(flagged.status, StatusCode::OK, "{}", flagged.body);
+    assert!(
+        flagged.body.contains(&format!(
+            r#"<td class="amount">{}</td></tr>"#,
+            bill.balance().format(Language::En)
+        )),
+        "over by the balance paid twice: {}",
+        flagged.body
+    );
+    assert!(flagged.body.contains(&format!(
+        "/springfield/staff/payments?reference={}",
+        bill.reference
+    )));
+    portal.finish().await;
+}

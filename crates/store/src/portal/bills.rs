@@ -276,6 +276,25 @@ impl Store {
         .transpose()
     }
 
+    /// The city's bills paid more than they owe, most recently paid
+    /// first, for staff to refund the excess.
+    pub async fn overpaid_bills(&self, tenant_id: &TenantId) -> Result<Vec<Bill>, StoreError> {
+        sqlx::query(
+            "SELECT id, tenant_id, bill_type_id, external_id, reference, verification_key,
+                    payer_name, postal_address, email, line_items, currency, amount_due,
+                    amount_paid, due_date, created_at, updated_at,
+                    CAST(CASE WHEN cancelled THEN 1 ELSE 0 END AS BIGINT) AS cancelled
+             FROM bills WHERE tenant_id = $1 AND amount_paid > amount_due AND NOT cancelled
+             ORDER BY updated_at DESC, id LIMIT 200",
+        )
+        .bind(tenant_id.as_str())
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(read::<BillRow, Bill>)
+        .collect()
+    }
+
     pub async fn bill_by_external_id(
         &self,
         tenant_id: &TenantId,
