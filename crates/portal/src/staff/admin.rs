@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use civicpay_audit::Action;
 use civicpay_core::staff::RefundLimits;
-use civicpay_core::{Language, Money, Permission, Role, StaffId};
+use civicpay_core::{Money, Permission, Role, StaffId};
 use civicpay_store::audit_log::AuditFilter;
 use civicpay_store::portal::staff::StaffStatus;
 use civicpay_web::Translator;
@@ -427,7 +427,8 @@ async fn settings_page(
         Some(typed) => (typed.threshold, typed.daily_limit),
         None => {
             let limits = state.store.refund_limits(&city.id).await?;
-            let shown = |minor| Money::from_minor(minor, city.currency).format(Language::En);
+            let style = civicpay_core::DecimalStyle::for_language(t.language());
+            let shown = |minor| Money::from_minor(minor, city.currency).to_plain(style);
             (
                 shown(limits.threshold),
                 limits.per_staff_daily.map(shown).unwrap_or_default(),
@@ -535,8 +536,11 @@ pub(crate) async fn save_settings(
     CheckedForm(form): CheckedForm<SettingsForm>,
 ) -> Result<Response, PortalError> {
     let city = staff.scope.city()?;
+    let t = staff.t();
+    let style = civicpay_core::DecimalStyle::for_language(t.language());
+    let example = |minor| Money::from_minor(minor, city.currency).to_plain(style);
     let amount = |typed: &str| {
-        Money::parse(typed, city.currency, civicpay_core::DecimalStyle::Point)
+        Money::parse(typed, city.currency, style)
             .ok()
             .filter(|m| m.minor() >= 0)
             .map(Money::minor)
@@ -547,22 +551,22 @@ pub(crate) async fn save_settings(
         typed => amount(typed).map(Some).ok_or(()),
     };
     let (Some(threshold), Ok(per_staff_daily)) = (threshold, daily) else {
-        let t = staff.t();
+        let wrong = |key: &str, typed: &str, like: i64| {
+            t.args(
+                key,
+                &[
+                    ("typed", &format!("{typed:?}")),
+                    ("example", &example(like)),
+                ],
+            )
+        };
         let shown = SettingsShown {
-            threshold_error: threshold.is_none().then(|| {
-                t.arg(
-                    "st-settings-threshold-wrong",
-                    "typed",
-                    format!("{:?}", form.threshold),
-                )
-            }),
-            daily_error: daily.is_err().then(|| {
-                t.arg(
-                    "st-settings-daily-wrong",
-                    "typed",
-                    format!("{:?}", form.daily_limit),
-                )
-            }),
+            threshold_error: threshold
+                .is_none()
+                .then(|| wrong("st-settings-threshold-wrong", &form.threshold, 10_000)),
+            daily_error: daily
+                .is_err()
+                .then(|| wrong("st-settings-daily-wrong", &form.daily_limit, 50_000)),
             typed: Some(form),
             saved: false,
         };

@@ -94,7 +94,7 @@ pub(crate) struct BillTypeForm {
 }
 
 impl BillTypeForm {
-    fn of(b: &BillType) -> BillTypeForm {
+    fn of(b: &BillType, style: DecimalStyle) -> BillTypeForm {
         let name = |l: Language| b.name.exact(l).unwrap_or_default().to_owned();
         BillTypeForm {
             name_en: name(Language::En),
@@ -106,7 +106,7 @@ impl BillTypeForm {
             partial: b.partial.map(|_| "yes".to_owned()),
             partial_minimum: b
                 .partial
-                .map(|p| p.minimum.to_decimal_string())
+                .map(|p| p.minimum.to_plain(style))
                 .unwrap_or_default(),
             active: b.active.then(|| "yes".to_owned()),
         }
@@ -155,10 +155,13 @@ impl BillTypeForm {
             Some(_) => keep(
                 &mut problems,
                 "partial_minimum",
-                match Money::parse(&self.partial_minimum, city.currency, DecimalStyle::Point) {
+                match Money::parse(&self.partial_minimum, city.currency, style(t)) {
                     Ok(m) if m.minor() > 0 => Ok(Some(PartialPayments { minimum: m })),
                     Ok(_) => Err(t.get("st-bill-type-minimum-zero")),
-                    Err(e) => Err(t.arg("st-bill-type-minimum-wrong", "problem", e)),
+                    Err(e) => Err(t.args(
+                        "st-bill-type-minimum-wrong",
+                        &[("problem", &e.to_string()), ("example", &example(city, t))],
+                    )),
                 },
             ),
         };
@@ -179,6 +182,16 @@ impl BillTypeForm {
             _ => Err(problems),
         }
     }
+}
+
+/// Amounts typed as the staff member writes them (`25,00` in French).
+fn style(t: &Translator) -> DecimalStyle {
+    DecimalStyle::for_language(t.language())
+}
+
+/// An amount to show as the example in a hint or message.
+fn example(city: &Tenant, t: &Translator) -> String {
+    Money::from_minor(2_500, city.currency).to_plain(style(t))
 }
 
 /// The value, or its problem noted under the field's id.
@@ -257,10 +270,12 @@ fn edit_page(
             .value(if shown.partial.is_some() { "yes" } else { "" }),
         Field::new("partial_minimum", "text", t.get("st-bill-type-minimum"))
             .value(shown.partial_minimum.as_str())
-            .hint(t.arg(
+            .hint(t.args(
                 "st-bill-type-minimum-hint",
-                "currency",
-                city.currency.code(),
+                &[
+                    ("currency", city.currency.code()),
+                    ("example", &example(city, &t)),
+                ],
             ))
             .inputmode("decimal")
             .maxlength(20),
@@ -306,7 +321,7 @@ pub(crate) async fn bill_type(
         &staff,
         &ctx,
         &stored,
-        &BillTypeForm::of(&stored),
+        &BillTypeForm::of(&stored, style(&staff.t())),
         Vec::new(),
         false,
     )
@@ -346,7 +361,7 @@ pub(crate) async fn save_bill_type(
         &staff,
         &ctx,
         &changed,
-        &BillTypeForm::of(&changed),
+        &BillTypeForm::of(&changed, style(&staff.t())),
         Vec::new(),
         true,
     )

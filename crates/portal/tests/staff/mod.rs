@@ -1819,3 +1819,67 @@ async fn a_bill_paid_twice_over_is_shown_for_a_refund() {
     )));
     portal.finish().await;
 }
+
+/// A French-speaking administrator writes amounts as French readers do:
+/// the refund threshold shows `100,00` and `150,00` saves 150.
+#[tokio::test]
+async fn console_amounts_are_written_the_way_the_reader_writes_them() {
+    let portal = Portal::new().await;
+    let city = portal.tenant("springfield").await;
+    let (id, admin) = session(&portal, Some(&city), Role::Administrator).await;
+    portal
+        .store
+        .set_staff_language(Some(&city.id), &id, Language::Fr)
+        .await
+        .unwrap();
+    let uri = "/springfield/staff/settings";
+    let page = portal.get_as(uri, &admin).await;
+    let threshold = portal
+        .store
+        .refund_limits(&city.id)
+        .await
+        .unwrap()
+        .threshold;
+    let shown = civicpay_core::Money::from_minor(threshold, city.currency)
+        .to_plain(civicpay_core::DecimalStyle::for_language(Language::Fr));
+    assert!(shown.contains(','), "{shown}");
+    assert!(
+        page.body.contains(&format!(r#"value="{shown}""#)),
+        "{}",
+        page.body
+    );
+    let _ = FORM_COOKIE.set(form_cookie_or_default(&page));
+    let saved = portal
+        .post_as(
+            uri,
+            &page,
+            &admin,
+            &[("threshold", "150,00"), ("daily_limit", "")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(
+        portal
+            .store
+            .refund_limits(&city.id)
+            .await
+            .unwrap()
+            .threshold,
+        15_000
+    );
+    let refused = portal
+        .post_as(
+            uri,
+            &page,
+            &admin,
+            &[("threshold", "cent"), ("daily_limit", "")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("comme 100,00"),
+        "the example in French: {}",
+        refused.body
+    );
+    portal.finish().await;
+}
