@@ -529,7 +529,9 @@ pub(crate) fn pay_button(
     bill_type: &BillType,
     bill: &Bill,
 ) -> Result<Option<PayButton>, PortalError> {
-    if !bill.is_payable() {
+    // A type the city took off line is paid by phone, not from a button
+    // that leads to its "not offered" page.
+    if !bill.is_payable() || !bill_type.active {
         return Ok(None);
     }
     let language = t.language();

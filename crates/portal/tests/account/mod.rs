@@ -1752,3 +1752,58 @@ async fn autopay_part(db: TestDb) {
 async fn autopay_pays_the_part_a_resident_chose() {
     on_both(autopay_part).await;
 }
+
+/// A linked bill of a type the city took off line shows its balance but
+/// no Pay button (the button would lead to the "not offered" page).
+#[tokio::test]
+async fn a_linked_bill_of_a_type_taken_off_line_has_no_pay_button() {
+    let outbox = Dir::new("civicpay-outbox");
+    let town = Town {
+        portal: Portal::on(TestDb::sqlite().await.unwrap(), outbox_config(&outbox)).await,
+        outbox,
+    };
+    let (tenant, sample, bill) = town.portal.sample_bill("springfield", "water").await;
+    let mut ana = town.resident("ana@example.org").await;
+    let linked = ana
+        .submit(
+            "/springfield/account/link",
+            &[
+                ("bill_type", "water"),
+                ("reference", sample.reference.as_str()),
+                ("verification", sample.verification.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::SEE_OTHER, "{}", linked.body);
+    let pay_action = format!("/springfield/bills/{}/pay", bill.id);
+    assert!(
+        ana.get(HOME).await.body.contains(&pay_action),
+        "offered: a button"
+    );
+    let store = &town.portal.store;
+    let water = store
+        .bill_type_by_slug(
+            &tenant.id,
+            &civicpay_core::BillTypeSlug::parse("water").unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .update_bill_type(
+            &civicpay_core::BillType {
+                active: false,
+                ..water
+            },
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let home = ana.get(HOME).await;
+    assert!(
+        home.body
+            .contains(&bill.balance().format(civicpay_core::Language::En))
+    );
+    assert!(!home.body.contains(&pay_action), "{}", home.body);
+    town.finish().await;
+}
