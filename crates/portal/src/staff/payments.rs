@@ -5,7 +5,7 @@
 use super::admin::day_bounds;
 use super::guard::StaffContext;
 use super::views::{
-    AttentionPage, AttentionRow, BillRow, BillSearchPage, Chrome, ConsoleMessage, Fact,
+    AttentionPage, AttentionRow, BillRow, BillSearchPage, Chrome, ConsoleMessage, Fact, NoticeRow,
     OverpaidRow, PaymentListPage, PaymentPage, PaymentRow, PendingRefund, RefundApprovalsPage,
     RefundRow, form_status, layout,
 };
@@ -899,6 +899,24 @@ pub(crate) async fn needing_attention(
             })
         })
         .collect();
+    let notices = match &city.back_office {
+        None => None,
+        Some(_) => Some(
+            state
+                .store
+                .undelivered_back_office_notices(&city.id)
+                .await?
+                .into_iter()
+                .map(|n| NoticeRow {
+                    created: when(n.created_at, city),
+                    event: n.event,
+                    attempts: n.attempts,
+                    last_error: n.last_error.unwrap_or_default(),
+                    next_attempt: when(n.next_attempt_at, city),
+                })
+                .collect(),
+        ),
+    };
     let issued = state.form_tokens.issue(ctx.form_cookie());
     let page = AttentionPage {
         layout: layout(
@@ -911,6 +929,7 @@ pub(crate) async fn needing_attention(
         chrome: Some(Chrome::new(&staff, ctx.path(), &issued.token)),
         rows,
         overpaid,
+        notices,
     };
     Ok((issued, page).into_response())
 }

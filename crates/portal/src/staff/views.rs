@@ -318,6 +318,18 @@ pub(crate) struct AttentionPage {
     pub chrome: Option<Chrome>,
     pub rows: Vec<AttentionRow>,
     pub overpaid: Vec<OverpaidRow>,
+    /// Notices the city's back office has not taken; `None` for a city
+    /// with no back office.
+    pub notices: Option<Vec<NoticeRow>>,
+}
+
+/// A back-office notice still waiting.
+pub(crate) struct NoticeRow {
+    pub created: String,
+    pub event: String,
+    pub attempts: u32,
+    pub last_error: String,
+    pub next_attempt: String,
 }
 
 /// A bill paid more than it owed.

@@ -1883,3 +1883,92 @@ async fn console_amounts_are_written_the_way_the_reader_writes_them() {
     );
     portal.finish().await;
 }
+
+/// Staff see the notices their back office has not taken, with its last
+/// answer, until it takes them; a city with no back office has no such list.
+#[tokio::test]
+async fn staff_see_the_notices_the_back_office_has_not_taken() {
+    use civicpay_core::payment::PaymentStatus;
+    use civicpay_pay_api::PaymentOutcome;
+    let office = BackOffice::start().await;
+    let pay = FakePay::start().await;
+    let portal = pay.portal(TestDb::sqlite().await.unwrap()).await;
+    let city = portal.tenant("springfield").await;
+    let (_, clerk) = session(&portal, Some(&city), Role::Clerk).await;
+    let attention = "/springfield/staff/attention";
+    let title = "Notices the back office has not taken";
+    assert!(!portal.get_as(attention, &clerk).await.body.contains(title));
+    let file = include_str!("../../../../examples/cities/springfield.toml").replace(
+        "# back_office_webhook = \"https://erp.springfield.example/civicpay\"",
+        &format!("back_office_webhook = \"{}\"", office.url),
+    );
+    portal
+        .store
+        .apply_city(&civicpay_core::city_file::parse(&file).unwrap(), "test")
+        .await
+        .unwrap();
+    let (tenant, _, bill) = portal.sample_bill("springfield", "water").await;
+    let local = portal
+        .store
+        .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
+        .await
+        .unwrap();
+    portal
+        .store
+        .record_pay_outcome(
+            &tenant.id,
+            &local,
+            &PaymentOutcome {
+                status: PaymentStatus::Success,
+                captured: bill.balance(),
+                fee: civicpay_core::Money::zero(bill.balance().currency()),
+                card: None,
+                email: None,
+                language: None,
+            },
+        )
+        .await
+        .unwrap();
+    let state = AppState::new(
+        portal.store.clone(),
+        PortalConfig {
+            pay: Some(pay.link()),
+            ..PortalConfig::default()
+        },
+        [42; 32],
+    );
+    civicpay_portal::jobs::run_once(&state, "runner")
+        .await
+        .unwrap();
+    let waiting = portal.get_as(attention, &clerk).await;
+    assert_eq!(waiting.status, StatusCode::OK, "{}", waiting.body);
+    assert!(waiting.body.contains(title));
+    assert!(
+        waiting
+            .body
+            .contains("<td>payment.credited</td><td>1</td><td>the back office answered 503 Service Unavailable</td>"),
+        "{}",
+        waiting.body
+    );
+    office
+        .status
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    civicpay_store::testing::execute_behind_the_back(
+        &portal.store,
+        "UPDATE back_office_notices SET next_attempt_at = 0",
+    )
+    .await
+    .unwrap();
+    civicpay_portal::jobs::run_once(&state, "runner")
+        .await
+        .unwrap();
+    let taken = portal.get_as(attention, &clerk).await;
+    assert!(
+        taken
+            .body
+            .contains("The back office has taken every notice of a payment."),
+        "{}",
+        taken.body
+    );
+    portal.finish().await;
+}

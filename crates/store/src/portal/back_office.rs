@@ -23,6 +23,9 @@ pub struct BackOfficeNotice {
     pub body: String,
     pub attempts: u32,
     pub next_attempt_at: Timestamp,
+    pub created_at: Timestamp,
+    /// Why the last attempt failed, if one did.
+    pub last_error: Option<String>,
 }
 
 /// Queues the `payment.credited` notice for a bill payment just credited,
@@ -116,7 +119,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<BackOfficeNotice>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, event, body, attempts, next_attempt_at FROM back_office_notices
+            "SELECT id, event, body, attempts, next_attempt_at, created_at, last_error FROM back_office_notices
              WHERE tenant_id = $1 AND delivered_at IS NULL AND next_attempt_at <= $2
              ORDER BY created_at, id LIMIT $3",
         )
@@ -128,15 +131,15 @@ impl Store {
         rows.iter().map(notice_from_row).collect()
     }
 
-    /// Every notice of a city not yet taken, oldest first: what an operator
-    /// looks at when a back office has been away.
+    /// The city's notices not yet taken, oldest first (the first 500):
+    /// what staff look at when a back office has been away.
     pub async fn undelivered_back_office_notices(
         &self,
         tenant_id: &TenantId,
     ) -> Result<Vec<BackOfficeNotice>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, event, body, attempts, next_attempt_at FROM back_office_notices
-             WHERE tenant_id = $1 AND delivered_at IS NULL ORDER BY created_at, id",
+            "SELECT id, event, body, attempts, next_attempt_at, created_at, last_error FROM back_office_notices
+             WHERE tenant_id = $1 AND delivered_at IS NULL ORDER BY created_at, id LIMIT 500",
         )
         .bind(tenant_id.as_str())
         .fetch_all(self.pool())
@@ -203,5 +206,7 @@ fn notice_from_row(row: &sqlx::any::AnyRow) -> Result<BackOfficeNotice, StoreErr
         body: text(row, "body")?,
         attempts: u32::try_from(int(row, "attempts")?).unwrap_or(u32::MAX),
         next_attempt_at: from_micros(int(row, "next_attempt_at")?)?,
+        created_at: from_micros(int(row, "created_at")?)?,
+        last_error: row.try_get("last_error")?,
     })
 }
