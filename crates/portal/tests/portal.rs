@@ -64,6 +64,36 @@ impl Portal {
     }
 
     /// The city, the demo sample of `bill_type` and its stored bill.
+    /// Credits `bill` with a card payment of its whole balance, as pay's
+    /// answer would; returns the portal's payment record id.
+    async fn credit_balance(
+        &self,
+        tenant: &civicpay_core::Tenant,
+        bill: &civicpay_core::Bill,
+    ) -> String {
+        let local = self
+            .store
+            .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
+            .await
+            .unwrap();
+        self.store
+            .record_pay_outcome(
+                &tenant.id,
+                &local,
+                &civicpay_pay_api::PaymentOutcome {
+                    status: civicpay_core::payment::PaymentStatus::Success,
+                    captured: bill.balance(),
+                    fee: civicpay_core::Money::zero(bill.balance().currency()),
+                    card: None,
+                    email: None,
+                    language: None,
+                },
+            )
+            .await
+            .unwrap();
+        local
+    }
+
     async fn sample_bill(
         &self,
         tenant: &str,
@@ -1797,8 +1827,6 @@ impl BackOffice {
 /// with the city's own key: tried again, the same notice, until the back
 /// office takes it, and then not again.
 async fn back_office_notices(db: TestDb) {
-    use civicpay_core::payment::PaymentStatus;
-    use civicpay_pay_api::PaymentOutcome;
     let office = BackOffice::start().await;
     let pay = FakePay::start().await;
     let config = PortalConfig {
@@ -1816,27 +1844,7 @@ async fn back_office_notices(db: TestDb) {
         .await
         .unwrap();
     let (tenant, _, bill) = portal.sample_bill("springfield", "water").await;
-    let local = portal
-        .store
-        .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
-        .await
-        .unwrap();
-    portal
-        .store
-        .record_pay_outcome(
-            &tenant.id,
-            &local,
-            &PaymentOutcome {
-                status: PaymentStatus::Success,
-                captured: bill.balance(),
-                fee: civicpay_core::Money::zero(bill.balance().currency()),
-                card: None,
-                email: None,
-                language: None,
-            },
-        )
-        .await
-        .unwrap();
+    portal.credit_balance(&tenant, &bill).await;
     let state = AppState::new(portal.store.clone(), config, [42; 32]);
     let first = civicpay_portal::jobs::run_once(&state, "runner")
         .await

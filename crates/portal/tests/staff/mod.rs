@@ -1766,8 +1766,6 @@ async fn an_administrator_sets_the_languages_residents_read() {
 /// with what it was paid over, for staff to refund.
 #[tokio::test]
 async fn a_bill_paid_twice_over_is_shown_for_a_refund() {
-    use civicpay_core::payment::PaymentStatus;
-    use civicpay_pay_api::PaymentOutcome;
     let pay = FakePay::start().await;
     let portal = pay.portal(TestDb::sqlite().await.unwrap()).await;
     let (tenant, _, bill) = portal.sample_bill("springfield", "water").await;
@@ -1781,27 +1779,7 @@ async fn a_bill_paid_twice_over_is_shown_for_a_refund() {
             .contains("No bill has been paid more than it owes.")
     );
     for _ in 0..2 {
-        let local = portal
-            .store
-            .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
-            .await
-            .unwrap();
-        portal
-            .store
-            .record_pay_outcome(
-                &tenant.id,
-                &local,
-                &PaymentOutcome {
-                    status: PaymentStatus::Success,
-                    captured: bill.balance(),
-                    fee: civicpay_core::Money::zero(bill.balance().currency()),
-                    card: None,
-                    email: None,
-                    language: None,
-                },
-            )
-            .await
-            .unwrap();
+        portal.credit_balance(&tenant, &bill).await;
     }
     let flagged = portal.get_as(attention, &clerk).await;
     assert_eq!(flagged.status, StatusCode::OK, "{}", flagged.body);
@@ -1888,8 +1866,6 @@ async fn console_amounts_are_written_the_way_the_reader_writes_them() {
 /// answer, until it takes them; a city with no back office has no such list.
 #[tokio::test]
 async fn staff_see_the_notices_the_back_office_has_not_taken() {
-    use civicpay_core::payment::PaymentStatus;
-    use civicpay_pay_api::PaymentOutcome;
     let office = BackOffice::start().await;
     let pay = FakePay::start().await;
     let portal = pay.portal(TestDb::sqlite().await.unwrap()).await;
@@ -1908,27 +1884,7 @@ async fn staff_see_the_notices_the_back_office_has_not_taken() {
         .await
         .unwrap();
     let (tenant, _, bill) = portal.sample_bill("springfield", "water").await;
-    let local = portal
-        .store
-        .create_bill_payment(&tenant.id, &bill.id, bill.balance(), None)
-        .await
-        .unwrap();
-    portal
-        .store
-        .record_pay_outcome(
-            &tenant.id,
-            &local,
-            &PaymentOutcome {
-                status: PaymentStatus::Success,
-                captured: bill.balance(),
-                fee: civicpay_core::Money::zero(bill.balance().currency()),
-                card: None,
-                email: None,
-                language: None,
-            },
-        )
-        .await
-        .unwrap();
+    portal.credit_balance(&tenant, &bill).await;
     let state = AppState::new(
         portal.store.clone(),
         PortalConfig {
