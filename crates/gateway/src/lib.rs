@@ -1,14 +1,20 @@
 //! Gateway connectors. [`Connector`] is what the pay service needs from an
-//! acquirer; [`SimulatorConnector`] speaks to `civicpay acquirer-sim` over
-//! HTTP. Real acquirers' connectors implement the same trait.
+//! acquirer; [`SimulatorConnector`] speaks to `civicpay acquirer-sim`,
+//! [`AuthorizeNetConnector`] and [`MonerisConnector`] to real processors.
+//! Each passes the same conformance suite (`tests/conformance.rs`).
 //!
 //! Rules every connector keeps: our payment id is the acquirer's
 //! idempotency key; non-idempotent calls are never retried blindly; a
 //! timeout or a lost answer is [`AuthorisationOutcome::Unknown`], never a
 //! decline, so that reconciliation can ask what really happened.
 
+pub mod authorize_net;
+pub mod moneris;
 pub mod simulator;
+mod transport;
 
+pub use authorize_net::AuthorizeNetConnector;
+pub use moneris::MonerisConnector;
 pub use simulator::SimulatorConnector;
 
 use civicpay_core::Money;
@@ -124,6 +130,10 @@ pub enum GatewayError {
     Refused(String),
     #[error("the acquirer's answer could not be read: {0}")]
     Protocol(String),
+    /// The processor refused civicpay's credentials: an operator's
+    /// setting is wrong, not the payment. Names the settings to check.
+    #[error("the processor refused civicpay's credentials: check {0}")]
+    Credentials(String),
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
