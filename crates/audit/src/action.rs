@@ -35,6 +35,7 @@ pub enum Action {
     CspViolation,
     IncidentScopeRun,
     VaultKeysRotated,
+    ProcessorSecretSet,
     AutopayEnrolled,
     AutopayCancelled,
     AutopayCharged,
@@ -58,7 +59,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         Action::SignInSucceeded,
         Action::SignInFailed,
         Action::SignInLocked,
@@ -89,6 +90,7 @@ impl Action {
         Action::CspViolation,
         Action::IncidentScopeRun,
         Action::VaultKeysRotated,
+        Action::ProcessorSecretSet,
         Action::AutopayEnrolled,
         Action::AutopayCancelled,
         Action::AutopayCharged,
@@ -134,6 +136,7 @@ impl Action {
             Action::CspViolation => "integrity.csp_violation",
             Action::IncidentScopeRun => "incident.scope",
             Action::VaultKeysRotated => "vault.keys_rotated",
+            Action::ProcessorSecretSet => "processor.secret_set",
             Action::AutopayEnrolled => "autopay.enrolled",
             Action::AutopayCancelled => "autopay.cancelled",
             Action::AutopayCharged => "autopay.charged",

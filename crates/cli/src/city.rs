@@ -46,6 +46,11 @@ pub(crate) enum CityCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// A secret of the city's card processor, sealed in pay's database.
+    Secret {
+        #[command(subcommand)]
+        command: crate::processor::SecretCommand,
+    },
     /// Print the key a city's back office checks notices with (the
     /// `Civicpay-Signature` header), and the notices it has not yet taken.
     WebhookSecret {
@@ -63,11 +68,15 @@ pub(crate) async fn run(config_file: Option<&Path>, command: CityCommand) -> any
         | CityCommand::Suspend { database, .. }
         | CityCommand::Resume { database, .. }
         | CityCommand::WebhookSecret { database, .. } => database.clone(),
+        CityCommand::Secret { command } => command.database().clone(),
     };
     let config = Config::load(config_file, database_flags(&database))?;
     init_logging(&config);
     let store = open_store(&config).await?;
     match command {
+        CityCommand::Secret { command } => {
+            crate::processor::set_secret(&config, &store, command).await?;
+        }
         CityCommand::List { .. } => {
             for t in store.list_tenants().await? {
                 println!(

@@ -35,8 +35,13 @@ pub struct Config {
     pub portal_public_url: Option<String>,
     /// The acquirer; default: an embedded acquirer simulator.
     pub gateway_url: Option<String>,
-    /// Seconds to wait for the acquirer before the outcome is "unknown".
+    /// Seconds to wait for the acquirer (or a city's processor) before the
+    /// outcome is "unknown".
     pub gateway_timeout_secs: u64,
+    /// Every city's processor reached at this address instead of the real
+    /// service: a `civicpay processor-fake`, for trying a city's processor
+    /// settings out. Never in production.
+    pub processors_url: Option<String>,
     /// Secret shared by portal and pay, from which the portal's pay API
     /// keys are derived. Created on first run.
     pub service_key_file: Option<PathBuf>,
@@ -107,6 +112,7 @@ impl Default for Config {
             portal_public_url: None,
             gateway_url: None,
             gateway_timeout_secs: 10,
+            processors_url: None,
             service_key_file: None,
             mail_outbox: None,
             smtp_url: None,
@@ -150,7 +156,7 @@ const OTHER_KNOWN_VARIABLES: [&str; 6] = [
     "CIVICPAY_TEST_POSTGRES_URL",
 ];
 /// Every configuration key, each also read from `CIVICPAY_<KEY>`.
-const KEYS: [&str; 31] = [
+const KEYS: [&str; 32] = [
     "data_dir",
     "database_url",
     "portal_addr",
@@ -166,6 +172,7 @@ const KEYS: [&str; 31] = [
     "portal_public_url",
     "gateway_url",
     "gateway_timeout_secs",
+    "processors_url",
     "service_key_file",
     "mail_outbox",
     "smtp_url",

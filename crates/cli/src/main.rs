@@ -19,6 +19,7 @@ mod incident;
 mod integrity;
 mod jobs;
 mod keys;
+mod processor;
 mod services;
 mod staff;
 mod webhooks;
@@ -129,6 +130,14 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// A city's card processor account: try it.
+    Processor {
+        #[command(subcommand)]
+        command: processor::ProcessorCommand,
+    },
+    /// Fakes of Authorize.Net and Moneris on this machine, to try a city's
+    /// processor settings without an account (never in production).
+    ProcessorFake(processor::FakeArgs),
     /// Cities on this deployment, each declared in a file.
     City {
         #[command(subcommand)]
@@ -241,6 +250,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys { command } => keys::run(command, config_file).await?,
         Command::Jobs { command } => jobs::run(command, config_file).await?,
         Command::City { command } => city::run(config_file, command).await?,
+        Command::Processor { command } => processor::run(config_file, command).await?,
+        Command::ProcessorFake(args) => processor::fake(args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

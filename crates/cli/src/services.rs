@@ -142,6 +142,12 @@ pub fn pay_state(
             served_over_tls: config.served_over_tls,
             trusted_proxies: config.trusted_proxies.clone(),
             vault_keys_dir: Some(config.vault_keys_dir()?),
+            processor_timeout: Duration::from_secs(config.gateway_timeout_secs.max(1)),
+            processor_endpoints: config
+                .processors_url
+                .as_deref()
+                .map(civicpay_pay::connectors::ProcessorEndpoints::all_at)
+                .unwrap_or_default(),
             ..PayConfig::default()
         },
         config.pay_form_key()?,

@@ -8,8 +8,8 @@ use crate::fee::{FeePolicy, FeeRule, FeeSchedule, parse_percent};
 use crate::money::DecimalStyle;
 use crate::{
     BillKind, BillType, BillTypeId, BillTypeSlug, Contact, Currency, GlCode, Language,
-    LocalizedText, Money, PartialPayments, ReferenceLabel, ReturnOrigin, Tenant, TenantId,
-    TenantSlug, TimeZoneName, VerificationKind, WebhookUrl,
+    LocalizedText, Money, PartialPayments, Processor, ProcessorEnvironment, ReferenceLabel,
+    ReturnOrigin, Tenant, TenantId, TenantSlug, TimeZoneName, VerificationKind, WebhookUrl,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,10 +31,24 @@ struct RawCity {
     #[serde(default)]
     return_origins: Vec<Spanned<String>>,
     back_office_webhook: Option<Spanned<String>>,
+    processor: Option<Spanned<RawProcessor>>,
     contact: RawContact,
     fees: Option<Spanned<RawFees>>,
     #[serde(default, rename = "bill_type")]
     bill_types: Vec<Spanned<RawBillType>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcessor {
+    kind: Spanned<String>,
+    environment: Spanned<String>,
+    api_login_id: Option<Spanned<String>>,
+    client_id: Option<Spanned<String>>,
+    merchant_id: Option<Spanned<String>>,
+    /// Never taken: read only to say where a secret goes instead.
+    transaction_key: Option<Spanned<toml::Value>>,
+    client_secret: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,6 +144,7 @@ pub struct CityFile {
     pub fees: Option<FeePolicy>,
     pub return_origins: Vec<ReturnOrigin>,
     pub back_office_webhook: Option<WebhookUrl>,
+    pub processor: Option<Processor>,
     pub bill_types: Vec<BillTypeEntry>,
 }
 
@@ -392,6 +407,10 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
         .back_office_webhook
         .as_ref()
         .map(|raw| check.field("back_office_webhook", raw, WebhookUrl::parse));
+    let processor = raw
+        .processor
+        .as_ref()
+        .and_then(|p| processor(&mut check, p, raw.slug.get_ref(), currency));
     if raw.bill_types.is_empty() {
         check.problem("bill_type", None, "a city needs at least one [[bill_type]]");
     }
@@ -505,11 +524,79 @@ pub fn parse(source: &str) -> Result<CityFile, Vec<Problem>> {
                 fees,
                 return_origins,
                 back_office_webhook: back_office_webhook.flatten(),
+                processor,
                 bill_types,
             })
         }
         _ => Err(check.problems),
     }
+}
+
+/// The `[processor]` table: its fields for the processor it names, a
+/// currency the processor takes, and never a secret.
+fn processor(
+    check: &mut Checker<'_>,
+    raw: &Spanned<RawProcessor>,
+    slug: &str,
+    currency: Option<Currency>,
+) -> Option<Processor> {
+    let p = raw.get_ref();
+    let mut secret = false;
+    for (name, value) in [
+        ("transaction_key", &p.transaction_key),
+        ("client_secret", &p.client_secret),
+    ] {
+        if let Some(value) = value {
+            check.problem(
+                format!("processor.{name}"),
+                Some(value.span().start),
+                format!(
+                    "a secret never goes in the city file: remove it, then run `civicpay city secret set {slug} processor.{name}` and type it there"
+                ),
+            );
+            secret = true;
+        }
+    }
+    let environment = check.field(
+        "processor.environment",
+        &p.environment,
+        ProcessorEnvironment::parse,
+    )?;
+    fn text(field: &Option<Spanned<String>>) -> Option<&str> {
+        field.as_ref().map(|f| f.get_ref().as_str())
+    }
+    match Processor::parse(
+        p.kind.get_ref(),
+        environment,
+        text(&p.api_login_id),
+        text(&p.client_id),
+        text(&p.merchant_id),
+    ) {
+        Ok(processor) => {
+            if let Some(currency) = currency
+                && let Err(e) = processor.check_currency(currency)
+            {
+                check.problem("processor.kind", Some(p.kind.span().start), e.to_string());
+                return None;
+            }
+            (!secret).then_some(processor)
+        }
+        Err((field, e)) => {
+            let at = match field {
+                "api_login_id" => p.api_login_id.as_ref(),
+                "client_id" => p.client_id.as_ref(),
+                "merchant_id" => p.merchant_id.as_ref(),
+                _ => Some(&p.kind),
+            }
+            .map_or(raw.span().start, |f| f.span().start);
+            check.problem(format!("processor.{field}"), Some(at), e.to_string());
+            None
+        }
+    }
+}
+
+fn processor_text(processor: Option<&Processor>) -> String {
+    processor.map_or_else(|| "none".to_owned(), Processor::text)
 }
 
 /// One difference between what is stored and what a file says.
@@ -597,6 +684,7 @@ impl CityFile {
             fees: self.fees.clone(),
             return_origins: self.return_origins.clone(),
             back_office: self.back_office_webhook.clone(),
+            processor: self.processor.clone(),
             // Not the file's to say: the platform pauses a city.
             suspended: false,
             branding: crate::Branding::default(),
@@ -656,6 +744,11 @@ impl CityFile {
             "back_office_webhook".into(),
             tenant.map(|t| webhook_text(t.back_office.as_ref())),
             webhook_text(self.back_office_webhook.as_ref()),
+        );
+        compare(
+            "processor".into(),
+            tenant.map(|t| processor_text(t.processor.as_ref())),
+            processor_text(self.processor.as_ref()),
         );
         let stored_types = stored.map(|(_, types)| types).unwrap_or_default();
         for entry in &self.bill_types {
@@ -744,10 +837,23 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
         return_origins: Vec<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         back_office_webhook: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        processor: Option<OutProcessor<'a>>,
         contact: &'a Contact,
         #[serde(skip_serializing_if = "Option::is_none")]
         fees: Option<OutFees<'a>>,
         bill_type: Vec<OutBillType<'a>>,
+    }
+    #[derive(Serialize)]
+    struct OutProcessor<'a> {
+        kind: &'static str,
+        environment: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        api_login_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        merchant_id: Option<&'a str>,
     }
     #[derive(Serialize)]
     struct OutFees<'a> {
@@ -803,6 +909,25 @@ pub fn export(tenant: &Tenant, bill_types: &[BillType]) -> Result<String, toml::
             .map(ReturnOrigin::as_str)
             .collect(),
         back_office_webhook: tenant.back_office.as_ref().map(WebhookUrl::as_str),
+        processor: tenant.processor.as_ref().map(|p| {
+            let (api_login_id, client_id, merchant_id) = match p {
+                Processor::AuthorizeNet { api_login_id, .. } => {
+                    (Some(api_login_id.as_str()), None, None)
+                }
+                Processor::Moneris {
+                    client_id,
+                    merchant_id,
+                    ..
+                } => (None, Some(client_id.as_str()), Some(merchant_id.as_str())),
+            };
+            OutProcessor {
+                kind: p.kind(),
+                environment: p.environment().code(),
+                api_login_id,
+                client_id,
+                merchant_id,
+            }
+        }),
         contact: &tenant.contact,
         fees: tenant.fees.as_ref().map(|f| OutFees {
             gl_code: f.gl_code.as_str(),
@@ -1057,6 +1182,72 @@ mod tests {
             assert!(found[0].path.starts_with("return_origins["), "{found:?}");
             assert!(found[0].line.is_some(), "{found:?}");
             assert!(found[0].message.contains(message), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn the_processor_is_read_changed_and_exported_and_never_holds_a_secret() {
+        let with = |table: &str| format!("{SPRINGFIELD}\n[processor]\n{table}\n");
+        let plain = parse(SPRINGFIELD).unwrap();
+        assert_eq!(plain.processor, None);
+        let (tenant, types) = stored(&plain);
+        let connected = parse(&with(
+            "kind = \"authorize_net\"\nenvironment = \"sandbox\"\napi_login_id = \"5KP3u95bQpv\"",
+        ))
+        .unwrap();
+        let shown: Vec<String> = connected
+            .changes(Some((&tenant, &types)))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            ["~ processor: none -> authorize_net sandbox api_login_id=5KP3u95bQpv"]
+        );
+        let (connected_tenant, types) = stored(&connected);
+        let exported = export(&connected_tenant, &types).unwrap();
+        assert_eq!(parse(&exported).unwrap(), connected, "{exported}");
+        assert!(!exported.contains("transaction_key"), "{exported}");
+
+        let key_line = SPRINGFIELD.lines().count() + 6;
+        for (table, path, message, line) in [
+            (
+                "kind = \"authorize_net\"\nenvironment = \"sandbox\"\napi_login_id = \"x\"\ntransaction_key = \"Abc123\"",
+                "processor.transaction_key",
+                "civicpay city secret set springfield processor.transaction_key",
+                Some(key_line),
+            ),
+            (
+                "kind = \"moneris\"\nenvironment = \"sandbox\"\nclient_id = \"c\"\nmerchant_id = \"0123456789101\"",
+                "processor.kind",
+                "Moneris does not take payments in USD",
+                None,
+            ),
+            (
+                "kind = \"authorize_net\"\nenvironment = \"live\"\napi_login_id = \"x\"",
+                "processor.environment",
+                "sandbox or production",
+                None,
+            ),
+            (
+                "kind = \"authorize_net\"\nenvironment = \"sandbox\"",
+                "processor.api_login_id",
+                "is required",
+                None,
+            ),
+        ] {
+            let found = problems(&with(table));
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].path, path, "{found:?}");
+            assert!(found[0].message.contains(message), "{found:?}");
+            assert!(found[0].line.is_some(), "{found:?}");
+            if let Some(line) = line {
+                assert_eq!(found[0].line, Some(line), "{found:?}");
+            }
+            assert!(
+                !found[0].message.contains("Abc123"),
+                "never echoed: {found:?}"
+            );
         }
     }
 

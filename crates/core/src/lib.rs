@@ -42,6 +42,7 @@ pub mod incident;
 pub mod language;
 pub mod money;
 pub mod payment;
+pub mod processor;
 pub mod resident;
 pub mod staff;
 pub mod tenant;
@@ -57,5 +58,6 @@ pub use id::{
 };
 pub use language::{Language, LocalizedText};
 pub use money::{Currency, DecimalStyle, Money};
+pub use processor::{Processor, ProcessorEnvironment};
 pub use staff::{Permission, Role};
 pub use tenant::{Contact, ReturnOrigin, Tenant, TenantSlug, TimeZoneName, WebhookUrl};

@@ -122,6 +122,9 @@ pub struct Tenant {
     /// Where the city's back office is told of each payment credited to a
     /// bill; `None`: nobody is told.
     pub back_office: Option<WebhookUrl>,
+    /// The card processor and account that take the city's payments;
+    /// `None`: the deployment's acquirer.
+    pub processor: Option<crate::Processor>,
     /// Payments paused by the platform: residents are told so and pay
     /// takes no new payment; staff can still read and refund.
     pub suspended: bool,

@@ -2,7 +2,7 @@
 //! may send this: a city's own key can neither register another city nor
 //! lift its own pause.
 
-use civicpay_core::{Currency, TenantId};
+use civicpay_core::{Currency, Processor, TenantId};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,11 @@ pub struct RegisterMerchant {
     /// Where pay sends this city's webhooks, and the secret that signs them.
     pub webhook_url: String,
     pub webhook_secret: String,
+    /// The city's card processor account; absent: the deployment's
+    /// acquirer. Its secret is never sent: `civicpay city secret set`
+    /// seals it on pay's side.
+    #[serde(default)]
+    pub processor: Option<Processor>,
 }
 
 /// What pay answers once a city is registered.

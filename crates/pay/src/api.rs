@@ -407,7 +407,8 @@ pub(crate) async fn create_refund(
             .ok_or(PayError::NotFound)?;
         let reference = payment.acquirer_reference();
         let answer = state
-            .connector
+            .connector(&merchant.tenant_id)
+            .await
             .refund(&reference, refund.id.as_str(), refund.amount)
             .await;
         match answer {
@@ -558,7 +559,12 @@ async fn cancel(state: &PayState, merchant: &Merchant, id: &str) -> Result<Respo
         )
         .await?;
         let reference = payment.acquirer_reference();
-        return match state.connector.void(&reference).await {
+        return match state
+            .connector(&payment.tenant_id)
+            .await
+            .void(&reference)
+            .await
+        {
             Ok(()) => {
                 let cancelled = record(
                     state,
@@ -616,7 +622,12 @@ async fn capture(state: &PayState, merchant: &Merchant, id: &str) -> Result<Resp
     )
     .await?;
     let reference = payment.acquirer_reference();
-    match state.connector.capture(&reference, payment.amount).await {
+    match state
+        .connector(&payment.tenant_id)
+        .await
+        .capture(&reference, payment.amount)
+        .await
+    {
         Ok(()) => {}
         Err(GatewayError::Refused(detail)) => {
             // Said no for certain; reconciliation reads why and settles it.

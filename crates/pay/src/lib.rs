@@ -9,6 +9,7 @@
 
 mod api;
 mod card_page;
+pub mod connectors;
 mod csp_reports;
 mod error;
 mod extract;
@@ -59,6 +60,10 @@ pub struct PayConfig {
     /// The saved-card key folder (see `vault_keys_dir`); `None`: no card
     /// is ever saved and the card page never offers it.
     pub vault_keys_dir: Option<std::path::PathBuf>,
+    /// How long a city's own processor has to answer.
+    pub processor_timeout: Duration,
+    /// Where the processors are reached (the real services unless set).
+    pub processor_endpoints: connectors::ProcessorEndpoints,
 }
 
 impl Default for PayConfig {
@@ -73,6 +78,8 @@ impl Default for PayConfig {
             card_attempts_per_card: 5,
             velocity_window: Duration::from_secs(600),
             vault_keys_dir: None,
+            processor_timeout: Duration::from_secs(30),
+            processor_endpoints: connectors::ProcessorEndpoints::default(),
         }
     }
 }
@@ -80,7 +87,8 @@ impl Default for PayConfig {
 #[derive(Clone)]
 pub struct PayState {
     pub store: PayStore,
-    pub connector: Arc<dyn Connector>,
+    /// Each city's connector (`PayState::connector`).
+    pub connectors: Arc<connectors::Connectors>,
     pub config: Arc<PayConfig>,
     pub form_tokens: FormTokens,
     pub fingerprints: civicpay_vault::FingerprintKey,
@@ -113,7 +121,10 @@ impl PayState {
         Self {
             vault,
             store,
-            connector,
+            connectors: Arc::new(
+                connectors::Connectors::new(connector, config.processor_timeout)
+                    .with_endpoints(config.processor_endpoints.clone()),
+            ),
             config: Arc::new(config),
             form_tokens,
             fingerprints: civicpay_vault::FingerprintKey::new(fingerprint_key),

@@ -10,7 +10,7 @@ use crate::PayState;
 use crate::reconcile::{Sweep, parse_reference};
 use civicpay_core::Money;
 use civicpay_core::payment::{Payment, PaymentStatus, Waiting};
-use civicpay_gateway::{AcquirerRecord, StatusInquiry};
+use civicpay_gateway::{AcquirerRecord, Connector, StatusInquiry};
 use civicpay_store::StoreError;
 
 /// Whether our records explain the acquirer's.
@@ -31,17 +31,19 @@ pub(crate) async fn sweep(
 ) -> Result<usize, StoreError> {
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let mut settled = 0;
-    for day in [today.yesterday().unwrap_or(today), today] {
-        let records = match state.connector.authorisations_on(day).await {
-            Ok(records) => records,
-            Err(e) => {
-                tracing::warn!(%day, error = %e, "cannot read the acquirer's records; orphans not swept");
-                continue;
-            }
-        };
-        for record in records {
-            if settle(state, &record, now, sweep).await? {
-                settled += 1;
+    for connector in state.connectors_in_use().await? {
+        for day in [today.yesterday().unwrap_or(today), today] {
+            let records = match connector.authorisations_on(day).await {
+                Ok(records) => records,
+                Err(e) => {
+                    tracing::warn!(%day, error = %e, "cannot read the acquirer's records; orphans not swept");
+                    continue;
+                }
+            };
+            for record in records {
+                if settle(state, connector.as_ref(), &record, now, sweep).await? {
+                    settled += 1;
+                }
             }
         }
     }
@@ -51,6 +53,7 @@ pub(crate) async fn sweep(
 /// Voids or refunds one record if nothing of ours accounts for it.
 async fn settle(
     state: &PayState,
+    connector: &dyn Connector,
     record: &AcquirerRecord,
     now: jiff::Timestamp,
     sweep: Sweep,
@@ -77,15 +80,14 @@ async fn settle(
         return Ok(false);
     }
     let (what, done) = if void {
-        ("voided", state.connector.void(&record.reference).await)
+        ("voided", connector.void(&record.reference).await)
     } else {
         let currency = payment
             .as_ref()
             .map_or(civicpay_core::Currency::Usd, |p| p.amount.currency());
         (
             "refunded",
-            state
-                .connector
+            connector
                 .refund(
                     &record.reference,
                     &format!("orphan-{}", record.reference),

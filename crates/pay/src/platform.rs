@@ -74,8 +74,19 @@ pub async fn register(
     if !key.starts_with("cpay_") {
         return Err(invalid("portal_key", "portal_key must begin cpay_"));
     }
+    if let Some(processor) = &request.processor {
+        processor
+            .check_currency(merchant.currency)
+            .map_err(|e| invalid("processor", e.to_string()))?;
+    }
     store
-        .register_merchant(&merchant, &key, request.webhook_url.trim(), &secret)
+        .register_merchant(
+            &merchant,
+            &key,
+            request.webhook_url.trim(),
+            &secret,
+            request.processor.as_ref(),
+        )
         .await?;
     Ok(merchant)
 }

@@ -241,7 +241,8 @@ async fn settle_payment(
         return Ok(Settled::Pending);
     };
     let reference = civicpay_core::payment::acquirer_reference(&item.payment_id, item.attempts);
-    let inquiry = state.connector.status(&reference).await;
+    let connector = state.connector(&item.tenant_id).await;
+    let inquiry = connector.status(&reference).await;
     let answer = match &inquiry {
         Ok(found) => found.answer(item.amount.currency()),
         Err(e) => {
@@ -278,7 +279,7 @@ async fn settle_payment(
                 )
                 .await?;
             }
-            match state.connector.capture(&reference, amount).await {
+            match connector.capture(&reference, amount).await {
                 Ok(()) => {
                     step(
                         state,
@@ -298,7 +299,7 @@ async fn settle_payment(
                 }
             }
         }
-        Recovery::Void => match state.connector.void(&reference).await {
+        Recovery::Void => match connector.void(&reference).await {
             Ok(()) => {
                 step(
                     state,
@@ -381,8 +382,8 @@ async fn settle_refund(
     sweep: Sweep,
 ) -> Result<Settled, StoreError> {
     let reference = civicpay_core::payment::acquirer_reference(&item.payment_id, item.attempts);
-    let answer = match state
-        .connector
+    let connector = state.connector(&item.tenant_id).await;
+    let answer = match connector
         .refund_status(&reference, item.refund_id.as_str())
         .await
     {
@@ -409,8 +410,7 @@ async fn settle_refund(
         Recovery::RecordRefunded => finish(true).await,
         Recovery::RecordRefundRefused => finish(false).await,
         Recovery::ResendRefund { amount } => {
-            match state
-                .connector
+            match connector
                 .refund(&reference, item.refund_id.as_str(), amount)
                 .await
             {

@@ -50,6 +50,7 @@ pub(crate) async fn ledger_report(
     let mut checked = 0i64;
     let (mut acquirer_captured, mut acquirer_refunded) = (0i64, 0i64);
     let mut differences = Vec::new();
+    let connector = state.connector(tenant).await;
     for id in state
         .store
         .payments_posted_between(tenant, from, to)
@@ -60,7 +61,7 @@ pub(crate) async fn ledger_report(
         };
         checked += 1;
         let reference = ours.acquirer_reference();
-        let (captured, refunded, problem) = match state.connector.status(&reference).await {
+        let (captured, refunded, problem) = match connector.status(&reference).await {
             Ok(StatusInquiry::Captured {
                 captured, refunded, ..
             }) => (captured, refunded, None),

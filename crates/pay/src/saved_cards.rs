@@ -134,7 +134,8 @@ pub(crate) async fn charge(
         Err(TransitionError::Store(e)) => return Err(e.into()),
     };
     let outcome = state
-        .connector
+        .connector(tenant)
+        .await
         .authorise(AuthorisationRequest {
             payment_id: &submitted.acquirer_reference(),
             amount: submitted.amount,

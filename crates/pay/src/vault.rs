@@ -5,8 +5,10 @@
 
 use crate::PayError;
 use civicpay_core::TenantId;
-use civicpay_store::pay::{PayStore, StoredCard, StoredDataKey};
-use civicpay_vault::envelope::{DataKey, KekFolder, KeyEncryptionKey, VaultError, WrappedKey};
+use civicpay_store::pay::{PayStore, SealedSecret, StoredCard, StoredDataKey};
+use civicpay_vault::envelope::{
+    DataKey, KekFolder, KeyEncryptionKey, SECRET_KEY_VERSION, VaultError, WrappedKey,
+};
 use civicpay_vault::{CardFingerprint, CardNumber, Expiry};
 use std::path::PathBuf;
 
@@ -164,6 +166,55 @@ impl Vault {
         Ok((SavedCard::from(&stored), number))
     }
 
+    /// Seals a processor secret under a key of its own, wrapped by the
+    /// city's KEK, replacing any of that name. Nothing ever prints it back.
+    pub async fn put_secret(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        secret: &str,
+    ) -> Result<(), PayError> {
+        let folder = self.folder(tenant)?;
+        let key = DataKey::generate();
+        let wrapped = folder
+            .current()?
+            .wrap(&key, tenant.as_str(), SECRET_KEY_VERSION);
+        let sealed = SealedSecret {
+            sealed: key.seal_secret(secret, tenant.as_str(), name),
+            kek_id: wrapped.kek_id,
+            wrapped_key: wrapped.bytes,
+        };
+        Ok(self
+            .store
+            .put_merchant_secret(tenant, name, &sealed)
+            .await?)
+    }
+
+    /// A processor secret, opened for one use; `None` if never set.
+    pub async fn secret(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<Option<zeroize::Zeroizing<String>>, PayError> {
+        let Some(stored) = self.store.merchant_secret(tenant, name).await? else {
+            return Ok(None);
+        };
+        let folder = KekFolder::at(&self.keys.join(tenant.as_str()));
+        let key = folder.get(&stored.kek_id)?.unwrap(
+            &WrappedKey {
+                kek_id: stored.kek_id.clone(),
+                bytes: stored.wrapped_key.clone(),
+            },
+            tenant.as_str(),
+            SECRET_KEY_VERSION,
+        )?;
+        Ok(Some(key.open_secret(
+            &stored.sealed,
+            tenant.as_str(),
+            name,
+        )?))
+    }
+
     /// A new KEK for the city; every data key re-wrapped under it; a new
     /// data key for new cards; every card re-sealed under it, `batch` at a
     /// time; then old data keys and old KEKs deleted. Cards stay readable
@@ -195,6 +246,33 @@ impl Vault {
             if self
                 .store
                 .rewrap_data_key(tenant, &stored.kek_id, &rewrapped)
+                .await?
+            {
+                report.rewrapped_keys += 1;
+            }
+        }
+        for (name, secret) in self.store.merchant_secrets(tenant).await? {
+            if secret.kek_id == report.new_kek {
+                continue;
+            }
+            let key = folder.get(&secret.kek_id)?.unwrap(
+                &WrappedKey {
+                    kek_id: secret.kek_id.clone(),
+                    bytes: secret.wrapped_key.clone(),
+                },
+                tenant.as_str(),
+                SECRET_KEY_VERSION,
+            )?;
+            let wrapped = kek.wrap(&key, tenant.as_str(), SECRET_KEY_VERSION);
+            if self
+                .store
+                .rewrap_merchant_secret(
+                    tenant,
+                    &name,
+                    &secret.kek_id,
+                    &wrapped.kek_id,
+                    &wrapped.bytes,
+                )
                 .await?
             {
                 report.rewrapped_keys += 1;
@@ -264,13 +342,20 @@ impl Vault {
                 report.retired_versions.push(stored.version);
             }
         }
-        let in_use: Vec<String> = self
+        let mut in_use: Vec<String> = self
             .store
             .data_keys(tenant)
             .await?
             .into_iter()
             .map(|k| k.kek_id)
             .collect();
+        in_use.extend(
+            self.store
+                .merchant_secrets(tenant)
+                .await?
+                .into_iter()
+                .map(|(_, s)| s.kek_id),
+        );
         for id in folder.ids()? {
             if id != report.new_kek && !in_use.contains(&id) {
                 folder.remove(&id)?;

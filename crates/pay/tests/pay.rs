@@ -2272,7 +2272,8 @@ async fn authorise_at_acquirer(pay: &Pay, id: &civicpay_core::PaymentId, capture
     let code = SecurityCode::parse("739", card.brand()).unwrap();
     let outcome = pay
         .state
-        .connector
+        .connectors
+        .default_connector()
         .authorise(AuthorisationRequest {
             payment_id: &format!("{id}.1"),
             amount: civicpay_core::Money::from_minor(4200, Currency::Usd),
@@ -2336,7 +2337,8 @@ on_both!(
             assert_eq!(p.captured.minor(), 4200);
             let inquiry = pay
                 .state
-                .connector
+                .connectors
+                .default_connector()
                 .status(&format!("{id}.1"))
                 .await
                 .unwrap();
@@ -2369,7 +2371,8 @@ on_both!(
             .unwrap()
             .unwrap();
         pay.state
-            .connector
+            .connectors
+            .default_connector()
             .refund(
                 &format!("{id}.1"),
                 paid_refund.id.as_str(),
@@ -2410,7 +2413,8 @@ on_both!(
         assert!(refunds.iter().any(|r| r.id == unsent.id));
         let at_acquirer = pay
             .state
-            .connector
+            .connectors
+            .default_connector()
             .status(&format!("{id}.1"))
             .await
             .unwrap();
@@ -2487,7 +2491,8 @@ on_both!(
         assert_eq!(report.orphans, 2, "{report:?}");
         assert_eq!(
             pay.state
-                .connector
+                .connectors
+                .default_connector()
                 .status(&format!("{id}.1"))
                 .await
                 .unwrap(),
@@ -2495,7 +2500,8 @@ on_both!(
         );
         assert!(matches!(
             pay.state
-                .connector
+                .connectors
+                .default_connector()
                 .status(&format!("{captured_late}.1"))
                 .await
                 .unwrap(),

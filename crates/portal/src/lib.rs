@@ -109,6 +109,7 @@ impl PayLink {
                 tenant.slug
             ),
             webhook_secret: civicpay_web::service_key::portal_webhook_secret(&self.service_key, id),
+            processor: tenant.processor.clone(),
         })
     }
 

@@ -1257,3 +1257,36 @@ store_test!(
         assert!(store.overpaid_bills(&lac_vert.id).await.unwrap().is_empty());
     }
 );
+
+store_test!(
+    a_city_files_processor_is_stored_changed_and_taken_away,
+    |store: Store| async move {
+        use civicpay_core::{Processor, city_file};
+        let with = |table: &str| format!("{SPRINGFIELD_FILE}\n[processor]\n{table}\n");
+        let file = city_file::parse(&with(
+            "kind = \"authorize_net\"\nenvironment = \"sandbox\"\napi_login_id = \"5KP3u95bQpv\"",
+        ))
+        .unwrap();
+        let id = store.apply_city(&file, "cli").await.unwrap().tenant.id;
+        let stored = store.tenant(&id).await.unwrap().unwrap();
+        assert!(matches!(
+            &stored.processor,
+            Some(Processor::AuthorizeNet { api_login_id, .. }) if api_login_id == "5KP3u95bQpv"
+        ));
+        let production = city_file::parse(&with(
+            "kind = \"authorize_net\"\nenvironment = \"production\"\napi_login_id = \"5KP3u95bQpv\"",
+        ))
+        .unwrap();
+        let applied = store.apply_city(&production, "cli").await.unwrap();
+        let shown: Vec<String> = applied.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "~ processor: authorize_net sandbox api_login_id=5KP3u95bQpv -> authorize_net production api_login_id=5KP3u95bQpv"
+            ]
+        );
+        let plain = city_file::parse(SPRINGFIELD_FILE).unwrap();
+        store.apply_city(&plain, "cli").await.unwrap();
+        assert_eq!(store.tenant(&id).await.unwrap().unwrap().processor, None);
+    }
+);

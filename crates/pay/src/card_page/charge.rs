@@ -348,7 +348,8 @@ pub(super) async fn charge(
     // one attempt is answered, not repeated, and a new card is a new try.
     let attempt_reference = payment.acquirer_reference();
     let outcome = state
-        .connector
+        .connector(&payment.tenant_id)
+        .await
         .authorise(AuthorisationRequest {
             payment_id: &attempt_reference,
             amount: payment.amount,

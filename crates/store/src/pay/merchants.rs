@@ -40,9 +40,11 @@ impl PayStore {
         portal_key: &str,
         webhook_url: &str,
         webhook_secret: &str,
+        processor: Option<&civicpay_core::Processor>,
     ) -> Result<(), StoreError> {
         let mut tx = self.db.begin_write().await?;
         upsert_merchant_on(&mut *tx, merchant).await?;
+        super::processors::set_processor_on(&mut *tx, &merchant.tenant_id, processor).await?;
         ensure_pay_api_key_on(&mut *tx, &merchant.tenant_id, portal_key, "portal").await?;
         super::webhooks::set_webhook_endpoint_on(
             &mut *tx,

@@ -12,6 +12,7 @@ mod ledger;
 mod merchants;
 mod money_trail;
 mod payments;
+mod processors;
 mod refunds;
 mod vault;
 mod webhooks;
@@ -27,6 +28,7 @@ pub use payments::{
     Created, IdempotencyRequest, NewPayment, PaymentChange, PaymentEventRecord, PaymentFilter,
     TransitionError,
 };
+pub use processors::SealedSecret;
 pub use refunds::{Refund, RefundRefusal};
 pub use vault::{StoredCard, StoredDataKey};
 pub use webhooks::{DeliveryRecord, DueDelivery, MAX_WEBHOOK_ATTEMPTS};

@@ -61,7 +61,7 @@ impl Store {
         } else {
             sqlx::query(
                 "UPDATE tenants SET name = $2, time_zone = $3, default_language = $4, contact = $5, fees = $6,
-                 return_origins = $7, languages = $8, back_office_webhook = $9
+                 return_origins = $7, languages = $8, back_office_webhook = $9, processor = $10
                  WHERE id = $1",
             )
             .bind(tenant.id.as_str())
@@ -73,6 +73,7 @@ impl Store {
             .bind(to_json(&tenant.return_origins)?)
             .bind(to_json(&tenant.languages)?)
             .bind(tenant.back_office.as_ref().map(WebhookUrl::as_str))
+            .bind(tenant.processor.as_ref().map(to_json).transpose()?)
             .execute(&mut *tx)
             .await?;
         }

@@ -26,6 +26,7 @@ struct TenantRow {
     logo_digest: Option<String>,
     languages: Option<String>,
     back_office_webhook: Option<String>,
+    processor: Option<String>,
 }
 
 impl TryFrom<TenantRow> for Tenant {
@@ -55,6 +56,11 @@ impl TryFrom<TenantRow> for Tenant {
                 row.back_office_webhook.as_deref(),
                 WebhookUrl::parse,
             )?,
+            processor: row
+                .processor
+                .as_deref()
+                .map(|p| json_column("processor", p))
+                .transpose()?,
             suspended: row.suspended_at.is_some(),
             branding: Branding {
                 accent: opt_column(
@@ -75,8 +81,8 @@ pub(crate) async fn insert_tenant_on<'c>(
     tenant: &Tenant,
 ) -> Result<(), StoreError> {
     let result = sqlx::query(
-            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, created_at, languages, back_office_webhook)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO tenants (id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, created_at, languages, back_office_webhook, processor)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(tenant.id.as_str())
         .bind(tenant.slug.as_str())
@@ -90,6 +96,7 @@ pub(crate) async fn insert_tenant_on<'c>(
         .bind(to_micros(jiff::Timestamp::now()))
         .bind(to_json(&tenant.languages)?)
         .bind(tenant.back_office.as_ref().map(WebhookUrl::as_str))
+        .bind(tenant.processor.as_ref().map(to_json).transpose()?)
         .execute(db)
         .await;
     match result {
@@ -109,7 +116,7 @@ impl Store {
     pub async fn tenant_by_slug(&self, slug: &TenantSlug) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest, languages, back_office_webhook
+                    accent_colour, logo_digest, languages, back_office_webhook, processor
              FROM tenants WHERE slug = $1",
         )
         .bind(slug.as_str())
@@ -123,7 +130,7 @@ impl Store {
     pub async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest, languages, back_office_webhook
+                    accent_colour, logo_digest, languages, back_office_webhook, processor
              FROM tenants WHERE id = $1",
         )
         .bind(id.as_str())
@@ -287,7 +294,7 @@ impl Store {
     pub async fn list_tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         sqlx::query(
             "SELECT id, slug, name, currency, time_zone, default_language, contact, fees, return_origins, suspended_at,
-                    accent_colour, logo_digest, languages, back_office_webhook
+                    accent_colour, logo_digest, languages, back_office_webhook, processor
              FROM tenants ORDER BY slug",
         )
         .fetch_all(self.pool())

@@ -1177,3 +1177,95 @@ pay_store_test!(
         );
     }
 );
+
+pay_store_test!(
+    a_citys_processor_and_its_sealed_secrets_are_kept_per_city,
+    |store: PayStore| async move {
+        use civicpay_core::{Processor, ProcessorEnvironment};
+        use civicpay_store::pay::SealedSecret;
+        let city = merchant(&store, "springfield").await;
+        let other = merchant(&store, "shelbyville").await;
+        assert_eq!(
+            store.merchant_processor(&city.tenant_id).await.unwrap(),
+            None
+        );
+        let processor = Processor::AuthorizeNet {
+            environment: ProcessorEnvironment::Sandbox,
+            api_login_id: "5KP3u95bQpv".into(),
+        };
+        store
+            .register_merchant(
+                &city,
+                "cpay_x",
+                "https://city.example/hook",
+                "s",
+                Some(&processor),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.merchant_processor(&city.tenant_id).await.unwrap(),
+            Some(processor)
+        );
+        assert_eq!(
+            store.merchants_with_processor().await.unwrap(),
+            vec![city.tenant_id.clone()]
+        );
+        let sealed = |kek: &str, byte: u8| SealedSecret {
+            kek_id: kek.into(),
+            wrapped_key: vec![byte; 40],
+            sealed: vec![byte; 60],
+        };
+        let name = "processor.transaction_key";
+        store
+            .put_merchant_secret(&city.tenant_id, name, &sealed("kek-1", 1))
+            .await
+            .unwrap();
+        store
+            .put_merchant_secret(&city.tenant_id, name, &sealed("kek-1", 2))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.merchant_secret(&city.tenant_id, name).await.unwrap(),
+            Some(sealed("kek-1", 2)),
+            "setting again replaces"
+        );
+        assert_eq!(
+            store.merchant_secret(&other.tenant_id, name).await.unwrap(),
+            None,
+            "one city's secret is not another's"
+        );
+        assert!(
+            store
+                .rewrap_merchant_secret(&city.tenant_id, name, "kek-1", "kek-2", &[9; 40])
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .rewrap_merchant_secret(&city.tenant_id, name, "kek-1", "kek-3", &[8; 40])
+                .await
+                .unwrap(),
+            "only from the KEK it is under"
+        );
+        let all = store.merchant_secrets(&city.tenant_id).await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].0.as_str(), all[0].1.kek_id.as_str()),
+            (name, "kek-2")
+        );
+        assert_eq!(
+            all[0].1.sealed,
+            vec![2; 60],
+            "re-wrapping leaves the sealed bytes"
+        );
+        store
+            .register_merchant(&city, "cpay_x", "https://city.example/hook", "s", None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.merchant_processor(&city.tenant_id).await.unwrap(),
+            None
+        );
+    }
+);
