@@ -99,10 +99,23 @@ impl Pay {
         body: Option<Value>,
         idempotency_key: Option<&str>,
     ) -> Reply {
+        self.api_as(&self.key, method, uri, body, idempotency_key)
+            .await
+    }
+
+    /// As `api`, with another city's key.
+    async fn api_as(
+        &self,
+        key: &str,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        idempotency_key: Option<&str>,
+    ) -> Reply {
         let mut request = Request::builder()
             .method(method)
             .uri(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.key));
+            .header(header::AUTHORIZATION, format!("Bearer {key}"));
         if let Some(k) = idempotency_key {
             request = request.header("idempotency-key", k);
         }
@@ -2949,5 +2962,302 @@ on_both!(
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
             assert_eq!(refused.json()["field"], field, "{query}");
         }
+    }
+);
+
+/// Fakes of both processors, on one address as `processors_url` has them.
+struct Fakes {
+    base: String,
+    authorize_net: civicpay_processor_fakes::authorize_net::AuthorizeNetFake,
+    moneris: civicpay_processor_fakes::moneris::MonerisFake,
+}
+
+async fn start_fakes() -> Fakes {
+    use civicpay_processor_fakes::{authorize_net::AuthorizeNetFake, moneris::MonerisFake};
+    let authorize_net = AuthorizeNetFake::new("civicpaylogin", "transaction-key-1", "USD");
+    let moneris = MonerisFake::new("civicpay-client", "client-secret-1", "0123456789101", "CAD");
+    let router = Router::new()
+        .nest("/authorize-net", authorize_net.router())
+        .nest("/moneris", moneris.router());
+    let base = format!(
+        "http://{}",
+        civicpay_processor_fakes::serve(router).await.unwrap()
+    );
+    Fakes {
+        base,
+        authorize_net,
+        moneris,
+    }
+}
+
+/// Pay with every city's processor at `fakes`.
+async fn start_pay_on_fakes(db: TestDb, fakes: &Fakes) -> Pay {
+    start_pay_with(
+        db,
+        PayConfig {
+            processor_endpoints: civicpay_pay::connectors::ProcessorEndpoints::all_at(&fakes.base),
+            processor_timeout: Duration::from_secs(3),
+            ..PayConfig::default()
+        },
+    )
+    .await
+}
+
+/// A second city on `pay`, with its own account at `kind`'s fake.
+struct ProcessorCity {
+    tenant: TenantId,
+    key: String,
+    currency: &'static str,
+    /// A security code the processor approves, and one it declines.
+    approving_code: &'static str,
+    declining_code: &'static str,
+    secret_name: &'static str,
+}
+
+/// Registers the city with its processor, as the portal does from the
+/// city file, and seals its secret when there is one.
+async fn processor_city(pay: &Pay, kind: &str, secret: Option<&str>) -> ProcessorCity {
+    use civicpay_core::{Processor, ProcessorEnvironment};
+    let (processor, currency, secret_name, declining_code) = match kind {
+        "authorize_net" => (
+            Processor::AuthorizeNet {
+                environment: ProcessorEnvironment::Sandbox,
+                api_login_id: "civicpaylogin".into(),
+            },
+            Currency::Usd,
+            "processor.transaction_key",
+            civicpay_processor_fakes::authorize_net::MISMATCHED_CARD_CODE,
+        ),
+        _ => (
+            Processor::Moneris {
+                environment: ProcessorEnvironment::Sandbox,
+                client_id: "civicpay-client".into(),
+                merchant_id: "0123456789101".into(),
+            },
+            Currency::Cad,
+            "processor.client_secret",
+            civicpay_processor_fakes::moneris::MISMATCHED_SECURITY_CODE,
+        ),
+    };
+    let tenant = TenantId::generate();
+    let key = format!("cpay_{}", uuid::Uuid::now_v7().simple());
+    civicpay_pay::platform::register(
+        &pay.state.store,
+        tenant.clone(),
+        &civicpay_pay_api::RegisterMerchant {
+            slug: format!("city-{}", kind.replace('_', "-")),
+            name: "A city with its own processor".into(),
+            currency,
+            return_origins: vec!["https://city.example".into()],
+            suspended: false,
+            portal_key: key.clone(),
+            webhook_url: "https://city.example/hooks".into(),
+            webhook_secret: "hook-secret".into(),
+            processor: Some(processor),
+        },
+    )
+    .await
+    .unwrap();
+    if let Some(secret) = secret {
+        pay.state
+            .vault
+            .as_ref()
+            .unwrap()
+            .put_secret(&tenant, secret_name, secret)
+            .await
+            .unwrap();
+    }
+    ProcessorCity {
+        tenant,
+        key,
+        currency: currency.code(),
+        approving_code: "739",
+        declining_code,
+        secret_name,
+    }
+}
+
+impl Pay {
+    /// Pays a new payment of `city` with `code`; returns the payment id and
+    /// pay's answer to the card form.
+    async fn pay_city(&self, city: &ProcessorCity, reference: &str, code: &str) -> (String, Reply) {
+        let created = self
+            .api_as(
+                &city.key,
+                "POST",
+                "/v1/payments",
+                Some(json!({
+                    "amount": 4200, "currency": city.currency, "reference": reference,
+                    "description": "Water bill", "return_url": "https://city.example/return"
+                })),
+                None,
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let created = created.json();
+        let (path, cookies, page) = self.open_card_page(&created).await;
+        let answer = self
+            .submit(
+                &path,
+                &cookies,
+                &page.form_token(),
+                "4242 4242 4242 4242",
+                code,
+            )
+            .await;
+        (created["payment_id"].as_str().unwrap().to_owned(), answer)
+    }
+}
+
+macro_rules! on_each_processor {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            async fn run(db: TestDb, kind: &str) {
+                let fakes = start_fakes().await;
+                let pay = start_pay_on_fakes(db, &fakes).await;
+                ($body)(&pay, &fakes, kind).await;
+                pay.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn authorize_net_sqlite() {
+                run(
+                    TestDb::sqlite_with(Schema::Pay).await.unwrap(),
+                    "authorize_net",
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn moneris_sqlite() {
+                run(TestDb::sqlite_with(Schema::Pay).await.unwrap(), "moneris").await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn authorize_net_postgres() {
+                let Some(db) = TestDb::postgres_with(Schema::Pay).await.unwrap() else {
+                    eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run on PostgreSQL");
+                    return;
+                };
+                run(db, "authorize_net").await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn moneris_postgres() {
+                let Some(db) = TestDb::postgres_with(Schema::Pay).await.unwrap() else {
+                    eprintln!("skipped: set CIVICPAY_TEST_POSTGRES_URL to run on PostgreSQL");
+                    return;
+                };
+                run(db, "moneris").await;
+            }
+        }
+    };
+}
+
+fn fake_count(fakes: &Fakes, kind: &str) -> usize {
+    match kind {
+        "authorize_net" => fakes.authorize_net.transaction_count(),
+        _ => fakes.moneris.payment_count(),
+    }
+}
+
+on_each_processor!(
+    a_city_with_its_own_processor_is_charged_and_refunded_there,
+    async |pay: &Pay, fakes: &Fakes, kind: &str| {
+        let city = processor_city(
+            pay,
+            kind,
+            Some(match kind {
+                "authorize_net" => "transaction-key-1",
+                _ => "client-secret-1",
+            }),
+        )
+        .await;
+        let (id, answer) = pay.pay_city(&city, "OWN-1", city.approving_code).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        assert_eq!(fake_count(fakes, kind), 1, "the city's processor took it");
+        let reference = format!("{id}.1");
+        let connector = pay.state.connector(&city.tenant).await;
+        assert!(matches!(
+            connector.status(&reference).await.unwrap(),
+            civicpay_gateway::StatusInquiry::Captured { captured: 4200, .. }
+        ));
+        assert_eq!(
+            pay.state
+                .connectors
+                .default_connector()
+                .status(&reference)
+                .await
+                .unwrap(),
+            civicpay_gateway::StatusInquiry::NotFound,
+            "nothing went to the deployment's acquirer"
+        );
+        let payment = pay
+            .api_as(&city.key, "GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        assert_eq!(payment["state"]["status"], "success", "{payment}");
+
+        // The whole amount back, the same day: a void at Authorize.Net
+        // (nothing settled yet), a refund at Moneris.
+        let refund = pay
+            .api_as(
+                &city.key,
+                "POST",
+                &format!("/v1/payments/{id}/refunds"),
+                Some(json!({"amount": 4200})),
+                Some("refund-1"),
+            )
+            .await;
+        assert_eq!(refund.status, StatusCode::CREATED, "{}", refund.body);
+        assert_eq!(refund.json()["status"], "success", "{}", refund.body);
+        assert!(matches!(
+            connector.status(&reference).await.unwrap(),
+            civicpay_gateway::StatusInquiry::Voided
+                | civicpay_gateway::StatusInquiry::Captured { refunded: 4200, .. }
+        ));
+
+        // A decline reads as one on the card page, with no charge.
+        let (declined, answer) = pay.pay_city(&city, "OWN-2", city.declining_code).await;
+        assert_eq!(answer.status, StatusCode::OK, "the card page again");
+        assert!(answer.body.contains("security code"), "{}", answer.body);
+        let payment = pay
+            .api_as(
+                &city.key,
+                "GET",
+                &format!("/v1/payments/{declined}"),
+                None,
+                None,
+            )
+            .await
+            .json();
+        assert_ne!(payment["state"]["status"], "success", "{payment}");
+    }
+);
+
+on_each_processor!(
+    a_city_whose_processor_secret_was_never_set_sends_nothing,
+    async |pay: &Pay, fakes: &Fakes, kind: &str| {
+        let city = processor_city(pay, kind, None).await;
+        let (id, answer) = pay.pay_city(&city, "NOKEY-1", city.approving_code).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(fake_count(fakes, kind), 0, "nothing was sent");
+        let payment = pay
+            .api_as(&city.key, "GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        assert_ne!(payment["state"]["status"], "success", "{payment}");
+        let failure = pay
+            .state
+            .connector(&city.tenant)
+            .await
+            .status(&format!("{id}.1"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(failure.contains(city.secret_name), "{failure}");
+        assert!(failure.contains("city secret set"), "{failure}");
     }
 );

@@ -298,3 +298,76 @@ on_both!(cards_stay_readable_during_and_after_rotation, |s: Arc<
         .unwrap();
     assert_eq!(opened.expose_digits(), NUMBERS[1]);
 });
+
+on_both!(
+    a_processor_secret_is_sealed_bound_to_its_city_and_survives_rotation,
+    |s: Arc<Setup>| async move {
+        let name = "processor.transaction_key";
+        let secret = "Tk9x7QzSecretValue42";
+        assert_eq!(s.vault.secret(&s.city, name).await.unwrap(), None);
+        s.vault.put_secret(&s.city, name, secret).await.unwrap();
+        assert_eq!(
+            s.vault
+                .secret(&s.city, name)
+                .await
+                .unwrap()
+                .as_deref()
+                .map(String::as_str),
+            Some(secret)
+        );
+        let stored =
+            s.db.pay_store()
+                .merchant_secret(&s.city, name)
+                .await
+                .unwrap()
+                .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&stored.sealed).contains(secret)
+                && !format!("{stored:?}").contains(secret),
+            "sealed, not stored in clear"
+        );
+        // Another city's row with this city's sealed bytes does not open.
+        s.db.pay_store()
+            .put_merchant_secret(&s.other_city, name, &stored)
+            .await
+            .unwrap();
+        assert!(s.vault.secret(&s.other_city, name).await.is_err());
+
+        let rotation = s.vault.rotate(&s.city, 10, |_| {}).await.unwrap();
+        assert!(
+            !rotation.removed_keks.is_empty() || rotation.rewrapped_keys > 0,
+            "{rotation:?}"
+        );
+        let after =
+            s.db.pay_store()
+                .merchant_secret(&s.city, name)
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            after.kek_id, rotation.new_kek,
+            "re-wrapped under the new KEK"
+        );
+        assert_eq!(
+            s.vault
+                .secret(&s.city, name)
+                .await
+                .unwrap()
+                .as_deref()
+                .map(String::as_str),
+            Some(secret),
+            "still opens after the old KEK is gone"
+        );
+        s.vault.put_secret(&s.city, name, "NewKey").await.unwrap();
+        assert_eq!(
+            s.vault
+                .secret(&s.city, name)
+                .await
+                .unwrap()
+                .as_deref()
+                .map(String::as_str),
+            Some("NewKey"),
+            "set again replaces it"
+        );
+    }
+);

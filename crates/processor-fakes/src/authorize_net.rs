@@ -207,6 +207,11 @@ impl AuthorizeNetFake {
         }
     }
 
+    /// How many transactions the account has (any kind, any status).
+    pub fn transaction_count(&self) -> usize {
+        self.ledger.lock().map_or(0, |l| l.transactions.len())
+    }
+
     /// An authorisation made outside civicpay (in the merchant interface,
     /// or by a compromised integration): no invoice number, no description.
     pub fn plant_authorisation(&self, cents: i64) -> String {

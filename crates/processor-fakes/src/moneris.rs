@@ -196,6 +196,11 @@ impl MonerisFake {
         }
     }
 
+    /// How many payments the account has (any status).
+    pub fn payment_count(&self) -> usize {
+        self.books.lock().map_or(0, |b| b.payments.len())
+    }
+
     /// A pre-authorisation made outside civicpay: no order id of ours.
     pub fn plant_authorisation(&self, cents: i64) -> String {
         let Ok(mut books) = self.books.lock() else {
