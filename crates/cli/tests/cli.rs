@@ -1045,3 +1045,163 @@ fn a_citys_back_office_key_is_printed_for_its_receiver() {
         printed
     );
 }
+
+impl DataDir {
+    /// As [`DataDir::civicpay_with`], with `input` on standard input.
+    fn civicpay_input(&self, args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("CIVICPAY_DATA_DIR", &self.0)
+            .env("CIVICPAY_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// Every file under `dir` that holds `needle`.
+fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, needle));
+        } else if std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A city connects its Authorize.Net account: the settings in its file,
+/// the transaction key sealed from standard input and never printed or
+/// written in clear, and `processor check` naming what is wrong until it
+/// works — against the fake, as `processors_url` points it there.
+#[test]
+fn a_city_connects_its_processor_with_a_sealed_secret_and_a_check() {
+    use civicpay_processor_fakes::authorize_net::AuthorizeNetFake;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fake = AuthorizeNetFake::new("civicpaylogin", "Right7Key9Value", "USD");
+    let router = axum::Router::new().nest("/authorize-net", fake.router());
+    let addr = runtime
+        .block_on(civicpay_processor_fakes::serve(router))
+        .unwrap();
+    let processors = format!("http://{addr}");
+    let env = [("CIVICPAY_PROCESSORS_URL", processors.as_str())];
+
+    let dir = DataDir::new("processor");
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/cities/springfield.toml"
+    ))
+    .unwrap();
+    let file = dir.write(
+        "springfield.toml",
+        &format!(
+            "{example}\n[processor]\nkind = \"authorize_net\"\nenvironment = \"sandbox\"\napi_login_id = \"civicpaylogin\"\n"
+        ),
+    );
+    let applied = dir.civicpay(&["city", "apply", &file]);
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(
+        text(&applied.stdout).contains("+ processor")
+            || text(&applied.stdout).contains("processor")
+    );
+
+    let check = |env: &[(&str, &str)]| {
+        dir.civicpay_with(&["processor", "check", "--tenant", "springfield"], env)
+    };
+    let unset = check(&env);
+    assert!(!unset.status.success());
+    let said = text(&unset.stderr);
+    assert!(
+        said.contains("processor.transaction_key") && said.contains("city secret set"),
+        "{said}"
+    );
+
+    let wrong_name = dir.civicpay_input(
+        &[
+            "city",
+            "secret",
+            "set",
+            "springfield",
+            "processor.client_secret",
+        ],
+        &[],
+        "Right7Key9Value\n",
+    );
+    assert!(!wrong_name.status.success());
+    assert!(text(&wrong_name.stderr).contains("processor.transaction_key"));
+
+    let set = |secret: &str| {
+        dir.civicpay_input(
+            &[
+                "city",
+                "secret",
+                "set",
+                "springfield",
+                "processor.transaction_key",
+            ],
+            &[],
+            &format!("{secret}\n"),
+        )
+    };
+    let wrong = set("Wrong1Key2");
+    assert!(wrong.status.success(), "{}", text(&wrong.stderr));
+    assert!(
+        !text(&wrong.stdout).contains("Wrong1Key2"),
+        "never printed back"
+    );
+    let refused = check(&env);
+    assert!(!refused.status.success());
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains("processor.api_login_id") && said.contains("processor.transaction_key"),
+        "{said}"
+    );
+    assert_eq!(
+        fake.transaction_count(),
+        0,
+        "refused before anything was made"
+    );
+
+    let right = set("Right7Key9Value");
+    assert!(right.status.success(), "{}", text(&right.stderr));
+    let works = check(&env);
+    let said = text(&works.stdout);
+    assert!(works.status.success(), "{said}{}", text(&works.stderr));
+    assert!(
+        said.contains("authorised 0.01 in") && said.contains("voided it in"),
+        "{said}"
+    );
+    assert!(said.contains("the account works"), "{said}");
+    assert_eq!(fake.transaction_count(), 1);
+
+    // The secret is in no file civicpay wrote, in the clear; the search
+    // finds a copy planted on purpose.
+    for secret in ["Right7Key9Value", "Wrong1Key2"] {
+        assert_eq!(
+            files_holding(dir.path(), secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            files_holding(&dir.vault_keys(), secret.as_bytes()),
+            Vec::<PathBuf>::new()
+        );
+    }
+    dir.write("planted", "..Right7Key9Value..");
+    assert_eq!(files_holding(dir.path(), b"Right7Key9Value").len(), 1);
+    drop(runtime);
+}

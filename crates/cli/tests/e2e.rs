@@ -31,6 +31,11 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // KEEP_E2E_FOLDER=1 keeps a failed run's folder (logs, databases).
+        if std::env::var_os("KEEP_E2E_FOLDER").is_some() {
+            eprintln!("kept {}", self.dir.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
         if let Some(name) = self.dir.file_name() {
             let keys = format!("{}-vault-keys", name.to_string_lossy());
@@ -2313,3 +2318,170 @@ async fn account_pages_in_a_real_browser_are_accessible() {
 
 #[path = "e2e/chaos.rs"]
 mod chaos;
+
+/// Invariant 1 with each real processor's connector: a city on its own
+/// Authorize.Net or Moneris account (the fakes, through `processors_url`)
+/// is paid and declined with trace logging on, and no file any process
+/// wrote holds a card number or security code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_canary_holds_with_each_processor_connector() {
+    for kind in ["authorize_net", "moneris"] {
+        processor_canary(kind).await;
+    }
+}
+
+async fn processor_canary(kind: &str) {
+    use civicpay_processor_fakes::{authorize_net::AuthorizeNetFake, moneris::MonerisFake};
+    let authorize_net = AuthorizeNetFake::new("civicpaylogin", "AnetKey42value", "USD");
+    let moneris = MonerisFake::new("civicpay-client", "MonerisSecret42", "0123456789101", "CAD");
+    let router = axum::Router::new()
+        .nest("/authorize-net", authorize_net.router())
+        .nest("/moneris", moneris.router());
+    let base = format!(
+        "http://{}",
+        civicpay_processor_fakes::serve(router).await.unwrap()
+    );
+    let env = [("CIVICPAY_PROCESSORS_URL", base.as_str())];
+    let (running, portal, pay) = start_demo_logging(
+        &format!("canary-{kind}"),
+        Some(("trace", "civicpay.log")),
+        &env,
+    )
+    .await;
+    let (slug, table, secret_name, secret) = match kind {
+        "authorize_net" => (
+            "springfield",
+            "kind = \"authorize_net\"\nenvironment = \"sandbox\"\napi_login_id = \"civicpaylogin\"",
+            "processor.transaction_key",
+            "AnetKey42value",
+        ),
+        _ => (
+            "lac-vert",
+            "kind = \"moneris\"\nenvironment = \"sandbox\"\nclient_id = \"civicpay-client\"\nmerchant_id = \"0123456789101\"",
+            "processor.client_secret",
+            "MonerisSecret42",
+        ),
+    };
+    let example = std::fs::read_to_string(format!(
+        "{}/../../examples/cities/{slug}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let file = running.dir.join("city.toml");
+    std::fs::write(&file, format!("{example}\n[processor]\n{table}\n")).unwrap();
+    // The CLI registers the city with pay as the running demo would: with
+    // the demo's addresses, so its return origin stays the demo's portal.
+    let portal_addr = portal.trim_start_matches("http://").to_owned();
+    let pay_addr = pay.trim_start_matches("http://").to_owned();
+    let cli_env = [
+        ("CIVICPAY_PROCESSORS_URL", base.as_str()),
+        ("CIVICPAY_PORTAL_ADDR", portal_addr.as_str()),
+        ("CIVICPAY_PAY_ADDR", pay_addr.as_str()),
+    ];
+    let applied = finished(civicpay_in(
+        &running.dir,
+        &cli_env,
+        &["city", "apply", &file.display().to_string()],
+    ));
+    assert!(applied.contains("processor"), "{applied}");
+    let mut setting = Command::new(env!("CARGO_BIN_EXE_civicpay"))
+        .args(["city", "secret", "set", slug, secret_name])
+        .env("CIVICPAY_DATA_DIR", &running.dir)
+        .envs(cli_env)
+        .env_remove("DATABASE_URL")
+        .env("CIVICPAY_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = setting.stdin.take().unwrap();
+        input.write_all(format!("{secret}\n").as_bytes()).unwrap();
+    }
+    assert!(setting.wait_with_output().unwrap().status.success());
+
+    // (path, reference, verification, card, code, approved)
+    let attempts: Vec<(&str, &str, &str, &str, &str, bool)> = match kind {
+        "authorize_net" => vec![
+            (
+                "/springfield/pay/water",
+                "1000-61166",
+                "62703",
+                "4242 4242 4242 4242",
+                "917",
+                true,
+            ),
+            (
+                "/springfield/pay/parking",
+                "PK-2026-004000",
+                "HEG3375",
+                "4000 0000 0000 0002",
+                civicpay_processor_fakes::authorize_net::MISMATCHED_CARD_CODE,
+                false,
+            ),
+            (
+                "/springfield/pay/permits",
+                "PER-26-00300",
+                "Côté",
+                "3782 822463 10005",
+                "7391",
+                true,
+            ),
+        ],
+        _ => vec![
+            (
+                "/lac-vert/pay/stationnement",
+                "PK-2026-004000",
+                "KPU2067",
+                "4000 0000 0000 0077",
+                civicpay_processor_fakes::moneris::MISMATCHED_SECURITY_CODE,
+                false,
+            ),
+            (
+                "/lac-vert/pay/stationnement",
+                "PK-2026-004000",
+                "KPU2067",
+                "5555 5555 5555 4444",
+                "482",
+                true,
+            ),
+        ],
+    };
+    for (path, reference, verification, card, code, approved) in &attempts {
+        let status = try_card((&portal, &pay), (path, reference, verification), card, code).await;
+        let expected = if *approved { 303 } else { 200 };
+        if status.as_u16() != expected {
+            let log = std::fs::read_to_string(running.dir.join("civicpay.log")).unwrap_or_default();
+            let tail: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                .collect();
+            panic!(
+                "{kind} {card}: {status}, not {expected}; warnings and errors:\n{}",
+                tail.join("\n")
+            );
+        }
+    }
+    let made = match kind {
+        "authorize_net" => authorize_net.transaction_count(),
+        _ => moneris.payment_count(),
+    };
+    assert_eq!(
+        made,
+        attempts.len(),
+        "{kind}: every attempt went to the city's processor"
+    );
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut running = running;
+    running.stop();
+    let typed: Vec<(&str, &str)> = attempts.iter().map(|a| (a.3, a.4)).collect();
+    assert_no_card_data(&running.dir.clone(), &typed);
+    assert_eq!(
+        occurrences(&running.dir, secret.as_bytes()),
+        Vec::<String>::new(),
+        "{kind}: the processor's secret is nowhere in clear"
+    );
+}
