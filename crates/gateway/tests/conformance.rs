@@ -16,6 +16,7 @@ use civicpay_gateway::{
 };
 use civicpay_processor_fakes::Fault;
 use civicpay_processor_fakes::authorize_net::{self, AuthorizeNetFake};
+use civicpay_processor_fakes::faults::Faults;
 use civicpay_processor_fakes::moneris::{self, MonerisFake};
 use civicpay_vault::{CardNumber, Expiry, SecurityCode};
 use std::path::PathBuf;
@@ -51,10 +52,25 @@ trait Processor {
     }
     /// Every decline reason this processor can say, and how to provoke it.
     fn declines(&self) -> Vec<(&'static str, Charge)>;
+    /// Where a fake takes its orders; `None` for the simulator, whose test
+    /// cards carry them.
+    fn faults(&self) -> Option<&Faults> {
+        None
+    }
     /// The next authorisation is acted on, but answered after the timeout.
-    fn answer_late(&self) -> Charge;
+    fn answer_late(&self) -> Charge {
+        if let Some(faults) = self.faults() {
+            faults.push(Fault::AnswerAfter(LATE));
+        }
+        VISA
+    }
     /// The next authorisation is acted on, and its answer lost.
-    fn lose_answer(&self) -> Charge;
+    fn lose_answer(&self) -> Charge {
+        if let Some(faults) = self.faults() {
+            faults.push(Fault::DropAfterActing);
+        }
+        VISA
+    }
     /// The batch cut-off.
     fn settle(&self);
     /// Whether a refund must wait for the batch cut-off.
@@ -563,13 +579,8 @@ impl Processor for AuthorizeNet {
             ("held_for_review", reason_code(252)),
         ]
     }
-    fn answer_late(&self) -> Charge {
-        self.fake.faults.push(Fault::AnswerAfter(LATE));
-        VISA
-    }
-    fn lose_answer(&self) -> Charge {
-        self.fake.faults.push(Fault::DropAfterActing);
-        VISA
+    fn faults(&self) -> Option<&Faults> {
+        Some(&self.fake.faults)
     }
     fn settle(&self) {
         self.fake.settle();
@@ -656,13 +667,8 @@ impl Processor for Moneris {
             ),
         ]
     }
-    fn answer_late(&self) -> Charge {
-        self.fake.faults.push(Fault::AnswerAfter(LATE));
-        VISA
-    }
-    fn lose_answer(&self) -> Charge {
-        self.fake.faults.push(Fault::DropAfterActing);
-        VISA
+    fn faults(&self) -> Option<&Faults> {
+        Some(&self.fake.faults)
     }
     fn settle(&self) {
         self.fake.settle();

@@ -125,6 +125,16 @@ fn problem(
     )
 }
 
+fn not_found() -> (StatusCode, Value) {
+    problem(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "INVALID_REQUEST_ERROR",
+        None,
+        json!([]),
+    )
+}
+
 fn invalid(parameter: &str, reason: &str, message: &str) -> (StatusCode, Value) {
     problem(
         StatusCode::BAD_REQUEST,
@@ -226,6 +236,14 @@ impl MonerisFake {
             settled: false,
         });
         id
+    }
+
+    /// A write's headers checked and its body read, or the answer refusing it.
+    fn read(&self, headers: &HeaderMap, raw: &[u8]) -> Result<Node, (StatusCode, Value)> {
+        if let Some(refused) = self.check_headers(headers) {
+            return Err(refused);
+        }
+        parse(raw)
     }
 
     /// The headers every API call needs; `None` when they are right.
@@ -621,10 +639,7 @@ async fn create_payment(
     headers: HeaderMap,
     raw: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = fake.check_headers(&headers) {
-        return respond(refused);
-    }
-    let body = match parse(&raw) {
+    let body = match fake.read(&headers, &raw) {
         Ok(body) => body,
         Err(refused) => return respond(refused),
     };
@@ -657,13 +672,7 @@ async fn get_payment(
         .and_then(|b| b.payments.iter().find(|p| p.id == id).cloned());
     match found {
         Some(p) => respond((StatusCode::OK, fake.view(&p))),
-        None => respond(problem(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "INVALID_REQUEST_ERROR",
-            None,
-            json!([]),
-        )),
+        None => respond(not_found()),
     }
 }
 
@@ -765,10 +774,7 @@ async fn complete_payment(
     Path(id): Path<String>,
     raw: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = fake.check_headers(&headers) {
-        return respond(refused);
-    }
-    let body = match parse(&raw) {
+    let body = match fake.read(&headers, &raw) {
         Ok(body) => body,
         Err(refused) => return respond(refused),
     };
@@ -778,13 +784,7 @@ async fn complete_payment(
         .and_then(Node::integer);
     let answer = fake.idempotent(&body, &raw, |books| {
         let Some(p) = books.payments.iter_mut().find(|p| p.id == id) else {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                "INVALID_REQUEST_ERROR",
-                None,
-                json!([]),
-            );
+            return not_found();
         };
         if p.status != "AUTHORIZED" {
             return problem(
@@ -820,22 +820,13 @@ async fn cancel_payment(
     Path(id): Path<String>,
     raw: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = fake.check_headers(&headers) {
-        return respond(refused);
-    }
-    let body = match parse(&raw) {
+    let body = match fake.read(&headers, &raw) {
         Ok(body) => body,
         Err(refused) => return respond(refused),
     };
     let answer = fake.idempotent(&body, &raw, |books| {
         let Some(p) = books.payments.iter_mut().find(|p| p.id == id) else {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                "INVALID_REQUEST_ERROR",
-                None,
-                json!([]),
-            );
+            return not_found();
         };
         let cancellable =
             p.status == "AUTHORIZED" || (p.status == "SUCCEEDED" && !p.settled && p.refunded == 0);
@@ -860,10 +851,7 @@ async fn create_refund(
     headers: HeaderMap,
     raw: axum::body::Bytes,
 ) -> Response {
-    if let Some(refused) = fake.check_headers(&headers) {
-        return respond(refused);
-    }
-    let body = match parse(&raw) {
+    let body = match fake.read(&headers, &raw) {
         Ok(body) => body,
         Err(refused) => return respond(refused),
     };
@@ -885,13 +873,7 @@ async fn create_refund(
     let custom = body.get("customData").map(to_value);
     let answer = fake.idempotent(&body, &raw, |books| {
         let Some(p) = books.payments.iter_mut().find(|p| p.id == payment_id) else {
-            return problem(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                "INVALID_REQUEST_ERROR",
-                None,
-                json!([]),
-            );
+            return not_found();
         };
         if p.status != "SUCCEEDED" {
             return problem(
@@ -942,12 +924,6 @@ async fn get_refund(
         .and_then(|b| b.refunds.iter().find(|r| r.id == id).cloned());
     match found {
         Some(r) => respond((StatusCode::OK, fake.refund_view(&r))),
-        None => respond(problem(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "INVALID_REQUEST_ERROR",
-            None,
-            json!([]),
-        )),
+        None => respond(not_found()),
     }
 }
