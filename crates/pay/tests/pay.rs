@@ -3261,3 +3261,52 @@ on_each_processor!(
         assert!(failure.contains("city secret set"), "{failure}");
     }
 );
+
+fn fake_secret(kind: &str) -> &'static str {
+    match kind {
+        "authorize_net" => "transaction-key-1",
+        _ => "client-secret-1",
+    }
+}
+
+on_each_processor!(
+    a_lost_answer_at_the_citys_processor_is_settled_once,
+    async |pay: &Pay, fakes: &Fakes, kind: &str| {
+        use civicpay_processor_fakes::Fault;
+        let city = processor_city(pay, kind, Some(fake_secret(kind))).await;
+        match kind {
+            "authorize_net" => fakes.authorize_net.faults.push(Fault::DropAfterActing),
+            _ => fakes.moneris.faults.push(Fault::DropAfterActing),
+        }
+        // The processor charges the card, then the connection drops before
+        // its answer: Authorize.Net's connector says "unknown" and leaves it
+        // to reconciliation; Moneris's sends the same idempotency key again
+        // and is answered as the first time.
+        let (id, _) = pay.pay_city(&city, "LOST-1", city.approving_code).await;
+        let before = pay
+            .api_as(&city.key, "GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        let expected = if kind == "authorize_net" {
+            "submitted"
+        } else {
+            "success"
+        };
+        assert_eq!(before["state"]["status"], expected, "{before}");
+        civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::from_secs(300))
+            .await
+            .unwrap();
+        let payment = pay
+            .api_as(&city.key, "GET", &format!("/v1/payments/{id}"), None, None)
+            .await
+            .json();
+        assert_eq!(payment["state"]["status"], "success", "{payment}");
+        assert_eq!(payment["captured_amount"], 4200, "{payment}");
+        assert_eq!(fake_count(fakes, kind), 1, "charged once at the processor");
+        let again =
+            civicpay_pay::reconcile::run_once(&pay.state, Duration::ZERO, Duration::from_secs(300))
+                .await
+                .unwrap();
+        assert_eq!(again.checked, 0, "nothing is left unknown");
+    }
+);
