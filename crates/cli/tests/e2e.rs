@@ -1165,6 +1165,20 @@ async fn staff_take_a_phone_payment_refund_it_with_approval_and_reconcile() {
         recon.contains("<dt>Payments matched with the acquirer</dt><dd>1</dd>"),
         "{recon}"
     );
+    // By card brand: the phone payment's Visa, ours beside the acquirer's.
+    let visa = between(&recon, "<th scope=\"row\">Visa</th>", "</tr>");
+    let cells: Vec<&str> = visa
+        .split("<td class=\"amount\">")
+        .skip(1)
+        .map(|c| c.split("</td>").next().unwrap_or_default())
+        .collect();
+    assert_eq!(cells.len(), 4, "{visa}");
+    assert_eq!(
+        (cells[0], cells[1]),
+        (cells[2], cells[3]),
+        "ours and the acquirer's agree: {visa}"
+    );
+    assert!(cells[1].contains("20.00"), "the refund: {visa}");
     let csv_href = between(&recon, "<p><a href=\"", "\"").replace("&amp;", "&");
     let csv = get(&client, &mut finance.jar, &format!("{portal}{csv_href}")).await;
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");

@@ -23,6 +23,7 @@ pub use payments::{
 };
 pub use refunds::{CreateRefund, RefundList, RefundView};
 pub use reports::{
-    AcquirerTotals, Amounts, Difference, GlLine, GlLineKind, GlLinePage, GlTotals, LedgerReport,
+    AcquirerTotals, Amounts, BrandTotals, Difference, GlLine, GlLineKind, GlLinePage, GlTotals,
+    LedgerReport,
 };
 pub use webhooks::{AttentionAlarm, CspAlarm, WebhookBody, WebhookEvent, WebhookPayment};

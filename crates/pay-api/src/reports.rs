@@ -13,7 +13,21 @@ pub struct LedgerReport {
     pub currency: Currency,
     pub by_gl: Vec<GlTotals>,
     pub acquirer: AcquirerTotals,
+    /// The checked payments by card brand: what our records say and what
+    /// the city's processor says, so a difference shows which brand's
+    /// settlement to look at.
+    #[serde(default)]
+    pub by_brand: Vec<BrandTotals>,
     pub differences: Vec<Difference>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BrandTotals {
+    /// `visa`, `mastercard`, `amex`, `discover`; `unknown` when no card
+    /// was recorded.
+    pub brand: String,
+    pub ours: Amounts,
+    pub acquirer: Amounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -12,7 +12,9 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use civicpay_gateway::StatusInquiry;
-use civicpay_pay_api::{AcquirerTotals, Amounts, Difference, GlLinePage, GlTotals, LedgerReport};
+use civicpay_pay_api::{
+    AcquirerTotals, Amounts, BrandTotals, Difference, GlLinePage, GlTotals, LedgerReport,
+};
 use civicpay_store::pay::GlCursor;
 use serde::Deserialize;
 
@@ -50,6 +52,8 @@ pub(crate) async fn ledger_report(
     let mut checked = 0i64;
     let (mut acquirer_captured, mut acquirer_refunded) = (0i64, 0i64);
     let mut differences = Vec::new();
+    let mut by_brand: std::collections::BTreeMap<String, (Amounts, Amounts)> =
+        std::collections::BTreeMap::new();
     let connector = state.connector(tenant).await;
     for id in state
         .store
@@ -70,6 +74,22 @@ pub(crate) async fn ledger_report(
         };
         acquirer_captured += captured;
         acquirer_refunded += refunded;
+        let brand = by_brand
+            .entry(ours.card_brand.clone().unwrap_or_else(|| "unknown".into()))
+            .or_insert((
+                Amounts {
+                    captured: 0,
+                    refunded: 0,
+                },
+                Amounts {
+                    captured: 0,
+                    refunded: 0,
+                },
+            ));
+        brand.0.captured += ours.captured.minor();
+        brand.0.refunded += ours.refunded.minor();
+        brand.1.captured += captured;
+        brand.1.refunded += refunded;
         let mismatch = captured != ours.captured.minor() || refunded != ours.refunded.minor();
         if problem.is_some() || mismatch {
             differences.push(Difference {
@@ -101,6 +121,14 @@ pub(crate) async fn ledger_report(
             captured: acquirer_captured,
             refunded: acquirer_refunded,
         },
+        by_brand: by_brand
+            .into_iter()
+            .map(|(brand, (ours, acquirer))| BrandTotals {
+                brand,
+                ours,
+                acquirer,
+            })
+            .collect(),
         differences,
     })
     .into_response())

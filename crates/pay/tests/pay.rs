@@ -1367,6 +1367,11 @@ on_both!(
             report["acquirer"],
             json!({ "payments_checked": 1, "captured": 4200, "refunded": 700 })
         );
+        assert_eq!(
+            report["by_brand"],
+            json!([{ "brand": "visa", "ours": { "captured": 4200, "refunded": 700 },
+                     "acquirer": { "captured": 4200, "refunded": 700 } }])
+        );
         assert_eq!(report["differences"], json!([]));
         assert!(
             !report

@@ -4,7 +4,7 @@
 
 use super::admin::day_bounds;
 use super::guard::StaffContext;
-use super::views::{Chrome, Fact, ReconRow, ReconciliationPage, layout};
+use super::views::{BrandRow, Chrome, Fact, ReconRow, ReconciliationPage, layout};
 use crate::AppState;
 use crate::error::PortalError;
 use crate::page::PageContext;
@@ -31,6 +31,7 @@ struct Day {
     date: jiff::civil::Date,
     rows: Vec<(String, String, i64, i64)>,
     acquirer: AcquirerTotals,
+    by_brand: Vec<civicpay_pay_api::BrandTotals>,
     differences: Vec<String>,
 }
 
@@ -60,6 +61,17 @@ fn gl_label(t: &Translator, city: &Tenant, types: &[BillType], gl: &str) -> Stri
         t.get("st-recon-other")
     } else {
         names.join(", ")
+    }
+}
+
+/// A card brand as people name it (the same in every language).
+fn brand_name(t: &Translator, code: &str) -> String {
+    match code {
+        "visa" => "Visa".into(),
+        "mastercard" => "Mastercard".into(),
+        "amex" => "American Express".into(),
+        "discover" => "Discover".into(),
+        _ => t.get("st-recon-other"),
     }
 }
 
@@ -120,6 +132,7 @@ async fn day_report(
         date,
         rows,
         acquirer: report.acquirer,
+        by_brand: report.by_brand,
         differences,
     })
 }
@@ -188,6 +201,17 @@ pub(crate) async fn reconciliation(
                 value: money(day.acquirer.refunded),
             },
         ],
+        brands: day
+            .by_brand
+            .iter()
+            .map(|b| BrandRow {
+                brand: brand_name(&t, &b.brand),
+                our_captured: money(b.ours.captured),
+                our_refunded: money(b.ours.refunded),
+                their_captured: money(b.acquirer.captured),
+                their_refunded: money(b.acquirer.refunded),
+            })
+            .collect(),
         differences: day.differences,
         csv_href: staff.allows(Permission::ExportData).then(|| {
             format!(

@@ -363,8 +363,18 @@ pub(crate) struct ReconciliationPage {
     pub total_refunds: String,
     pub total_net: String,
     pub acquirer: Vec<Fact>,
+    pub brands: Vec<BrandRow>,
     pub differences: Vec<String>,
     pub csv_href: Option<String>,
+}
+
+/// One card brand's day: our records beside the processor's.
+pub(crate) struct BrandRow {
+    pub brand: String,
+    pub our_captured: String,
+    pub our_refunded: String,
+    pub their_captured: String,
+    pub their_refunded: String,
 }
 
 pub(crate) struct AuditRow {

@@ -412,3 +412,5 @@ st-notices-event = Notice
 st-notices-attempts = Attempts
 st-notices-last-error = Last answer
 st-notices-next = Next attempt
+st-recon-by-brand = By card brand: our records and the acquirer's
+st-col-brand = Card brand

@@ -412,3 +412,5 @@ st-notices-event = Aviso
 st-notices-attempts = Intentos
 st-notices-last-error = Última respuesta
 st-notices-next = Próximo intento
+st-recon-by-brand = Por marca de tarjeta: nuestros registros y los del adquirente
+st-col-brand = Marca de tarjeta

@@ -412,3 +412,5 @@ st-notices-event = Avis
 st-notices-attempts = Tentatives
 st-notices-last-error = Dernière réponse
 st-notices-next = Prochaine tentative
+st-recon-by-brand = Par marque de carte : nos données et celles de l'acquéreur
+st-col-brand = Marque de carte
