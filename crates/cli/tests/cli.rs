@@ -1203,5 +1203,52 @@ fn a_city_connects_its_processor_with_a_sealed_secret_and_a_check() {
     }
     dir.write("planted", "..Right7Key9Value..");
     assert_eq!(files_holding(dir.path(), b"Right7Key9Value").len(), 1);
+
+    // A Canadian city on Moneris, the same way.
+    let moneris = civicpay_processor_fakes::moneris::MonerisFake::new(
+        "lac-vert-client",
+        "Moneris4Secret",
+        "0123456789101",
+        "CAD",
+    );
+    let router = axum::Router::new().nest("/moneris", moneris.router());
+    let addr = runtime
+        .block_on(civicpay_processor_fakes::serve(router))
+        .unwrap();
+    let processors = format!("http://{addr}");
+    let env = [("CIVICPAY_PROCESSORS_URL", processors.as_str())];
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/cities/lac-vert.toml"
+    ))
+    .unwrap();
+    let file = dir.write(
+        "lac-vert.toml",
+        &format!(
+            "{example}\n[processor]\nkind = \"moneris\"\nenvironment = \"sandbox\"\nclient_id = \"lac-vert-client\"\nmerchant_id = \"0123456789101\"\n"
+        ),
+    );
+    let applied = dir.civicpay(&["city", "apply", &file]);
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    let set = dir.civicpay_input(
+        &[
+            "city",
+            "secret",
+            "set",
+            "lac-vert",
+            "processor.client_secret",
+        ],
+        &[],
+        "Moneris4Secret\n",
+    );
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    let works = dir.civicpay_with(&["processor", "check", "--tenant", "lac-vert"], &env);
+    let said = text(&works.stdout);
+    assert!(works.status.success(), "{said}{}", text(&works.stderr));
+    assert!(
+        said.contains("Moneris sandbox account") && said.contains("the account works"),
+        "{said}"
+    );
+    assert_eq!(moneris.payment_count(), 1);
     drop(runtime);
 }
