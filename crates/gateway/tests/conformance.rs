@@ -389,51 +389,26 @@ macro_rules! conformance {
         mod $module {
             use super::*;
 
-            #[tokio::test]
-            async fn approves_and_captures_at_once() {
-                super::approves_and_captures_at_once(&$start).await
-            }
-
-            #[tokio::test]
-            async fn says_each_decline_reason() {
-                super::says_each_decline_reason(&$start).await
-            }
-
-            #[tokio::test]
-            async fn authorises_then_captures_in_full_or_in_part() {
-                super::authorises_then_captures_in_full_or_in_part(&$start).await
-            }
-
-            #[tokio::test]
-            async fn voids_before_settlement() {
-                super::voids_before_settlement(&$start).await
-            }
-
-            #[tokio::test]
-            async fn refunds_after_settlement_once_per_refund_id() {
-                super::refunds_after_settlement_once_per_refund_id(&$start).await
-            }
-
-            #[tokio::test]
-            async fn a_timeout_is_unknown_and_the_inquiry_settles_it() {
-                super::a_timeout_is_unknown_and_the_inquiry_settles_it(&$start).await
-            }
-
-            #[tokio::test]
-            async fn a_resubmission_after_a_lost_answer_charges_once() {
-                super::a_resubmission_after_a_lost_answer_charges_once(&$start).await
-            }
-
-            #[tokio::test]
-            async fn wrong_credentials_name_the_setting() {
-                super::wrong_credentials_name_the_setting(&$start).await
-            }
-
-            #[tokio::test]
-            async fn the_days_listing_shows_an_authorisation_civicpay_never_made() {
-                super::the_days_listing_shows_an_authorisation_civicpay_never_made(&$start).await
-            }
+            conformance!(@cases $start;
+                approves_and_captures_at_once,
+                says_each_decline_reason,
+                authorises_then_captures_in_full_or_in_part,
+                voids_before_settlement,
+                refunds_after_settlement_once_per_refund_id,
+                a_timeout_is_unknown_and_the_inquiry_settles_it,
+                a_resubmission_after_a_lost_answer_charges_once,
+                wrong_credentials_name_the_setting,
+                the_days_listing_shows_an_authorisation_civicpay_never_made
+            );
         }
+    };
+    (@cases $start:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                super::$case(&$start).await
+            }
+        )*
     };
 }
 
