@@ -41,7 +41,7 @@ impl ProcessorEndpoints {
     /// path is added to it.
     pub fn all_at(base: &str) -> Self {
         let base = base.trim_end_matches('/');
-        let authorize_net = format!("{base}/authorize-net{}", "/xml/v1/request.api");
+        let authorize_net = format!("{base}/authorize-net/xml/v1/request.api");
         let moneris = format!("{base}/moneris");
         Self {
             authorize_net_sandbox: authorize_net.clone(),
