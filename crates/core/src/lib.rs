@@ -29,6 +29,7 @@ macro_rules! string_conversions {
 }
 pub(crate) use string_conversions;
 
+pub mod ach;
 pub mod back_office;
 pub mod bill;
 pub mod branding;

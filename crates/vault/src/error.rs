@@ -1,6 +1,6 @@
 use thiserror::Error;
 
-/// Why card input was refused. Messages never repeat what was typed.
+/// Why card or bank-account input was refused. Messages never repeat what was typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum CardError {
     #[error("enter the card number")]
@@ -23,4 +23,12 @@ pub enum CardError {
     SecurityCodeMissing,
     #[error("the security code is {expected} digits")]
     SecurityCodeFormat { expected: usize },
+    #[error("enter the account number")]
+    AccountMissing,
+    #[error("the account number may only contain digits and spaces")]
+    AccountNotDigits,
+    #[error("an account number is 4 to 17 digits")]
+    AccountLength,
+    #[error("the two account numbers do not match; type it again")]
+    AccountMismatch,
 }

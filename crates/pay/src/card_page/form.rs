@@ -355,6 +355,10 @@ pub(super) fn card_error_message(t: &Translator, e: CardError) -> String {
         CardError::SecurityCodeFormat { expected } => {
             t.count("card-error-security-code-format", "digits", expected as u64)
         }
+        CardError::AccountMissing => t.get("bank-error-account-missing"),
+        CardError::AccountNotDigits => t.get("bank-error-account-not-digits"),
+        CardError::AccountLength => t.get("bank-error-account-length"),
+        CardError::AccountMismatch => t.get("bank-error-account-mismatch"),
     }
 }
 
