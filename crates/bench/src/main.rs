@@ -7,6 +7,7 @@ mod audit;
 mod card_page;
 mod load;
 mod memory;
+mod nacha;
 mod report;
 mod scope;
 
@@ -45,6 +46,14 @@ enum Figure {
     /// Resident memory of `civicpay demo` (the release binary beside this
     /// one) once it is up and idle.
     Memory,
+    /// NACHA files: writing a file of many debits against copying its
+    /// bytes, and reading a returns file into its notices.
+    Nacha {
+        #[arg(long, default_value_t = 100_000)]
+        entries: u32,
+        #[arg(long, default_value_t = 10_000)]
+        returns: u32,
+    },
     /// Incident scope over many card attempts, a seven-week window, on
     /// SQLite (and PostgreSQL when CIVICPAY_TEST_POSTGRES_URL is set).
     Scope {
@@ -64,12 +73,14 @@ async fn main() -> anyhow::Result<()> {
             memory::run().await?;
             load::run(20).await?;
             scope::run(10_000_000).await?;
+            nacha::run(100_000, 10_000)?;
         }
         Figure::Memory => memory::run().await?,
         Figure::Load { seconds } => load::run(seconds).await?,
         Figure::Audit { entries } => audit::run(entries)?,
         Figure::CardPage { requests } => card_page::run(requests).await?,
         Figure::Scope { attempts } => scope::run(attempts).await?,
+        Figure::Nacha { entries, returns } => nacha::run(entries, returns)?,
     }
     Ok(())
 }

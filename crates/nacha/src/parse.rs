@@ -80,10 +80,13 @@ fn records(text: &str) -> Result<Vec<RecordReader<'_>>, NachaError> {
                 problem: "a blank line comes before this record".into(),
             });
         }
-        if !line.is_ascii() {
+        if let Some(at) = line.bytes().position(|b| !(b' '..=b'~').contains(&b)) {
             return Err(NachaError::Record {
                 line: number,
-                problem: "holds characters outside ASCII".into(),
+                problem: format!(
+                    "column {} holds a character that is not printable ASCII",
+                    at + 1
+                ),
             });
         }
         if line.len() != RECORD_LENGTH {
@@ -198,6 +201,9 @@ fn batch<'a>(
                 entry.addenda.push(addenda(record, entry)?);
             }
             "8" => {
+                if entries.is_empty() {
+                    return Err(record.error("a batch holds at least one entry"));
+                }
                 let batch = Batch { header, entries };
                 batch_control(record, class, &batch)?;
                 return Ok(batch);

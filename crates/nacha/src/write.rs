@@ -1,4 +1,4 @@
-use crate::field::RecordWriter;
+use crate::field::{RecordWriter, ascii_text};
 use crate::model::{AchFile, Addenda, Batch, Correction, Entry, EntryPurpose, TransactionCode};
 use crate::{BLOCKING_FACTOR, NachaError, RECORD_LENGTH};
 use civicpay_core::ach::AccountKind;
@@ -151,12 +151,13 @@ impl AchFile {
                 "the file id modifier must be A to Z or 0 to 9".into(),
             ));
         }
+        let origin: String = ascii_text(&h.immediate_origin).take(10).collect();
         let mut record = RecordWriter::new("file header");
         record
             .exact("101", 3)?
             .exact(" ", 1)?
             .exact(h.immediate_destination.as_str(), 9)?
-            .alpha(&format!("{:>10}", h.immediate_origin), 10)
+            .exact(&format!("{origin:>10}"), 10)?
             .date(h.created.date())?
             .number(u64::from(h.created.hour().unsigned_abs()), 2)?
             .number(u64::from(h.created.minute().unsigned_abs()), 2)?

@@ -10,6 +10,7 @@
 //! open. The crate `aes-gcm` (RustCrypto, audited by NCC Group) does the
 //! cipher; nothing here is hand-rolled cryptography.
 
+use crate::bank::BankAccountNumber;
 use crate::card::CardNumber;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -104,6 +105,37 @@ impl DataKey {
         let digits = std::str::from_utf8(&digits).map_err(|_| VaultError::Unsealed)?;
         CardNumber::parse(digits).map_err(|_| VaultError::Unsealed)
     }
+}
+
+impl DataKey {
+    /// A bank account number sealed for (`tenant`, `token`) only.
+    pub fn seal_bank_account(
+        &self,
+        account: &BankAccountNumber,
+        tenant: &str,
+        token: &str,
+    ) -> Vec<u8> {
+        seal(
+            &self.0,
+            account.expose_digits().as_bytes(),
+            &bank_account_context(tenant, token),
+        )
+    }
+
+    pub fn open_bank_account(
+        &self,
+        sealed: &[u8],
+        tenant: &str,
+        token: &str,
+    ) -> Result<BankAccountNumber, VaultError> {
+        let digits = open(&self.0, sealed, &bank_account_context(tenant, token))?;
+        let digits = std::str::from_utf8(&digits).map_err(|_| VaultError::Unsealed)?;
+        BankAccountNumber::parse(digits).map_err(|_| VaultError::Unsealed)
+    }
+}
+
+fn bank_account_context(tenant: &str, token: &str) -> Vec<u8> {
+    format!("civicpay bank account v1\0{tenant}\0{token}").into_bytes()
 }
 
 /// The version a secret's own key is wrapped as: no data key has it (data
@@ -377,6 +409,23 @@ mod tests {
         assert!(key.open_card(&sealed[..10], "city-a", "tok-1").is_err());
         // Two seals of one card differ (fresh nonce each time).
         assert_ne!(sealed, key.seal_card(&card(), "city-a", "tok-1"));
+    }
+
+    #[test]
+    fn a_bank_account_opens_only_for_its_own_city_and_token_and_never_as_a_card() {
+        let key = DataKey::generate();
+        let account = BankAccountNumber::parse("000123456789").unwrap();
+        let sealed = key.seal_bank_account(&account, "city-a", "bank_1");
+        assert!(!sealed.windows(6).any(|w| w == b"123456"));
+        assert_eq!(
+            key.open_bank_account(&sealed, "city-a", "bank_1").unwrap(),
+            account
+        );
+        assert!(key.open_bank_account(&sealed, "city-b", "bank_1").is_err());
+        assert!(key.open_bank_account(&sealed, "city-a", "bank_2").is_err());
+        // The contexts differ: a sealed account is not a sealed card or secret.
+        assert!(key.open_card(&sealed, "city-a", "bank_1").is_err());
+        assert!(key.open_secret(&sealed, "city-a", "bank_1").is_err());
     }
 
     #[test]
