@@ -72,6 +72,19 @@ uuid_id!(
     ResidentId
 );
 
+uuid_id!(
+    /// A city's stored bank account (its number is sealed in pay's vault).
+    BankAccountId
+);
+uuid_id!(
+    /// One entry waiting for, or sent in, a NACHA file.
+    AchEntryId
+);
+uuid_id!(
+    /// One NACHA file a city sent its bank.
+    AchFileId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

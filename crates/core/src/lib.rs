@@ -55,7 +55,8 @@ pub use bill::{
 pub use branding::{AccentColour, Branding, LogoDigest};
 pub use error::ParseError;
 pub use id::{
-    BillId, BillTypeId, PaymentId, RefundId, RefundRequestId, ResidentId, StaffId, TenantId,
+    AchEntryId, AchFileId, BankAccountId, BillId, BillTypeId, PaymentId, RefundId, RefundRequestId,
+    ResidentId, StaffId, TenantId,
 };
 pub use language::{Language, LocalizedText};
 pub use money::{Currency, DecimalStyle, Money};

@@ -3,6 +3,7 @@
 //! history, and idempotency records. No column holds card data beyond brand
 //! and last four digits, except saved cards, which are only ever sealed.
 
+mod ach;
 mod card_attempts;
 mod card_page;
 mod csp_reports;
@@ -17,6 +18,7 @@ mod refunds;
 mod vault;
 mod webhooks;
 
+pub use ach::{AchEntry, AchFileRecord, NewAchEntry, StoredBankAccount};
 pub use card_attempts::{CardAttempt, ScopeFilter, ScopedAttempt};
 pub use card_page::LinkRefusal;
 pub use csp_reports::CspReport;

@@ -1269,3 +1269,5 @@ pay_store_test!(
         );
     }
 );
+
+mod ach;
